@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { createJwtVerifier, safeText, setupWebSockets as secure, type WsGuardServer } from 'wsguard/server';
+import { z } from 'zod';
+
+/** Static token accepted outside production, so the seed's scripts work with their defaults. */
+export const DEV_TOKEN = 'test_token';
+
+const production = process.env.NODE_ENV === 'production';
+
+/** HS256 secret for this app's JWTs: from the environment, or random for this run. */
+export const jwtSecret = process.env.WSGUARD_JWT_SECRET ?? randomBytes(32).toString('base64url');
+
+if (production && !process.env.WSGUARD_JWT_SECRET) {
+  throw new Error('WSGUARD_JWT_SECRET must be set in production');
+}
+
+/** The message types this app accepts, each with its Zod schema. */
+export const messages = {
+  /** Any JSON payload; the ack's result is the payload. */
+  echo: z.unknown(),
+  /** A chat line, broadcast to every connected user. */
+  chat: z.object({ text: safeText({ min: 1, max: 2000 }) }),
+};
+
+/** The app's WebSocket endpoint on `/ws` (seed usage: `setupWebSockets(server)`). */
+export function setupWebSockets(server: Server): WsGuardServer {
+  const jwt = createJwtVerifier({ secret: jwtSecret });
+  return secure(server, {
+    path: '/ws',
+    auth: {
+      verify: (token) => (!production && token === DEV_TOKEN ? { id: 'dev-user' } : jwt(token)),
+    },
+    messages,
+    handlers: {
+      echo: (_ctx, payload) => payload,
+      chat: (ctx, { text }) => {
+        ctx.broadcast('chat', { from: ctx.user.id, text, at: Date.now() });
+      },
+    },
+  });
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+import { errorCodeList } from './error-codes.js';
+import { APP_TYPE_PATTERN, MESSAGE_ID_PATTERN } from './messages.js';
+
+/**
+ * Zod schemas of the wire protocol, for third-party peers and tests. The server's hot path
+ * uses an equivalent hand-written check (src/server/pipeline/envelope.ts); a test keeps
+ * the two in agreement.
+ */
+const token = z.string().min(1).max(8192);
+
+export const authMessageSchema = z.strictObject({ type: z.literal('auth'), token });
+export const refreshMessageSchema = z.strictObject({ type: z.literal('refresh'), token });
+export const pingMessageSchema = z.strictObject({ type: z.literal('ping'), ts: z.number().finite() });
+export const appMessageSchema = z.strictObject({
+  id: z.string().regex(MESSAGE_ID_PATTERN).optional(),
+  type: z.string().regex(APP_TYPE_PATTERN),
+  payload: z.unknown().optional(),
+  csrf: z.string().max(256).optional(),
+});
+
+export const authOkMessageSchema = z.object({
+  type: z.literal('auth_ok'),
+  sessionId: z.string(),
+  csrfToken: z.string(),
+  expiresAt: z.number(),
+  heartbeatMs: z.number(),
+  limits: z
+    .object({
+      maxPayload: z.number(),
+      messagesPerSecond: z.number().optional(),
+      burst: z.number().optional(),
+    })
+    .optional(),
+});
+export const refreshOkMessageSchema = z.object({
+  type: z.literal('refresh_ok'),
+  expiresAt: z.number(),
+  csrfToken: z.string(),
+});
+export const ackMessageSchema = z.object({
+  type: z.literal('ack'),
+  id: z.string(),
+  result: z.unknown().optional(),
+});
+export const errorMessageSchema = z.object({
+  type: z.literal('error'),
+  id: z.string().optional(),
+  code: z.enum(errorCodeList as [string, ...string[]]),
+  message: z.string().max(200),
+  retryAfterMs: z.number().optional(),
+});
+export const pongMessageSchema = z.object({ type: z.literal('pong'), ts: z.number() });
+export const sessionExpiringMessageSchema = z.object({
+  type: z.literal('session_expiring'),
+  expiresAt: z.number(),
+});

@@ -1,0 +1,27 @@
+import { WsgConfigError } from '../errors.js';
+import type { AuthOptions, Principal } from '../options.js';
+import type { UpgradeRequest } from '../socket.js';
+import { createJwtVerifier } from './jwt.js';
+
+export type TokenVerifier = (token: string, req: UpgradeRequest) => Promise<Principal | null>;
+
+const MAX_TOKEN_LENGTH = 8192;
+
+/** One token check from the auth options; it never throws, a refusal is null. */
+export function createTokenVerifier(auth: AuthOptions | undefined): TokenVerifier {
+  if (!auth || (!auth.verify && !auth.jwt)) {
+    throw new WsgConfigError('options.auth needs `jwt` or `verify`: every connection is authenticated');
+  }
+  const check = auth.verify ?? createJwtVerifier(auth.jwt as NonNullable<AuthOptions['jwt']>);
+  return async (token, req) => {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
+    try {
+      const principal = await check(token, req);
+      if (!principal || typeof principal.id !== 'string' || principal.id.length === 0) return null;
+      if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) return null;
+      return principal;
+    } catch {
+      return null;
+    }
+  };
+}

@@ -1,0 +1,259 @@
+import { type ErrorCode, ErrorCodes, formatCloseReason } from '../protocol/index.js';
+import { WsgError } from './errors.js';
+import type { EventBus, SecurityEvent } from './events.js';
+import type { HandlerContext, Principal } from './options.js';
+import type { Envelope } from './pipeline/envelope.js';
+import { errorFrame, eventFrame } from './pipeline/frames.js';
+import type { ConnectionInfo, MessageContext, Stage } from './pipeline/types.js';
+import type { GuardSocket, UpgradeRequest } from './socket.js';
+
+export type ConnectionState = 'authenticating' | 'verifying' | 'open' | 'closing' | 'closed';
+
+/** What a connection needs from the server that owns it (shared by all its sockets). */
+export interface ConnectionHost {
+  readonly events: EventBus;
+  readonly authTimeoutMs: number;
+  readonly binaryType: string | undefined;
+  parse(text: string): unknown;
+  readEnvelope(value: unknown): Envelope | WsgError;
+  /** Checks on the raw frame, before any JSON work (rate limits go here). */
+  readonly frameStages: readonly Stage[];
+  /** Checks on an application message after its envelope is read, in order. */
+  readonly appStages: readonly Stage[];
+  verify(token: string, req: UpgradeRequest): Promise<Principal | null>;
+  /** Creates the session for a verified principal; resolves with the auth_ok frame. */
+  openSession(
+    conn: Connection,
+    principal: Principal,
+  ): Promise<{ sessionId: string; csrfToken: string; frame: string } | WsgError>;
+  dispatch(conn: Connection, m: MessageContext): Promise<string | undefined> | string | undefined;
+  onRefresh(conn: Connection, token: string): Promise<void>;
+  onAuthenticated(conn: Connection): void;
+  onRejected(conn: Connection, error: WsgError, m: MessageContext | undefined): void;
+  onClosed(conn: Connection, code: number): void;
+  broadcast(type: string, payload: unknown): void;
+}
+
+/**
+ * One socket's life: auth phase, then messages through the pipeline. A class because it holds
+ * state and a lifecycle; its methods live on the prototype, so an idle socket costs one object.
+ */
+export class Connection implements ConnectionInfo {
+  state: ConnectionState = 'authenticating';
+  user: Principal | undefined;
+  sessionId: string | undefined;
+  csrfToken: string | undefined;
+  /** Handlers running now; shutdown waits for them. */
+  inflight = 0;
+  private authTimer: NodeJS.Timeout | undefined;
+  private ctx: HandlerContext | undefined;
+  /** The upgrade request, kept only until auth completes (for `verify(token, req)`). */
+  private upgradeReq: UpgradeRequest | undefined;
+
+  constructor(
+    readonly socket: GuardSocket,
+    readonly host: ConnectionHost,
+    readonly connectionId: string,
+    readonly ip: string,
+  ) {}
+
+  /** Starts the auth phase, or authenticates at once with a principal from the upgrade. */
+  start(principal: Principal | undefined, req: UpgradeRequest): void {
+    if (principal) {
+      this.state = 'verifying';
+      void this.authenticate(principal);
+      return;
+    }
+    this.upgradeReq = req;
+    this.authTimer = setTimeout(() => {
+      if (this.state === 'authenticating' || this.state === 'verifying') this.fail('WSG_AUTH_TIMEOUT');
+    }, this.host.authTimeoutMs);
+    this.authTimer.unref?.();
+  }
+
+  get context(): HandlerContext {
+    if (!this.ctx) {
+      const conn = this;
+      this.ctx = {
+        get user() {
+          return conn.user as Principal;
+        },
+        get sessionId() {
+          return conn.sessionId as string;
+        },
+        connectionId: conn.connectionId,
+        ip: conn.ip,
+        send: (type, payload) => conn.sendFrame(eventFrame(type, payload)),
+        broadcast: (type, payload) => conn.host.broadcast(type, payload),
+        close: (code = 1000) => conn.closeSocket(code, 'closed'),
+      };
+    }
+    return this.ctx;
+  }
+
+  sendFrame(frame: string): void {
+    if (this.socket.isOpen) this.socket.send(frame);
+  }
+
+  event(e: Omit<SecurityEvent, 'ip' | 'userId' | 'sessionId' | 'connectionId'>): void {
+    const full: SecurityEvent = { ...e, ip: this.ip, connectionId: this.connectionId };
+    if (this.user) full.userId = this.user.id;
+    if (this.sessionId) full.sessionId = this.sessionId;
+    this.host.events.emit(full);
+  }
+
+  /** Sends `error` with the code, then closes with its close code and a short reason. */
+  fail(code: ErrorCode, retryAfterMs?: number): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.sendFrame(errorFrame(code, undefined, retryAfterMs));
+    this.closeSocket(ErrorCodes[code].closeCode, formatCloseReason(code, retryAfterMs));
+  }
+
+  closeSocket(code: number, reason: string): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.state = 'closing';
+    this.clearAuthTimer();
+    this.socket.close(code, reason);
+  }
+
+  handleMessage(data: Buffer | string, isBinary: boolean): void {
+    if (this.state !== 'open') {
+      this.handlePreAuth(data, isBinary);
+      return;
+    }
+    const m: MessageContext = {
+      conn: this,
+      bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.length,
+      isBinary,
+      type: '',
+      id: undefined,
+      payload: undefined,
+      csrf: undefined,
+    };
+    const { frameStages } = this.host;
+    for (let i = 0; i < frameStages.length; i++) {
+      const r = (frameStages[i] as Stage)(m);
+      if (r !== undefined) {
+        if (r instanceof WsgError) return this.reject(r, m);
+        return void r.then((err) => (err ? this.reject(err, m) : this.afterFrame(m, data)));
+      }
+    }
+    this.afterFrame(m, data);
+  }
+
+  private afterFrame(m: MessageContext, data: Buffer | string): void {
+    if (this.state !== 'open') return;
+    if (m.isBinary) {
+      if (this.host.binaryType === undefined) return this.reject(new WsgError('WSG_BINARY_NOT_ALLOWED'), m);
+      m.type = this.host.binaryType;
+      m.payload = data;
+      return this.runApp(m, 0);
+    }
+    const value = this.host.parse(typeof data === 'string' ? data : data.toString());
+    if (value instanceof WsgError) return this.reject(value, m);
+    const env = this.host.readEnvelope(value);
+    if (env instanceof WsgError) return this.reject(env, m);
+    switch (env.kind) {
+      case 'ping':
+        return this.sendFrame(`{"type":"pong","ts":${env.ts}}`);
+      case 'refresh':
+        return void this.host.onRefresh(this, env.token);
+      case 'auth':
+        return this.reject(new WsgError('WSG_INVALID_MESSAGE', { detail: 'already authenticated' }), m);
+    }
+    m.type = env.type;
+    m.id = env.id;
+    m.payload = env.payload;
+    m.csrf = env.csrf;
+    this.runApp(m, 0);
+  }
+
+  private runApp(m: MessageContext, from: number): void {
+    const { appStages } = this.host;
+    for (let i = from; i < appStages.length; i++) {
+      const r = (appStages[i] as Stage)(m);
+      if (r === undefined) continue;
+      if (r instanceof WsgError) return this.reject(r, m);
+      return void r.then(
+        (err) => (err ? this.reject(err, m) : this.runApp(m, i + 1)),
+        () => this.reject(new WsgError('WSG_INTERNAL'), m),
+      );
+    }
+    const reply = this.host.dispatch(this, m);
+    if (typeof reply === 'string') this.sendFrame(reply);
+    else if (reply !== undefined) void reply.then((frame) => frame !== undefined && this.sendFrame(frame));
+  }
+
+  /** Replies `error` (keeping the socket open) or closes, as the code's registry entry says. */
+  reject(error: WsgError, m: MessageContext | undefined): void {
+    this.host.onRejected(this, error, m);
+    if (this.state !== 'open' && this.state !== 'authenticating' && this.state !== 'verifying') return;
+    if (ErrorCodes[error.code].closes) return this.fail(error.code, error.retryAfterMs);
+    this.sendFrame(errorFrame(error.code, m?.id, error.retryAfterMs));
+  }
+
+  private handlePreAuth(data: Buffer | string, isBinary: boolean): void {
+    if (this.state !== 'authenticating') {
+      // A second message before auth_ok: the client did not wait.
+      if (this.state === 'verifying') this.failAuth('WSG_AUTH_REQUIRED', 'message before auth_ok');
+      return;
+    }
+    if (isBinary) return this.failAuth('WSG_AUTH_REQUIRED', 'binary before auth');
+    const value = this.host.parse(typeof data === 'string' ? data : data.toString());
+    const env = value instanceof WsgError ? value : this.host.readEnvelope(value);
+    if (env instanceof WsgError || env.kind !== 'auth') {
+      return this.failAuth('WSG_AUTH_REQUIRED', 'message before auth');
+    }
+    this.state = 'verifying';
+    void this.host.verify(env.token, this.upgradeReq as UpgradeRequest).then(
+      (principal) =>
+        principal ? this.authenticate(principal) : this.failAuth('WSG_AUTH_FAILED', 'token refused'),
+      () => this.failAuth('WSG_AUTH_FAILED', 'verifier error'),
+    );
+  }
+
+  private failAuth(code: ErrorCode, detail: string): void {
+    this.event({ event: 'auth.failure', level: 'warn', code, detail });
+    this.host.onRejected(this, new WsgError(code, { detail }), undefined);
+    this.fail(code);
+  }
+
+  private async authenticate(principal: Principal): Promise<void> {
+    if (this.state !== 'verifying') return;
+    this.user = principal;
+    const opened = await this.host.openSession(this, principal);
+    if ((this.state as ConnectionState) !== 'verifying') return;
+    if (opened instanceof WsgError) {
+      this.user = undefined;
+      return this.fail(opened.code, opened.retryAfterMs);
+    }
+    this.clearAuthTimer();
+    this.sessionId = opened.sessionId;
+    this.csrfToken = opened.csrfToken;
+    this.state = 'open';
+    this.sendFrame(opened.frame);
+    this.event({ event: 'auth.success', level: 'info' });
+    this.host.onAuthenticated(this);
+  }
+
+  private clearAuthTimer(): void {
+    this.upgradeReq = undefined;
+    if (this.authTimer) {
+      clearTimeout(this.authTimer);
+      this.authTimer = undefined;
+    }
+  }
+
+  /** The transport says the socket is gone. */
+  handleClose(code: number): void {
+    if (this.state === 'closed') return;
+    this.clearAuthTimer();
+    this.state = 'closed';
+    this.host.onClosed(this, code);
+  }
+
+  /** The transport refused a frame (e.g. over maxPayload); it closes the socket itself. */
+  handleTransportError(code: ErrorCode): void {
+    this.host.onRejected(this, new WsgError(code), undefined);
+  }
+}

@@ -1,0 +1,32 @@
+import type { UpgradeRequest } from '../socket.js';
+
+const MAX_PROTOCOL_HEADER = 4096;
+const MAX_PROTOCOLS = 16;
+
+/**
+ * Cheap sanity checks on the upgrade request, before anything parses its headers further:
+ * bounded lengths keep hostile headers from costing more than a look.
+ */
+export function checkHeaders(req: UpgradeRequest): boolean {
+  if (req.method !== 'GET') return false;
+  const proto = req.headers['sec-websocket-protocol'];
+  if (proto !== undefined) {
+    if (typeof proto !== 'string' || proto.length > MAX_PROTOCOL_HEADER) return false;
+    let commas = 0;
+    for (let i = 0; i < proto.length; i++) if (proto.charCodeAt(i) === 44) commas++;
+    if (commas >= MAX_PROTOCOLS) return false;
+  }
+  const ext = req.headers['sec-websocket-extensions'];
+  if (ext !== undefined && (typeof ext !== 'string' || ext.length > MAX_PROTOCOL_HEADER)) return false;
+  return req.url.length <= 8192;
+}
+
+/** The offered subprotocols, trimmed, in order. */
+export function offeredProtocols(req: UpgradeRequest): string[] {
+  const proto = req.headers['sec-websocket-protocol'];
+  if (typeof proto !== 'string' || proto.length === 0) return [];
+  return proto
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.length > 0);
+}

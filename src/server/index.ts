@@ -1,0 +1,18 @@
+export { createJwtVerifier } from './auth/jwt.js';
+export { WsgConfigError, WsgError } from './errors.js';
+export type { EventListener, SecurityEvent, SecurityEventName } from './events.js';
+export type { CloseOptions } from './guard.js';
+export type {
+  AuthOptions,
+  Handler,
+  HandlerContext,
+  Handlers,
+  JwtOptions,
+  MessageSchemas,
+  Principal,
+  VerifyToken,
+  WsGuardOptions,
+} from './options.js';
+export { escapeHtml, richText, safeText } from './sanitize.js';
+export { setupWebSockets, type WsGuardServer } from './setup.js';
+export type { UpgradeRequest } from './socket.js';

@@ -1,0 +1,143 @@
+import type { KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
+import type { Logger, LoggerOptions } from 'pino';
+import type { z } from 'zod';
+import type { SecurityEvent } from './events.js';
+import type { UpgradeRequest } from './socket.js';
+
+/** Who a token belongs to, as the verifier found it. */
+export interface Principal {
+  /** Stable user id (the JWT `sub` by default). */
+  id: string;
+  /** Verified claims, for handlers. */
+  claims?: Record<string, unknown>;
+  /** Token expiry, ms since the epoch; the session never outlives it. */
+  expiresAt?: number;
+  /** Token id (JWT `jti`), used for revocation. */
+  jti?: string;
+}
+
+/** A custom token check. Return `null` (or throw) to refuse. */
+export type VerifyToken = (
+  token: string,
+  req: UpgradeRequest,
+) => Principal | null | Promise<Principal | null>;
+
+export interface JwtOptions {
+  /** HMAC secret for HS256/384/512. */
+  secret?: string | Uint8Array;
+  /** Public key: PEM (SPKI), a KeyObject or a JWK, for RS/PS/ES/EdDSA. */
+  publicKey?: string | KeyObject | JWK;
+  /** JWKS endpoint; keys are fetched and cached by `jose`. */
+  jwksUrl?: string | URL;
+  /**
+   * Accepted algorithms, pinned: a token signed with any other (including `none`) is refused.
+   * @default ['HS256'] with `secret`, ['RS256'] with `publicKey`, ['RS256', 'ES256', 'EdDSA'] with `jwksUrl`
+   */
+  algorithms?: string[];
+  /** Required `iss`. @default undefined (not checked) */
+  issuer?: string | string[];
+  /** Required `aud`. @default undefined (not checked) */
+  audience?: string | string[];
+  /** Allowed clock skew for `exp`/`nbf`, seconds. @default 5 */
+  clockTolerance?: number;
+  /** Claim that holds the user id. @default 'sub' */
+  subjectClaim?: string;
+  /** Refuse tokens without `exp`. @default true */
+  requireExp?: boolean;
+}
+
+export interface AuthOptions {
+  /** Verify JWTs with `jose`. */
+  jwt?: JwtOptions;
+  /** Your own check; when both are set, `verify` runs and `jwt` is not used. */
+  verify?: VerifyToken;
+}
+
+/** Per-message-type Zod schemas: the only types a client may send. */
+export type MessageSchemas = Record<string, z.ZodType>;
+
+/** What a handler gets besides the validated payload. */
+export interface HandlerContext {
+  readonly user: Principal;
+  readonly sessionId: string;
+  /** Random id of this socket, in every log line about it. */
+  readonly connectionId: string;
+  /** The client IP (see `trustProxy`). */
+  readonly ip: string;
+  /** Sends an application event to this socket. */
+  send(type: string, payload: unknown): void;
+  /** Sends an application event to every authenticated socket. */
+  broadcast(type: string, payload: unknown): void;
+  /** Closes this socket. @default code 1000 */
+  close(code?: number): void;
+}
+
+export type Handler<P = unknown> = (ctx: HandlerContext, payload: P) => unknown;
+
+export type Handlers<M extends MessageSchemas> = {
+  [K in keyof M]?: Handler<z.output<M[K]>>;
+};
+
+export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
+  /** Token verification. Required: every connection is authenticated. */
+  auth: AuthOptions;
+  /** URL path of the endpoint. @default '/ws' */
+  path?: string;
+  /** Zod schema per application message type. @default {} */
+  messages?: M;
+  /** Handler per message type; a type with a schema and no handler is validated and acked. @default {} */
+  handlers?: Handlers<M>;
+  /**
+   * Exact origins allowed (`https://app.example.com`). `Origin: null` is always refused.
+   * @default undefined: only the request's own host (same-origin) is allowed
+   */
+  allowedOrigins?: string[];
+  /**
+   * Refuse upgrades with no `Origin` header (non-browser clients send none).
+   * @default true when `allowedOrigins` is set, false otherwise
+   */
+  requireOrigin?: boolean;
+  /**
+   * Refuse non-TLS upgrades with 426, unless they came through a trusted proxy that says
+   * `X-Forwarded-Proto: https`.
+   * @default process.env.NODE_ENV === 'production'
+   */
+  requireTls?: boolean;
+  /** Proxies (CIDR list or addresses) whose `X-Forwarded-*` headers are believed. @default [] */
+  trustProxy?: string[];
+  /** Accept `?token=` in the URL. Tokens in URLs leak into logs and history. @default false */
+  allowQueryToken?: boolean;
+  /** Time allowed for the first `auth` message when no token came with the upgrade. @default 5000 */
+  authTimeoutMs?: number;
+  /** Largest message in bytes; bigger ones close the socket with 1009. @default 65536 */
+  maxPayload?: number;
+  /** Deepest JSON nesting accepted. @default 32 */
+  maxDepth?: number;
+  /** Most JSON object keys and array items in one message. @default 2000 */
+  maxKeys?: number;
+  /** permessage-deflate; when on, the inflated size is still bounded by `maxPayload`. @default false */
+  perMessageDeflate?: boolean;
+  /** Require the session's CSRF token in every application message. @default true */
+  csrf?: boolean;
+  /** Application types that need no CSRF token (control messages never do). @default [] */
+  csrfExempt?: string[];
+  /** How many recent message ids per session are remembered for dedupe. @default 1000 */
+  dedupeWindow?: number;
+  /**
+   * Route binary frames to this message type's handler (payload is a Buffer, no schema).
+   * @default undefined: binary frames are refused with WSG_BINARY_NOT_ALLOWED
+   */
+  binaryType?: string;
+  /** Transport ping interval; sockets that miss a pong are terminated. @default 30000 */
+  heartbeatMs?: number;
+  /** Longest a session lives, whatever the token says. @default 86400000 (24 h) */
+  sessionMaxAgeMs?: number;
+  /**
+   * Security log: a pino logger, pino options, or false for none.
+   * @default a pino logger at level 'info' writing JSON to stdout
+   */
+  logger?: Logger | LoggerOptions | false;
+  /** Called for every security event (after logging). @default undefined */
+  onEvent?: (event: SecurityEvent) => void;
+}

@@ -1,0 +1,60 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT } from 'jose';
+import {
+  type MessageSchemas,
+  setupWebSockets,
+  type WsGuardOptions,
+  type WsGuardServer,
+} from '../../src/server/index.js';
+
+/** A 32-byte test secret. */
+export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123';
+
+export interface TestServer {
+  http: Server;
+  wss: WsGuardServer;
+  port: number;
+  /** ws://127.0.0.1:<port><path> */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts a real http server on 127.0.0.1, port 0, with wsguard attached. Logging off by default. */
+export async function startServer<M extends MessageSchemas>(
+  options: Partial<WsGuardOptions<M>> = {},
+): Promise<TestServer> {
+  const http = createServer((_req, res) => {
+    res.writeHead(404);
+    res.end();
+  });
+  const wss = setupWebSockets(http, {
+    auth: { jwt: { secret: TEST_SECRET } },
+    logger: false,
+    ...options,
+  } as WsGuardOptions<M>);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const { port } = http.address() as AddressInfo;
+  return {
+    http,
+    wss,
+    port,
+    url: `ws://127.0.0.1:${port}${options.path ?? '/ws'}`,
+    async close() {
+      await wss.close({ timeoutMs: 1000 });
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+}
+
+/** Signs an HS256 test token for `sub`, valid for an hour unless claims say otherwise. */
+export async function signToken(
+  sub = 'user-1',
+  claims: Record<string, unknown> = {},
+  secret: string = TEST_SECRET,
+): Promise<string> {
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt();
+  if (claims.exp === undefined) jwt.setExpirationTime('1h');
+  return jwt.sign(new TextEncoder().encode(secret));
+}
