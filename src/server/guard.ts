@@ -18,6 +18,8 @@ import { createSafeParse } from './pipeline/parse.js';
 import { createSchemaStage } from './pipeline/schema.js';
 import type { MessageContext, Stage } from './pipeline/types.js';
 import type { GuardSocket, UpgradeRequest } from './socket.js';
+import { memoryStore } from './stores/memory/index.js';
+import type { Store } from './stores/types.js';
 
 export interface CloseOptions {
   /** How long in-flight handlers may take before sockets are closed anyway. @default 10000 */
@@ -30,6 +32,7 @@ export interface Guard {
   readonly maxPayload: number;
   readonly perMessageDeflate: boolean;
   readonly events: EventBus;
+  readonly store: Store;
   /** Decides an upgrade request; a refusal carries the HTTP status to answer. */
   admit(req: UpgradeRequest): Promise<GateDecision>;
   /** Takes over a socket the gate admitted. */
@@ -95,6 +98,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     }
   }
 
+  const store = options.store ?? memoryStore();
   const logger = createLogger(options.logger);
   const events = createEventBus(logger, options.onEvent);
   const verifier = createTokenVerifier(options.auth);
@@ -244,6 +248,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     maxPayload,
     perMessageDeflate: options.perMessageDeflate ?? false,
     events,
+    store,
     admit: async (req) => {
       const decision = await gate(req);
       if (!decision.ok) {

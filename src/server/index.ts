@@ -16,3 +16,5 @@ export type {
 export { escapeHtml, richText, safeText } from './sanitize.js';
 export { setupWebSockets, type WsGuardServer } from './setup.js';
 export type { UpgradeRequest } from './socket.js';
+export { type MemoryStoreOptions, memoryStore } from './stores/memory/index.js';
+export type * from './stores/types.js';

@@ -4,6 +4,7 @@ import type { Logger, LoggerOptions } from 'pino';
 import type { z } from 'zod';
 import type { SecurityEvent } from './events.js';
 import type { UpgradeRequest } from './socket.js';
+import type { Store } from './stores/types.js';
 
 /** Who a token belongs to, as the verifier found it. */
 export interface Principal {
@@ -133,6 +134,11 @@ export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
   heartbeatMs?: number;
   /** Longest a session lives, whatever the token says. @default 86400000 (24 h) */
   sessionMaxAgeMs?: number;
+  /**
+   * Shared state: rate-limit buckets, penalties, sessions, revocations, pub/sub.
+   * @default memoryStore() (one process)
+   */
+  store?: Store;
   /**
    * Security log: a pino logger, pino options, or false for none.
    * @default a pino logger at level 'info' writing JSON to stdout
