@@ -10,6 +10,8 @@ export type CloseCause =
   | 'pong-timeout'
   /** No `auth_ok` within `connectTimeoutMs`. */
   | 'connect-timeout'
+  /** `getToken()` failed or gave an unusable token; no socket was opened (code 1006). */
+  | 'token'
   /** A session refresh failed; the client reconnects with a fresh token. */
   | 'refresh-failed'
   /** The server broke the protocol (e.g. a malformed `auth_ok`). */

@@ -36,10 +36,15 @@ export function createHeartbeat(o: HeartbeatOptions): Heartbeat {
     if (!running) return;
     const t = o.now();
     if (outstanding !== undefined) {
-      if (t - outstanding >= o.timeoutMs) {
+      const left = outstanding + o.timeoutMs - t;
+      if (left <= 0) {
         stop();
         o.onDead();
+        return;
       }
+      // Not yet (a timer that fired early, or an interval tick): look again at the deadline.
+      clearDeadline();
+      deadline = setTimeout(check, left);
       return;
     }
     outstanding = t;

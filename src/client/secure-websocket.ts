@@ -275,10 +275,7 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   }
 
   /** Listens to an application event type; returns the unsubscribe function. */
-  on<T extends keyof In & string>(
-    type: T,
-    handler: (payload: In[T], message: { type: T; payload: In[T] }) => void,
-  ) {
+  on<T extends keyof In & string>(type: T, handler: (payload: In[T]) => void): () => void {
     return this.appEvents.on(type, handler as (arg: unknown) => void);
   }
 
@@ -422,12 +419,21 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     const until = this.opts.now() + ms;
     if (until <= this.pausedUntil) return;
     this.pausedUntil = until;
-    if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
-    this.pauseTimer = setTimeout(() => {
-      this.pauseTimer = undefined;
-      this.flush();
-    }, ms);
     this.log('paused by the server', { ms });
+    this.resumeAfterPause();
+  }
+
+  private resumeAfterPause(): void {
+    if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
+    this.pauseTimer = setTimeout(
+      () => {
+        this.pauseTimer = undefined;
+        // A timer may fire a little early by the wall clock: wait out the rest, or nothing would flush.
+        if (this.opts.now() < this.pausedUntil) return this.resumeAfterPause();
+        this.flush();
+      },
+      Math.max(0, this.pausedUntil - this.opts.now()),
+    );
   }
 
   // Connecting
@@ -481,8 +487,7 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
       if (gen !== this.gen || this._state === 'closed') return;
       if (err instanceof ConnectionError) return this.fatal(err);
       this.emitError(toError(err));
-      this.clearConnectTimer();
-      this.lost({ code: 1006, reason: '', cause: 'network', attempt: this.attempts });
+      this.lost({ code: 1006, reason: '', cause: 'token', attempt: this.attempts });
       return;
     }
     if (gen !== this.gen || this._state === 'closed') return;

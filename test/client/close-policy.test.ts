@@ -205,4 +205,36 @@ describe('retry-after (minimal protocol server: the real 4429/1013 closes are no
     await reachState(socket, 'open');
     expect((stub.upgradesAt[1] as number) - (stub.upgradesAt[0] as number)).toBeGreaterThanOrEqual(1000);
   });
+
+  it('a WSG_RATE_LIMITED reply: the message is resent after retryAfterMs with the same id, later sends wait their turn', async () => {
+    const got: { id: unknown; payload: unknown; at: number }[] = [];
+    let refusedAt = 0;
+    stub = await startMinimalProtocolServer(async (conn) => {
+      await conn.authenticate();
+      for (;;) {
+        const m = await conn.next('chat', 10_000);
+        got.push({ id: m.id, payload: m.payload, at: Date.now() });
+        if (got.length === 1) {
+          refusedAt = Date.now();
+          conn.send({
+            type: 'error',
+            id: m.id,
+            code: 'WSG_RATE_LIMITED',
+            message: 'Rate limited',
+            retryAfterMs: 200,
+          });
+        } else conn.send({ type: 'ack', id: m.id, result: m.payload });
+      }
+    });
+    const socket = client({ url: stub.url, authToken: 't' });
+    await reachState(socket, 'open');
+    const first = socket.send({ type: 'chat', payload: 1 });
+    await expect.poll(() => refusedAt).toBeGreaterThan(0);
+    await expect.poll(() => socket.queueSize).toBe(1); // waiting for its resend
+    const second = socket.send({ type: 'chat', payload: 2 });
+    expect(await Promise.all([first, second])).toEqual([1, 2]);
+    expect(got.map((g) => g.payload)).toEqual([1, 1, 2]);
+    expect(got[1]?.id).toBe(got[0]?.id);
+    expect((got[1]?.at ?? 0) - refusedAt).toBeGreaterThanOrEqual(200);
+  });
 });

@@ -42,6 +42,7 @@ const messages = {
   chat: z.object({ text: z.string().min(1).max(20) }),
   shout: z.object({ text: z.string() }),
   hang: z.unknown(),
+  boom: z.unknown(),
 };
 
 function handlers(log: { type: string; payload: unknown }[] = []) {
@@ -56,6 +57,9 @@ function handlers(log: { type: string; payload: unknown }[] = []) {
     },
     shout: (ctx: HandlerContext, p: { text: string }) => ctx.broadcast('shouted', { text: p.text }),
     hang: () => new Promise(() => {}),
+    boom: () => {
+      throw new Error('handler failed halfway');
+    },
   };
 }
 
@@ -157,14 +161,16 @@ describe('SecureWebSocket against a real wsguard server', () => {
     });
     const invalid = await outcome(socket.send({ type: 'chat', payload: { text: '' } }));
     const unknown = await outcome(socket.send({ type: 'nope', payload: {} }));
-    for (const [o, code] of [
-      [invalid, 'WSG_VALIDATION_FAILED'],
-      [unknown, 'WSG_UNKNOWN_TYPE'],
+    const boom = await outcome(socket.send({ type: 'boom', payload: {} }));
+    for (const [o, code, maybeHandled] of [
+      [invalid, 'WSG_VALIDATION_FAILED', false],
+      [unknown, 'WSG_UNKNOWN_TYPE', false],
+      [boom, 'WSG_INTERNAL', true],
     ] as const) {
       expect(o.ok).toBe(false);
       if (o.ok) continue;
       expect(o.error).toBeInstanceOf(ServerError);
-      expect(o.error).toMatchObject({ code, maybeHandled: false });
+      expect(o.error).toMatchObject({ code, maybeHandled });
     }
     assertNoLeak(received);
     await expect(socket.send({ type: 'chat', payload: { text: 'fine' } })).resolves.toEqual({ ok: true });
@@ -230,6 +236,27 @@ describe('SecureWebSocket against a real wsguard server', () => {
     await socket.send({ type: 'shout', payload: { text: 'x' } });
     expect((await error).message).toMatch(/onMessage listener threw/);
     await expect(socket.send({ type: 'echo', payload: 2 })).resolves.toBe(2);
+  });
+
+  it('when getToken() fails: reports an AuthError, retries with backoff, and gets in once it works', async () => {
+    srv = await startServer({ messages, handlers: handlers() });
+    const good = await signToken('lou');
+    let calls = 0;
+    const socket = client({
+      url: srv.url,
+      getToken: () => {
+        if (++calls === 1) throw new Error('token endpoint down');
+        return good;
+      },
+      reconnect: { minDelayMs: 10, maxDelayMs: 20 },
+    });
+    const error = nextEvent(socket, 'error');
+    const close = nextEvent(socket, 'close');
+    const sent = socket.send({ type: 'echo', payload: 'queued meanwhile' });
+    expect(await error).toMatchObject({ name: 'AuthError', message: 'getToken() failed' });
+    expect(await close).toMatchObject({ cause: 'token', code: 1006, willReconnect: true });
+    await expect(sent).resolves.toBe('queued meanwhile');
+    expect(calls).toBe(2);
   });
 
   it('rejects with AckTimeoutError (maybeHandled) when no ack comes in time', async () => {
