@@ -160,6 +160,9 @@ export function resolveOptions(o: SecureWebSocketOptions<IncomingMap>): Resolved
   if (o.getToken === undefined && o.authToken === undefined) {
     throw new TypeError('SecureWebSocket needs authToken or getToken: every connection is authenticated');
   }
+  if (o.getToken === undefined && (typeof o.authToken !== 'string' || o.authToken.length === 0)) {
+    throw new TypeError('options.authToken must be a non-empty string');
+  }
   if (o.getToken !== undefined && typeof o.getToken !== 'function') {
     throw new TypeError('options.getToken must be a function');
   }

@@ -45,6 +45,15 @@ describe('the demo app client module (client/src/utils/secureWebSocket.ts)', () 
     await event;
     expect(lines).toEqual([{ from: 'demo-user', text: 'hello', at: 1 }]);
     await expect(socket.send({ type: 'chat', payload: { text: '' } })).rejects.toBeInstanceOf(ServerError);
+    // The generics check what the app sends (these reach the server anyway, and are refused there).
+    // @ts-expect-error: not one of the app's message types
+    await expect(socket.send({ type: 'nope', payload: 1 })).rejects.toMatchObject({
+      code: 'WSG_UNKNOWN_TYPE',
+    });
+    // @ts-expect-error: a chat payload is { text }
+    await expect(socket.send({ type: 'chat', payload: { words: 'x' } })).rejects.toMatchObject({
+      code: 'WSG_VALIDATION_FAILED',
+    });
     socket.close();
   });
 });

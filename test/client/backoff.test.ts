@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { backoffDelay, SecureWebSocket } from '../../src/client/index.js';
 import { nextEvent, outcome, seededRandom } from '../helpers/client.js';
-import { startServer } from '../helpers/server.js';
+import { signToken, startServer } from '../helpers/server.js';
 
 const opts = { minDelayMs: 100, maxDelayMs: 10_000, factor: 2 };
 
@@ -71,4 +71,29 @@ describe('backoffDelay (full jitter with a floor and a cap)', () => {
     }
     expect((await pending).ok).toBe(false);
   });
+
+  it.each([
+    [60_000, [0, 1, 2]],
+    [0, [0, 0, 0]],
+  ])(
+    'resets the attempt counter only after a connection stayed up minUptimeMs (%i)',
+    async (minUptimeMs, expected) => {
+      const srv = await startServer();
+      const socket = new SecureWebSocket({
+        url: srv.url,
+        authToken: await signToken('flappy'),
+        reconnect: { minDelayMs: 5, maxDelayMs: 40, minUptimeMs },
+      });
+      const attempts: number[] = [];
+      socket.addEventListener('close', (e) => attempts.push(e.attempt));
+      // The server drops every connection as soon as it is authenticated.
+      socket.addEventListener('open', () => {
+        for (const s of srv.sockets) s.destroy();
+      });
+      await expect.poll(() => attempts.length).toBeGreaterThanOrEqual(3);
+      socket.close();
+      await srv.close();
+      expect(attempts.slice(0, 3)).toEqual(expected);
+    },
+  );
 });

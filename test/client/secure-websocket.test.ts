@@ -380,6 +380,7 @@ describe('SecureWebSocket against a real wsguard server', () => {
       /authToken or getToken/,
     );
     expect(() => new SecureWebSocket({ url: 'ftp://x/ws', authToken: 't' })).toThrow(/ws: or wss:/);
+    expect(() => new SecureWebSocket({ url: 'ws://x/ws', authToken: '' })).toThrow(/non-empty/);
     expect(
       () =>
         new SecureWebSocket({
