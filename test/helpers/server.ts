@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { SignJWT } from 'jose';
 import {
   type MessageSchemas,
@@ -17,12 +17,18 @@ export interface TestServer {
   port: number;
   /** ws://127.0.0.1:<port><path> */
   url: string;
+  /** The raw TCP sockets open now (upgraded ones included), e.g. to kill the server's side. */
+  sockets: Set<Socket>;
   close(): Promise<void>;
 }
 
-/** Starts a real http server on 127.0.0.1, port 0, with wsguard attached. Logging off by default. */
+/**
+ * Starts a real http server on 127.0.0.1 with wsguard attached, on port 0 or on `listen.port`
+ * (to restart a server on the same port). Logging off by default.
+ */
 export async function startServer<M extends MessageSchemas>(
   options: Partial<WsGuardOptions<M>> = {},
+  listen: { port?: number } = {},
 ): Promise<TestServer> {
   const http = createServer((_req, res) => {
     res.writeHead(404);
@@ -33,13 +39,19 @@ export async function startServer<M extends MessageSchemas>(
     logger: false,
     ...options,
   } as WsGuardOptions<M>);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const sockets = new Set<Socket>();
+  http.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => http.listen(listen.port ?? 0, '127.0.0.1', resolve));
   const { port } = http.address() as AddressInfo;
   return {
     http,
     wss,
     port,
     url: `ws://127.0.0.1:${port}${options.path ?? '/ws'}`,
+    sockets,
     async close() {
       await wss.close({ timeoutMs: 1000 });
       http.closeAllConnections();

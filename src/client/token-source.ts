@@ -1,0 +1,55 @@
+import { AuthError } from './errors.js';
+
+/** RFC 7230 token characters: what a `Sec-WebSocket-Protocol` entry may hold. */
+const SUBPROTOCOL_SAFE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const MAX_TOKEN = 8192;
+
+export interface TokenSource {
+  /** A token for a connect or a refresh; concurrent calls share one `getToken()` call. */
+  get(): Promise<string>;
+}
+
+/**
+ * The token behind `authToken` or `getToken()`. `getToken` is called for every connect and
+ * refresh (tokens expire; a cached one would be stale exactly when it matters), but never
+ * twice at once: a refresh that starts while a connect waits for a token gets the same one.
+ */
+export function createTokenSource(options: {
+  authToken: string | undefined;
+  getToken: (() => string | Promise<string>) | undefined;
+  /** The token goes in a subprotocol header, so it must be header-safe. */
+  inProtocol: boolean;
+}): TokenSource {
+  const { authToken, getToken, inProtocol } = options;
+  const check = (token: unknown): string => {
+    if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN) {
+      throw new AuthError(`the token must be a non-empty string of at most ${MAX_TOKEN} characters`);
+    }
+    if (inProtocol && !SUBPROTOCOL_SAFE.test(token)) {
+      throw new AuthError("the token has characters a subprotocol cannot carry: use authTransport 'message'");
+    }
+    return token;
+  };
+  if (getToken === undefined) {
+    const fixed = authToken;
+    return { get: () => Promise.resolve().then(() => check(fixed)) };
+  }
+  let inflight: Promise<string> | undefined;
+  const call = async (): Promise<string> => {
+    // Yield first, so that `inflight` is set before a synchronous throw could clear it.
+    await undefined;
+    try {
+      return check(await getToken());
+    } catch (err) {
+      throw err instanceof AuthError ? err : new AuthError('getToken() failed', undefined, { cause: err });
+    } finally {
+      inflight = undefined;
+    }
+  };
+  return {
+    get() {
+      inflight ??= call();
+      return inflight;
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import { ConnectionError } from './errors.js';
+
+/** An event handler property, bivariant in its event so the DOM's and `ws`'s own types fit. */
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack'];
+
+/** The part of the WHATWG WebSocket the client uses: the browser's, `ws`'s, or any look-alike. */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly protocol: string;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onclose: Handler<{ code: number; reason: string; wasClean?: boolean }> | null;
+  onerror: Handler<unknown> | null;
+}
+
+export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+
+/** How a transport ended, normalized. */
+export interface TransportClose {
+  code: number;
+  reason: string;
+  /** Set when the upgrade was refused and the implementation lets us see it (`ws` in Node). */
+  httpStatus?: number;
+  retryAfterMs?: number;
+}
+
+export interface TransportHandlers {
+  open(protocol: string): void;
+  message(text: string): void;
+  close(info: TransportClose): void;
+}
+
+/** One socket, with its events routed to `handlers` until it is abandoned. */
+export interface Transport {
+  send(data: string): void;
+  /** Starts a close handshake and stops reporting events. */
+  close(code: number, reason: string): void;
+  /** Drops the socket at once (no handshake to wait for) and stops reporting events. */
+  abandon(): void;
+}
+
+/** Node's `ws`, loaded only when there is no global WebSocket and none was injected. */
+let wsModule: Promise<WebSocketConstructor> | undefined;
+
+async function loadWs(): Promise<WebSocketConstructor> {
+  // A variable specifier keeps browser bundlers from trying to bundle `ws`.
+  const name = 'ws';
+  const mod = (await import(/* @vite-ignore */ name)) as {
+    default?: WebSocketConstructor;
+    WebSocket?: WebSocketConstructor;
+  };
+  const ctor = mod.WebSocket ?? mod.default;
+  if (typeof ctor !== 'function') throw new Error('the ws module has no WebSocket export');
+  return ctor;
+}
+
+/** The WebSocket implementation: injected, else the global one (browsers, Node >= 22), else `ws`. */
+export function resolveWebSocket(injected: WebSocketConstructor | undefined): Promise<WebSocketConstructor> {
+  if (injected) return Promise.resolve(injected);
+  const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+  if (typeof global === 'function') return Promise.resolve(global);
+  wsModule ??= loadWs().catch((err: unknown) => {
+    wsModule = undefined;
+    throw new ConnectionError(
+      'no WebSocket implementation: install the ws package or pass the WebSocket option',
+      { cause: err },
+    );
+  });
+  return wsModule;
+}
+
+interface NodeEmitterLike {
+  once(event: 'unexpected-response', listener: (req: unknown, res: NodeResponseLike) => void): unknown;
+  terminate(): void;
+}
+interface NodeResponseLike {
+  statusCode?: number;
+  headers?: Record<string, string | string[] | undefined>;
+  resume?: () => void;
+}
+
+function retryAfterHeader(value: string | string[] | undefined): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined) return undefined;
+  const seconds = Number(v);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(v);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+const noop = () => {};
+
+/** Opens a socket; the constructor's own errors (bad URL, bad subprotocol) are thrown here. */
+export function openTransport(
+  Ctor: WebSocketConstructor,
+  url: string,
+  protocols: string[],
+  handlers: TransportHandlers,
+): Transport {
+  const ws = new Ctor(url, protocols);
+  let live = true;
+  let refused: { httpStatus: number; retryAfterMs?: number } | undefined;
+
+  const node = ws as unknown as Partial<NodeEmitterLike>;
+  if (typeof node.once === 'function' && typeof node.terminate === 'function') {
+    // `ws` in Node lets us read a refused upgrade's status; browsers only say 1006.
+    node.once('unexpected-response', (_req, res) => {
+      refused = { httpStatus: res.statusCode ?? 0 };
+      const retryAfterMs = retryAfterHeader(res.headers?.['retry-after']);
+      if (retryAfterMs !== undefined) refused.retryAfterMs = retryAfterMs;
+      res.resume?.();
+      node.terminate?.();
+    });
+  }
+
+  const detach = () => {
+    live = false;
+    ws.onopen = null;
+    ws.onmessage = null;
+    ws.onclose = null;
+    // `ws` throws on an 'error' event with no listener: keep one that does nothing.
+    ws.onerror = noop;
+  };
+
+  ws.onopen = () => {
+    if (live) handlers.open(ws.protocol);
+  };
+  ws.onmessage = (event) => {
+    if (live && typeof event.data === 'string') handlers.message(event.data);
+  };
+  // The close event that follows tells the handlers everything an error event could.
+  ws.onerror = noop;
+  ws.onclose = (event) => {
+    if (!live) return;
+    detach();
+    const info: TransportClose = { code: event.code, reason: event.reason ?? '' };
+    if (refused) {
+      info.httpStatus = refused.httpStatus;
+      if (refused.retryAfterMs !== undefined) info.retryAfterMs = refused.retryAfterMs;
+    }
+    handlers.close(info);
+  };
+
+  return {
+    send(data) {
+      if (live && ws.readyState === 1) ws.send(data);
+    },
+    close(code, reason) {
+      detach();
+      try {
+        ws.close(code, reason);
+      } catch {
+        ws.close();
+      }
+    },
+    abandon() {
+      detach();
+      if (typeof node.terminate === 'function') node.terminate();
+      else ws.close();
+    },
+  };
+}

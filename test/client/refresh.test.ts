@@ -1,0 +1,144 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { AuthError, SecureWebSocket, type SecureWebSocketOptions } from '../../src/client/index.js';
+import { nextEvent, reachState } from '../helpers/client.js';
+import { signToken, startServer, type TestServer } from '../helpers/server.js';
+import { type MinimalServer, startMinimalProtocolServer } from './minimal-protocol-server.js';
+
+let srv: TestServer | undefined;
+let stub: MinimalServer | undefined;
+const sockets: SecureWebSocket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.close();
+  await srv?.close();
+  await stub?.close();
+  srv = undefined;
+  stub = undefined;
+});
+
+function client(options: SecureWebSocketOptions) {
+  const s = new SecureWebSocket(options);
+  sockets.push(s);
+  return s;
+}
+
+describe('session refresh on session_expiring (minimal protocol server: the real server side is the Sessions issue)', () => {
+  it('gets a fresh token, refreshes on the same socket, holds sends meanwhile, then uses the rotated CSRF token', async () => {
+    const chats: Record<string, unknown>[] = [];
+    const refreshes: Record<string, unknown>[] = [];
+    let csrfs: string[] = [];
+    stub = await startMinimalProtocolServer(async (conn) => {
+      const { csrf } = await conn.authenticate();
+      csrfs = [csrf, 'rotated-csrf-token'];
+      const ack = (m: Record<string, unknown>) => {
+        chats.push(m);
+        conn.send({ type: 'ack', id: m.id, result: m.payload });
+      };
+      ack(await conn.next('chat'));
+      conn.send({ type: 'session_expiring', expiresAt: Date.now() + 30_000 });
+      refreshes.push(await conn.next('refresh'));
+      await new Promise((resolve) => setTimeout(resolve, 50)); // a slow refresh
+      conn.send({ type: 'refresh_ok', expiresAt: Date.now() + 3_600_000, csrfToken: csrfs[1] });
+      ack(await conn.next('chat'));
+      ack(await conn.next('chat'));
+    });
+    let calls = 0;
+    let during: Promise<unknown> | undefined;
+    let queuedDuring = 0;
+    const socket: SecureWebSocket = client({
+      url: stub.url,
+      getToken: () => `token-${++calls}`,
+      debug: true,
+      // The debug log is the hook: send at the very moment the refresh starts.
+      logger: {
+        debug: (message) => {
+          if (message !== 'refreshing the session') return;
+          during = socket.send({ type: 'chat', payload: 'during' });
+          queuedDuring = socket.queueSize;
+        },
+      },
+    });
+    await expect(socket.send({ type: 'chat', payload: 'before' })).resolves.toBe('before');
+    const changes: string[] = [];
+    socket.addEventListener('stateChange', (e) => changes.push(e.to));
+    socket.addEventListener('close', () => changes.push('close'));
+    await expect.poll(() => during).toBeDefined();
+    expect(queuedDuring).toBe(1);
+    await expect(during).resolves.toBe('during');
+    await expect(socket.send({ type: 'chat', payload: 'after' })).resolves.toBe('after');
+    expect(refreshes).toEqual([{ type: 'refresh', token: 'token-2' }]);
+    expect(chats.map((m) => [m.payload, m.csrf])).toEqual([
+      ['before', csrfs[0]],
+      ['during', csrfs[1]],
+      ['after', csrfs[1]],
+    ]);
+    expect(calls).toBe(2);
+    expect(stub.connections).toHaveLength(1);
+    expect(changes).toEqual([]);
+    expect(socket.state).toBe('open');
+  });
+
+  it('resends once, with the new token, a message the server refused because a refresh rotated its CSRF token', async () => {
+    const seen: Record<string, unknown>[] = [];
+    stub = await startMinimalProtocolServer(async (conn) => {
+      const first = (await conn.authenticate()).csrf;
+      const m = await conn.next('chat'); // arrived with the old token; checked after the rotation
+      seen.push(m);
+      conn.send({ type: 'session_expiring', expiresAt: Date.now() + 30_000 });
+      await conn.next('refresh');
+      conn.send({ type: 'refresh_ok', expiresAt: Date.now() + 3_600_000, csrfToken: 'new-csrf-token' });
+      conn.send({ type: 'error', id: m.id, code: 'WSG_CSRF_INVALID', message: 'Invalid CSRF token' });
+      const again = await conn.next('chat');
+      seen.push(again);
+      conn.send({ type: 'ack', id: again.id, result: first === m.csrf });
+    });
+    const socket = client({ url: stub.url, getToken: () => 'tok' });
+    await expect(socket.send({ type: 'chat', payload: 1 })).resolves.toBe(true);
+    expect(seen[1]?.id).toBe(seen[0]?.id);
+    expect(seen[1]?.csrf).toBe('new-csrf-token');
+  });
+
+  it('when the server refuses the refresh (close 4401), reconnects at once with a fresh token', async () => {
+    stub = await startMinimalProtocolServer(async (conn) => {
+      await conn.authenticate();
+      if (conn.index > 1) return;
+      conn.send({ type: 'session_expiring', expiresAt: Date.now() + 30_000 });
+      await conn.next('refresh');
+      conn.ws.close(4401, 'WSG_AUTH_FAILED');
+    });
+    let calls = 0;
+    const socket = client({
+      url: stub.url,
+      getToken: () => `token-${++calls}`,
+      reconnect: { minDelayMs: 5_000, maxDelayMs: 10_000 }, // a backoff wait would time the test out
+    });
+    const close = await nextEvent(socket, 'close');
+    expect(close).toMatchObject({ code: 4401, cause: 'refresh-failed', willReconnect: true, delayMs: 0 });
+    expect(await nextEvent(socket, 'open')).toMatchObject({ reconnected: true });
+    expect(calls).toBe(3);
+  });
+});
+
+describe('refresh before the JWT expires, against the real server (which has no refresh yet)', () => {
+  it('refreshes at the margin before exp; the refusal makes it reconnect with a fresh token, same user, no loss', async () => {
+    srv = await startServer({ messages: { echo: z.unknown() }, handlers: { echo: (_c, p) => p } });
+    // The client's clock is set 1.5 s before the first token's exp (an hour from now).
+    const shift = 3_600_000 - 1_500;
+    let calls = 0;
+    const socket = client({
+      url: srv.url,
+      getToken: () =>
+        signToken('refresher', calls++ === 0 ? {} : { exp: Math.floor(Date.now() / 1000) + 7200 }),
+      now: () => Date.now() + shift,
+      reconnect: { minDelayMs: 5_000, maxDelayMs: 10_000 },
+    });
+    await reachState(socket, 'open');
+    const error = nextEvent(socket, 'error');
+    const close = nextEvent(socket, 'close');
+    expect(await error).toBeInstanceOf(AuthError); // the server refused `refresh` (WSG_UNKNOWN_TYPE today)
+    expect(await close).toMatchObject({ cause: 'refresh-failed', willReconnect: true, delayMs: 0 });
+    await nextEvent(socket, 'open');
+    expect(calls).toBe(3); // connect, refresh, reconnect
+    await expect(socket.send({ type: 'echo', payload: 'still here' })).resolves.toBe('still here');
+  });
+});

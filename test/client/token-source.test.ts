@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { AuthError } from '../../src/client/index.js';
+import { createTokenSource } from '../../src/client/token-source.js';
+
+describe('createTokenSource', () => {
+  it('calls getToken() for every request, but shares one call while it is in flight', async () => {
+    let calls = 0;
+    let release: (t: string) => void = () => {};
+    const source = createTokenSource({
+      authToken: undefined,
+      getToken: () =>
+        new Promise<string>((resolve) => {
+          calls++;
+          release = resolve;
+        }),
+      inProtocol: false,
+    });
+    const a = source.get();
+    const b = source.get();
+    await Promise.resolve();
+    await Promise.resolve();
+    release('t1');
+    expect(await Promise.all([a, b])).toEqual(['t1', 't1']);
+    expect(calls).toBe(1);
+    const c = source.get();
+    await Promise.resolve();
+    await Promise.resolve();
+    release('t2');
+    expect(await c).toBe('t2');
+    expect(calls).toBe(2);
+  });
+
+  it('wraps failures (thrown, rejected, bad values) in AuthError and recovers on the next call', async () => {
+    const answers: (() => unknown)[] = [
+      () => {
+        throw new Error('sync boom');
+      },
+      () => Promise.reject(new Error('async boom')),
+      () => '',
+      () => 42,
+      () => 'good',
+    ];
+    const source = createTokenSource({
+      authToken: undefined,
+      getToken: () => (answers.shift() as () => string)(),
+      inProtocol: false,
+    });
+    for (let i = 0; i < 4; i++) await expect(source.get()).rejects.toBeInstanceOf(AuthError);
+    await expect(source.get()).resolves.toBe('good');
+  });
+
+  it('refuses a token a subprotocol header cannot carry when authTransport is protocol', async () => {
+    const inProtocol = createTokenSource({ authToken: 'has space', getToken: undefined, inProtocol: true });
+    await expect(inProtocol.get()).rejects.toThrow(/subprotocol/);
+    const inMessage = createTokenSource({ authToken: 'has space', getToken: undefined, inProtocol: false });
+    await expect(inMessage.get()).resolves.toBe('has space');
+  });
+});

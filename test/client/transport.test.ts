@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { z } from 'zod';
+import { SecureWebSocket, type WebSocketConstructor } from '../../src/client/index.js';
+import { openTransport, resolveWebSocket, type TransportClose } from '../../src/client/transport.js';
+import { SUBPROTOCOL } from '../../src/protocol/index.js';
+import { reachState } from '../helpers/client.js';
+import { signToken, startServer, type TestServer } from '../helpers/server.js';
+import { type MinimalServer, startMinimalProtocolServer } from './minimal-protocol-server.js';
+
+let srv: TestServer | undefined;
+let stub: MinimalServer | undefined;
+afterEach(async () => {
+  delete (globalThis as { WebSocket?: unknown }).WebSocket;
+  await srv?.close();
+  await stub?.close();
+  srv = stub = undefined;
+});
+
+/** A real `ws` WebSocket that counts how often it is constructed. */
+function counting() {
+  const made: string[] = [];
+  class Counted extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      made.push(url);
+    }
+  }
+  return { Counted, made };
+}
+
+describe('choosing the WebSocket implementation', () => {
+  it('in Node 20 (no global WebSocket) loads the ws package lazily', async () => {
+    expect((globalThis as { WebSocket?: unknown }).WebSocket).toBeUndefined();
+    expect(await resolveWebSocket(undefined)).toBe(WebSocket);
+  });
+
+  it('prefers an injected WebSocket, then the global one', async () => {
+    srv = await startServer({ messages: { echo: z.unknown() }, handlers: { echo: (_c, p) => p } });
+    const injected = counting();
+    const global = counting();
+    (globalThis as { WebSocket?: unknown }).WebSocket = global.Counted;
+    const a = new SecureWebSocket({
+      url: srv.url,
+      authToken: await signToken('a'),
+      WebSocket: injected.Counted,
+    });
+    await expect(a.send({ type: 'echo', payload: 1 })).resolves.toBe(1);
+    const b = new SecureWebSocket({ url: srv.url, authToken: await signToken('b') });
+    await expect(b.send({ type: 'echo', payload: 2 })).resolves.toBe(2);
+    expect([injected.made.length, global.made.length]).toEqual([1, 1]);
+    a.close();
+    b.close();
+  });
+});
+
+describe('openTransport over a real socket', () => {
+  function dial(url: string, protocols: string[]) {
+    const closes: TransportClose[] = [];
+    const opened: string[] = [];
+    const t = openTransport(WebSocket as unknown as WebSocketConstructor, url, protocols, {
+      open: (p) => opened.push(p),
+      message: () => {},
+      close: (info) => closes.push(info),
+    });
+    return { t, closes, opened };
+  }
+
+  it('reports the HTTP status of a refused upgrade (401 for a bad bearer token), as Node allows', async () => {
+    srv = await startServer();
+    const { closes, opened } = dial(srv.url, [SUBPROTOCOL, 'wsguard.bearer.bad-token']);
+    await expect.poll(() => closes.length).toBe(1);
+    expect(closes[0]).toMatchObject({ code: 1006, httpStatus: 401 });
+    expect(opened).toEqual([]);
+  });
+
+  it('reads Retry-After in seconds from a refused upgrade', async () => {
+    stub = await startMinimalProtocolServer(() => {}, {
+      refuseUpgrade: () => ({ status: 503, headers: { 'Retry-After': '2' } }),
+    });
+    const { closes } = dial(stub.url, [SUBPROTOCOL]);
+    await expect.poll(() => closes.length).toBe(1);
+    expect(closes[0]).toMatchObject({ httpStatus: 503, retryAfterMs: 2000 });
+  });
+
+  it('abandon() while connecting: no event reaches the handlers and no error escapes', async () => {
+    srv = await startServer();
+    const { t, closes, opened } = dial(srv.url, [SUBPROTOCOL]);
+    t.abandon();
+    const after = dial(srv.url, [SUBPROTOCOL]);
+    await expect.poll(() => after.opened).toEqual([SUBPROTOCOL]);
+    after.t.close(1000, '');
+    expect([closes, opened]).toEqual([[], []]);
+  });
+
+  it('the server answers wsguard.v1 and never echoes the bearer subprotocol', async () => {
+    srv = await startServer();
+    const socket = new SecureWebSocket({
+      url: srv.url,
+      authToken: await signToken('p'),
+      authTransport: 'protocol',
+    });
+    await reachState(socket, 'open');
+    const { opened, t } = dial(srv.url, [SUBPROTOCOL, `wsguard.bearer.${await signToken('q')}`]);
+    await expect.poll(() => opened).toEqual([SUBPROTOCOL]);
+    t.close(1000, '');
+    socket.close();
+  });
+});
