@@ -35,6 +35,7 @@ export const HttpStatus = {
   NotFound: 404,
   UpgradeRequired: 426,
   TooManyRequests: 429,
+  InternalServerError: 500,
   ServiceUnavailable: 503,
 } as const;
 

@@ -93,7 +93,12 @@ export const ErrorCodes = {
     httpStatus: HttpStatus.ServiceUnavailable,
   },
   WSG_SHUTTING_DOWN: { message: 'Server shutting down', closeCode: CloseCode.GoingAway, closes: true },
-  WSG_INTERNAL: { message: 'Internal error', closeCode: CloseCode.InternalError, closes: false },
+  WSG_INTERNAL: {
+    message: 'Internal error',
+    closeCode: CloseCode.InternalError,
+    closes: false,
+    httpStatus: HttpStatus.InternalServerError,
+  },
 } as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

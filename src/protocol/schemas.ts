@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { errorCodeList } from './error-codes.js';
-import { APP_TYPE_PATTERN, MESSAGE_ID_PATTERN } from './messages.js';
+import { APP_TYPE_PATTERN, isReservedType, MESSAGE_ID_PATTERN } from './messages.js';
 
 /**
  * Zod schemas of the wire protocol, for third-party peers and tests. The server's hot path
@@ -14,7 +14,10 @@ export const refreshMessageSchema = z.strictObject({ type: z.literal('refresh'),
 export const pingMessageSchema = z.strictObject({ type: z.literal('ping'), ts: z.number().finite() });
 export const appMessageSchema = z.strictObject({
   id: z.string().regex(MESSAGE_ID_PATTERN).optional(),
-  type: z.string().regex(APP_TYPE_PATTERN),
+  type: z
+    .string()
+    .regex(APP_TYPE_PATTERN)
+    .refine((t) => !isReservedType(t), 'reserved type name'),
   payload: z.unknown().optional(),
   csrf: z.string().max(256).optional(),
 });

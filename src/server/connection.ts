@@ -31,6 +31,10 @@ export interface ConnectionHost {
   onAuthenticated(conn: Connection): void;
   onRejected(conn: Connection, error: WsgError, m: MessageContext | undefined): void;
   onClosed(conn: Connection, code: number): void;
+  /** A handler of this connection finished and its reply went out (shutdown waits for these). */
+  onSettled(conn: Connection): void;
+  /** True once graceful shutdown started: new messages are not handled (clients resend them). */
+  readonly closing: boolean;
   broadcast(type: string, payload: unknown): void;
 }
 
@@ -85,7 +89,13 @@ export class Connection implements ConnectionInfo {
         ip: conn.ip,
         send: (type, payload) => conn.sendFrame(eventFrame(type, payload)),
         broadcast: (type, payload) => conn.host.broadcast(type, payload),
-        close: (code = 1000) => conn.closeSocket(code, 'closed'),
+        close: (code = 1000) => {
+          // Only codes an application may send (RFC 6455 7.4): fail the handler, not the socket.
+          if (code !== 1000 && (code < 3000 || code > 4999 || !Number.isInteger(code))) {
+            throw new RangeError(`close code must be 1000 or 3000-4999, got ${code}`);
+          }
+          conn.closeSocket(code, '');
+        },
       };
     }
     return this.ctx;
@@ -117,6 +127,9 @@ export class Connection implements ConnectionInfo {
   }
 
   handleMessage(data: Buffer | string, isBinary: boolean): void {
+    // During shutdown a message is neither handled nor acked: the client resends it, with the
+    // same id, to the server it reconnects to.
+    if (this.host.closing) return;
     if (this.state !== 'open') {
       this.handlePreAuth(data, isBinary);
       return;
@@ -135,7 +148,10 @@ export class Connection implements ConnectionInfo {
       const r = (frameStages[i] as Stage)(m);
       if (r !== undefined) {
         if (r instanceof WsgError) return this.reject(r, m);
-        return void r.then((err) => (err ? this.reject(err, m) : this.afterFrame(m, data)));
+        return void r.then(
+          (err) => (err ? this.reject(err, m) : this.afterFrame(m, data)),
+          () => this.reject(new WsgError('WSG_INTERNAL'), m),
+        );
       }
     }
     this.afterFrame(m, data);
@@ -181,7 +197,19 @@ export class Connection implements ConnectionInfo {
     }
     const reply = this.host.dispatch(this, m);
     if (typeof reply === 'string') this.sendFrame(reply);
-    else if (reply !== undefined) void reply.then((frame) => frame !== undefined && this.sendFrame(frame));
+    else if (reply !== undefined) {
+      // The reply goes out before the handler counts as finished, so shutdown never closes
+      // the socket between a handler's end and its ack.
+      this.inflight++;
+      void reply
+        .then((frame) => {
+          if (frame !== undefined) this.sendFrame(frame);
+        })
+        .finally(() => {
+          this.inflight--;
+          this.host.onSettled(this);
+        });
+    }
   }
 
   /** Replies `error` (keeping the socket open) or closes, as the code's registry entry says. */

@@ -64,6 +64,14 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
   return v;
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
 export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>): Guard {
   const path = options.path ?? DEFAULTS.path;
   if (!path.startsWith('/')) throw new WsgConfigError(`path must start with '/', got ${path}`);
@@ -150,7 +158,6 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     m: MessageContext,
   ): Promise<string | undefined> | string | undefined => {
     const handler = handlers[m.type];
-    const done = (result: unknown) => (m.id === undefined ? undefined : ackFrame(m.id, result));
     const failed = (err: unknown) => {
       conn.event({
         event: 'handler.error',
@@ -160,6 +167,15 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       });
       return errorFrame('WSG_INTERNAL', m.id);
     };
+    // Encoding the result can throw too (BigInt, cycles): that is the handler's error, not ours.
+    const done = (result: unknown) => {
+      if (m.id === undefined) return undefined;
+      try {
+        return ackFrame(m.id, result);
+      } catch (err) {
+        return failed(err);
+      }
+    };
     if (!handler) return done(undefined);
     let out: unknown;
     try {
@@ -167,12 +183,8 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     } catch (err) {
       return failed(err);
     }
-    if (!(out instanceof Promise)) return done(out);
-    conn.inflight++;
-    return out.then(done, failed).finally(() => {
-      conn.inflight--;
-      settle();
-    });
+    if (!isThenable(out)) return done(out);
+    return Promise.resolve(out).then(done, failed);
   };
 
   const host: ConnectionHost = {
@@ -231,6 +243,10 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
         detail: m ? `${m.type}: ${String(error.detail ?? '')}` : error.detail,
       });
     },
+    get closing() {
+      return closing;
+    },
+    onSettled: () => settle(),
     onClosed(conn, code) {
       connections.delete(conn);
       authenticated.delete(conn);

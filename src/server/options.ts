@@ -123,7 +123,7 @@ export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
   csrf?: boolean;
   /** Application types that need no CSRF token (control messages never do). @default [] */
   csrfExempt?: string[];
-  /** How many recent message ids per session are remembered for dedupe. @default 1000 */
+  /** How many recent message ids per user are remembered, so a resent id is acked again, not handled again. @default 1000 */
   dedupeWindow?: number;
   /**
    * Route binary frames to this message type's handler (payload is a Buffer, no schema).

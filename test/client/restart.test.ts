@@ -109,12 +109,9 @@ describe('restarting the whole server while the client sends 1,000 messages', ()
   it('graceful restart (1001, new server on the same port): every promise settles, every message handled exactly once', () =>
     gracefulRestart('sync'));
 
-  // KNOWN SERVER BUG (not the client's): guard.close() resolves its wait for in-flight handlers
-  // in the last handler's `finally`, and closes the sockets (1001) before that handler's ack
-  // frame is sent, so exactly one message is handled, loses its ack, and is handled again by
-  // the new server. Graceful shutdown is the Sessions issue's deliverable; when it sends the
-  // acks first, this test starts passing and `it.fails` turns red: make it a plain `it` then.
-  it.fails('graceful restart with async handlers: the last in-flight ack goes out before 1001', () =>
+  // Regression: shutdown used to close sockets (1001) between the last handler's end and its
+  // ack, so that message was handled again by the new server.
+  it('graceful restart with async handlers: the last in-flight ack goes out before 1001', () =>
     gracefulRestart('async'));
 
   it('hard kill (sockets destroyed, no goodbye): every promise settles, none lost; counts what was handled twice', async () => {

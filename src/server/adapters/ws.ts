@@ -20,6 +20,7 @@ const STATUS_TEXT: Record<number, string> = {
   404: 'Not Found',
   426: 'Upgrade Required',
   429: 'Too Many Requests',
+  500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
 
@@ -120,7 +121,7 @@ export function attachWs(server: HttpServer | HttpsServer, guard: Guard): WsAtta
           });
         });
       },
-      () => writeHttpRejection(socket, 503, 'WSG_INTERNAL'),
+      () => writeHttpRejection(socket, 500, 'WSG_INTERNAL'),
     );
   };
   server.on('upgrade', onUpgrade);

@@ -13,12 +13,14 @@ export function createTokenVerifier(auth: AuthOptions | undefined): TokenVerifie
     throw new WsgConfigError('options.auth needs `jwt` or `verify`: every connection is authenticated');
   }
   const check = auth.verify ?? createJwtVerifier(auth.jwt as NonNullable<AuthOptions['jwt']>);
+  // jose already checked a JWT's exp (with clockTolerance); a custom verify may not have.
+  const checkExpiry = auth.verify !== undefined;
   return async (token, req) => {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
     try {
       const principal = await check(token, req);
       if (!principal || typeof principal.id !== 'string' || principal.id.length === 0) return null;
-      if (principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) return null;
+      if (checkExpiry && principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) return null;
       return principal;
     } catch {
       return null;
