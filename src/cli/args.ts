@@ -1,0 +1,61 @@
+import { parseArgs } from 'node:util';
+
+/** A flag of a command: its type, default and the help line. */
+export interface FlagSpec {
+  type: 'boolean' | 'string';
+  help: string;
+  /** Shown in usage as `--name=<valueName>`. */
+  valueName?: string;
+  default?: string | boolean;
+}
+
+export interface CommandSpec {
+  /** The seed's command line, e.g. `node scripts/setup-websocket-security.js`. */
+  usage: string;
+  summary: string;
+  flags: Record<string, FlagSpec>;
+  examples: string[];
+}
+
+export type ParsedFlags = Record<string, string | boolean | undefined>;
+
+/** A command-line mistake: printed with the usage, exit code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** Parses `--flag`, `--flag=value` and `--flag value`; an unknown flag is a UsageError. */
+export function parseFlags(spec: CommandSpec, argv: readonly string[]): ParsedFlags {
+  const options: Record<string, { type: 'boolean' | 'string' }> = {};
+  for (const [name, f] of Object.entries(spec.flags)) options[name] = { type: f.type };
+  try {
+    const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
+    const out: ParsedFlags = {};
+    for (const [name, f] of Object.entries(spec.flags))
+      out[name] = (values[name] as string | boolean | undefined) ?? f.default;
+    return out;
+  } catch (err) {
+    throw new UsageError((err as Error).message.split('\n')[0] ?? 'bad arguments');
+  }
+}
+
+export function formatUsage(spec: CommandSpec): string {
+  const rows = Object.entries(spec.flags).map(([name, f]) => {
+    const left = f.type === 'string' ? `--${name}=<${f.valueName ?? 'value'}>` : `--${name}`;
+    const def = f.default !== undefined && f.default !== false ? ` (default: ${f.default})` : '';
+    return [left, `${f.help}${def}`] as const;
+  });
+  const width = Math.max(...rows.map(([l]) => l.length)) + 2;
+  return [
+    `Usage: ${spec.usage} [options]`,
+    '',
+    spec.summary,
+    '',
+    'Options:',
+    ...rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`),
+    '',
+    'Examples:',
+    ...spec.examples.map((e) => `  ${e}`),
+    '',
+  ].join('\n');
+}
