@@ -9,7 +9,7 @@ export const DEV_TOKEN = 'test_token';
 const production = process.env.NODE_ENV === 'production';
 
 /** HS256 secret for this app's JWTs: from the environment, or random for this run. */
-export const jwtSecret = process.env.WSGUARD_JWT_SECRET ?? randomBytes(32).toString('base64url');
+export const jwtSecret = process.env.WSGUARD_JWT_SECRET || randomBytes(32).toString('base64url');
 
 if (production && !process.env.WSGUARD_JWT_SECRET) {
   throw new Error('WSGUARD_JWT_SECRET must be set in production');

@@ -62,8 +62,16 @@ describe('message pipeline rejections', () => {
     ['a string', '"hi"', 'WSG_INVALID_MESSAGE'],
     ['10,000-deep nesting', `${'['.repeat(10_000)}${']'.repeat(10_000)}`, 'WSG_UNSAFE_JSON'],
     ['__proto__ key', '{"__proto__":{"polluted":1},"type":"echo"}', 'WSG_UNSAFE_JSON'],
-    ['nested __proto__', (c) => `{"type":"echo","csrf":"${c}","payload":{"a":{"__proto__":{"polluted":1}}}}`, 'WSG_UNSAFE_JSON'],
-    ['constructor.prototype', '{"constructor":{"prototype":{"polluted":1}},"type":"echo"}', 'WSG_UNSAFE_JSON'],
+    [
+      'nested __proto__',
+      (c) => `{"type":"echo","csrf":"${c}","payload":{"a":{"__proto__":{"polluted":1}}}}`,
+      'WSG_UNSAFE_JSON',
+    ],
+    [
+      'constructor.prototype',
+      '{"constructor":{"prototype":{"polluted":1}},"type":"echo"}',
+      'WSG_UNSAFE_JSON',
+    ],
     ['an unknown type', (c) => `{"id":"u1","type":"nope","payload":1,"csrf":"${c}"}`, 'WSG_UNKNOWN_TYPE'],
     ['a reserved type (ack)', (c) => `{"id":"r1","type":"ack","csrf":"${c}"}`, 'WSG_INVALID_MESSAGE'],
     ['a reserved type (auth_ok)', '{"type":"auth_ok"}', 'WSG_INVALID_MESSAGE'],
@@ -71,7 +79,11 @@ describe('message pipeline rejections', () => {
     ['an invalid type name', '{"type":"<script>","payload":1}', 'WSG_INVALID_MESSAGE'],
     ['an extra envelope key', (c) => `{"type":"echo","csrf":"${c}","admin":true}`, 'WSG_INVALID_MESSAGE'],
     ['a too long id', (c) => `{"id":"${'x'.repeat(65)}","type":"echo","csrf":"${c}"}`, 'WSG_INVALID_MESSAGE'],
-    ['a schema failure', (c) => `{"id":"s1","type":"chat","payload":{"text":""},"csrf":"${c}"}`, 'WSG_VALIDATION_FAILED'],
+    [
+      'a schema failure',
+      (c) => `{"id":"s1","type":"chat","payload":{"text":""},"csrf":"${c}"}`,
+      'WSG_VALIDATION_FAILED',
+    ],
     ['a missing CSRF token', '{"id":"c1","type":"echo","payload":1}', 'WSG_CSRF_INVALID'],
     ['a wrong CSRF token', '{"id":"c2","type":"echo","payload":1,"csrf":"wrong"}', 'WSG_CSRF_INVALID'],
     ['a handler that throws', (c) => `{"id":"b1","type":"boom","csrf":"${c}"}`, 'WSG_INTERNAL'],
@@ -84,7 +96,9 @@ describe('message pipeline rejections', () => {
     peer.sendRaw(typeof input === 'string' ? input : input(csrf));
     const err = await peer.next('error');
     expect(err.code).toBe(code);
-    expect(Object.keys(err).sort()).toEqual(err.id === undefined ? ['code', 'message', 'type'] : ['code', 'id', 'message', 'type']);
+    expect(Object.keys(err).sort()).toEqual(
+      err.id === undefined ? ['code', 'message', 'type'] : ['code', 'id', 'message', 'type'],
+    );
     expect(handled).toEqual([]);
     // the same socket still works
     peer.send({ id: 'after', type: 'echo', payload: 'fine', csrf });
@@ -138,7 +152,12 @@ describe('message pipeline rejections', () => {
     srv = await startServer({ ...options, logger });
     const { peer, csrf } = await connectAuthed(srv.url, await signToken('alice'));
     peer.send({ id: 'b', type: 'boom', csrf });
-    expect(await peer.next('error')).toEqual({ type: 'error', id: 'b', code: 'WSG_INTERNAL', message: 'Internal error' });
+    expect(await peer.next('error')).toEqual({
+      type: 'error',
+      id: 'b',
+      code: 'WSG_INTERNAL',
+      message: 'Internal error',
+    });
     expect(sink.text).toContain('handler.error');
     expect(sink.text).toContain('secret stack detail');
     assertNoLeak(peer.frames);
@@ -147,7 +166,10 @@ describe('message pipeline rejections', () => {
   it('rejects ctx.close with a reserved code as a handler error, keeping the socket usable', async () => {
     srv = await startServer({
       messages: { echo: z.unknown(), quit: z.unknown() },
-      handlers: { echo: (_c: unknown, p: unknown) => p, quit: (ctx: { close(c: number): void }) => ctx.close(1006) },
+      handlers: {
+        echo: (_c: unknown, p: unknown) => p,
+        quit: (ctx: { close(c: number): void }) => ctx.close(1006),
+      },
     } as never);
     const { peer, csrf } = await connectAuthed(srv.url, await signToken('q'));
     peer.send({ id: 'q', type: 'quit', csrf });

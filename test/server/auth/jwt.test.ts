@@ -55,7 +55,15 @@ describe('JWT auth', () => {
     ['signed with another secret', () => signToken('u', {}, 'another-secret-another-secret-another-1')],
     ['alg none', async () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ sub: 'u', exp: now() + 600 })}.`],
     ['without exp', async () => handMade({ alg: 'HS256' }, { sub: 'u' }, TEST_SECRET)],
-    ['HS512 (not pinned)', () => new SignJWT({}).setProtectedHeader({ alg: 'HS512' }).setSubject('u').setExpirationTime('1h').sign(new TextEncoder().encode(TEST_SECRET))],
+    [
+      'HS512 (not pinned)',
+      () =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'HS512' })
+          .setSubject('u')
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode(TEST_SECRET)),
+    ],
     ['garbage', async () => 'garbage.garbage.garbage'],
   ];
 
@@ -71,10 +79,17 @@ describe('JWT auth', () => {
   });
 
   it('checks issuer and audience when configured', async () => {
-    srv = await startServer({ ...echo, auth: { jwt: { secret: TEST_SECRET, issuer: 'https://id.example', audience: 'chat' } } });
+    srv = await startServer({
+      ...echo,
+      auth: { jwt: { secret: TEST_SECRET, issuer: 'https://id.example', audience: 'chat' } },
+    });
     const good = await signToken('u', { iss: 'https://id.example', aud: 'chat' });
     expect((await upgradeStatus(srv.url, { Authorization: `Bearer ${good}` })).status).toBe(101);
-    for (const claims of [{ iss: 'https://evil.example', aud: 'chat' }, { iss: 'https://id.example', aud: 'other' }, {}]) {
+    for (const claims of [
+      { iss: 'https://evil.example', aud: 'chat' },
+      { iss: 'https://id.example', aud: 'other' },
+      {},
+    ]) {
       const { closed } = await firstMessageClose(srv.url, await signToken('u', claims));
       expect(closed.code).toBe(4401);
     }
@@ -84,7 +99,11 @@ describe('JWT auth', () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const pem = await exportSPKI(publicKey);
     srv = await startServer({ ...echo, auth: { jwt: { publicKey: pem } } });
-    const rs = await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject('rsa').setExpirationTime('1h').sign(privateKey);
+    const rs = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256' })
+      .setSubject('rsa')
+      .setExpirationTime('1h')
+      .sign(privateKey);
     expect((await upgradeStatus(srv.url, { Authorization: `Bearer ${rs}` })).status).toBe(101);
     const confused = handMade({ alg: 'HS256', typ: 'JWT' }, { sub: 'attacker', exp: now() + 600 }, pem);
     expect((await upgradeStatus(srv.url, { Authorization: `Bearer ${confused}` })).status).toBe(401);
@@ -102,7 +121,11 @@ describe('JWT auth', () => {
 
   it('closes 4401 WSG_AUTH_REQUIRED for any other message before auth', async () => {
     srv = await startServer(echo);
-    for (const first of [{ type: 'echo', id: '1', payload: 1 }, { type: 'ping', ts: 1 }, { type: 'refresh', token: 'x' }]) {
+    for (const first of [
+      { type: 'echo', id: '1', payload: 1 },
+      { type: 'ping', ts: 1 },
+      { type: 'refresh', token: 'x' },
+    ]) {
       const peer = await connect(srv.url);
       peer.send(first);
       expect(await peer.next('error')).toMatchObject({ code: 'WSG_AUTH_REQUIRED' });
@@ -136,8 +159,12 @@ describe('createJwtVerifier options', () => {
   it('refuses bad configuration at setup', () => {
     expect(() => createJwtVerifier({ secret: 'short' })).toThrow(WsgConfigError);
     expect(() => createJwtVerifier({})).toThrow(WsgConfigError);
-    expect(() => createJwtVerifier({ secret: TEST_SECRET, jwksUrl: 'https://x.example/jwks' })).toThrow(WsgConfigError);
-    expect(() => createJwtVerifier({ publicKey: '-----BEGIN PUBLIC KEY-----', algorithms: ['HS256'] })).toThrow(WsgConfigError);
+    expect(() => createJwtVerifier({ secret: TEST_SECRET, jwksUrl: 'https://x.example/jwks' })).toThrow(
+      WsgConfigError,
+    );
+    expect(() =>
+      createJwtVerifier({ publicKey: '-----BEGIN PUBLIC KEY-----', algorithms: ['HS256'] }),
+    ).toThrow(WsgConfigError);
   });
 
   it('takes clockTolerance into account for exp', async () => {

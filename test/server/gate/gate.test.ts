@@ -2,8 +2,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
-import { WebSocket, WebSocketServer } from 'ws';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { setupWebSockets } from '../../../src/server/index.js';
 import { assertNoLeak, connect, upgradeStatus } from '../../helpers/peer.js';
@@ -116,7 +116,12 @@ describe('upgrade gate', () => {
 
     it('a bad wsguard.bearer.<token> subprotocol is 401; a good one answers wsguard.v1, never the token', async () => {
       srv = await startServer(echo);
-      await refused(srv.url, { 'Sec-WebSocket-Protocol': 'wsguard.v1, wsguard.bearer.garbage' }, 401, 'WSG_AUTH_FAILED');
+      await refused(
+        srv.url,
+        { 'Sec-WebSocket-Protocol': 'wsguard.v1, wsguard.bearer.garbage' },
+        401,
+        'WSG_AUTH_FAILED',
+      );
       const token = await signToken('proto');
       const peer = await connect(srv.url, { protocols: ['wsguard.v1', `wsguard.bearer.${token}`] });
       expect(peer.ws.protocol).toBe('wsguard.v1');

@@ -10,7 +10,9 @@ import { readEnvelope } from '../../../src/server/pipeline/envelope.js';
 
 // The hot-path envelope check and the protocol's Zod schemas must agree on every message.
 const schemaAccepts = (m: unknown) =>
-  [authMessageSchema, refreshMessageSchema, pingMessageSchema, appMessageSchema].some((s) => s.safeParse(m).success);
+  [authMessageSchema, refreshMessageSchema, pingMessageSchema, appMessageSchema].some(
+    (s) => s.safeParse(m).success,
+  );
 
 const table: unknown[] = [
   { type: 'auth', token: 'abc' },

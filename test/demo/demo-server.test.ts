@@ -1,0 +1,59 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertNoLeak, connect, connectAuthed } from '../helpers/peer.js';
+import { type Child, freePort, startChild } from '../helpers/process.js';
+import { repoRoot } from '../helpers/project.js';
+
+// `npm start` runs exactly this: the built demo server.
+let child: Child;
+let port: number;
+
+beforeAll(async () => {
+  port = await freePort();
+  child = startChild(process.execPath, ['dist/server/index.js'], {
+    cwd: repoRoot,
+    env: { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development', WSGUARD_JWT_SECRET: '' },
+  });
+  await child.waitFor(/dev token \(12 h\): \S+/);
+});
+afterAll(() => child.stop());
+
+describe('demo server (npm start)', () => {
+  it('accepts test_token and acks an echo', async () => {
+    const { peer, csrf, ok } = await connectAuthed(`ws://127.0.0.1:${port}/ws`, 'test_token');
+    expect(ok).toMatchObject({ type: 'auth_ok', heartbeatMs: 30000 });
+    peer.send({ id: 'demo-1', type: 'echo', payload: { hello: 'world' }, csrf });
+    expect(await peer.next('ack')).toEqual({ type: 'ack', id: 'demo-1', result: { hello: 'world' } });
+    assertNoLeak(peer.frames);
+    peer.close();
+  });
+
+  it('accepts the printed dev token and broadcasts chat', async () => {
+    const token = child.output().match(/dev token \(12 h\): (\S+)/)?.[1] as string;
+    const a = await connectAuthed(`ws://127.0.0.1:${port}/ws`, token);
+    const b = await connectAuthed(`ws://127.0.0.1:${port}/ws`, 'test_token');
+    a.peer.send({ id: 'c1', type: 'chat', payload: { text: 'hi there' }, csrf: a.csrf });
+    expect(await b.peer.next('chat')).toMatchObject({
+      type: 'chat',
+      payload: { from: 'demo-user', text: 'hi there' },
+    });
+    expect(await a.peer.next('ack')).toEqual({ type: 'ack', id: 'c1' });
+    a.peer.close();
+    b.peer.close();
+  });
+
+  it('refuses a bad token with 4401 and a control character in chat with WSG_VALIDATION_FAILED', async () => {
+    const bad = await connect(`ws://127.0.0.1:${port}/ws`);
+    bad.send({ type: 'auth', token: 'wrong' });
+    expect((await bad.closed).code).toBe(4401);
+    const { peer, csrf } = await connectAuthed(`ws://127.0.0.1:${port}/ws`, 'test_token');
+    peer.send({ id: 'v', type: 'chat', payload: { text: 'evil\u202Etxt' }, csrf });
+    expect(await peer.next('error')).toMatchObject({ id: 'v', code: 'WSG_VALIDATION_FAILED' });
+    peer.close();
+  });
+
+  it('serves /healthz', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok' });
+  });
+});
