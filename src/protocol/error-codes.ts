@@ -79,6 +79,12 @@ export const ErrorCodes = {
     closes: true,
     httpStatus: HttpStatus.TooManyRequests,
   },
+  WSG_TOO_MANY_CONNECTIONS: {
+    message: 'Too many connections',
+    closeCode: CloseCode.RateLimited,
+    closes: true,
+    httpStatus: HttpStatus.TooManyRequests,
+  },
   WSG_BANNED: {
     message: 'Banned',
     closeCode: CloseCode.Forbidden,

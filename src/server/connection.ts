@@ -49,6 +49,11 @@ export class Connection implements ConnectionInfo {
   csrfToken: string | undefined;
   /** Handlers running now; shutdown waits for them. */
   inflight = 0;
+  rate: ConnectionInfo['rate'];
+  anomaly: ConnectionInfo['anomaly'];
+  strikes: ConnectionInfo['strikes'];
+  /** This socket holds one of its user's concurrent-socket slots in the store. */
+  holdsUserSlot = false;
   private authTimer: NodeJS.Timeout | undefined;
   private ctx: HandlerContext | undefined;
   /** The upgrade request, kept only until auth completes (for `verify(token, req)`). */
@@ -147,9 +152,9 @@ export class Connection implements ConnectionInfo {
     for (let i = 0; i < frameStages.length; i++) {
       const r = (frameStages[i] as Stage)(m);
       if (r !== undefined) {
-        if (r instanceof WsgError) return this.reject(r, m);
+        if (r instanceof WsgError) return this.rejectFrame(r, m, data);
         return void r.then(
-          (err) => (err ? this.reject(err, m) : this.afterFrame(m, data)),
+          (err) => (err ? this.rejectFrame(err, m, data) : this.afterFrame(m, data)),
           () => this.reject(new WsgError('WSG_INTERNAL'), m),
         );
       }
@@ -210,6 +215,12 @@ export class Connection implements ConnectionInfo {
           this.host.onSettled(this);
         });
     }
+  }
+
+  /** A refusal before any JSON work: the reply still names the message's id when it is easy to see. */
+  private rejectFrame(error: WsgError, m: MessageContext, data: Buffer | string): void {
+    if (!m.isBinary) m.id = peekId(data);
+    this.reject(error, m);
   }
 
   /** Replies `error` (keeping the socket open) or closes, as the code's registry entry says. */
@@ -284,4 +295,15 @@ export class Connection implements ConnectionInfo {
   handleTransportError(code: ErrorCode): void {
     this.host.onRejected(this, new WsgError(code), undefined);
   }
+}
+
+const ID_AT_START = /^\{\s*"id"\s*:\s*"([\x21\x23-\x5b\x5d-\x7e]{1,64})"/;
+
+/**
+ * The id of a message refused before parsing, if the frame starts with it (wsguard's client
+ * writes `id` first), so the client can settle that message's promise. Looks at 100 bytes only.
+ */
+export function peekId(data: Buffer | string): string | undefined {
+  const head = typeof data === 'string' ? data.slice(0, 100) : data.subarray(0, 100).toString('latin1');
+  return ID_AT_START.exec(head)?.[1];
 }

@@ -17,6 +17,7 @@ import { ackFrame, errorFrame, eventFrame } from './pipeline/frames.js';
 import { createSafeParse } from './pipeline/parse.js';
 import { createSchemaStage } from './pipeline/schema.js';
 import type { MessageContext, Stage } from './pipeline/types.js';
+import { createProtection } from './protection.js';
 import type { GuardSocket, UpgradeRequest } from './socket.js';
 import { memoryStore } from './stores/memory/index.js';
 import type { Store } from './stores/types.js';
@@ -117,6 +118,16 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   });
   const tlsOk = createTlsCheck(options.requireTls ?? process.env.NODE_ENV === 'production', proxies);
 
+  const now = options.now ?? Date.now;
+  const protection = createProtection({
+    store,
+    limits: options.limits,
+    anomaly: options.anomaly,
+    onAnomaly: options.onAnomaly,
+    events,
+    now,
+  });
+
   const connections = new Set<Connection>();
   const authenticated = new Set<Connection>();
   let closing = false;
@@ -125,8 +136,13 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     clientIp: (req) => proxies.clientIp(req),
     verifier,
     allowQueryToken: options.allowQueryToken ?? false,
+    onAuthFailure: (_req, ip) => {
+      protection.authFailed(ip);
+      return undefined;
+    },
     checks: [
       () => (closing ? { code: 'WSG_OVERLOADED', detail: 'shutting down' } : undefined),
+      ...protection.gateChecks,
       (req) => (checkHeaders(req) ? undefined : { code: 'WSG_BAD_REQUEST' }),
       (req) => (tlsOk(req) ? undefined : { code: 'WSG_TLS_REQUIRED' }),
       (req) =>
@@ -143,6 +159,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   const appStages: Stage[] = [createSchemaStage(messages, options.binaryType)];
   const csrfStage = createCsrfStage({ enabled: options.csrf ?? true, exempt: csrfExempt });
   if (csrfStage) appStages.push(csrfStage);
+  appStages.push(...protection.appStages);
 
   const dedupe = createDedupeCache({ window: dedupeWindow, ttlMs: 10 * 60_000, maxUsers: 100_000 });
   const sweep = setInterval(() => dedupe.sweep(Date.now()), 60_000);
@@ -193,10 +210,18 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     binaryType: options.binaryType,
     parse,
     readEnvelope,
-    frameStages: [],
+    frameStages: protection.frameStages,
     appStages,
     verify: verifier,
-    async openSession(_conn, principal: Principal) {
+    async openSession(conn, principal: Principal) {
+      const refused = await protection.admitUser(principal.id);
+      if (refused)
+        return new WsgError(
+          refused.code,
+          refused.retryAfterMs === undefined ? {} : { retryAfterMs: refused.retryAfterMs },
+        );
+      const noSlot = await protection.acquireUserSlot(conn);
+      if (noSlot) return noSlot;
       const now = Date.now();
       const expiresAt = Math.min(principal.expiresAt ?? Number.POSITIVE_INFINITY, now + sessionMaxAgeMs);
       const sessionId = randomId(16);
@@ -229,6 +254,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     },
     onRejected(conn, error, m) {
       const e = error.code;
+      protection.rejected(conn, e);
       const event =
         e === 'WSG_CSRF_INVALID'
           ? 'csrf.failure'
@@ -248,6 +274,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     },
     onSettled: () => settle(),
     onClosed(conn, code) {
+      protection.closed(conn);
       connections.delete(conn);
       authenticated.delete(conn);
       conn.event({ event: 'connection.closed', level: 'info', closeCode: code });
@@ -266,7 +293,11 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     events,
     store,
     admit: async (req) => {
-      const decision = await gate(req);
+      let decision = await gate(req);
+      if (decision.ok && decision.principal) {
+        const refused = await protection.admitUser(decision.principal.id);
+        if (refused) decision = { ok: false, ip: decision.ip, rejection: refused };
+      }
       if (!decision.ok) {
         const { code, detail } = decision.rejection;
         events.emit({
@@ -287,6 +318,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     open(socket, decision, req) {
       const conn = new Connection(socket, host, randomId(9), decision.ip);
       connections.add(conn);
+      protection.opened(conn);
       conn.event({ event: 'connection.accepted', level: 'info' });
       conn.start(decision.principal, req);
       return conn;

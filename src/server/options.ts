@@ -2,7 +2,9 @@ import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Logger, LoggerOptions } from 'pino';
 import type { z } from 'zod';
+import type { AnomalyEvent, AnomalyOptions } from './anomaly/index.js';
 import type { SecurityEvent } from './events.js';
+import type { LimitsOptions } from './limits/options.js';
 import type { UpgradeRequest } from './socket.js';
 import type { Store } from './stores/types.js';
 
@@ -134,6 +136,17 @@ export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
   heartbeatMs?: number;
   /** Longest a session lives, whatever the token says. @default 86400000 (24 h) */
   sessionMaxAgeMs?: number;
+  /**
+   * Rate-limit layers and the penalty ladder (docs/rate-limits.md); `false` switches all off.
+   * @default every layer on with the defaults in LimitsOptions
+   */
+  limits?: LimitsOptions | false;
+  /** Anomaly scoring (docs/rate-limits.md); `false` switches it off. @default on, see AnomalyOptions */
+  anomaly?: AnomalyOptions | false;
+  /** Called when an anomaly score crosses a threshold (after wsguard's own action). @default undefined */
+  onAnomaly?: (event: AnomalyEvent) => void;
+  /** Clock for limits, penalties and scores (tests inject one). @default Date.now */
+  now?: () => number;
   /**
    * Shared state: rate-limit buckets, penalties, sessions, revocations, pub/sub.
    * @default memoryStore() (one process)

@@ -23,6 +23,8 @@ function start(handled: Map<number, number>, mode: 'sync' | 'async', port?: numb
   const count = (n: number) => handled.set(n, (handled.get(n) ?? 0) + 1);
   return startServer(
     {
+      // This test is about delivery across restarts, not about limits: 1,000 messages at once.
+      limits: { messages: { rate: 100_000, burst: 100_000 }, user: { rate: 100_000, burst: 100_000 } },
       messages: { work: z.object({ n: z.number().int() }) },
       handlers: {
         work:

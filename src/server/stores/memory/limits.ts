@@ -1,68 +1,73 @@
+import { createBoundedMap } from '../../bounded-map.js';
+import { fullBucket, take } from '../../limits/token-bucket.js';
 import type { BlockRecord, LimitStore } from '../types.js';
 
 export interface MemoryLimitsOptions {
   /** Clock, injectable for tests. @default Date.now */
   now?: () => number;
+  /**
+   * Most entries per kind (buckets, counters, blocks): past it the least recently written
+   * entry is dropped, so a flood of distinct keys cannot grow memory without limit.
+   * @default 100000
+   */
+  maxEntries?: number;
 }
 
-// Placeholder owned by the rate-limits work: correct but unbounded. It is replaced by a
-// bounded (TTL + LRU cap) implementation.
-export function createMemoryLimits(options: MemoryLimitsOptions = {}): LimitStore {
+/** The rate-limit half of memoryStore(): every entry has a TTL and each kind a size cap. */
+export function createMemoryLimits(
+  options: MemoryLimitsOptions = {},
+): LimitStore & { readonly entries: number } {
   const now = options.now ?? Date.now;
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const windows = new Map<string, { start: number; count: number }>();
-  const counts = new Map<string, number>();
-  const blocks = new Map<string, BlockRecord>();
-  const offences = new Map<string, number[]>();
+  const max = options.maxEntries ?? 100_000;
+  const buckets = createBoundedMap<{ tokens: number; at: number }>(max, now);
+  const windows = createBoundedMap<{ start: number; count: number }>(max, now);
+  const counts = createBoundedMap<number>(max, now);
+  const blocks = createBoundedMap<BlockRecord>(max, now);
+  const offences = createBoundedMap<number[]>(max, now);
   return {
+    get entries() {
+      return buckets.size + windows.size + counts.size + blocks.size + offences.size;
+    },
     take(key, spec, cost) {
       const t = now();
-      const b = buckets.get(key) ?? { tokens: spec.capacity, at: t };
-      b.tokens = Math.min(spec.capacity, b.tokens + ((t - b.at) / 1000) * spec.refillPerSec);
-      b.at = t;
-      buckets.set(key, b);
-      if (b.tokens >= cost) {
-        b.tokens -= cost;
-        return { allowed: true, remaining: b.tokens, retryAfterMs: 0 };
-      }
-      return { allowed: false, remaining: 0, retryAfterMs: ((cost - b.tokens) / spec.refillPerSec) * 1000 };
+      const rate = { rate: spec.refillPerSec, burst: spec.capacity };
+      const b = buckets.get(key) ?? fullBucket(rate, t);
+      const wait = take(b, rate, cost, t);
+      // A bucket is full again (and so forgettable) after burst / rate seconds.
+      buckets.set(key, b, t + Math.ceil((spec.capacity / spec.refillPerSec) * 1000) + 1);
+      return { allowed: wait === 0, remaining: wait === 0 ? b.tokens : 0, retryAfterMs: wait };
     },
     hit(key, windowMs) {
       const t = now();
       const w = windows.get(key);
-      if (!w || t - w.start >= windowMs) {
-        windows.set(key, { start: t, count: 1 });
+      if (!w) {
+        windows.set(key, { start: t, count: 1 }, t + windowMs);
         return 1;
       }
       w.count++;
       return w.count;
     },
-    acquire(key) {
+    acquire(key, ttlMs) {
       const n = (counts.get(key) ?? 0) + 1;
-      counts.set(key, n);
+      counts.set(key, n, now() + ttlMs);
       return n;
     },
     release(key) {
       const n = (counts.get(key) ?? 0) - 1;
       if (n <= 0) counts.delete(key);
-      else counts.set(key, n);
+      else counts.set(key, n, now() + 24 * 3600_000);
     },
     getBlock(key) {
-      const b = blocks.get(key);
-      if (b && b.until <= now()) {
-        blocks.delete(key);
-        return undefined;
-      }
-      return b;
+      return blocks.get(key);
     },
     setBlock(key, block) {
-      blocks.set(key, block);
+      blocks.set(key, block, block.until);
     },
     offend(key, windowMs) {
       const t = now();
       const list = (offences.get(key) ?? []).filter((x) => t - x < windowMs);
       list.push(t);
-      offences.set(key, list);
+      offences.set(key, list, t + windowMs);
       return list.length;
     },
   };

@@ -1,0 +1,200 @@
+import type { ErrorCode } from '../../protocol/index.js';
+import { createBoundedMap } from '../bounded-map.js';
+import { WsgConfigError } from '../errors.js';
+import type { EventBus } from '../events.js';
+import type { Stage } from '../pipeline/types.js';
+import { addSignal, newScore, type Score } from './score.js';
+
+export type AnomalySignal =
+  | 'validation'
+  | 'csrf'
+  | 'unknownType'
+  | 'rateLimit'
+  | 'oversized'
+  | 'authFailure'
+  | 'burst'
+  | 'binary'
+  | 'malformed'
+  | 'unsafeJson';
+
+export type AnomalyAction = 'warn' | 'disconnect' | 'block';
+
+export interface AnomalyThresholds {
+  /** Log `anomaly.flagged`. @default 10 */
+  warn: number;
+  /** Close the socket 1008 WSG_ANOMALY. @default 25 */
+  disconnect: number;
+  /** Ban the IP through the penalty ladder (403 at the gate). @default 60 */
+  block: number;
+}
+
+export interface AnomalyOptions {
+  /** Weight per signal. @default validation 2, csrf 5, unknownType 2, rateLimit 1, oversized 5, authFailure 3, burst 5, binary 2, malformed 2, unsafeJson 5 */
+  weights?: Partial<Record<AnomalySignal, number>>;
+  /** Scores halve every this many ms. @default 60000 */
+  halfLifeMs?: number;
+  /** Score levels that trigger each action, ascending. @default { warn: 10, disconnect: 25, block: 60 } */
+  thresholds?: Partial<AnomalyThresholds>;
+  /** A socket's burst: messages in one second above `factor` x its own moving average and above `min`. @default { factor: 10, min: 30 } */
+  burst?: { factor: number; min: number };
+}
+
+/** What `onAnomaly` receives. */
+export interface AnomalyEvent {
+  action: AnomalyAction;
+  /** Which score crossed: this socket's, its user's or its IP's. */
+  scope: 'socket' | 'user' | 'ip';
+  score: number;
+  signal: AnomalySignal;
+  ip: string;
+  userId?: string;
+  connectionId: string;
+}
+
+/** Per-socket anomaly state, kept on the connection. */
+export interface SocketAnomalyState {
+  score: Score;
+  windowStart: number;
+  windowCount: number;
+  /** Moving average of messages per second. */
+  baseline: number;
+  burstFlagged: boolean;
+}
+
+export interface AnomalySubject {
+  readonly ip: string;
+  readonly user: { id: string } | undefined;
+  readonly connectionId: string;
+  anomaly: SocketAnomalyState | undefined;
+}
+
+export const DEFAULT_WEIGHTS: Record<AnomalySignal, number> = {
+  validation: 2,
+  csrf: 5,
+  unknownType: 2,
+  rateLimit: 1,
+  oversized: 5,
+  authFailure: 3,
+  burst: 5,
+  binary: 2,
+  malformed: 2,
+  unsafeJson: 5,
+};
+
+const SIGNAL_OF: Partial<Record<ErrorCode, AnomalySignal>> = {
+  WSG_VALIDATION_FAILED: 'validation',
+  WSG_CSRF_INVALID: 'csrf',
+  WSG_UNKNOWN_TYPE: 'unknownType',
+  WSG_RATE_LIMITED: 'rateLimit',
+  WSG_MESSAGE_TOO_LARGE: 'oversized',
+  WSG_AUTH_FAILED: 'authFailure',
+  WSG_AUTH_REQUIRED: 'authFailure',
+  WSG_BINARY_NOT_ALLOWED: 'binary',
+  WSG_INVALID_JSON: 'malformed',
+  WSG_INVALID_MESSAGE: 'malformed',
+  WSG_UNSAFE_JSON: 'unsafeJson',
+};
+
+export function signalOf(code: ErrorCode): AnomalySignal | undefined {
+  return SIGNAL_OF[code];
+}
+
+const ACTIONS: readonly AnomalyAction[] = ['warn', 'disconnect', 'block'];
+
+export interface AnomalyScorer {
+  /** Adds a signal to the socket's, user's and IP's scores; returns the actions now due, strongest last. */
+  signal(subject: AnomalySubject, signal: AnomalySignal): AnomalyEvent[];
+  /** Frame stage that watches for bursts far above the socket's own baseline (never refuses). */
+  burstStage: Stage;
+}
+
+export function createAnomalyScorer(
+  options: AnomalyOptions,
+  events: EventBus,
+  now: () => number,
+  onAnomaly: ((e: AnomalyEvent) => void) | undefined,
+  /** Where the burst stage reports a burst (the guard scores it and acts). */
+  reportBurst: (subject: AnomalySubject) => void,
+): AnomalyScorer {
+  const weights = { ...DEFAULT_WEIGHTS, ...(options.weights ?? {}) };
+  const halfLife = options.halfLifeMs ?? 60_000;
+  const t = { warn: 10, disconnect: 25, block: 60, ...(options.thresholds ?? {}) };
+  if (!(t.warn < t.disconnect && t.disconnect < t.block) || !(halfLife > 0)) {
+    throw new WsgConfigError('anomaly thresholds must rise warn < disconnect < block, and halfLifeMs > 0');
+  }
+  const thresholds = [t.warn, t.disconnect, t.block];
+  const burst = options.burst ?? { factor: 10, min: 30 };
+  // Users' and IPs' scores live in this process only; bounded so a flood of IPs cannot grow them.
+  const byUser = createBoundedMap<Score>(50_000, now);
+  const byIp = createBoundedMap<Score>(50_000, now);
+  const ttl = halfLife * 10;
+
+  const state = (s: AnomalySubject, at: number): SocketAnomalyState =>
+    (s.anomaly ??= {
+      score: newScore(at),
+      windowStart: at,
+      windowCount: 0,
+      baseline: 0,
+      burstFlagged: false,
+    });
+
+  const scorer: AnomalyScorer = {
+    signal(subject, signal) {
+      const at = now();
+      const weight = weights[signal];
+      if (!(weight > 0)) return [];
+      const due: AnomalyEvent[] = [];
+      const scopes: [AnomalyEvent['scope'], Score][] = [['socket', state(subject, at).score]];
+      if (subject.user) {
+        const u = byUser.get(subject.user.id) ?? newScore(at);
+        byUser.set(subject.user.id, u, at + ttl);
+        scopes.push(['user', u]);
+      }
+      const ip = byIp.get(subject.ip) ?? newScore(at);
+      byIp.set(subject.ip, ip, at + ttl);
+      scopes.push(['ip', ip]);
+      for (const [scope, score] of scopes) {
+        for (const i of addSignal(score, weight, at, halfLife, thresholds)) {
+          const e: AnomalyEvent = {
+            action: ACTIONS[i] as AnomalyAction,
+            scope,
+            score: Math.round(score.value * 10) / 10,
+            signal,
+            ip: subject.ip,
+            connectionId: subject.connectionId,
+            ...(subject.user ? { userId: subject.user.id } : {}),
+          };
+          events.emit({
+            event: 'anomaly.flagged',
+            level: 'warn',
+            ip: e.ip,
+            connectionId: e.connectionId,
+            ...(e.userId ? { userId: e.userId } : {}),
+            code: 'WSG_ANOMALY',
+            detail: { action: e.action, scope, score: e.score, signal },
+          });
+          onAnomaly?.(e);
+          due.push(e);
+        }
+      }
+      return due.sort((a, b) => ACTIONS.indexOf(a.action) - ACTIONS.indexOf(b.action));
+    },
+    burstStage: (m) => {
+      const at = now();
+      const s = state(m.conn, at);
+      if (at - s.windowStart >= 1000) {
+        s.baseline = s.baseline === 0 ? s.windowCount : s.baseline * 0.8 + s.windowCount * 0.2;
+        s.windowStart = at;
+        s.windowCount = 0;
+        s.burstFlagged = false;
+      }
+      s.windowCount++;
+      if (!s.burstFlagged && s.windowCount > burst.min && s.windowCount > burst.factor * s.baseline) {
+        s.burstFlagged = true;
+        reportBurst(m.conn);
+      }
+      return undefined;
+    },
+  };
+  return scorer;
+}

@@ -1,0 +1,45 @@
+/** A decaying score: `value` as of time `at`, halving every half-life. */
+export interface Score {
+  value: number;
+  at: number;
+  /** Highest threshold index crossed and not yet decayed below (-1: none). */
+  level: number;
+}
+
+export function decayed(score: Score, now: number, halfLifeMs: number): number {
+  const dt = now - score.at;
+  return dt <= 0 ? score.value : score.value * 0.5 ** (dt / halfLifeMs);
+}
+
+/** The highest index i with thresholds[i] <= value (thresholds ascending), or -1. */
+export function levelOf(value: number, thresholds: readonly number[]): number {
+  let level = -1;
+  for (let i = 0; i < thresholds.length; i++) if (value >= (thresholds[i] as number)) level = i;
+  return level;
+}
+
+/**
+ * Adds `weight` at `now` and returns the threshold indexes crossed upwards by this signal,
+ * each once: a level is re-armed only after the score decays below it.
+ */
+export function addSignal(
+  score: Score,
+  weight: number,
+  now: number,
+  halfLifeMs: number,
+  thresholds: readonly number[],
+): number[] {
+  const before = decayed(score, now, halfLifeMs);
+  score.level = Math.min(score.level, levelOf(before, thresholds));
+  score.value = before + weight;
+  score.at = now;
+  const after = levelOf(score.value, thresholds);
+  const crossed: number[] = [];
+  for (let i = score.level + 1; i <= after; i++) crossed.push(i);
+  if (after > score.level) score.level = after;
+  return crossed;
+}
+
+export function newScore(now: number): Score {
+  return { value: 0, at: now, level: -1 };
+}

@@ -1,0 +1,123 @@
+import { WsgConfigError } from '../errors.js';
+import type { BucketRate } from './token-bucket.js';
+
+export interface WindowLimit {
+  /** Most events in the window. */
+  max: number;
+  /** Window length, ms. */
+  windowMs: number;
+}
+
+export interface TypeLimit extends BucketRate {
+  /** Tokens one message of this type takes from the user's type bucket. @default 1 */
+  cost?: number;
+}
+
+export interface PenaltyOptions {
+  /** Refused messages on one socket, within `strikeWindowMs`, before it is closed 4429 and blocked. @default 20 */
+  strikes?: number;
+  /** @default 10000 */
+  strikeWindowMs?: number;
+  /** First block of the user and IP, ms. @default 30000 */
+  blockMs?: number;
+  /** Each repeat block within `offenceWindowMs` lasts this many times the previous. @default 2 */
+  factor?: number;
+  /** Longest block, ms. @default 3600000 (1 h) */
+  maxBlockMs?: number;
+  /** Blocks within `offenceWindowMs` after which the IP is banned (403 at the gate). @default 5 */
+  banAfter?: number;
+  /** @default 86400000 (24 h) */
+  offenceWindowMs?: number;
+  /** IP ban length, ms. @default 86400000 (24 h) */
+  banMs?: number;
+  /** Block the IP as well as the user (switch off when many users share an IP without a proxy header). @default true */
+  blockIp?: boolean;
+}
+
+/** Rate-limit layers; each can be switched off with `false`. */
+export interface LimitsOptions {
+  /** Upgrade attempts per IP (429 + Retry-After at the gate). @default { max: 30, windowMs: 60000 } */
+  connectionsPerIp?: WindowLimit | false;
+  /** Open sockets per IP in this process (429 at the gate). @default 50 */
+  concurrentPerIp?: number | false;
+  /** Open sockets per user across processes sharing the store (close 4429 after auth). @default 20 */
+  concurrentPerUser?: number | false;
+  /** Messages per socket, token bucket, checked before any JSON work. @default { rate: 50, burst: 100 } */
+  messages?: BucketRate | false;
+  /** Bytes per socket, token bucket, checked before any JSON work. @default { rate: 1048576, burst: 2097152 } */
+  bytes?: BucketRate | false;
+  /** Messages per user across all their sockets (and processes, with a shared store). @default { rate: 100, burst: 200 } */
+  user?: BucketRate | false;
+  /** Per message type, per user: `{ chat: { rate: 5, burst: 10 } }`. @default {} */
+  types?: Record<string, TypeLimit>;
+  /** Failed authentications per IP before the IP's own auth block. @default { max: 10, windowMs: 300000, blockMs: 900000 } */
+  authFailures?: (WindowLimit & { blockMs: number }) | false;
+  /** The penalty ladder for repeated violations. @default see PenaltyOptions */
+  penalties?: PenaltyOptions | false;
+}
+
+export interface ResolvedPenalties extends Required<PenaltyOptions> {}
+
+export interface ResolvedLimits {
+  connectionsPerIp: WindowLimit | false;
+  concurrentPerIp: number | false;
+  concurrentPerUser: number | false;
+  messages: BucketRate | false;
+  bytes: BucketRate | false;
+  user: BucketRate | false;
+  types: Record<string, TypeLimit>;
+  authFailures: (WindowLimit & { blockMs: number }) | false;
+  penalties: ResolvedPenalties | false;
+}
+
+export const DEFAULT_PENALTIES: ResolvedPenalties = {
+  strikes: 20,
+  strikeWindowMs: 10_000,
+  blockMs: 30_000,
+  factor: 2,
+  maxBlockMs: 3_600_000,
+  banAfter: 5,
+  offenceWindowMs: 86_400_000,
+  banMs: 86_400_000,
+  blockIp: true,
+};
+
+export const DEFAULT_LIMITS: ResolvedLimits = {
+  connectionsPerIp: { max: 30, windowMs: 60_000 },
+  concurrentPerIp: 50,
+  concurrentPerUser: 20,
+  messages: { rate: 50, burst: 100 },
+  bytes: { rate: 1_048_576, burst: 2_097_152 },
+  user: { rate: 100, burst: 200 },
+  types: {},
+  authFailures: { max: 10, windowMs: 300_000, blockMs: 900_000 },
+  penalties: DEFAULT_PENALTIES,
+};
+
+function checkRate(name: string, r: BucketRate | false): BucketRate | false {
+  if (r === false) return false;
+  if (!(r.rate > 0) || !(r.burst >= 1))
+    throw new WsgConfigError(`limits.${name} needs rate > 0 and burst >= 1`);
+  return r;
+}
+
+/** Fills in defaults; `false` switches every layer off. */
+export function resolveLimits(options: LimitsOptions | false | undefined): ResolvedLimits | false {
+  if (options === false) return false;
+  const o = options ?? {};
+  const types: Record<string, TypeLimit> = {};
+  for (const [type, limit] of Object.entries(o.types ?? {})) {
+    types[type] = checkRate(`types.${type}`, limit) as TypeLimit;
+  }
+  return {
+    connectionsPerIp: o.connectionsPerIp ?? DEFAULT_LIMITS.connectionsPerIp,
+    concurrentPerIp: o.concurrentPerIp ?? DEFAULT_LIMITS.concurrentPerIp,
+    concurrentPerUser: o.concurrentPerUser ?? DEFAULT_LIMITS.concurrentPerUser,
+    messages: checkRate('messages', o.messages ?? DEFAULT_LIMITS.messages),
+    bytes: checkRate('bytes', o.bytes ?? DEFAULT_LIMITS.bytes),
+    user: checkRate('user', o.user ?? DEFAULT_LIMITS.user),
+    types,
+    authFailures: o.authFailures ?? DEFAULT_LIMITS.authFailures,
+    penalties: o.penalties === false ? false : { ...DEFAULT_PENALTIES, ...(o.penalties ?? {}) },
+  };
+}

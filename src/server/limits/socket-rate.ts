@@ -1,0 +1,40 @@
+import { WsgError } from '../errors.js';
+import type { Stage } from '../pipeline/types.js';
+import type { BucketRate } from './token-bucket.js';
+import { type Bucket, fullBucket, take } from './token-bucket.js';
+
+/** Per-socket limiter state, kept on the connection (no lookup per message). */
+export interface SocketRateState {
+  messages: Bucket | undefined;
+  bytes: Bucket | undefined;
+}
+
+/**
+ * Messages and bytes per socket: a frame stage, so a flood is refused before any JSON work.
+ * Returns undefined when both layers are off.
+ */
+export function createSocketRateStage(
+  messages: BucketRate | false,
+  bytes: BucketRate | false,
+  now: () => number,
+): Stage | undefined {
+  if (!messages && !bytes) return undefined;
+  return (m) => {
+    const t = now();
+    m.conn.rate ??= { messages: undefined, bytes: undefined };
+    const state = m.conn.rate;
+    if (messages) {
+      state.messages ??= fullBucket(messages, t);
+      const wait = take(state.messages, messages, 1, t);
+      if (wait > 0)
+        return new WsgError('WSG_RATE_LIMITED', { retryAfterMs: wait, detail: 'socket messages' });
+    }
+    if (bytes) {
+      state.bytes ??= fullBucket(bytes, t);
+      // A single message larger than the burst can never pass; charge it the whole burst.
+      const wait = take(state.bytes, bytes, Math.min(m.bytes, bytes.burst), t);
+      if (wait > 0) return new WsgError('WSG_RATE_LIMITED', { retryAfterMs: wait, detail: 'socket bytes' });
+    }
+    return undefined;
+  };
+}

@@ -1,0 +1,40 @@
+import { WsgError } from '../errors.js';
+import type { Stage } from '../pipeline/types.js';
+import type { LimitStore, TakeResult } from '../stores/types.js';
+import { keys } from './keys.js';
+import type { TypeLimit } from './options.js';
+import type { BucketRate } from './token-bucket.js';
+
+function refuse(r: TakeResult, detail: string): WsgError | undefined {
+  return r.allowed ? undefined : new WsgError('WSG_RATE_LIMITED', { retryAfterMs: r.retryAfterMs, detail });
+}
+
+/** Messages per user across all their sockets, through the store (shared across processes). */
+export function createUserRateStage(store: LimitStore, user: BucketRate | false): Stage | undefined {
+  if (!user) return undefined;
+  const spec = { capacity: user.burst, refillPerSec: user.rate };
+  return (m) => {
+    const id = m.conn.user?.id;
+    if (id === undefined) return undefined;
+    const r = store.take(keys.userRate(id), spec, 1);
+    return r instanceof Promise ? r.then((x) => refuse(x, 'user')) : refuse(r, 'user');
+  };
+}
+
+/** Per message type, per user: `limits.types.chat = { rate, burst, cost }`. */
+export function createTypeRateStage(store: LimitStore, types: Record<string, TypeLimit>): Stage | undefined {
+  const specs = new Map(
+    Object.entries(types).map(([t, l]) => [
+      t,
+      { spec: { capacity: l.burst, refillPerSec: l.rate }, cost: l.cost ?? 1 },
+    ]),
+  );
+  if (specs.size === 0) return undefined;
+  return (m) => {
+    const s = specs.get(m.type);
+    const id = m.conn.user?.id;
+    if (!s || id === undefined) return undefined;
+    const r = store.take(keys.typeRate(m.type, id), s.spec, s.cost);
+    return r instanceof Promise ? r.then((x) => refuse(x, `type ${m.type}`)) : refuse(r, `type ${m.type}`);
+  };
+}

@@ -1,0 +1,136 @@
+import type { ErrorCode } from '../protocol/index.js';
+import {
+  type AnomalyEvent,
+  type AnomalyOptions,
+  type AnomalySubject,
+  createAnomalyScorer,
+  signalOf,
+} from './anomaly/index.js';
+import { WsgError } from './errors.js';
+import type { EventBus } from './events.js';
+import type { GateCheck, GateRejection } from './gate/index.js';
+import { createLimitGate } from './limits/gate-checks.js';
+import { keys } from './limits/keys.js';
+import { type LimitsOptions, resolveLimits } from './limits/options.js';
+import { createPenalties, type Offender } from './limits/penalties.js';
+import { createSocketRateStage } from './limits/socket-rate.js';
+import { createTypeRateStage, createUserRateStage } from './limits/user-rate.js';
+import type { Stage } from './pipeline/types.js';
+import type { LimitStore } from './stores/types.js';
+
+/** The socket as the protection layer sees it. */
+export interface Protected extends Offender, AnomalySubject {
+  readonly ip: string;
+  readonly user: { id: string } | undefined;
+  holdsUserSlot: boolean;
+  /** Sends `error` with the code and closes with its close code. */
+  fail(code: ErrorCode, retryAfterMs?: number): void;
+}
+
+export interface Protection {
+  gateChecks: GateCheck[];
+  /** Before any JSON work. */
+  frameStages: Stage[];
+  /** After schema and CSRF. */
+  appStages: Stage[];
+  /** Is a verified user allowed in (blocks)? For tokens at the upgrade and in the first message. */
+  admitUser(userId: string): Promise<GateRejection | undefined>;
+  /** Takes one of the user's concurrent-socket slots, or refuses. */
+  acquireUserSlot(conn: Protected): Promise<WsgError | undefined>;
+  authFailed(ip: string): void;
+  opened(conn: Protected): void;
+  closed(conn: Protected): void;
+  /** Every refusal: strikes on the ladder and anomaly signals; may close the socket. */
+  rejected(conn: Protected, code: ErrorCode): void;
+}
+
+const USER_SLOT_TTL = 24 * 3600_000;
+
+export function createProtection(o: {
+  store: LimitStore;
+  limits: LimitsOptions | false | undefined;
+  anomaly: AnomalyOptions | false | undefined;
+  onAnomaly: ((e: AnomalyEvent) => void) | undefined;
+  events: EventBus;
+  now: () => number;
+}): Protection {
+  const { store, events, now } = o;
+  const limits = resolveLimits(o.limits);
+  const gate = limits ? createLimitGate(store, limits, events, now) : undefined;
+  const penalties =
+    limits && limits.penalties ? createPenalties(store, limits.penalties, events, now) : undefined;
+
+  const act = (conn: Protected, due: AnomalyEvent[]) => {
+    const strongest = due[due.length - 1];
+    if (!strongest || strongest.action === 'warn') return;
+    if (strongest.action === 'block' && penalties)
+      void Promise.resolve(penalties.ban(conn.ip, 'anomaly')).catch(() => {});
+    conn.fail('WSG_ANOMALY');
+  };
+  const scorer =
+    o.anomaly === false
+      ? undefined
+      : createAnomalyScorer(o.anomaly ?? {}, events, now, o.onAnomaly, (subject) =>
+          act(subject as Protected, scorer?.signal(subject, 'burst') ?? []),
+        );
+
+  const frameStages: Stage[] = [];
+  const appStages: Stage[] = [];
+  if (scorer) frameStages.push(scorer.burstStage);
+  if (limits) {
+    const socketRate = createSocketRateStage(limits.messages, limits.bytes, now);
+    if (socketRate) frameStages.push(socketRate);
+    const userRate = createUserRateStage(store, limits.user);
+    if (userRate) appStages.push(userRate);
+    const typeRate = createTypeRateStage(store, limits.types);
+    if (typeRate) appStages.push(typeRate);
+  }
+  const perUser = limits ? limits.concurrentPerUser : false;
+
+  return {
+    gateChecks: gate?.checks ?? [],
+    frameStages,
+    appStages,
+    admitUser: async (userId) => gate?.userAdmission(userId),
+    async acquireUserSlot(conn) {
+      if (!perUser || !conn.user) return undefined;
+      const n = await store.acquire(keys.userSockets(conn.user.id), USER_SLOT_TTL);
+      if (n > perUser) {
+        await store.release(keys.userSockets(conn.user.id));
+        return new WsgError('WSG_TOO_MANY_CONNECTIONS', {
+          retryAfterMs: 1000,
+          detail: `user sockets ${perUser}`,
+        });
+      }
+      conn.holdsUserSlot = true;
+      return undefined;
+    },
+    authFailed(ip) {
+      if (gate) void Promise.resolve(gate.authFailed(ip)).catch(() => {});
+    },
+    opened(conn) {
+      gate?.opened(conn.ip);
+    },
+    closed(conn) {
+      gate?.closed(conn.ip);
+      if (conn.holdsUserSlot && conn.user) {
+        conn.holdsUserSlot = false;
+        void Promise.resolve(store.release(keys.userSockets(conn.user.id))).catch(() => {});
+      }
+    },
+    rejected(conn, code) {
+      const signal = signalOf(code);
+      if (signal && scorer) act(conn, scorer.signal(conn, signal));
+      if (code === 'WSG_RATE_LIMITED' && penalties) {
+        const r = penalties.strike(conn);
+        if (r !== undefined) {
+          void Promise.resolve(r).then(
+            (blockMs) => blockMs !== undefined && conn.fail('WSG_BLOCKED', blockMs),
+            () => conn.fail('WSG_BLOCKED', limits && limits.penalties ? limits.penalties.blockMs : 30_000),
+          );
+        }
+      }
+      if ((code === 'WSG_AUTH_FAILED' || code === 'WSG_AUTH_REQUIRED') && gate) this.authFailed(conn.ip);
+    },
+  };
+}
