@@ -5,12 +5,8 @@ import { jwtSecret, setupWebSockets } from './websocket.js';
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '0.0.0.0';
 
+// wsguard answers /healthz and /metrics on this server ahead of this handler.
 const server = createServer((req, res) => {
-  if (req.url === '/healthz') {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ status: 'ok', sockets: wss.clients }));
-    return;
-  }
   if (req.url === '/' || req.url === '/index.html') {
     res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
     res.end('wsguard demo: connect a WebSocket to /ws and authenticate with the token printed at start.\n');

@@ -16,6 +16,12 @@ export interface ConnectionHost {
   readonly binaryType: string | undefined;
   parse(text: string): unknown;
   readEnvelope(value: unknown): Envelope | WsgError;
+  /** Bytes past which a socket's send queue is not added to. */
+  readonly hardLimitBytes: number;
+  /** Counts an incoming frame (stats). */
+  received(data: Buffer | string): void;
+  /** Counts an outgoing frame (stats). */
+  counted(frame: string): void;
   /** Checks on the raw frame, before any JSON work (rate limits go here). */
   readonly frameStages: readonly Stage[];
   /** Checks on an application message after its envelope is read, in order. */
@@ -29,6 +35,8 @@ export interface ConnectionHost {
   dispatch(conn: Connection, m: MessageContext): Promise<string | undefined> | string | undefined;
   onRefresh(conn: Connection, token: string): Promise<void>;
   onAuthenticated(conn: Connection): void;
+  /** The socket closed while its session was being opened: give back what was taken. */
+  abandon(conn: Connection): void;
   onRejected(conn: Connection, error: WsgError, m: MessageContext | undefined): void;
   onClosed(conn: Connection, code: number): void;
   /** A handler of this connection finished and its reply went out (shutdown waits for these). */
@@ -54,6 +62,16 @@ export class Connection implements ConnectionInfo {
   strikes: ConnectionInfo['strikes'];
   /** This socket holds one of its user's concurrent-socket slots in the store. */
   holdsUserSlot = false;
+  /** Session expiry, ms (Infinity until authenticated). */
+  expiresAt = Number.POSITIVE_INFINITY;
+  /** Last application message, ms: the idle timeout counts from here. */
+  lastActiveAt = 0;
+  /** `session_expiring` already pushed for the current expiry. */
+  expiringSent = false;
+  /** Answered the last transport ping. */
+  alive = true;
+  /** Since when the send queue has been over the backpressure limit, ms. */
+  overSince: number | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   private ctx: HandlerContext | undefined;
   /** The upgrade request, kept only until auth completes (for `verify(token, req)`). */
@@ -107,7 +125,27 @@ export class Connection implements ConnectionInfo {
   }
 
   sendFrame(frame: string): void {
-    if (this.socket.isOpen) this.socket.send(frame);
+    if (!this.socket.isOpen) return;
+    if (this.socket.bufferedAmount > this.host.hardLimitBytes) {
+      // A reader this slow gets nothing more queued: close now instead of growing memory.
+      this.overloaded();
+      return;
+    }
+    this.socket.send(frame);
+    this.host.counted(frame);
+  }
+
+  /** Closes a slow reader with 1013; terminates it if the close cannot get through. */
+  overloaded(): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    this.event({ event: 'connection.closed', level: 'warn', code: 'WSG_OVERLOADED', detail: 'slow reader' });
+    this.closeSocket(1013, 'WSG_OVERLOADED');
+    const t = setTimeout(() => this.socket.terminate(), 1000);
+    t.unref?.();
+  }
+
+  handlePong(): void {
+    this.alive = true;
   }
 
   event(e: Omit<SecurityEvent, 'ip' | 'userId' | 'sessionId' | 'connectionId'>): void {
@@ -132,6 +170,7 @@ export class Connection implements ConnectionInfo {
   }
 
   handleMessage(data: Buffer | string, isBinary: boolean): void {
+    this.host.received(data);
     // During shutdown a message is neither handled nor acked: the client resends it, with the
     // same id, to the server it reconnects to.
     if (this.host.closing) return;
@@ -182,6 +221,7 @@ export class Connection implements ConnectionInfo {
       case 'auth':
         return this.reject(new WsgError('WSG_INVALID_MESSAGE', { detail: 'already authenticated' }), m);
     }
+    this.lastActiveAt = Date.now();
     m.type = env.type;
     m.id = env.id;
     m.payload = env.payload;
@@ -261,7 +301,10 @@ export class Connection implements ConnectionInfo {
     if (this.state !== 'verifying') return;
     this.user = principal;
     const opened = await this.host.openSession(this, principal);
-    if ((this.state as ConnectionState) !== 'verifying') return;
+    if ((this.state as ConnectionState) !== 'verifying') {
+      if (!(opened instanceof WsgError)) this.host.abandon(this);
+      return;
+    }
     if (opened instanceof WsgError) {
       this.user = undefined;
       return this.fail(opened.code, opened.retryAfterMs);

@@ -1,4 +1,5 @@
-import { CloseCode, formatCloseReason } from '../protocol/index.js';
+import { packageVersion } from '../package-root.js';
+import { APP_TYPE_PATTERN, CloseCode, formatCloseReason, isReservedType } from '../protocol/index.js';
 import { createTokenVerifier } from './auth/verifier.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { WsgConfigError, WsgError } from './errors.js';
@@ -9,7 +10,11 @@ import { createGate, type GateDecision } from './gate/index.js';
 import { createOriginCheck } from './gate/origin.js';
 import { createTlsCheck } from './gate/tls.js';
 import { randomId } from './ids.js';
-import type { Handler, MessageSchemas, Principal, WsGuardOptions } from './options.js';
+import { resolveBackpressure } from './monitor/backpressure.js';
+import { createHttpHandler, type HttpHandler } from './monitor/http.js';
+import { createMetrics } from './monitor/metrics.js';
+import { countUp, createStatsCounters, type ServerStats } from './monitor/stats.js';
+import type { Handler, MessageSchemas, WsGuardOptions } from './options.js';
 import { createCsrfStage } from './pipeline/csrf.js';
 import { createDedupeCache } from './pipeline/dedupe.js';
 import { readEnvelope } from './pipeline/envelope.js';
@@ -18,6 +23,8 @@ import { createSafeParse } from './pipeline/parse.js';
 import { createSchemaStage } from './pipeline/schema.js';
 import type { MessageContext, Stage } from './pipeline/types.js';
 import { createProtection } from './protection.js';
+import { resolveSessionOptions } from './session/options.js';
+import { createSessionManager } from './session/sessions.js';
 import type { GuardSocket, UpgradeRequest } from './socket.js';
 import { memoryStore } from './stores/memory/index.js';
 import type { Store } from './stores/types.js';
@@ -40,8 +47,16 @@ export interface Guard {
   open(socket: GuardSocket, decision: GateDecision & { ok: true }, req: UpgradeRequest): Connection;
   /** Sockets open now (authenticated or not). */
   readonly clients: number;
-  /** Sends an application event to every authenticated socket. */
+  /** Sends an application event to every authenticated socket, on every node sharing the store. */
   broadcast(type: string, payload: unknown): void;
+  /** Closes the session's sockets with 4403 everywhere; it cannot come back until it would have expired. */
+  revokeSession(sessionId: string): Promise<void>;
+  /** Closes the user's sockets with 4403 everywhere; tokens issued before now are refused. */
+  revokeUser(userId: string): Promise<void>;
+  stats(): ServerStats;
+  /** Answers /healthz and /metrics; true when it answered. */
+  httpHandler: HttpHandler;
+  readonly httpMount: boolean;
   /** Graceful: stop admitting, let in-flight handlers finish, close every socket with 1001. */
   close(options?: CloseOptions): Promise<void>;
   readonly closing: boolean;
@@ -55,8 +70,10 @@ const DEFAULTS = {
   maxKeys: 2000,
   dedupeWindow: 1000,
   heartbeatMs: 30_000,
-  sessionMaxAgeMs: 24 * 60 * 60 * 1000,
 };
+
+const CHANNEL_REVOKE = 'wsguard:revoke';
+const CHANNEL_BROADCAST = 'wsguard:broadcast';
 
 function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
@@ -79,8 +96,9 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   const authTimeoutMs = positiveInt('authTimeoutMs', options.authTimeoutMs, DEFAULTS.authTimeoutMs);
   const maxPayload = positiveInt('maxPayload', options.maxPayload, DEFAULTS.maxPayload, 128);
   const heartbeatMs = positiveInt('heartbeatMs', options.heartbeatMs, DEFAULTS.heartbeatMs);
-  const sessionMaxAgeMs = positiveInt('sessionMaxAgeMs', options.sessionMaxAgeMs, DEFAULTS.sessionMaxAgeMs);
   const dedupeWindow = positiveInt('dedupeWindow', options.dedupeWindow, DEFAULTS.dedupeWindow, 0);
+  const sessionOptions = resolveSessionOptions(options.session);
+  const backpressure = resolveBackpressure(options.backpressure);
   const messages: MessageSchemas = options.messages ?? {};
   const handlers = (options.handlers ?? {}) as Record<string, Handler | undefined>;
   for (const type of Object.keys(handlers)) {
@@ -89,20 +107,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     }
   }
   for (const type of Object.keys(messages)) {
-    if (
-      !/^[A-Za-z][\w.:-]{0,63}$/.test(type) ||
-      [
-        'auth',
-        'refresh',
-        'ping',
-        'pong',
-        'ack',
-        'error',
-        'auth_ok',
-        'refresh_ok',
-        'session_expiring',
-      ].includes(type)
-    ) {
+    if (!APP_TYPE_PATTERN.test(type) || isReservedType(type)) {
       throw new WsgConfigError(`message type '${type}' is reserved or not a valid name`);
     }
   }
@@ -117,7 +122,6 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     requireOrigin: options.requireOrigin ?? options.allowedOrigins !== undefined,
   });
   const tlsOk = createTlsCheck(options.requireTls ?? process.env.NODE_ENV === 'production', proxies);
-
   const now = options.now ?? Date.now;
   const protection = createProtection({
     store,
@@ -127,6 +131,8 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     events,
     now,
   });
+  const sessions = createSessionManager(store, sessionOptions, events, now);
+  const counters = createStatsCounters(now);
 
   const connections = new Set<Connection>();
   const authenticated = new Set<Connection>();
@@ -162,19 +168,30 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   appStages.push(...protection.appStages);
 
   const dedupe = createDedupeCache({ window: dedupeWindow, ttlMs: 10 * 60_000, maxUsers: 100_000 });
-  const sweep = setInterval(() => dedupe.sweep(Date.now()), 60_000);
-  sweep.unref();
 
   let idle: (() => void) | undefined;
   const settle = () => {
     if (idle && [...connections].every((c) => c.inflight === 0)) idle();
   };
 
+  const metrics = createMetrics(() => ({
+    ...stats(),
+    connections: counters.connections,
+    penalties: counters.penalties,
+    anomalies: counters.anomalies,
+  }));
+
   const runHandler = (
     conn: Connection,
     m: MessageContext,
   ): Promise<string | undefined> | string | undefined => {
     const handler = handlers[m.type];
+    const started = performance.now();
+    const finished = () => {
+      const ms = performance.now() - started;
+      counters.recordLatency(ms);
+      metrics.observeHandler(ms / 1000);
+    };
     const failed = (err: unknown) => {
       conn.event({
         event: 'handler.error',
@@ -186,6 +203,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     };
     // Encoding the result can throw too (BigInt, cycles): that is the handler's error, not ours.
     const done = (result: unknown) => {
+      finished();
       if (m.id === undefined) return undefined;
       try {
         return ackFrame(m.id, result);
@@ -198,70 +216,183 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     try {
       out = handler(conn.context, m.payload);
     } catch (err) {
+      finished();
       return failed(err);
     }
     if (!isThenable(out)) return done(out);
-    return Promise.resolve(out).then(done, failed);
+    return Promise.resolve(out).then(done, (err) => {
+      finished();
+      return failed(err);
+    });
+  };
+
+  const sendLocal = (frame: string) => {
+    for (const c of authenticated) c.sendFrame(frame);
+  };
+  const unsubscribeBroadcast = store.subscribe(CHANNEL_BROADCAST, sendLocal);
+  const broadcast = (type: string, payload: unknown) => {
+    void Promise.resolve(store.publish(CHANNEL_BROADCAST, eventFrame(type, payload))).catch((err) =>
+      events.emit({
+        event: 'handler.error',
+        level: 'error',
+        code: 'WSG_INTERNAL',
+        detail: `broadcast: ${String(err)}`,
+      }),
+    );
+  };
+
+  const closeRevoked = (matches: (c: Connection) => boolean) => {
+    for (const c of authenticated) {
+      if (!matches(c)) continue;
+      c.event({ event: 'session.revoked', level: 'warn', code: 'WSG_SESSION_REVOKED' });
+      c.fail('WSG_SESSION_REVOKED');
+    }
+  };
+  const unsubscribeRevoke = store.subscribe(CHANNEL_REVOKE, (message) => {
+    try {
+      const { kind, id } = JSON.parse(message) as { kind: 'session' | 'user'; id: string };
+      if (kind === 'session') closeRevoked((c) => c.sessionId === id);
+      else if (kind === 'user') {
+        for (const c of authenticated) {
+          if (c.user?.id === id && c.sessionId !== undefined) {
+            void sessions
+              .revokeSession({ id: c.sessionId, jti: c.user.jti, expiresAt: c.expiresAt })
+              .catch(() => {});
+          }
+        }
+        closeRevoked((c) => c.user?.id === id);
+      }
+    } catch {
+      // Not ours: another publisher on the channel.
+    }
+  });
+
+  const sessionError = (conn: Connection, err: unknown) => {
+    conn.event({
+      event: 'handler.error',
+      level: 'error',
+      code: 'WSG_OVERLOADED',
+      detail: `store: ${String(err)}`,
+    });
+    return new WsgError('WSG_OVERLOADED', { detail: 'store unavailable' });
   };
 
   const host: ConnectionHost = {
     events,
     authTimeoutMs,
     binaryType: options.binaryType,
+    hardLimitBytes: backpressure.hardLimitBytes,
+    received(data) {
+      counters.messagesIn++;
+      counters.bytesIn += typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    },
+    counted(frame) {
+      counters.messagesOut++;
+      counters.bytesOut += frame.length;
+    },
     parse,
     readEnvelope,
     frameStages: protection.frameStages,
     appStages,
     verify: verifier,
-    async openSession(conn, principal: Principal) {
-      const refused = await protection.admitUser(principal.id);
-      if (refused)
-        return new WsgError(
-          refused.code,
-          refused.retryAfterMs === undefined ? {} : { retryAfterMs: refused.retryAfterMs },
-        );
-      const noSlot = await protection.acquireUserSlot(conn);
-      if (noSlot) return noSlot;
-      const now = Date.now();
-      const expiresAt = Math.min(principal.expiresAt ?? Number.POSITIVE_INFINITY, now + sessionMaxAgeMs);
-      const sessionId = randomId(16);
-      const csrfToken = randomId(32);
-      const frame = JSON.stringify({
-        type: 'auth_ok',
-        sessionId,
-        csrfToken,
-        expiresAt,
-        heartbeatMs,
-        limits: { maxPayload },
-      });
-      return { sessionId, csrfToken, frame };
+    async openSession(conn, principal) {
+      try {
+        const refused = await protection.admitUser(principal.id);
+        if (refused) {
+          return new WsgError(
+            refused.code,
+            refused.retryAfterMs === undefined ? {} : { retryAfterMs: refused.retryAfterMs },
+          );
+        }
+        const opened = await sessions.open(conn, principal);
+        if (opened instanceof WsgError) return opened;
+        const noSlot = await protection.acquireUserSlot(conn);
+        if (noSlot) {
+          sessions.close(conn);
+          return noSlot;
+        }
+        const { record } = opened;
+        const frame = JSON.stringify({
+          type: 'auth_ok',
+          sessionId: record.id,
+          csrfToken: record.csrfToken,
+          expiresAt: record.expiresAt,
+          heartbeatMs,
+          limits: { maxPayload },
+        });
+        return { sessionId: record.id, csrfToken: record.csrfToken, frame };
+      } catch (err) {
+        return sessionError(conn, err);
+      }
     },
     dispatch(conn, m) {
       if (m.id === undefined) return runHandler(conn, m);
-      const userId = (conn.user as Principal).id;
+      const userId = (conn.user as { id: string }).id;
       const seen = dedupe.get(userId, m.id);
       if (seen !== undefined) return seen;
       const reply = runHandler(conn, m);
       if (reply !== undefined) dedupe.set(userId, m.id, reply as string | Promise<string>);
       return reply;
     },
-    async onRefresh(conn) {
-      // Session refresh comes with the sessions feature; until then it is refused, not ignored.
-      conn.reject(new WsgError('WSG_UNKNOWN_TYPE', { detail: 'refresh' }), undefined);
+    async onRefresh(conn, token) {
+      const principal = await verifier(token, {
+        url: path,
+        method: 'GET',
+        headers: {},
+        remoteAddress: conn.ip,
+        encrypted: false,
+      });
+      if (conn.state !== 'open') return;
+      if (!principal) {
+        conn.event({
+          event: 'auth.failure',
+          level: 'warn',
+          code: 'WSG_AUTH_FAILED',
+          detail: 'refresh token refused',
+        });
+        protection.rejected(conn, 'WSG_AUTH_FAILED');
+        return conn.fail('WSG_AUTH_FAILED');
+      }
+      let result: Awaited<ReturnType<typeof sessions.refresh>>;
+      try {
+        result = await sessions.refresh(conn, principal);
+      } catch (err) {
+        result = sessionError(conn, err);
+      }
+      if (conn.state !== 'open') return;
+      if (result instanceof WsgError) {
+        conn.event({
+          event: 'auth.failure',
+          level: 'warn',
+          code: result.code,
+          detail: String(result.detail),
+        });
+        return conn.fail(result.code);
+      }
+      conn.sendFrame(
+        JSON.stringify({ type: 'refresh_ok', expiresAt: result.expiresAt, csrfToken: result.csrfToken }),
+      );
     },
     onAuthenticated(conn) {
       authenticated.add(conn);
     },
+    abandon(conn) {
+      protection.closed(conn);
+      sessions.close(conn);
+    },
     onRejected(conn, error, m) {
       const e = error.code;
+      countUp(counters.rejections, e);
       protection.rejected(conn, e);
+      if (e === 'WSG_AUTH_FAILED' || e === 'WSG_AUTH_REQUIRED') return;
       const event =
         e === 'WSG_CSRF_INVALID'
           ? 'csrf.failure'
           : e === 'WSG_VALIDATION_FAILED'
             ? 'validation.failure'
-            : 'message.rejected';
-      if (e === 'WSG_AUTH_FAILED' || e === 'WSG_AUTH_REQUIRED') return;
+            : e === 'WSG_RATE_LIMITED'
+              ? 'rate.limited'
+              : 'message.rejected';
       conn.event({
         event,
         level: 'warn',
@@ -275,16 +406,100 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     onSettled: () => settle(),
     onClosed(conn, code) {
       protection.closed(conn);
+      sessions.close(conn);
       connections.delete(conn);
       authenticated.delete(conn);
+      countUp(counters.closes, code);
       conn.event({ event: 'connection.closed', level: 'info', closeCode: code });
       settle();
     },
-    broadcast(type, payload) {
-      const frame = eventFrame(type, payload);
-      for (const c of authenticated) c.sendFrame(frame);
-    },
+    broadcast,
   };
+
+  events.subscribe((e) => {
+    if (e.event === 'penalty.blocked') {
+      counters.penalties++;
+      const d = e.detail as { blockMs?: number; banMs?: number } | undefined;
+      const ms = d?.blockMs ?? d?.banMs;
+      if (ms !== undefined) counters.blocks.set(`${e.code}:${e.userId ?? ''}:${e.ip ?? ''}`, now() + ms);
+    } else if (e.event === 'anomaly.flagged') counters.anomalies++;
+  });
+
+  // One timer for every socket: heartbeats, session expiry and idle time, slow readers.
+  let lastPing = now();
+  const tickMs = Math.min(sessionOptions.checkIntervalMs, heartbeatMs);
+  const tick = setInterval(() => {
+    const t = now();
+    const ping = t - lastPing >= heartbeatMs;
+    if (ping) lastPing = t;
+    for (const c of connections) {
+      if (ping) {
+        if (!c.alive) {
+          c.event({ event: 'connection.closed', level: 'warn', detail: 'missed heartbeat' });
+          c.socket.terminate();
+          continue;
+        }
+        c.alive = false;
+        c.socket.ping();
+      }
+      if (c.socket.bufferedAmount > backpressure.maxBufferedBytes) {
+        c.overSince ??= t;
+        if (t - c.overSince >= backpressure.graceMs) c.overloaded();
+      } else c.overSince = undefined;
+      if (c.state !== 'open') continue;
+      const due = sessions.due(c, t);
+      if (due === 'expiring') {
+        c.expiringSent = true;
+        c.sendFrame(`{"type":"session_expiring","expiresAt":${c.expiresAt}}`);
+      } else if (due === 'expired' || due === 'idle') {
+        c.event({ event: 'session.expired', level: 'info', code: 'WSG_SESSION_EXPIRED', detail: due });
+        c.fail('WSG_SESSION_EXPIRED');
+      }
+    }
+  }, tickMs);
+  tick.unref();
+  const sweep = setInterval(() => {
+    dedupe.sweep(Date.now());
+    const t = now();
+    for (const [k, until] of counters.blocks) if (until <= t) counters.blocks.delete(k);
+  }, 60_000);
+  sweep.unref();
+
+  const stats = (): ServerStats => {
+    const t = now();
+    let activeBlocks = 0;
+    for (const until of counters.blocks.values()) if (until > t) activeBlocks++;
+    return {
+      socketsOpen: connections.size,
+      socketsAuthenticated: authenticated.size,
+      messagesIn: counters.messagesIn,
+      messagesOut: counters.messagesOut,
+      bytesIn: counters.bytesIn,
+      bytesOut: counters.bytesOut,
+      rejections: Object.fromEntries(counters.rejections),
+      closes: Object.fromEntries([...counters.closes].map(([k, v]) => [String(k), v])),
+      activeBlocks,
+      handlerLatencyMs: counters.latency(),
+      uptimeMs: t - counters.startedAt,
+    };
+  };
+
+  const version = packageVersion();
+  const httpHandler = createHttpHandler({
+    options: options.http ?? {},
+    health: () => {
+      const storeStatus = store.status();
+      return {
+        status: closing ? 'closing' : storeStatus === 'ok' ? 'ok' : 'degraded',
+        sockets: { open: connections.size, authenticated: authenticated.size },
+        store: { kind: store.kind, status: storeStatus },
+        version,
+        uptimeMs: now() - counters.startedAt,
+      };
+    },
+    metrics: () => metrics.render(),
+    metricsContentType: metrics.contentType,
+  });
 
   return {
     path,
@@ -292,14 +507,22 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     perMessageDeflate: options.perMessageDeflate ?? false,
     events,
     store,
+    httpHandler,
+    httpMount: options.http?.mount ?? true,
+    stats,
     admit: async (req) => {
       let decision = await gate(req);
       if (decision.ok && decision.principal) {
-        const refused = await protection.admitUser(decision.principal.id);
+        const refused =
+          (await protection.admitUser(decision.principal.id)) ??
+          ((await sessions.revoked(decision.principal))
+            ? { code: 'WSG_SESSION_REVOKED' as const }
+            : undefined);
         if (refused) decision = { ok: false, ip: decision.ip, rejection: refused };
       }
       if (!decision.ok) {
         const { code, detail } = decision.rejection;
+        countUp(counters.rejections, code);
         events.emit({
           event:
             code === 'WSG_ORIGIN_FORBIDDEN'
@@ -318,6 +541,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     open(socket, decision, req) {
       const conn = new Connection(socket, host, randomId(9), decision.ip);
       connections.add(conn);
+      counters.connections++;
       protection.opened(conn);
       conn.event({ event: 'connection.accepted', level: 'info' });
       conn.start(decision.principal, req);
@@ -329,13 +553,25 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     get closing() {
       return closing;
     },
-    broadcast: host.broadcast,
+    broadcast,
+    async revokeSession(sessionId) {
+      const record = await store.getSession(sessionId);
+      await sessions.revokeSession(record ?? { id: sessionId, expiresAt: now() + sessionOptions.maxAgeMs });
+      await store.publish(CHANNEL_REVOKE, JSON.stringify({ kind: 'session', id: sessionId }));
+    },
+    async revokeUser(userId) {
+      await sessions.revokeUser(userId);
+      await store.publish(CHANNEL_REVOKE, JSON.stringify({ kind: 'user', id: userId }));
+    },
     async close(closeOptions = {}) {
       if (!closing) {
         closing = true;
         events.emit({ event: 'server.closing', level: 'info' });
       }
+      clearInterval(tick);
       clearInterval(sweep);
+      unsubscribeBroadcast();
+      unsubscribeRevoke();
       const timeoutMs = closeOptions.timeoutMs ?? 10_000;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
@@ -347,8 +583,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       });
       idle = undefined;
       const reason = formatCloseReason('WSG_SHUTTING_DOWN');
-      const open = [...connections];
-      for (const c of open) c.closeSocket(CloseCode.GoingAway, reason);
+      for (const c of [...connections]) c.closeSocket(CloseCode.GoingAway, reason);
       await new Promise<void>((resolve) => {
         if (connections.size === 0) return resolve();
         const timer = setTimeout(() => {

@@ -1,7 +1,12 @@
+export type { AnomalyEvent, AnomalyOptions, AnomalySignal } from './anomaly/index.js';
 export { createJwtVerifier } from './auth/jwt.js';
 export { WsgConfigError, WsgError } from './errors.js';
 export type { EventListener, SecurityEvent, SecurityEventName } from './events.js';
 export type { CloseOptions } from './guard.js';
+export type { LimitsOptions, PenaltyOptions, TypeLimit, WindowLimit } from './limits/options.js';
+export type { BackpressureOptions } from './monitor/backpressure.js';
+export type { HttpEndpointsOptions } from './monitor/http.js';
+export type { ServerStats } from './monitor/stats.js';
 export type {
   AuthOptions,
   Handler,
@@ -14,6 +19,7 @@ export type {
   WsGuardOptions,
 } from './options.js';
 export { escapeHtml, richText, safeText } from './sanitize.js';
+export type { SessionOptions } from './session/options.js';
 export { setupWebSockets, type WsGuardServer } from './setup.js';
 export type { UpgradeRequest } from './socket.js';
 export { type MemoryStoreOptions, memoryStore } from './stores/memory/index.js';

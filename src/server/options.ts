@@ -5,6 +5,9 @@ import type { z } from 'zod';
 import type { AnomalyEvent, AnomalyOptions } from './anomaly/index.js';
 import type { SecurityEvent } from './events.js';
 import type { LimitsOptions } from './limits/options.js';
+import type { BackpressureOptions } from './monitor/backpressure.js';
+import type { HttpEndpointsOptions } from './monitor/http.js';
+import type { SessionOptions } from './session/options.js';
 import type { UpgradeRequest } from './socket.js';
 import type { Store } from './stores/types.js';
 
@@ -70,7 +73,7 @@ export interface HandlerContext {
   readonly ip: string;
   /** Sends an application event to this socket. */
   send(type: string, payload: unknown): void;
-  /** Sends an application event to every authenticated socket. */
+  /** Sends an application event to every authenticated socket (on every node, with a shared store). */
   broadcast(type: string, payload: unknown): void;
   /** Closes this socket. @default code 1000 */
   close(code?: number): void;
@@ -132,10 +135,14 @@ export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
    * @default undefined: binary frames are refused with WSG_BINARY_NOT_ALLOWED
    */
   binaryType?: string;
-  /** Transport ping interval; sockets that miss a pong are terminated. @default 30000 */
+  /** Transport ping interval; a socket that has not answered the previous ping is terminated. @default 30000 */
   heartbeatMs?: number;
-  /** Longest a session lives, whatever the token says. @default 86400000 (24 h) */
-  sessionMaxAgeMs?: number;
+  /** Session lifetime, idle timeout, refresh window (docs/sessions-and-monitoring.md). @default see SessionOptions */
+  session?: SessionOptions;
+  /** Slow readers: sockets whose send queue stays too long are closed 1013. @default see BackpressureOptions */
+  backpressure?: BackpressureOptions;
+  /** `/healthz` and `/metrics` on the same http server. @default see HttpEndpointsOptions */
+  http?: HttpEndpointsOptions;
   /**
    * Rate-limit layers and the penalty ladder (docs/rate-limits.md); `false` switches all off.
    * @default every layer on with the defaults in LimitsOptions

@@ -3,6 +3,8 @@ import type { Server as HttpsServer } from 'node:https';
 import { attachWs } from './adapters/ws.js';
 import type { EventListener } from './events.js';
 import { type CloseOptions, createGuard } from './guard.js';
+import { type HttpHandler, mountHttpHandler } from './monitor/http.js';
+import type { ServerStats } from './monitor/stats.js';
 import type { MessageSchemas, WsGuardOptions } from './options.js';
 
 /** What setupWebSockets returns: the live endpoint. */
@@ -11,6 +13,14 @@ export interface WsGuardServer {
   readonly clients: number;
   /** Sends an application event to every authenticated socket. */
   broadcast(type: string, payload: unknown): void;
+  /** Closes the session's sockets with 4403 (on every node sharing the store); it cannot come back. */
+  revokeSession(sessionId: string): Promise<void>;
+  /** Closes the user's sockets with 4403 everywhere; tokens issued before now are refused. */
+  revokeUser(userId: string): Promise<void>;
+  /** Live figures: sockets, messages, bytes, refusals and closes by code, blocks, handler latency. */
+  stats(): ServerStats;
+  /** Answers /healthz and /metrics (true when it answered); mounted for you unless `http.mount: false`. */
+  httpHandler: HttpHandler;
   /** Listens to security events (for metrics or alerting); returns the unsubscribe function. */
   onEvent(listener: EventListener): () => void;
   /** Graceful shutdown: stop accepting, finish in-flight handlers, close sockets with 1001. */
@@ -27,7 +37,12 @@ export function setupWebSockets<M extends MessageSchemas>(
 ): WsGuardServer {
   const guard = createGuard(options);
   const attachment = attachWs(server, guard);
+  const unmount = guard.httpMount ? mountHttpHandler(server, guard.httpHandler) : () => {};
   return {
+    revokeSession: (id) => guard.revokeSession(id),
+    revokeUser: (id) => guard.revokeUser(id),
+    stats: () => guard.stats(),
+    httpHandler: guard.httpHandler,
     get clients() {
       return guard.clients;
     },
@@ -36,6 +51,7 @@ export function setupWebSockets<M extends MessageSchemas>(
     async close(closeOptions) {
       await guard.close(closeOptions);
       attachment.detach();
+      unmount();
     },
   };
 }

@@ -93,8 +93,9 @@ describe('debug output of a whole client life never contains a token or a CSRF t
         url: srv.url,
         authTransport,
         getToken: async () => {
+          // The 4th token is the refresh: another subject, so the real server refuses it (4401).
           const t = await signToken(
-            'logged',
+            tokens.length === 3 ? 'intruder' : 'logged',
             tokens.length >= 4 ? { exp: Math.floor(Date.now() / 1000) + 7200 } : {},
           );
           tokens.push(t);

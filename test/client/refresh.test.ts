@@ -120,8 +120,10 @@ describe('session refresh on session_expiring (minimal protocol server: the real
 });
 
 describe('refresh before the JWT expires, against the real server (which has no refresh yet)', () => {
-  it('refreshes at the margin before exp; the refusal makes it reconnect with a fresh token, same user, no loss', async () => {
+  it('refreshes at the margin before exp on the same socket (real server); a refresh for another subject reconnects', async () => {
     srv = await startServer({ messages: { echo: z.unknown() }, handlers: { echo: (_c, p) => p } });
+    let connections = 0;
+    srv.http.on('upgrade', () => connections++);
     // The client's clock is set 1.5 s before the first token's exp (an hour from now).
     const shift = 3_600_000 - 1_500;
     let calls = 0;
@@ -133,12 +135,45 @@ describe('refresh before the JWT expires, against the real server (which has no 
       reconnect: { minDelayMs: 5_000, maxDelayMs: 10_000 },
     });
     await reachState(socket, 'open');
-    const error = nextEvent(socket, 'error');
-    const close = nextEvent(socket, 'close');
-    expect(await error).toBeInstanceOf(AuthError); // the server refused `refresh` (WSG_UNKNOWN_TYPE today)
-    expect(await close).toMatchObject({ cause: 'refresh-failed', willReconnect: true, delayMs: 0 });
-    await nextEvent(socket, 'open');
-    expect(calls).toBe(3); // connect, refresh, reconnect
+    await expect.poll(() => calls).toBe(2); // connect, refresh
     await expect(socket.send({ type: 'echo', payload: 'still here' })).resolves.toBe('still here');
+    expect(connections).toBe(1);
+    socket.close();
+
+    let other = 0;
+    const refused = client({
+      url: srv.url,
+      getToken: () => signToken(other++ === 1 ? 'someone-else' : 'refresher'),
+      now: () => Date.now() + shift,
+      reconnect: { minDelayMs: 10, maxDelayMs: 20 },
+    });
+    const error = nextEvent(refused, 'error');
+    const close = nextEvent(refused, 'close');
+    expect(await error).toBeInstanceOf(AuthError);
+    expect(await close).toMatchObject({ cause: 'refresh-failed', willReconnect: true });
+    refused.close();
+  });
+
+  it('answers session_expiring from the real server with refresh, and outlives the first expiry', async () => {
+    srv = await startServer({
+      messages: { echo: z.unknown() },
+      handlers: { echo: (_c, p) => p },
+      session: { refreshWindowMs: 1500, checkIntervalMs: 50 },
+    });
+    let calls = 0;
+    const exp = () => Math.floor(Date.now() / 1000) + (calls++ === 0 ? 2 : 3600);
+    // A tiny client margin: the refresh must come from the server's session_expiring push.
+    const socket = client({
+      url: srv.url,
+      getToken: () => signToken('expiring', { exp: exp() }),
+      refresh: { marginMs: 10 },
+    });
+    await reachState(socket, 'open');
+    await expect.poll(() => calls, { timeout: 4000 }).toBe(2);
+    await new Promise((r) => setTimeout(r, 2200)); // past the first token's exp
+    expect(socket.state).toBe('open');
+    await expect(socket.send({ type: 'echo', payload: 'alive' })).resolves.toBe('alive');
+    expect(srv.wss.stats().closes).toEqual({});
+    socket.close();
   });
 });

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { packageRoot, packageVersion } from '../../package-root.js';
 import { type CommandSpec, formatUsage, parseFlags, UsageError } from '../args.js';
-import { packageRoot, packageVersion } from '../package-root.js';
 import {
   DEPENDENCIES,
   DEV_DEPENDENCIES,

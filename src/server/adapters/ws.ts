@@ -114,6 +114,7 @@ export function attachWs(server: HttpServer | HttpsServer, guard: Guard): WsAtta
           const conn = guard.open(wrap(ws), decision, view);
           ws.on('message', (data, isBinary) => conn.handleMessage(data as Buffer, isBinary));
           ws.on('close', (code) => conn.handleClose(code));
+          ws.on('pong', () => conn.handlePong());
           ws.on('error', (err: Error & { code?: string }) => {
             if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
               conn.handleTransportError('WSG_MESSAGE_TOO_LARGE');

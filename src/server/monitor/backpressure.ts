@@ -1,0 +1,27 @@
+import { WsgConfigError } from '../errors.js';
+
+export interface BackpressureOptions {
+  /** Bytes a socket may have queued for sending before it counts as a slow reader. @default 1048576 (1 MiB) */
+  maxBufferedBytes?: number;
+  /** How long a socket may stay over `maxBufferedBytes` before it is closed 1013. @default 5000 */
+  graceMs?: number;
+  /** Past this many queued bytes the socket is closed at once and nothing more is queued. @default 4 x maxBufferedBytes */
+  hardLimitBytes?: number;
+}
+
+export type ResolvedBackpressure = Required<BackpressureOptions>;
+
+export function resolveBackpressure(o: BackpressureOptions = {}): ResolvedBackpressure {
+  const maxBufferedBytes = o.maxBufferedBytes ?? 1_048_576;
+  const r = {
+    maxBufferedBytes,
+    graceMs: o.graceMs ?? 5000,
+    hardLimitBytes: o.hardLimitBytes ?? maxBufferedBytes * 4,
+  };
+  if (!(r.maxBufferedBytes > 0 && r.graceMs >= 0 && r.hardLimitBytes >= r.maxBufferedBytes)) {
+    throw new WsgConfigError(
+      'backpressure needs maxBufferedBytes > 0, graceMs >= 0, hardLimitBytes >= maxBufferedBytes',
+    );
+  }
+  return r;
+}

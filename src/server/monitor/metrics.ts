@@ -1,0 +1,87 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ServerStats } from './stats.js';
+
+/**
+ * Prometheus metrics in a registry of this server's own (not prom-client's global one, so two
+ * servers in one process do not clash). Counters read the live stats when scraped: nothing is
+ * counted twice and the hot path only increments plain numbers.
+ */
+export interface Metrics {
+  registry: Registry;
+  /** Handler latency histogram, observed per handled message. */
+  observeHandler(seconds: number): void;
+  render(): Promise<string>;
+  readonly contentType: string;
+}
+
+export function createMetrics(
+  read: () => ServerStats & { connections: number; penalties: number; anomalies: number },
+  prefix = 'wsguard_',
+): Metrics {
+  const registry = new Registry();
+  const counter = (name: string, help: string, value: (s: ReturnType<typeof read>) => number) =>
+    new Counter({
+      name: `${prefix}${name}`,
+      help,
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(value(read()));
+      },
+    });
+  counter('connections_total', 'WebSocket connections accepted', (s) => s.connections);
+  counter('messages_received_total', 'Messages received', (s) => s.messagesIn);
+  counter('messages_sent_total', 'Messages sent', (s) => s.messagesOut);
+  counter('bytes_received_total', 'Bytes received', (s) => s.bytesIn);
+  counter('bytes_sent_total', 'Bytes sent', (s) => s.bytesOut);
+  counter('penalties_total', 'Blocks and bans imposed', (s) => s.penalties);
+  counter('anomalies_total', 'Anomaly thresholds crossed', (s) => s.anomalies);
+  new Counter({
+    name: `${prefix}rejections_total`,
+    help: 'Messages and upgrades refused, by error code',
+    labelNames: ['code'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [code, n] of Object.entries(read().rejections)) this.inc({ code }, n as number);
+    },
+  });
+  new Counter({
+    name: `${prefix}closes_total`,
+    help: 'Sockets closed, by close code',
+    labelNames: ['code'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [code, n] of Object.entries(read().closes)) this.inc({ code }, n);
+    },
+  });
+  new Gauge({
+    name: `${prefix}sockets_open`,
+    help: 'Sockets open now',
+    registers: [registry],
+    collect() {
+      this.set(read().socketsOpen);
+    },
+  });
+  new Gauge({
+    name: `${prefix}sockets_authenticated`,
+    help: 'Authenticated sockets open now',
+    registers: [registry],
+    collect() {
+      this.set(read().socketsAuthenticated);
+    },
+  });
+  const histogram = new Histogram({
+    name: `${prefix}handler_duration_seconds`,
+    help: 'Time from a message passing the pipeline to its handler finishing',
+    buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [registry],
+  });
+  return {
+    registry,
+    observeHandler: (s) => histogram.observe(s),
+    render: () => registry.metrics(),
+    contentType: registry.contentType,
+  };
+}

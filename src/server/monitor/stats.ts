@@ -1,0 +1,75 @@
+import type { ErrorCode } from '../../protocol/index.js';
+
+/** Live figures of one server (wss.stats()). */
+export interface ServerStats {
+  /** Sockets open now, authenticated or not. */
+  socketsOpen: number;
+  socketsAuthenticated: number;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  /** Refusals by error code since start. */
+  rejections: Partial<Record<ErrorCode, number>>;
+  /** Socket closes by close code since start. */
+  closes: Record<string, number>;
+  /** Blocks and bans made by this process that have not ended yet. */
+  activeBlocks: number;
+  /** Handler latency over the last 1,024 handled messages, ms. */
+  handlerLatencyMs: { p50: number; p99: number; samples: number };
+  uptimeMs: number;
+}
+
+const RING = 1024;
+
+/** Counters for stats() and /metrics; plain numbers so the hot path pays an increment. */
+export interface StatsCounters {
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  connections: number;
+  rejections: Map<string, number>;
+  closes: Map<number, number>;
+  penalties: number;
+  anomalies: number;
+  /** ms until each live block ends, keyed by what is blocked. */
+  blocks: Map<string, number>;
+  recordLatency(ms: number): void;
+  latency(): { p50: number; p99: number; samples: number };
+  readonly startedAt: number;
+}
+
+export function createStatsCounters(now: () => number = Date.now): StatsCounters {
+  const ring = new Float64Array(RING);
+  let written = 0;
+  return {
+    messagesIn: 0,
+    messagesOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    connections: 0,
+    rejections: new Map(),
+    closes: new Map(),
+    penalties: 0,
+    anomalies: 0,
+    blocks: new Map(),
+    startedAt: now(),
+    recordLatency(ms) {
+      ring[written % RING] = ms;
+      written++;
+    },
+    latency() {
+      const n = Math.min(written, RING);
+      if (n === 0) return { p50: 0, p99: 0, samples: 0 };
+      const sorted = Array.from(ring.subarray(0, n)).sort((a, b) => a - b);
+      const at = (q: number) =>
+        Math.round((sorted[Math.min(n - 1, Math.floor(q * n))] as number) * 1000) / 1000;
+      return { p50: at(0.5), p99: at(0.99), samples: n };
+    },
+  };
+}
+
+export function countUp<K>(map: Map<K, number>, key: K): void {
+  map.set(key, (map.get(key) ?? 0) + 1);
+}
