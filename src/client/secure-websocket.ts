@@ -160,6 +160,8 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   private retryAfterUntil = 0;
   private waitingOnline = false;
   private latency: number | undefined;
+  /** On-demand pings waiting for their pong, by timestamp. */
+  private readonly pings = new Map<number, (ms: number) => void>();
   private connectTimer: Timer | undefined;
   private retryTimer: Timer | undefined;
   private ttlTimer: Timer | undefined;
@@ -292,6 +294,30 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     listener: (event: ClientEventMap[K]) => void,
   ): void {
     this.events.off(type, listener);
+  }
+
+  /**
+   * Sends an app-level ping now and resolves with the round trip in ms. Rejects with
+   * ClosedError when not open, or AckTimeoutError without a pong within `timeoutMs`.
+   */
+  ping(timeoutMs = 5000): Promise<number> {
+    if (this.state !== 'open' || !this.transport) {
+      return Promise.reject(new ClosedError('not open', false));
+    }
+    let ts = performance.now();
+    while (this.pings.has(ts)) ts += 0.001;
+    const sentAt = ts;
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(sentAt);
+        reject(new AckTimeoutError('ping', timeoutMs));
+      }, timeoutMs);
+      this.pings.set(sentAt, (ms) => {
+        clearTimeout(timer);
+        resolve(ms);
+      });
+      this.transport?.send(JSON.stringify({ type: 'ping', ts: sentAt }));
+    });
   }
 
   /**
@@ -673,7 +699,13 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
       case 'error':
         return this.onServerError(msg);
       case 'pong':
-        if (typeof msg.ts === 'number') this.heartbeat?.pong(msg.ts);
+        if (typeof msg.ts === 'number') {
+          const waiting = this.pings.get(msg.ts);
+          if (waiting) {
+            this.pings.delete(msg.ts);
+            waiting(performance.now() - msg.ts);
+          } else this.heartbeat?.pong(msg.ts);
+        }
         return;
       case 'session_expiring':
         this.log('session expiring');

@@ -413,3 +413,16 @@ describe('SecureWebSocket against a real wsguard server', () => {
     expect(p.ok || (p.error as ClosedError).cause).toBeInstanceOf(AuthError);
   });
 });
+
+describe('ping()', () => {
+  it('measures a round trip on demand, and refuses when not open', async () => {
+    const server = await startServer({});
+    const socket = new SecureWebSocket({ url: server.url, authToken: await signToken('pinger') });
+    await expect(socket.ping()).rejects.toBeInstanceOf(ClosedError);
+    await reachState(socket, 'open');
+    const samples = await Promise.all([socket.ping(), socket.ping(), socket.ping()]);
+    for (const ms of samples) expect(ms).toBeGreaterThanOrEqual(0);
+    socket.close();
+    await server.close();
+  });
+});

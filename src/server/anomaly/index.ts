@@ -37,6 +37,12 @@ export interface AnomalyOptions {
   thresholds?: Partial<AnomalyThresholds>;
   /** A socket's burst: messages in one second above `factor` x its own moving average and above `min`. @default { factor: 10, min: 30 } */
   burst?: { factor: number; min: number };
+  /**
+   * A user's and an IP's thresholds are the socket thresholds times these: they add up several
+   * sockets (and, for an IP, often several users), so they need more before acting.
+   * @default { user: 2, ip: 4 }
+   */
+  scopeFactors?: { user: number; ip: number };
 }
 
 /** What `onAnomaly` receives. */
@@ -123,6 +129,12 @@ export function createAnomalyScorer(
     throw new WsgConfigError('anomaly thresholds must rise warn < disconnect < block, and halfLifeMs > 0');
   }
   const thresholds = [t.warn, t.disconnect, t.block];
+  const factors = { user: 2, ip: 4, ...(options.scopeFactors ?? {}) };
+  const scaled = {
+    socket: thresholds,
+    user: thresholds.map((x) => x * factors.user),
+    ip: thresholds.map((x) => x * factors.ip),
+  };
   const burst = options.burst ?? { factor: 10, min: 30 };
   // Users' and IPs' scores live in this process only; bounded so a flood of IPs cannot grow them.
   const byUser = createBoundedMap<Score>(50_000, now);
@@ -154,7 +166,7 @@ export function createAnomalyScorer(
       byIp.set(subject.ip, ip, at + ttl);
       scopes.push(['ip', ip]);
       for (const [scope, score] of scopes) {
-        for (const i of addSignal(score, weight, at, halfLife, thresholds)) {
+        for (const i of addSignal(score, weight, at, halfLife, scaled[scope])) {
           const e: AnomalyEvent = {
             action: ACTIONS[i] as AnomalyAction,
             scope,

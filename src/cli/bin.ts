@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// `wsguard <command>`: the seed's scripts, reachable through npx.
+
+const commands: Record<string, () => Promise<{ main(argv: readonly string[]): Promise<number> }>> = {
+  health: () => import('./health/index.js'),
+  init: () => import('./init/index.js'),
+};
+
+const usage = `Usage: wsguard <command> [options]
+
+Commands:
+  health   check a WebSocket endpoint (node scripts/test-websocket-health.js)
+  init     set up wsguard in a project (node scripts/setup-websocket-security.js)
+
+Run \`wsguard <command> --help\` for a command's options.`;
+
+const [name, ...rest] = process.argv.slice(2);
+const load = name === undefined ? undefined : commands[name];
+if (name === '--help' || name === '-h') {
+  console.log(usage);
+} else if (!load) {
+  console.error(name ? `wsguard: unknown command '${name}'\n\n${usage}` : usage);
+  process.exitCode = 2;
+} else {
+  process.exitCode = await (await load()).main(rest);
+}

@@ -1,0 +1,30 @@
+/** One line per check: a mark, the name, the time, and a short detail. */
+export interface CheckLine {
+  name: string;
+  ok: boolean;
+  ms: number;
+  detail?: string;
+}
+
+const tty = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
+const paint = (code: number, s: string) => (tty() ? `\x1b[${code}m${s}\x1b[0m` : s);
+
+export function formatLine(l: CheckLine): string {
+  const mark = l.ok ? paint(32, '✔') : paint(31, '✖');
+  const ms = `${Math.round(l.ms)} ms`.padStart(8);
+  return `${mark} ${l.name.padEnd(34)}${ms}${l.detail ? `  ${paint(90, l.detail)}` : ''}`;
+}
+
+/** A spinner on a TTY while `work` runs; silent otherwise (CI logs stay clean). */
+export async function withSpinner<T>(label: string, work: Promise<T>): Promise<T> {
+  if (!tty()) return work;
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let i = 0;
+  const timer = setInterval(() => process.stdout.write(`\r${frames[i++ % frames.length]} ${label}`), 80);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+    process.stdout.write(`\r${' '.repeat(label.length + 2)}\r`);
+  }
+}

@@ -1,0 +1,96 @@
+import WebSocket from 'ws';
+
+/** A raw protocol-v1 connection for checks that must send what SecureWebSocket never would. */
+export interface Probe {
+  ws: WebSocket;
+  /** The next JSON message (matching `type` when given), or undefined after `timeoutMs`. */
+  next(type?: string, timeoutMs?: number): Promise<Record<string, unknown> | undefined>;
+  send(message: unknown): void;
+  sendRaw(data: string | Buffer): void;
+  /** Resolves with the close code and reason once the socket is closed. */
+  closed: Promise<{ code: number; reason: string }>;
+  close(): void;
+}
+
+export class UnreachableError extends Error {
+  override name = 'UnreachableError';
+}
+
+/** Opens a raw socket; an unreachable server rejects with UnreachableError (one readable line). */
+export function openProbe(
+  url: string,
+  options: { timeoutMs?: number; headers?: Record<string, string> } = {},
+): Promise<Probe> {
+  const ws = new WebSocket(url, {
+    headers: options.headers ?? {},
+    handshakeTimeout: options.timeoutMs ?? 5000,
+  });
+  const inbox: Record<string, unknown>[] = [];
+  const waiters: { type: string | undefined; resolve: (m: Record<string, unknown> | undefined) => void }[] =
+    [];
+  ws.on('message', (data) => {
+    let msg: Record<string, unknown>;
+    try {
+      msg = JSON.parse(data.toString()) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    const i = waiters.findIndex((w) => w.type === undefined || w.type === msg.type);
+    if (i >= 0) waiters.splice(i, 1)[0]?.resolve(msg);
+    else inbox.push(msg);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => {
+      ws.on('error', () => {});
+      resolve({
+        ws,
+        closed,
+        next(type, timeoutMs = 3000) {
+          const i = inbox.findIndex((m) => type === undefined || m.type === type);
+          if (i >= 0) return Promise.resolve(inbox.splice(i, 1)[0]);
+          return new Promise((res) => {
+            const w = {
+              type,
+              resolve: (m: Record<string, unknown> | undefined) => {
+                clearTimeout(timer);
+                res(m);
+              },
+            };
+            const timer = setTimeout(() => {
+              waiters.splice(waiters.indexOf(w), 1);
+              res(undefined);
+            }, timeoutMs);
+            waiters.push(w);
+          });
+        },
+        send: (m) => ws.readyState === WebSocket.OPEN && ws.send(JSON.stringify(m)),
+        sendRaw: (d) => ws.readyState === WebSocket.OPEN && ws.send(d),
+        close: () => ws.terminate(),
+      });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      reject(new Error(`HTTP ${res.statusCode} from ${url}`));
+      ws.terminate();
+    });
+    ws.once('error', (err: Error & { code?: string }) => {
+      const why =
+        err.code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : err.code === 'ENOTFOUND'
+            ? 'host not found'
+            : err.message;
+      reject(new UnreachableError(`cannot reach ${url} (${why})`));
+    });
+  });
+}
+
+/** A probe that has sent `auth` and got `auth_ok` (or undefined when refused). */
+export async function authedProbe(url: string, token: string) {
+  const probe = await openProbe(url);
+  probe.send({ type: 'auth', token });
+  const ok = await probe.next('auth_ok');
+  return { probe, ok };
+}
