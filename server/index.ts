@@ -1,15 +1,71 @@
-import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { createServer, type ServerResponse } from 'node:http';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { jwtSecret, setupWebSockets } from './websocket.js';
 
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '0.0.0.0';
+const production = process.env.NODE_ENV === 'production';
+
+// The React demo page, built by `npm run build` (vite) next to this file's build.
+const pageRoot = fileURLToPath(new URL('../client/', import.meta.url));
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+};
+
+async function servePage(path: string, res: ServerResponse): Promise<void> {
+  const file = normalize(join(pageRoot, path === '/' ? 'index.html' : path));
+  if (!file.startsWith(pageRoot)) {
+    res.writeHead(404).end();
+    return;
+  }
+  try {
+    const body = await readFile(file);
+    res.writeHead(200, {
+      'content-type': TYPES[extname(file)] ?? 'application/octet-stream',
+      'x-content-type-options': 'nosniff',
+      'content-security-policy': "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:",
+    });
+    res.end(body);
+  } catch {
+    if (path !== '/') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('wsguard demo: connect a WebSocket to /ws and authenticate with the token printed at start.\n');
+  }
+}
+
+async function devToken(subject = 'demo-user'): Promise<string> {
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(subject)
+    .setIssuedAt()
+    .setExpirationTime('12h')
+    .sign(new TextEncoder().encode(jwtSecret));
+}
 
 // wsguard answers /healthz and /metrics on this server ahead of this handler.
 const server = createServer((req, res) => {
-  if (req.url === '/' || req.url === '/index.html') {
-    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('wsguard demo: connect a WebSocket to /ws and authenticate with the token printed at start.\n');
+  const path = (req.url ?? '/').split('?')[0] ?? '/';
+  if (path === '/dev-token' && !production) {
+    // Each page gets its own guest identity, so two tabs chat as two users.
+    void devToken(`guest-${randomBytes(3).toString('hex')}`).then((token) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      res.end(JSON.stringify({ token }));
+    });
+    return;
+  }
+  if (req.method === 'GET' && (path === '/' || path.startsWith('/assets/'))) {
+    void servePage(path, res);
     return;
   }
   res.writeHead(404, { 'content-type': 'text/plain' });
@@ -18,22 +74,13 @@ const server = createServer((req, res) => {
 
 const wss = setupWebSockets(server);
 
-async function devToken(): Promise<string> {
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject('demo-user')
-    .setIssuedAt()
-    .setExpirationTime('12h')
-    .sign(new TextEncoder().encode(jwtSecret));
-}
-
 server.listen(port, host, async () => {
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
   console.log(
     `wsguard demo listening on http://localhost:${actualPort}  (WebSocket: ws://localhost:${actualPort}/ws)`,
   );
-  if (process.env.NODE_ENV !== 'production') {
+  if (!production) {
     console.log(`dev token (12 h): ${await devToken()}`);
     console.log('the static token test_token is also accepted outside production');
   }

@@ -32,6 +32,8 @@ export function setupWebSockets(server: Server): WsGuardServer {
       verify: (token) => (!production && token === DEV_TOKEN ? { id: 'dev-user' } : jwt(token)),
     },
     messages,
+    // Library defaults, plus a per-type limit a human typing never meets: 5 chat lines a second.
+    limits: { types: { chat: { rate: 5, burst: 10 } } },
     handlers: {
       echo: (_ctx, payload) => payload,
       chat: (ctx, { text }) => {

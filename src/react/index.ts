@@ -1,1 +1,1 @@
-export {};
+export { type SecureWebSocketView, useSecureWebSocket } from './use-secure-websocket.js';

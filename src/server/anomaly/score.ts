@@ -11,6 +11,9 @@ export function decayed(score: Score, now: number, halfLifeMs: number): number {
   return dt <= 0 ? score.value : score.value * 0.5 ** (dt / halfLifeMs);
 }
 
+/** A crossed threshold re-arms only once the score has decayed below this share of it. */
+export const REARM_RATIO = 0.5;
+
 /** The highest index i with thresholds[i] <= value (thresholds ascending), or -1. */
 export function levelOf(value: number, thresholds: readonly number[]): number {
   let level = -1;
@@ -20,7 +23,8 @@ export function levelOf(value: number, thresholds: readonly number[]): number {
 
 /**
  * Adds `weight` at `now` and returns the threshold indexes crossed upwards by this signal,
- * each once: a level is re-armed only after the score decays below it.
+ * each once. A level re-arms only after the score decays below half of it: without that
+ * margin, the decay between two quick signals dips just under a threshold and fires it again.
  */
 export function addSignal(
   score: Score,
@@ -30,7 +34,7 @@ export function addSignal(
   thresholds: readonly number[],
 ): number[] {
   const before = decayed(score, now, halfLifeMs);
-  score.level = Math.min(score.level, levelOf(before, thresholds));
+  while (score.level >= 0 && before < (thresholds[score.level] as number) * REARM_RATIO) score.level--;
   score.value = before + weight;
   score.at = now;
   const after = levelOf(score.value, thresholds);

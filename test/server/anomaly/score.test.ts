@@ -19,6 +19,14 @@ describe('anomaly score', () => {
     expect(s.value).toBe(40);
   });
 
+  it('does not fire again when decay between quick signals dips just under a threshold', () => {
+    const s = newScore(0);
+    expect(addSignal(s, 10, 0, 60_000, thresholds)).toEqual([0]);
+    // 1 ms later the score has decayed to 9.9999, just under warn: a small signal must not re-fire it
+    expect(addSignal(s, 0.01, 1, 60_000, thresholds)).toEqual([]);
+    expect(addSignal(s, 2, 2, 60_000, thresholds)).toEqual([]);
+  });
+
   it('one big signal crosses several thresholds at once', () => {
     expect(addSignal(newScore(0), 70, 0, 1000, thresholds)).toEqual([0, 1, 2]);
   });

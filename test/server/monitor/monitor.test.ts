@@ -209,11 +209,13 @@ describe('security log', () => {
 describe('graceful shutdown', () => {
   it('with 100 messages in flight: every ack sent was handled, every socket gets 1001, the promise resolves', async () => {
     const handled = new Set<string>();
+    let started = 0;
     srv = await startServer({
       messages: { work: z.object({ n: z.number() }) },
       handlers: {
         work: async (_c: unknown, p: { n: number }) => {
-          await new Promise((r) => setTimeout(r, 30));
+          started++;
+          await new Promise((r) => setTimeout(r, 200));
           handled.add(String(p.n));
           return p.n;
         },
@@ -227,7 +229,8 @@ describe('graceful shutdown', () => {
       for (let k = 0; k < 25; k++)
         p.peer.send({ id: `${i}-${k}`, type: 'work', payload: { n: i * 100 + k }, csrf: p.csrf });
     }
-    await new Promise((r) => setTimeout(r, 10));
+    // All 100 handlers are running (in flight) when the shutdown starts.
+    await expect.poll(() => started, { timeout: 10_000 }).toBe(100);
     const s = srv;
     srv = undefined;
     await s.wss.close({ timeoutMs: 5000 });

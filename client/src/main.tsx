@@ -1,0 +1,20 @@
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { WebSocketExample } from './examples/websocket-example';
+import './styles.css';
+
+/** The demo server hands out a development token (never in production). */
+async function devToken(): Promise<string> {
+  const res = await fetch('/dev-token', { cache: 'no-store' });
+  if (!res.ok) throw new Error(`no dev token (${res.status})`);
+  return ((await res.json()) as { token: string }).token;
+}
+
+const root = document.getElementById('root');
+if (root) {
+  createRoot(root).render(
+    <StrictMode>
+      <WebSocketExample token={devToken} />
+    </StrictMode>,
+  );
+}

@@ -1,0 +1,144 @@
+import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
+import {
+  type ClientState,
+  ClosedError,
+  type IncomingMap,
+  type OutgoingMap,
+  SecureWebSocket,
+  type SecureWebSocketOptions,
+} from '../client/index.js';
+
+/** What the hook returns; a new object only when something in it changed. */
+export interface SecureWebSocketView<
+  Out extends OutgoingMap = OutgoingMap,
+  In extends IncomingMap = IncomingMap,
+> {
+  state: ClientState | 'idle';
+  /** Sends an application message; resolves with the server's ack result (see SecureWebSocket.send). */
+  send: SecureWebSocket<Out, In>['send'];
+  /** The last application event from the server. */
+  lastMessage: { type: string; payload: unknown } | undefined;
+  /** Round trip of the last health ping, ms. */
+  latencyMs: number | undefined;
+  /** Messages waiting for the connection. */
+  queueSize: number;
+  /** The last error the client reported (auth refused, ...), until the next successful open. */
+  error: Error | undefined;
+}
+
+interface Snapshot {
+  state: ClientState | 'idle';
+  lastMessage: { type: string; payload: unknown } | undefined;
+  latencyMs: number | undefined;
+  queueSize: number;
+  error: Error | undefined;
+}
+
+const IDLE: Snapshot = {
+  state: 'idle',
+  lastMessage: undefined,
+  latencyMs: undefined,
+  queueSize: 0,
+  error: undefined,
+};
+
+/**
+ * One SecureWebSocket per mounted component. The socket opens one tick after mount, so React
+ * StrictMode's mount-unmount-mount opens exactly one; it closes on unmount. A change of `url`
+ * (or `authTransport`) makes a new connection; a new `onMessage` or `getToken` does not.
+ */
+export function useSecureWebSocket<
+  Out extends OutgoingMap = OutgoingMap,
+  In extends IncomingMap = IncomingMap,
+>(options: SecureWebSocketOptions<In>): SecureWebSocketView<Out, In> {
+  const latest = useRef(options);
+  latest.current = options;
+  const { url, authTransport } = options;
+
+  // A new store (and connection) only when the connection itself must change: url and
+  // authTransport are its identity, though the factory reads the options through `latest`.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: see above
+  const store = useMemo(() => {
+    let snapshot = IDLE;
+    let client: SecureWebSocket<Out, In> | undefined;
+    const listeners = new Set<() => void>();
+    const update = (patch: Partial<Snapshot>) => {
+      const next = { ...snapshot, ...patch };
+      if (
+        next.state === snapshot.state &&
+        next.lastMessage === snapshot.lastMessage &&
+        next.latencyMs === snapshot.latencyMs &&
+        next.queueSize === snapshot.queueSize &&
+        next.error === snapshot.error
+      ) {
+        return;
+      }
+      snapshot = next;
+      for (const l of listeners) l();
+    };
+    const refresh = () =>
+      client && update({ state: client.state, latencyMs: client.latencyMs, queueSize: client.queueSize });
+    return {
+      subscribe(l: () => void) {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+      get: () => snapshot,
+      get client() {
+        return client;
+      },
+      open() {
+        if (client) return client;
+        const o = latest.current;
+        // Callbacks read the latest options, so changing them needs no new connection.
+        client = new SecureWebSocket<Out, In>({
+          ...o,
+          ...(o.getToken
+            ? { getToken: () => (latest.current.getToken ?? o.getToken)?.() as string | Promise<string> }
+            : {}),
+          onMessage: (m) => {
+            update({ lastMessage: m as { type: string; payload: unknown } });
+            latest.current.onMessage?.(m);
+          },
+        });
+        client.addEventListener('stateChange', refresh);
+        client.addEventListener('open', () => update({ error: undefined }));
+        client.addEventListener('error', (e) => update({ error: e }));
+        refresh();
+        return client;
+      },
+      close() {
+        client?.close();
+        client = undefined;
+        update({ ...IDLE, state: 'closed' });
+      },
+      refresh,
+    };
+  }, [url, authTransport]);
+
+  useEffect(() => {
+    const timer = setTimeout(() => store.open(), 0);
+    const poll = setInterval(store.refresh, 1000);
+    return () => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      store.close();
+    };
+  }, [store]);
+
+  const snapshot = useSyncExternalStore(store.subscribe, store.get, store.get);
+
+  const send = useCallback(
+    ((message: Parameters<SecureWebSocket<Out, In>['send']>[0]) => {
+      const client = store.client ?? store.open();
+      if (!client) return Promise.reject(new ClosedError('not connected', false));
+      const sent = client.send(message);
+      store.refresh();
+      void sent.then(store.refresh, store.refresh);
+      return sent;
+    }) as SecureWebSocket<Out, In>['send'],
+    [store],
+  );
+
+  return useMemo(() => ({ ...snapshot, send }), [snapshot, send]);
+}

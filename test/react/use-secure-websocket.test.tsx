@@ -1,0 +1,75 @@
+// @vitest-environment happy-dom
+import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
+import { StrictMode } from 'react';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { z } from 'zod';
+import type { WebSocketConstructor } from '../../src/client/index.js';
+import { useSecureWebSocket } from '../../src/react/index.js';
+import { signToken, startServer, type TestServer } from '../helpers/server.js';
+
+let srv: TestServer | undefined;
+let upgrades = 0;
+afterEach(async () => {
+  cleanup();
+  await srv?.close();
+  srv = undefined;
+});
+
+async function serve() {
+  srv = await startServer({ messages: { echo: z.unknown() }, handlers: { echo: (_c, p) => p } });
+  upgrades = 0;
+  srv.http.on('upgrade', () => upgrades++);
+  return srv;
+}
+
+const token = await signToken('hooked');
+let lastSend: ((m: { type: string; payload: unknown }) => Promise<unknown>) | undefined;
+
+function Probe({ url, onMessage }: { url: string; onMessage?: () => void }) {
+  const ws = useSecureWebSocket({
+    url,
+    authToken: token,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    heartbeat: false,
+    ...(onMessage ? { onMessage } : {}),
+  });
+  lastSend = ws.send as never;
+  return (
+    <p>
+      <span data-testid="state">{ws.state}</span>
+      <span data-testid="queued">{ws.queueSize}</span>
+    </p>
+  );
+}
+
+describe('useSecureWebSocket', () => {
+  it('opens exactly one socket under StrictMode and closes it on unmount', async () => {
+    const s = await serve();
+    const view = render(
+      <StrictMode>
+        <Probe url={s.url} />
+      </StrictMode>,
+    );
+    await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
+    expect(upgrades).toBe(1);
+    expect(s.wss.stats().socketsOpen).toBe(1);
+    await expect(lastSend?.({ type: 'echo', payload: 42 })).resolves.toBe(42);
+    view.unmount();
+    await waitFor(() => expect(s.wss.stats().socketsOpen).toBe(0));
+    expect(upgrades).toBe(1);
+  });
+
+  it('a new URL reconnects; a new onMessage does not', async () => {
+    const s = await serve();
+    const view = render(<Probe url={s.url} onMessage={() => {}} />);
+    await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
+    view.rerender(<Probe url={s.url} onMessage={() => {}} />);
+    await act(() => new Promise((r) => setTimeout(r, 100)));
+    expect(upgrades).toBe(1);
+    view.rerender(<Probe url={`${s.url}?v=2`} onMessage={() => {}} />);
+    await waitFor(() => expect(upgrades).toBe(2));
+    await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
+    await waitFor(() => expect(s.wss.stats().socketsOpen).toBe(1));
+  });
+});
