@@ -32,6 +32,8 @@ export function setupWebSockets(server: Server): WsGuardServer {
       verify: (token) => (!production && token === DEV_TOKEN ? { id: 'dev-user' } : jwt(token)),
     },
     messages,
+    // Readable logs on a terminal, JSON lines everywhere else (pino-pretty is a dev dependency).
+    ...(process.stdout.isTTY && !production ? { logger: { transport: { target: 'pino-pretty' } } } : {}),
     // Library defaults, plus a per-type limit a human typing never meets: 5 chat lines a second.
     limits: { types: { chat: { rate: 5, burst: 10 } } },
     handlers: {

@@ -59,3 +59,33 @@ export function formatUsage(spec: CommandSpec): string {
     '',
   ].join('\n');
 }
+
+/** Where a command prints: stdout lines and stderr lines. */
+export interface CommandIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+/**
+ * The part every command's main() shares: parse, print usage and exit 2 on a mistake, print
+ * usage and exit 0 for --help. Returns the flags, or the exit code when it already answered.
+ */
+export function readCommandLine(
+  spec: CommandSpec,
+  argv: readonly string[],
+  io: CommandIo,
+): ParsedFlags | number {
+  let flags: ParsedFlags;
+  try {
+    flags = parseFlags(spec, argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`${err.message}\n\n${formatUsage(spec)}`);
+    return 2;
+  }
+  if (flags.help) {
+    io.out(formatUsage(spec));
+    return 0;
+  }
+  return flags;
+}

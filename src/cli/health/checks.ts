@@ -70,7 +70,7 @@ async function trackedClient(ctx: HealthContext, extra: { getToken?: () => Promi
   return { socket, opened };
 }
 
-export function connectionCheck(ctx: HealthContext, client: SecureWebSocket): Promise<CheckResult> {
+export function connectionCheck(client: SecureWebSocket): Promise<CheckResult> {
   return timed('connection', 'Connection establishment', async () => {
     const t = performance.now();
     await waitState(client, 'authenticating', 5000).catch(() => waitState(client, 'open', 1));

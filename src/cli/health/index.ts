@@ -1,5 +1,5 @@
 import { SecureWebSocket } from '../../client/index.js';
-import { type CommandSpec, formatUsage, parseFlags, UsageError } from '../args.js';
+import { type CommandSpec, formatUsage, readCommandLine } from '../args.js';
 import { formatLine, withSpinner } from '../output.js';
 import { openProbe, UnreachableError } from '../probe.js';
 import {
@@ -77,7 +77,7 @@ export async function runHealth(
     debug: false,
   });
   try {
-    add(await withSpinner('connecting', connectionCheck(ctx, client)));
+    add(await withSpinner('connecting', connectionCheck(client)));
     add(await withSpinner('authenticating', authCheck(ctx, client)));
     if (client.state === 'open') {
       add(await withSpinner('pinging', latencyCheck(ctx, client)));
@@ -104,18 +104,8 @@ export async function main(
   argv: readonly string[],
   io: HealthIo = { out: console.log, err: console.error },
 ): Promise<number> {
-  let flags: ReturnType<typeof parseFlags>;
-  try {
-    flags = parseFlags(healthCommand, argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.err(`${err.message}\n\n${formatUsage(healthCommand)}`);
-    return 2;
-  }
-  if (flags.help) {
-    io.out(formatUsage(healthCommand));
-    return 0;
-  }
+  const flags = readCommandLine(healthCommand, argv, io);
+  if (typeof flags === 'number') return flags;
   const samples = Number(flags.samples);
   if (!Number.isInteger(samples) || samples < 1 || samples > 1000) {
     io.err(`--samples must be a whole number from 1 to 1000\n\n${formatUsage(healthCommand)}`);

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { packageRoot, packageVersion } from '../../package-root.js';
-import { type CommandSpec, formatUsage, parseFlags, UsageError } from '../args.js';
+import { type CommandSpec, readCommandLine } from '../args.js';
 import {
   DEPENDENCIES,
   DEV_DEPENDENCIES,
@@ -228,18 +228,8 @@ export async function main(
   argv: readonly string[],
   io = { out: console.log, err: console.error },
 ): Promise<number> {
-  let flags: ReturnType<typeof parseFlags>;
-  try {
-    flags = parseFlags(initCommand, argv);
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    io.err(`${err.message}\n\n${formatUsage(initCommand)}`);
-    return 2;
-  }
-  if (flags.help) {
-    io.out(formatUsage(initCommand));
-    return 0;
-  }
+  const flags = readCommandLine(initCommand, argv, io);
+  if (typeof flags === 'number') return flags;
   const tty = process.stdin.isTTY && process.stdout.isTTY;
   const rl = tty ? createInterface({ input: process.stdin, output: process.stdout }) : undefined;
   try {

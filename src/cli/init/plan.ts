@@ -41,7 +41,7 @@ export const SCRIPTS: Record<string, string> = {
 };
 
 export const DEPENDENCIES = ['zod', 'jose'];
-export const DEV_DEPENDENCIES = ['tsx'];
+export const DEV_DEPENDENCIES = ['tsx', 'pino-pretty'];
 
 export function hasServerEntry(dir: string, pkg: { main?: string }): boolean {
   if (pkg.main && existsSync(join(dir, pkg.main))) return true;

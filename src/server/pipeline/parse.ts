@@ -27,33 +27,46 @@ export function createSafeParse(options: SafeParseOptions): (text: string) => un
       return new WsgError('WSG_INVALID_JSON');
     }
     if (text.length <= trivialLength || typeof value !== 'object' || value === null) return value;
-    let keys = 0;
-    // Iterative walk: a stack of [node, depth] pairs.
-    const stack: unknown[] = [value, 1];
-    while (stack.length > 0) {
-      const depth = stack.pop() as number;
-      const node = stack.pop() as object;
-      if (depth > maxDepth) return new WsgError('WSG_UNSAFE_JSON', { detail: 'depth' });
-      if (Array.isArray(node)) {
-        keys += node.length;
-        if (keys > maxKeys) return new WsgError('WSG_UNSAFE_JSON', { detail: 'keys' });
-        for (let i = 0; i < node.length; i++) {
-          const v = node[i];
-          if (typeof v === 'object' && v !== null) stack.push(v, depth + 1);
-        }
-        continue;
-      }
-      for (const k in node) {
-        keys++;
-        if (k === '__proto__') return new WsgError('WSG_UNSAFE_JSON', { detail: '__proto__' });
-        const v = (node as Record<string, unknown>)[k];
-        if (k === 'constructor' && typeof v === 'object' && v !== null && Object.hasOwn(v, 'prototype')) {
-          return new WsgError('WSG_UNSAFE_JSON', { detail: 'constructor.prototype' });
-        }
-        if (typeof v === 'object' && v !== null) stack.push(v, depth + 1);
-      }
-      if (keys > maxKeys) return new WsgError('WSG_UNSAFE_JSON', { detail: 'keys' });
-    }
-    return value;
+    const counter = { keys: 0 };
+    const problem = walk(value, 1, counter, maxDepth, maxKeys);
+    return problem === undefined ? value : new WsgError('WSG_UNSAFE_JSON', { detail: problem });
   };
+}
+
+/**
+ * Checks one parsed node; returns what is wrong, or undefined. Recursion is bounded by
+ * maxDepth (it stops one level past it), so hostile nesting cannot overflow the stack, and
+ * it allocates nothing per node, which an explicit stack did.
+ */
+function walk(
+  node: object,
+  depth: number,
+  counter: { keys: number },
+  maxDepth: number,
+  maxKeys: number,
+): string | undefined {
+  if (depth > maxDepth) return 'depth';
+  if (Array.isArray(node)) {
+    counter.keys += node.length;
+    if (counter.keys > maxKeys) return 'keys';
+    for (let i = 0; i < node.length; i++) {
+      const v = node[i];
+      if (typeof v === 'object' && v !== null) {
+        const p = walk(v, depth + 1, counter, maxDepth, maxKeys);
+        if (p !== undefined) return p;
+      }
+    }
+    return undefined;
+  }
+  for (const k in node) {
+    if (++counter.keys > maxKeys) return 'keys';
+    if (k === '__proto__') return '__proto__';
+    const v = (node as Record<string, unknown>)[k];
+    if (typeof v === 'object' && v !== null) {
+      if (k === 'constructor' && Object.hasOwn(v, 'prototype')) return 'constructor.prototype';
+      const p = walk(v, depth + 1, counter, maxDepth, maxKeys);
+      if (p !== undefined) return p;
+    }
+  }
+  return undefined;
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { formatUsage } from '../../../src/cli/args.js';
+import { main as healthMain } from '../../../src/cli/health/index.js';
 import { initCommand, main, runInit } from '../../../src/cli/init/index.js';
 import { SCRIPTS, TEMPLATE_FILES } from '../../../src/cli/init/plan.js';
 import { connectAuthed } from '../../helpers/peer.js';
@@ -127,6 +128,14 @@ describe('setup (init)', () => {
     peer.send({ id: 'e1', type: 'echo', payload: { hi: 1 }, csrf });
     expect(await peer.next('ack')).toEqual({ type: 'ack', id: 'e1', result: { hi: 1 } });
     peer.close();
+    // ...and the health check passes against it
+    const out: string[] = [];
+    const code = await healthMain([`--url=ws://127.0.0.1:${port}/ws`, '--samples=3'], {
+      out: (l) => out.push(l),
+      err: (l) => out.push(l),
+    });
+    expect(out.join('\n')).toContain('All checks passed');
+    expect(code).toBe(0);
   });
 
   it('installs from a local tarball of this package (npm pack)', async () => {

@@ -1,0 +1,179 @@
+// The load client: one process, many sockets, each keeping `inflight` messages outstanding.
+// It measures throughput and round-trip latency over a window and reports over IPC.
+import { SignJWT } from 'jose';
+import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+
+export type Variant = 'bare' | 'ws-json' | 'wsguard' | 'socketio';
+
+export interface Workload {
+  variant: Variant;
+  port: number;
+  sockets: number;
+  inflight: number;
+  payloadBytes: number;
+  warmupMs: number;
+  durationMs: number;
+  /** Share of messages that fail validation (wsguard only). */
+  invalidRatio: number;
+  /** Memory phase: only open `sockets` connections and hold them. */
+  holdOnly?: boolean;
+}
+
+export interface LoadResult {
+  messages: number;
+  seconds: number;
+  msgsPerSec: number;
+  p50us: number;
+  p99us: number;
+  errors: number;
+}
+
+const SECRET = 'bench-secret-bench-secret-bench-secret-01';
+
+interface Conn {
+  send(n: number): void;
+  close(): void;
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  return sorted.length === 0
+    ? 0
+    : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number);
+}
+
+async function open(
+  w: Workload,
+  index: number,
+  token: string,
+  onReply: (ok: boolean) => void,
+): Promise<Conn> {
+  const url = `ws://127.0.0.1:${w.port}/ws`;
+  const data = 'x'.repeat(Math.max(0, w.payloadBytes - 40));
+  if (w.variant === 'socketio') {
+    const s: Socket = io(`http://127.0.0.1:${w.port}`, {
+      path: '/ws',
+      transports: ['websocket'],
+      reconnection: false,
+    });
+    await new Promise<void>((r, j) => {
+      s.once('connect', () => r());
+      s.once('connect_error', j);
+    });
+    return {
+      send: (n) => s.emit('echo', { n, data }, () => onReply(true)),
+      close: () => s.close(),
+    };
+  }
+  const ws = new WebSocket(
+    url,
+    w.variant === 'wsguard' ? { headers: { Authorization: `Bearer ${token}` } } : {},
+  );
+  ws.on('error', () => {});
+  let csrf = '';
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    if (w.variant !== 'wsguard') ws.once('open', () => resolve());
+    else
+      ws.on('message', function first(d) {
+        const m = JSON.parse(d.toString());
+        if (m.type === 'auth_ok') {
+          csrf = m.csrfToken;
+          ws.off('message', first);
+          resolve();
+        }
+      });
+  });
+  ws.on('message', (d) => {
+    if (w.variant === 'bare') return onReply(true);
+    // The reply's first bytes say ack or error; no need to parse it all.
+    onReply(d.toString('latin1', 0, 16).includes('"ack"'));
+  });
+  let k = 0;
+  return {
+    send: (n) => {
+      const id = `${index}-${k++}`;
+      const invalid = w.invalidRatio > 0 && k % Math.round(1 / w.invalidRatio) === 0;
+      if (w.variant === 'bare') ws.send(`{"n":${n},"data":"${data}"}`);
+      else if (w.variant === 'ws-json') ws.send(`{"id":"${id}","payload":{"n":${n},"data":"${data}"}}`);
+      else
+        ws.send(
+          `{"id":"${id}","type":"echo","payload":{"n":${invalid ? '"bad"' : n},"data":"${data}"},"csrf":"${csrf}"}`,
+        );
+    },
+    close: () => ws.terminate(),
+  };
+}
+
+export async function runLoad(w: Workload): Promise<LoadResult> {
+  const token = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('bench')
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(SECRET));
+  let measuring = false;
+  let done = 0;
+  let errors = 0;
+  const latencies: number[] = [];
+  const conns: Conn[] = [];
+  const sentAt: number[][] = [];
+  for (let i = 0; i < w.sockets; i++) {
+    const queue: number[] = [];
+    sentAt.push(queue);
+    const conn = await open(w, i, token, (ok) => {
+      const t0 = queue.shift() as number;
+      if (measuring) {
+        done++;
+        if (!ok) errors++;
+        latencies.push(performance.now() - t0);
+      }
+      if (!stopped) {
+        queue.push(performance.now());
+        conn.send(done);
+      }
+    });
+    conns.push(conn);
+  }
+  if (w.holdOnly) {
+    process.send?.({ holding: conns.length });
+    await new Promise<void>((r) => process.once('message', () => r()));
+    for (const c of conns) c.close();
+    return { messages: 0, seconds: 0, msgsPerSec: 0, p50us: 0, p99us: 0, errors: 0 };
+  }
+  let stopped = false;
+  for (const [i, c] of conns.entries()) {
+    for (let k = 0; k < w.inflight; k++) {
+      sentAt[i]?.push(performance.now());
+      c.send(k);
+    }
+  }
+  await new Promise((r) => setTimeout(r, w.warmupMs));
+  process.send?.({ measuring: true });
+  measuring = true;
+  const start = performance.now();
+  await new Promise((r) => setTimeout(r, w.durationMs));
+  measuring = false;
+  const seconds = (performance.now() - start) / 1000;
+  process.send?.({ measuring: false });
+  stopped = true;
+  for (const c of conns) c.close();
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    messages: done,
+    seconds,
+    msgsPerSec: done / seconds,
+    p50us: Math.round(quantile(sorted, 0.5) * 1000),
+    p99us: Math.round(quantile(sorted, 0.99) * 1000),
+    errors,
+  };
+}
+
+if (process.send) {
+  process.once('message', async (w: Workload) => {
+    try {
+      process.send?.({ result: await runLoad(w) });
+    } catch (err) {
+      process.send?.({ error: String(err) });
+    }
+  });
+}

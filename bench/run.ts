@@ -1,0 +1,353 @@
+// npm run bench [-- --quick | --smoke]: wsguard side by side with bare ws, ws + JSON and
+// Socket.IO, in one run, each server in its own process and the load in another, pinned to
+// different cores when `taskset` is there. Targets 127.0.0.1 only; bounded in time.
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { LoadResult, Variant, Workload } from './load.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const argv = process.argv.slice(2);
+const mode = argv.includes('--smoke') ? 'smoke' : argv.includes('--quick') ? 'quick' : 'full';
+const outDir = argv.find((a) => a.startsWith('--out='))?.slice(6) ?? join(here, 'results');
+
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const CONFIG = {
+  full: {
+    repeats: 3,
+    warmupMs: 300,
+    durationMs: 1200,
+    sizes: [100, 1024, 60 * 1024],
+    shapes: [
+      [16, 16],
+      [256, 1],
+      [1, 1],
+    ],
+    memConns: 10_000,
+  },
+  quick: {
+    repeats: 1,
+    warmupMs: 200,
+    durationMs: 800,
+    sizes: [100, 1024],
+    shapes: [
+      [16, 16],
+      [1, 1],
+    ],
+    memConns: 1000,
+  },
+  smoke: { repeats: 1, warmupMs: 100, durationMs: 300, sizes: [100], shapes: [[16, 16]], memConns: 0 },
+}[mode];
+const VARIANTS: Variant[] =
+  mode === 'smoke' ? ['bare', 'wsguard'] : ['bare', 'ws-json', 'wsguard', 'socketio'];
+
+function start(file: string, core: number): ChildProcess {
+  // Servers are plain JS on plain node (wsguard from dist/, as users run it); the load client is TS.
+  const node = file.endsWith('.ts')
+    ? [process.execPath, '--import', 'tsx', join(here, file)]
+    : [process.execPath, '--expose-gc', join(here, file)];
+  const [cmd, ...args] = hasTaskset ? ['taskset', '-c', String(core), ...node] : node;
+  return spawn(cmd as string, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+}
+
+function ask<T>(child: ChildProcess, message: unknown, key: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const on = (m: Record<string, unknown>) => {
+      if (key in m) {
+        child.off('message', on);
+        resolve(m[key] as T);
+      } else if ('error' in m) reject(new Error(String(m.error)));
+    };
+    child.on('message', on);
+    if (message !== undefined) child.send(message as never);
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const done = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await done;
+}
+
+interface Run extends LoadResult {
+  serverCpuPerSec: number;
+  cpuUsPerMsg: number;
+  /** The server was not the bottleneck: its core was under 70% busy. */
+  clientBound: boolean;
+}
+
+async function runOne(variant: Variant, w: Omit<Workload, 'variant' | 'port'>): Promise<Run> {
+  const server = start(`servers/${variant}.mjs`, 0);
+  try {
+    const port = await ask<number>(server, undefined, 'port');
+    const load = start('load.ts', 1);
+    try {
+      let cpuStart: NodeJS.CpuUsage | undefined;
+      let cpuEnd: NodeJS.CpuUsage | undefined;
+      load.on('message', async (m: { measuring?: boolean }) => {
+        if (m.measuring === true) cpuStart = await ask(server, { cmd: 'cpu' }, 'cpu');
+        if (m.measuring === false) cpuEnd = await ask(server, { cmd: 'cpu' }, 'cpu');
+      });
+      const result = await ask<LoadResult>(load, { ...w, variant, port }, 'result');
+      while (!cpuEnd) await new Promise((r) => setTimeout(r, 10));
+      const cpuUs = cpuStart ? cpuEnd.user + cpuEnd.system - cpuStart.user - cpuStart.system : 0;
+      const serverCpuPerSec = cpuUs / 1e6 / result.seconds;
+      return {
+        ...result,
+        serverCpuPerSec,
+        cpuUsPerMsg: result.messages ? cpuUs / result.messages : 0,
+        clientBound: serverCpuPerSec < 0.7,
+      };
+    } finally {
+      await stop(load);
+    }
+  } finally {
+    await stop(server);
+  }
+}
+
+async function memoryPerConnection(variant: Variant, n: number) {
+  const server = start(`servers/${variant}.mjs`, 0);
+  try {
+    const port = await ask<number>(server, undefined, 'port');
+    const before = await ask<{ heapUsed: number; rss: number }>(server, { cmd: 'mem' }, 'mem');
+    const load = start('load.ts', 1);
+    try {
+      await ask(
+        load,
+        {
+          variant,
+          port,
+          sockets: n,
+          inflight: 0,
+          payloadBytes: 100,
+          warmupMs: 0,
+          durationMs: 0,
+          invalidRatio: 0,
+          holdOnly: true,
+        },
+        'holding',
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      const after = await ask<{ heapUsed: number; rss: number }>(server, { cmd: 'mem' }, 'mem');
+      return {
+        heapPerConn: (after.heapUsed - before.heapUsed) / n,
+        rssPerConn: (after.rss - before.rss) / n,
+      };
+    } finally {
+      await stop(load);
+    }
+  } finally {
+    await stop(server);
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+interface Row {
+  workload: string;
+  variant: string;
+  msgsPerSec: { median: number; min: number; max: number };
+  cpuUsPerMsg: number;
+  p50us: number;
+  p99us: number;
+  clientBound: boolean;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const workloads: { name: string; w: Omit<Workload, 'variant' | 'port'>; variants: Variant[] }[] = [];
+  for (const size of CONFIG.sizes) {
+    for (const [sockets, inflight] of CONFIG.shapes as [number, number][]) {
+      workloads.push({
+        name: `${size}B ${sockets}x${inflight}`,
+        w: {
+          sockets,
+          inflight,
+          payloadBytes: size,
+          warmupMs: CONFIG.warmupMs,
+          durationMs: CONFIG.durationMs,
+          invalidRatio: 0,
+        },
+        variants: VARIANTS,
+      });
+    }
+  }
+  if (mode !== 'smoke') {
+    workloads.push({
+      name: '100B 16x16 50% invalid',
+      w: {
+        sockets: 16,
+        inflight: 16,
+        payloadBytes: 100,
+        warmupMs: CONFIG.warmupMs,
+        durationMs: CONFIG.durationMs,
+        invalidRatio: 0.5,
+      },
+      variants: ['wsguard'],
+    });
+  }
+  const runs = new Map<string, Run[]>();
+  // Variants interleaved within each repeat, so drift on the machine hits them all alike.
+  for (let rep = 0; rep < CONFIG.repeats; rep++) {
+    for (const { name, w, variants } of workloads) {
+      for (const v of variants) {
+        const r = await runOne(v, w);
+        const key = `${name}|${v}`;
+        runs.set(key, [...(runs.get(key) ?? []), r]);
+        console.log(
+          `${`[${rep + 1}/${CONFIG.repeats}] ${name}`.padEnd(36)} ${v.padEnd(9)} ${Math.round(r.msgsPerSec).toString().padStart(8)} msg/s  p50 ${r.p50us} us  ${r.cpuUsPerMsg.toFixed(1)} us CPU/msg${r.clientBound ? '  (client-bound)' : ''}`,
+        );
+      }
+    }
+  }
+  const rows: Row[] = [...runs].map(([key, rs]) => {
+    const [workload = '', variant = ''] = key.split('|');
+    const tput = rs.map((r) => r.msgsPerSec);
+    return {
+      workload,
+      variant,
+      msgsPerSec: {
+        median: Math.round(median(tput)),
+        min: Math.round(Math.min(...tput)),
+        max: Math.round(Math.max(...tput)),
+      },
+      cpuUsPerMsg: Math.round(median(rs.map((r) => r.cpuUsPerMsg)) * 10) / 10,
+      p50us: median(rs.map((r) => r.p50us)),
+      p99us: median(rs.map((r) => r.p99us)),
+      clientBound: rs.some((r) => r.clientBound),
+    };
+  });
+  const get = (workload: string, variant: string) =>
+    rows.find((r) => r.workload === workload && r.variant === variant);
+  const ratio = (a?: number, b?: number) => (a && b ? Math.round((a / b) * 100) / 100 : null);
+  const ratios: Record<string, Record<string, number | null>> = {};
+  for (const { name } of workloads.filter((x) => x.variants.length > 1)) {
+    const g = get(name, 'wsguard')?.msgsPerSec.median;
+    ratios[name] = {
+      'wsguard/bare': ratio(g, get(name, 'bare')?.msgsPerSec.median),
+      'wsguard/ws-json': ratio(g, get(name, 'ws-json')?.msgsPerSec.median),
+      'wsguard/socketio': ratio(g, get(name, 'socketio')?.msgsPerSec.median),
+    };
+  }
+  const valid = get('100B 16x16', 'wsguard');
+  const invalid = get('100B 16x16 50% invalid', 'wsguard');
+  const oneByOne =
+    CONFIG.sizes.includes(100) && (CONFIG.shapes as number[][]).some(([s, i]) => s === 1 && i === 1);
+  const memory: Record<string, { heapPerConn: number; rssPerConn: number }> = {};
+  if (CONFIG.memConns > 0) {
+    for (const v of ['bare', 'wsguard', 'socketio'] as Variant[]) {
+      memory[v] = await memoryPerConnection(v, CONFIG.memConns);
+      console.log(
+        `memory ${v.padEnd(9)} heap ${Math.round(memory[v].heapPerConn)} B/conn, rss ${Math.round(memory[v].rssPerConn)} B/conn (${CONFIG.memConns} connections)`,
+      );
+    }
+  }
+  const summary = {
+    'invalid/valid msgs per s (100B 16x16)': ratio(invalid?.msgsPerSec.median, valid?.msgsPerSec.median),
+    'invalid/valid server CPU per msg': ratio(invalid?.cpuUsPerMsg, valid?.cpuUsPerMsg),
+    'added p50 latency at 1x1, us': oneByOne
+      ? (get('100B 1x1', 'wsguard')?.p50us ?? 0) - (get('100B 1x1', 'bare')?.p50us ?? 0)
+      : null,
+    'heap per connection over bare, bytes':
+      memory.wsguard && memory.bare ? Math.round(memory.wsguard.heapPerConn - memory.bare.heapPerConn) : null,
+    'redis/memory store': null,
+  };
+  const result = {
+    mode,
+    date: new Date().toISOString(),
+    node: process.version,
+    pinned: hasTaskset,
+    seconds: Math.round((Date.now() - started) / 1000),
+    rows,
+    ratios,
+    summary,
+    memory,
+    notes: ['redis/memory store: not measured (the Redis store is not built yet)'],
+  };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(outDir, 'latest.md'), markdown(result));
+  writeFileSync(join(outDir, 'throughput-ratios.svg'), chart(ratios));
+  console.log(`\n${markdown(result)}\nwritten to ${outDir}`);
+}
+
+function markdown(r: {
+  mode: string;
+  date: string;
+  node: string;
+  pinned: boolean;
+  rows: Row[];
+  ratios: Record<string, Record<string, number | null>>;
+  summary: Record<string, number | null>;
+}): string {
+  const lines = [
+    `# wsguard benchmark (${r.mode}, ${r.date}, Node ${r.node}, ${r.pinned ? 'server and load pinned to separate cores' : 'not pinned'})`,
+    '',
+    '| workload | variant | msgs/s (median) | range | server CPU µs/msg | p50 µs | p99 µs | note |',
+    '| --- | --- | ---: | --- | ---: | ---: | ---: | --- |',
+    ...r.rows.map(
+      (x) =>
+        `| ${x.workload} | ${x.variant} | ${x.msgsPerSec.median} | ${x.msgsPerSec.min}–${x.msgsPerSec.max} | ${x.cpuUsPerMsg} | ${x.p50us} | ${x.p99us} | ${x.clientBound ? 'client-bound (invalid as a server figure)' : ''} |`,
+    ),
+    '',
+    '| workload | wsguard/bare | wsguard/ws-json | wsguard/socketio |',
+    '| --- | ---: | ---: | ---: |',
+    ...Object.entries(r.ratios).map(
+      ([w, x]) =>
+        `| ${w} | ${x['wsguard/bare'] ?? '–'} | ${x['wsguard/ws-json'] ?? '–'} | ${x['wsguard/socketio'] ?? '–'} |`,
+    ),
+    '',
+    ...Object.entries(r.summary).map(([k, v]) => `- ${k}: ${v ?? 'n/a'}`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+function chart(ratios: Record<string, Record<string, number | null>>): string {
+  const series = ['wsguard/bare', 'wsguard/ws-json', 'wsguard/socketio'];
+  const colors = ['#2f6fed', '#1f9d55', '#d69e2e'];
+  const groups = Object.entries(ratios);
+  const rowH = 22 * series.length + 18;
+  const width = 720;
+  const left = 170;
+  const max = Math.max(2, ...groups.flatMap(([, x]) => series.map((s) => x[s] ?? 0)));
+  const scale = (v: number) => ((width - left - 60) * v) / max;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${groups.length * rowH + 60}" font-family="sans-serif" font-size="12">`,
+  ];
+  parts.push(
+    `<text x="10" y="18" font-size="14" font-weight="bold">Throughput ratio (higher is better; 1.0 = the same as the other)</text>`,
+  );
+  groups.forEach(([name, x], gi) => {
+    const y0 = 34 + gi * rowH;
+    parts.push(`<text x="10" y="${y0 + 14}">${name}</text>`);
+    series.forEach((s, si) => {
+      const v = x[s] ?? 0;
+      const y = y0 + si * 22;
+      parts.push(
+        `<rect x="${left}" y="${y}" width="${scale(v).toFixed(1)}" height="18" fill="${colors[si]}"/>`,
+      );
+      parts.push(`<text x="${left + scale(v) + 4}" y="${y + 13}">${s} ${v || '–'}</text>`);
+    });
+  });
+  const one = left + scale(1);
+  parts.push(
+    `<line x1="${one}" y1="28" x2="${one}" y2="${groups.length * rowH + 40}" stroke="#888" stroke-dasharray="4 3"/>`,
+  );
+  parts.push('</svg>');
+  return `${parts.join('\n')}\n`;
+}
+
+await main();
+process.exit(0);
