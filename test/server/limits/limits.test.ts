@@ -9,7 +9,6 @@ const echo = {
   messages: { echo: z.unknown(), chat: z.unknown() },
   handlers: { echo: (_c: unknown, p: unknown) => p },
 };
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let srv: TestServer | undefined;
 afterEach(async () => {
@@ -27,7 +26,7 @@ describe('rate limits and the penalty ladder (real sockets)', () => {
     const s = await serve({
       messages: { rate: 20, burst: 20 },
       connectionsPerIp: false,
-      penalties: { strikes: 20, blockMs: 400, factor: 2, blockIp: false },
+      penalties: { strikes: 20, blockMs: 2000, factor: 2, blockIp: false },
     });
     const bystander = await connectAuthed(s.url, await signToken('bob'));
 
@@ -44,7 +43,7 @@ describe('rate limits and the penalty ladder (real sockets)', () => {
     for (const e of first.errors.filter((x) => x.code === 'WSG_RATE_LIMITED'))
       expect(e.retryAfterMs).toBeGreaterThan(0);
     expect(first.closed.code).toBe(4429);
-    expect(first.closed.reason).toBe('WSG_BLOCKED;retryAfterMs=400');
+    expect(first.closed.reason).toBe('WSG_BLOCKED;retryAfterMs=2000');
     assertNoLeak(first.peer.frames);
 
     // the bystander is served throughout
@@ -61,17 +60,14 @@ describe('rate limits and the penalty ladder (real sockets)', () => {
     late.send({ type: 'auth', token: await signToken('mallory') });
     expect((await late.closed).code).toBe(4429);
 
-    await sleep(450);
+    // the block ends by itself; then a second offence is blocked twice as long
+    const mallory = async () =>
+      (await upgradeStatus(s.url, { Authorization: `Bearer ${await signToken('mallory')}` })).status;
+    await expect.poll(mallory, { timeout: 6000, interval: 200 }).toBe(101);
     const second = await flood();
-    expect(second.closed).toEqual({ code: 4429, reason: 'WSG_BLOCKED;retryAfterMs=800' });
-    await sleep(450);
-    expect(
-      (await upgradeStatus(s.url, { Authorization: `Bearer ${await signToken('mallory')}` })).status,
-    ).toBe(429);
-    await sleep(400);
-    expect(
-      (await upgradeStatus(s.url, { Authorization: `Bearer ${await signToken('mallory')}` })).status,
-    ).toBe(101);
+    expect(second.closed).toEqual({ code: 4429, reason: 'WSG_BLOCKED;retryAfterMs=4000' });
+    expect(await mallory()).toBe(429);
+    await expect.poll(mallory, { timeout: 10_000, interval: 250 }).toBe(101);
 
     bystander.peer.send({ id: 'b2', type: 'echo', payload: 2, csrf: bystander.csrf });
     expect(await bystander.peer.next('ack')).toMatchObject({ id: 'b2' });
@@ -81,7 +77,7 @@ describe('rate limits and the penalty ladder (real sockets)', () => {
     const s = await serve({
       messages: { rate: 5, burst: 5 },
       connectionsPerIp: false,
-      penalties: { strikes: 3, blockMs: 100, banAfter: 2, banMs: 60_000 },
+      penalties: { strikes: 3, blockMs: 1000, banAfter: 2, banMs: 60_000 },
     });
     for (let round = 0; round < 2; round++) {
       const { peer, csrf } = await connectAuthed(s.url, await signToken(`m${round}`));
@@ -89,7 +85,9 @@ describe('rate limits and the penalty ladder (real sockets)', () => {
       expect((await peer.closed).code).toBe(4429);
       if (round === 0) {
         expect((await upgradeStatus(s.url)).status).toBe(429);
-        await sleep(150);
+        await expect
+          .poll(async () => (await upgradeStatus(s.url)).status, { timeout: 5000, interval: 100 })
+          .toBe(101);
       }
     }
     const banned = await upgradeStatus(s.url);
