@@ -2,20 +2,12 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hasChromium, launch, outputDir } from '../helpers/browser.js';
-import { type Child, freePort, startChild } from '../helpers/process.js';
-import { repoRoot } from '../helpers/project.js';
+import { type Child, freePort, startDemo } from '../helpers/process.js';
 
 // `npm start` then Chromium on http://localhost:<port>/: the React example page.
 let browser: Browser;
 let demo: Child;
 let port: number;
-
-function startDemo(): Child {
-  return startChild(process.execPath, ['dist/server/index.js'], {
-    cwd: repoRoot,
-    env: { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development' },
-  });
-}
 
 async function openPage(): Promise<Page> {
   const page = await browser.newPage();
@@ -35,7 +27,7 @@ const messages = (page: Page) => page.getByTestId('messages').textContent();
 describe.skipIf(!hasChromium)('demo page in Chromium', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     port = await freePort();
-    demo = startDemo();
+    demo = startDemo(port);
     await demo.waitFor(/listening/);
     browser = await launch();
   }, 60_000);
@@ -79,7 +71,7 @@ describe.skipIf(!hasChromium)('demo page in Chromium', { timeout: 60_000 }, () =
     await say(page, 'typed while offline');
     await expect.poll(() => page.getByTestId('queued').textContent()).toBe('1 queued');
     await page.screenshot({ path: join(outputDir, 'demo-offline.png') });
-    demo = startDemo();
+    demo = startDemo(port);
     await demo.waitFor(/listening/);
     await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 20_000 }).toBe('connected');
     await expect.poll(() => messages(page), { timeout: 10_000 }).toContain('typed while offline');

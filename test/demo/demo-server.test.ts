@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assertNoLeak, connect, connectAuthed } from '../helpers/peer.js';
-import { type Child, freePort, startChild } from '../helpers/process.js';
-import { repoRoot } from '../helpers/project.js';
+import { type Child, freePort, startDemo } from '../helpers/process.js';
 
 // `npm start` runs exactly this: the built demo server.
 let child: Child;
@@ -9,10 +8,7 @@ let port: number;
 
 beforeAll(async () => {
   port = await freePort();
-  child = startChild(process.execPath, ['dist/server/index.js'], {
-    cwd: repoRoot,
-    env: { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development', WSGUARD_JWT_SECRET: '' },
-  });
+  child = startDemo(port, { WSGUARD_JWT_SECRET: '' });
   await child.waitFor(/dev token \(12 h\): \S+/);
 });
 afterAll(() => child.stop());

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
+import { repoRoot } from './project.js';
 
 /** A free TCP port on 127.0.0.1 (for child processes that need a port number up front). */
 export function freePort(): Promise<number> {
@@ -82,4 +83,12 @@ export function startChild(
       clearTimeout(timer);
     },
   };
+}
+
+/** The built demo server as `npm start` runs it, on 127.0.0.1:`port` in development mode. */
+export function startDemo(port: number, env: NodeJS.ProcessEnv = {}): Child {
+  return startChild(process.execPath, ['dist/server/index.js'], {
+    cwd: repoRoot,
+    env: { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development', ...env },
+  });
 }

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { formatUsage } from '../../../src/cli/args.js';
 import { healthCommand, main } from '../../../src/cli/health/index.js';
-import { type Child, freePort, startChild } from '../../helpers/process.js';
+import { type Child, freePort, startChild, startDemo } from '../../helpers/process.js';
 import { repoRoot } from '../../helpers/project.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
 
@@ -26,10 +26,7 @@ describe('health check against the demo server (npm start)', () => {
   let port: number;
   beforeAll(async () => {
     port = await freePort();
-    demo = startChild(process.execPath, ['dist/server/index.js'], {
-      cwd: repoRoot,
-      env: { PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'development' },
-    });
+    demo = startDemo(port);
     await demo.waitFor(/listening/);
   });
   afterAll(() => demo.stop());
