@@ -80,6 +80,11 @@ server.listen(port, host, async () => {
   console.log(
     `wsguard demo listening on http://localhost:${actualPort}  (WebSocket: ws://localhost:${actualPort}/ws)`,
   );
+  console.log(
+    process.env.REDIS_URL
+      ? 'store: redis (limits, sessions and broadcasts shared with every instance on that Redis)'
+      : 'store: memory (this process only; set REDIS_URL to share state between instances)',
+  );
   if (!production) {
     console.log(`dev token (12 h): ${await devToken()}`);
     console.log('the static token test_token is also accepted outside production');

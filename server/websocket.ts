@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { createJwtVerifier, safeText, setupWebSockets as secure, type WsGuardServer } from 'wsguard/server';
+import {
+  createJwtVerifier,
+  redisStore,
+  safeText,
+  setupWebSockets as secure,
+  type WsGuardServer,
+} from 'wsguard/server';
 import { z } from 'zod';
 
 /** Static token accepted outside production, so the seed's scripts work with their defaults. */
@@ -32,6 +38,9 @@ export function setupWebSockets(server: Server): WsGuardServer {
       verify: (token) => (!production && token === DEV_TOKEN ? { id: 'dev-user' } : jwt(token)),
     },
     messages,
+    // More than one process (cluster, several machines): share limits, sessions, revocations and
+    // broadcasts through Redis. Without REDIS_URL everything stays in this process.
+    ...(process.env.REDIS_URL ? { store: redisStore({ url: process.env.REDIS_URL }) } : {}),
     // Readable logs on a terminal, JSON lines everywhere else (pino-pretty is a dev dependency).
     ...(process.stdout.isTTY && !production ? { logger: { transport: { target: 'pino-pretty' } } } : {}),
     // Library defaults, plus a per-type limit a human typing never meets: 5 chat lines a second.

@@ -194,7 +194,7 @@ export class Connection implements ConnectionInfo {
         if (r instanceof WsgError) return this.rejectFrame(r, m, data);
         return void r.then(
           (err) => (err ? this.rejectFrame(err, m, data) : this.afterFrame(m, data)),
-          () => this.reject(new WsgError('WSG_INTERNAL'), m),
+          (err: unknown) => this.reject(err instanceof WsgError ? err : new WsgError('WSG_INTERNAL'), m),
         );
       }
     }
@@ -237,7 +237,7 @@ export class Connection implements ConnectionInfo {
       if (r instanceof WsgError) return this.reject(r, m);
       return void r.then(
         (err) => (err ? this.reject(err, m) : this.runApp(m, i + 1)),
-        () => this.reject(new WsgError('WSG_INTERNAL'), m),
+        (err: unknown) => this.reject(err instanceof WsgError ? err : new WsgError('WSG_INTERNAL'), m),
       );
     }
     const reply = this.host.dispatch(this, m);

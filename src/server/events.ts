@@ -19,6 +19,8 @@ export type SecurityEventName =
   | 'session.expired'
   | 'session.revoked'
   | 'handler.error'
+  | 'store.degraded'
+  | 'store.recovered'
   | 'server.closing';
 
 export interface SecurityEvent {

@@ -10,6 +10,7 @@ import { createGate, type GateDecision } from './gate/index.js';
 import { createOriginCheck } from './gate/origin.js';
 import { createTlsCheck } from './gate/tls.js';
 import { randomId } from './ids.js';
+import { keys } from './limits/keys.js';
 import { resolveBackpressure } from './monitor/backpressure.js';
 import { createHttpHandler, type HttpHandler } from './monitor/http.js';
 import { createMetrics } from './monitor/metrics.js';
@@ -28,6 +29,13 @@ import { createSessionManager } from './session/sessions.js';
 import type { GuardSocket, UpgradeRequest } from './socket.js';
 import { memoryStore } from './stores/memory/index.js';
 import type { Store } from './stores/types.js';
+
+export interface BanOptions {
+  /** How long the IP is refused. @default 86400000 (a day) */
+  durationMs?: number;
+  /** Why, for the security log. @default 'manual' */
+  reason?: string;
+}
 
 export interface CloseOptions {
   /** How long in-flight handlers may take before sockets are closed anyway. @default 10000 */
@@ -53,6 +61,7 @@ export interface Guard {
   revokeSession(sessionId: string): Promise<void>;
   /** Closes the user's sockets with 4403 everywhere; tokens issued before now are refused. */
   revokeUser(userId: string): Promise<void>;
+  ban(ip: string, options?: BanOptions): Promise<void>;
   stats(): ServerStats;
   /** Answers /healthz and /metrics; true when it answered. */
   httpHandler: HttpHandler;
@@ -250,9 +259,11 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   };
   const unsubscribeRevoke = store.subscribe(CHANNEL_REVOKE, (message) => {
     try {
-      const { kind, id } = JSON.parse(message) as { kind: 'session' | 'user'; id: string };
+      const { kind, id } = JSON.parse(message) as { kind: 'session' | 'user' | 'ip'; id: string };
       if (kind === 'session') closeRevoked((c) => c.sessionId === id);
-      else if (kind === 'user') {
+      else if (kind === 'ip') {
+        for (const c of connections) if (c.ip === id) c.fail('WSG_BANNED');
+      } else if (kind === 'user') {
         for (const c of authenticated) {
           if (c.user?.id === id && c.sessionId !== undefined) {
             void sessions
@@ -266,6 +277,19 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       // Not ours: another publisher on the channel.
     }
   });
+
+  const unsubscribeStatus = store.onStatus?.((status, detail) =>
+    events.emit(
+      status === 'ok'
+        ? { event: 'store.recovered', level: 'info', detail: `${store.kind} store reachable again` }
+        : {
+            event: 'store.degraded',
+            level: 'error',
+            code: 'WSG_OVERLOADED',
+            detail: `${store.kind} store unreachable: ${detail ?? 'unknown'}`,
+          },
+    ),
+  );
 
   const sessionError = (conn: Connection, err: unknown) => {
     conn.event({
@@ -511,14 +535,27 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     httpMount: options.http?.mount ?? true,
     stats,
     admit: async (req) => {
-      let decision = await gate(req);
-      if (decision.ok && decision.principal) {
-        const refused =
-          (await protection.admitUser(decision.principal.id)) ??
-          ((await sessions.revoked(decision.principal))
-            ? { code: 'WSG_SESSION_REVOKED' as const }
-            : undefined);
-        if (refused) decision = { ok: false, ip: decision.ip, rejection: refused };
+      let decision: GateDecision;
+      try {
+        decision = await gate(req);
+        if (decision.ok && decision.principal) {
+          const refused =
+            (await protection.admitUser(decision.principal.id)) ??
+            ((await sessions.revoked(decision.principal))
+              ? { code: 'WSG_SESSION_REVOKED' as const }
+              : undefined);
+          if (refused) decision = { ok: false, ip: decision.ip, rejection: refused };
+        }
+      } catch (err) {
+        // Only the store can fail here (fail mode 'closed'): without shared state, no one gets in.
+        decision = {
+          ok: false,
+          ip: proxies.clientIp(req),
+          rejection: {
+            code: 'WSG_OVERLOADED',
+            detail: err instanceof WsgError ? String(err.detail) : String(err),
+          },
+        };
       }
       if (!decision.ok) {
         const { code, detail } = decision.rejection;
@@ -563,6 +600,20 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       await sessions.revokeUser(userId);
       await store.publish(CHANNEL_REVOKE, JSON.stringify({ kind: 'user', id: userId }));
     },
+    async ban(ip, banOptions = {}) {
+      const durationMs = banOptions.durationMs ?? 86_400_000;
+      if (!(durationMs > 0)) throw new WsgConfigError('ban durationMs must be a positive number');
+      const reason = banOptions.reason ?? 'manual';
+      await store.setBlock(keys.ban(ip), { until: now() + durationMs, level: 1, reason });
+      events.emit({
+        event: 'penalty.blocked',
+        level: 'warn',
+        ip,
+        code: 'WSG_BANNED',
+        detail: { durationMs, reason },
+      });
+      await store.publish(CHANNEL_REVOKE, JSON.stringify({ kind: 'ip', id: ip }));
+    },
     async close(closeOptions = {}) {
       if (!closing) {
         closing = true;
@@ -572,6 +623,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       clearInterval(sweep);
       unsubscribeBroadcast();
       unsubscribeRevoke();
+      unsubscribeStatus?.();
       const timeoutMs = closeOptions.timeoutMs ?? 10_000;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);

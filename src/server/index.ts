@@ -2,7 +2,7 @@ export type { AnomalyEvent, AnomalyOptions, AnomalySignal } from './anomaly/inde
 export { createJwtVerifier } from './auth/jwt.js';
 export { WsgConfigError, WsgError } from './errors.js';
 export type { EventListener, SecurityEvent, SecurityEventName } from './events.js';
-export type { CloseOptions } from './guard.js';
+export type { BanOptions, CloseOptions } from './guard.js';
 export type { LimitsOptions, PenaltyOptions, TypeLimit, WindowLimit } from './limits/options.js';
 export type { BackpressureOptions } from './monitor/backpressure.js';
 export type { HttpEndpointsOptions } from './monitor/http.js';
@@ -23,4 +23,5 @@ export type { SessionOptions } from './session/options.js';
 export { setupWebSockets, type WsGuardServer } from './setup.js';
 export type { UpgradeRequest } from './socket.js';
 export { type MemoryStoreOptions, memoryStore } from './stores/memory/index.js';
+export { type FailMode, type RedisStore, type RedisStoreOptions, redisStore } from './stores/redis/index.js';
 export type * from './stores/types.js';

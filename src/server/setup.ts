@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { attachWs } from './adapters/ws.js';
 import type { EventListener } from './events.js';
-import { type CloseOptions, createGuard } from './guard.js';
+import { type BanOptions, type CloseOptions, createGuard } from './guard.js';
 import { type HttpHandler, mountHttpHandler } from './monitor/http.js';
 import type { ServerStats } from './monitor/stats.js';
 import type { MessageSchemas, WsGuardOptions } from './options.js';
@@ -17,6 +17,11 @@ export interface WsGuardServer {
   revokeSession(sessionId: string): Promise<void>;
   /** Closes the user's sockets with 4403 everywhere; tokens issued before now are refused. */
   revokeUser(userId: string): Promise<void>;
+  /**
+   * Bans an IP: its sockets close with 4403 `WSG_BANNED` on every node sharing the store, and
+   * new upgrades from it get 403 until the ban ends.
+   */
+  ban(ip: string, options?: BanOptions): Promise<void>;
   /** Live figures: sockets, messages, bytes, refusals and closes by code, blocks, handler latency. */
   stats(): ServerStats;
   /** Answers /healthz and /metrics (true when it answered); mounted for you unless `http.mount: false`. */
@@ -41,6 +46,7 @@ export function setupWebSockets<M extends MessageSchemas>(
   return {
     revokeSession: (id) => guard.revokeSession(id),
     revokeUser: (id) => guard.revokeUser(id),
+    ban: (ip, banOptions) => guard.ban(ip, banOptions),
     stats: () => guard.stats(),
     httpHandler: guard.httpHandler,
     get clients() {

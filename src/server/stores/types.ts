@@ -88,5 +88,10 @@ export interface Store extends LimitStore, SessionStore, PubSub {
   readonly kind: string;
   /** 'degraded' while a shared backend is unreachable and local fallback is in use. */
   status(): StoreStatus;
+  /**
+   * Tells each change of `status()` as it happens (the guard logs `store.degraded` and
+   * `store.recovered`). Stores that cannot change status leave it out.
+   */
+  onStatus?(listener: (status: StoreStatus, detail: string | undefined) => void): () => void;
   close(): Promise<void>;
 }

@@ -1,0 +1,124 @@
+import { Redis } from 'ioredis';
+import { WsgError } from '../../errors.js';
+import type { MaybePromise, StoreStatus } from '../types.js';
+import type { FailMode, RedisStoreOptions } from './options.js';
+import { SCRIPTS, type ScriptName } from './scripts.js';
+
+/** After a failed or timed-out command, how long the store stays on its fallback before trying Redis again. */
+const BREAK_MS = 1000;
+
+export type StatusListener = (status: StoreStatus, detail: string | undefined) => void;
+
+/**
+ * The store's two Redis connections (commands, and one in subscriber mode) and the one rule
+ * every operation follows: use Redis while it answers, else the fail mode decides.
+ */
+export interface RedisLink {
+  readonly client: Redis;
+  readonly subscriber: Redis;
+  readonly prefix: string;
+  readonly failMode: FailMode;
+  /** True while commands should go to Redis. */
+  usable(): boolean;
+  /** `op` on Redis; when Redis is not usable or `op` fails, `local()` (open) or WSG_OVERLOADED (closed). */
+  run<T>(op: () => Promise<T>, local: () => MaybePromise<T>): MaybePromise<T>;
+  script(name: ScriptName, key: string, ...args: (string | number)[]): Promise<unknown>;
+  status(): StoreStatus;
+  onStatus(listener: StatusListener): () => void;
+  close(): Promise<void>;
+}
+
+export function createRedisLink(options: RedisStoreOptions): RedisLink {
+  const prefix = options.prefix ?? 'wsguard:';
+  const failMode = options.failMode ?? 'open';
+  const now = options.now ?? Date.now;
+  const owned = options.client === undefined;
+  const client =
+    options.client ??
+    new Redis(options.url ?? 'redis://127.0.0.1:6379', {
+      // Fail fast while disconnected: the fallback answers instead of a queue that grows.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: options.commandTimeoutMs ?? 250,
+      connectTimeout: 2000,
+      enableAutoPipelining: true,
+      // Reconnect forever, backing off to one try every 2 s.
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      ...options.redisOptions,
+    });
+  // Subscriber mode needs its own connection; ioredis re-subscribes it after a reconnect.
+  const subscriber = client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+  for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 1, lua });
+
+  let brokenUntil = 0;
+  let breakTimer: NodeJS.Timeout | undefined;
+  let reported: StoreStatus = 'ok';
+  let lastError: string | undefined;
+  const listeners = new Set<StatusListener>();
+
+  const status = (): StoreStatus =>
+    client.status === 'ready' && subscriber.status === 'ready' && now() >= brokenUntil ? 'ok' : 'degraded';
+  const update = () => {
+    const s = status();
+    if (s === reported) return;
+    // Starting up is not an outage: say nothing until the first failure or the first ready.
+    if (s === 'degraded' && lastError === undefined) return;
+    reported = s;
+    for (const l of listeners) l(s, s === 'degraded' ? lastError : undefined);
+  };
+  const failed = (err: unknown) => {
+    lastError = err instanceof Error ? err.message : String(err);
+    update();
+  };
+  for (const c of [client, subscriber]) {
+    // Without a listener ioredis prints every connection error; the status events say it once.
+    c.on('error', failed);
+    c.on('close', () => failed(lastError ?? 'connection closed'));
+    c.on('ready', update);
+  }
+
+  const trip = (err: unknown) => {
+    brokenUntil = now() + BREAK_MS;
+    clearTimeout(breakTimer);
+    breakTimer = setTimeout(update, BREAK_MS + 5);
+    breakTimer.unref();
+    failed(err);
+  };
+  const unavailable = <T>(local: () => MaybePromise<T>): MaybePromise<T> => {
+    if (failMode === 'open') return local();
+    return Promise.reject(new WsgError('WSG_OVERLOADED', { detail: 'store unavailable' }));
+  };
+  const usable = () => client.status === 'ready' && now() >= brokenUntil;
+
+  return {
+    client,
+    subscriber,
+    prefix,
+    failMode,
+    usable,
+    run(op, local) {
+      if (!usable()) return unavailable(local);
+      return op().catch((err: unknown) => {
+        trip(err);
+        return unavailable(local);
+      });
+    },
+    script(name, key, ...args) {
+      const fn = (client as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name];
+      return (fn as (...a: unknown[]) => Promise<unknown>).call(client, prefix + key, ...args);
+    },
+    status,
+    onStatus(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async close() {
+      clearTimeout(breakTimer);
+      listeners.clear();
+      subscriber.disconnect();
+      if (owned) {
+        await client.quit().catch(() => client.disconnect());
+      }
+    },
+  };
+}

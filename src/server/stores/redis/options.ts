@@ -1,0 +1,45 @@
+import type { Redis, RedisOptions } from 'ioredis';
+
+/** What the store does while Redis is unreachable or too slow. */
+export type FailMode = 'open' | 'closed';
+
+export interface RedisStoreOptions {
+  /**
+   * Redis URL (`redis://user:pass@host:6379/0`, `rediss://` for TLS). Ignored when `client` is given.
+   * @default 'redis://127.0.0.1:6379'
+   */
+  url?: string;
+  /**
+   * An existing ioredis client to use instead of `url`. The store never closes it (it is yours),
+   * and opens one duplicate of it for pub/sub. Give it `enableOfflineQueue: false` and a
+   * `commandTimeout` so a slow Redis cannot stall the hot path; the clients the store makes
+   * itself have both.
+   */
+  client?: Redis;
+  /**
+   * Put before every key and channel, so several apps (or environments) can share one Redis.
+   * @default 'wsguard:'
+   */
+  prefix?: string;
+  /**
+   * `'open'`: while Redis is down every node keeps serving with limits, sessions and pub/sub
+   * of its own (so a user may get up to N times a limit across N nodes, and sessions made
+   * then resume only on the node that made them). `'closed'`: new connections are refused with
+   * `WSG_OVERLOADED` (HTTP 503) and messages that need shared state are refused with it too.
+   * @default 'open'
+   */
+  failMode?: FailMode;
+  /**
+   * Longest a command may take before it counts as failed (and the fail mode applies). Only
+   * for clients the store makes from `url`.
+   * @default 250
+   */
+  commandTimeoutMs?: number;
+  /**
+   * Extra ioredis options for the clients made from `url` (TLS, sentinels, password, ...).
+   * @default {}
+   */
+  redisOptions?: RedisOptions;
+  /** Clock for the local fallback and caches, injectable for tests. @default Date.now */
+  now?: () => number;
+}

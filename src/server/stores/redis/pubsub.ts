@@ -1,0 +1,54 @@
+import type { PubSub } from '../types.js';
+import type { RedisLink } from './link.js';
+
+/**
+ * Channels over Redis pub/sub, so a revocation or broadcast on one node reaches every node.
+ * A publish while Redis is down reaches this node's listeners only (fail open) or is refused
+ * (fail closed).
+ */
+export function createRedisPubSub(link: RedisLink): PubSub {
+  const { client, subscriber, prefix } = link;
+  const channels = new Map<string, Set<(message: string) => void>>();
+  const deliver = (full: string, message: string) => {
+    const set = channels.get(full);
+    if (!set) return;
+    for (const l of set) {
+      try {
+        l(message);
+      } catch {
+        // One listener's failure must not keep the message from the others.
+      }
+    }
+  };
+  subscriber.on('message', deliver);
+
+  return {
+    publish(channel, message) {
+      const full = prefix + channel;
+      return link.run(
+        async () => {
+          await client.publish(full, message);
+        },
+        () => deliver(full, message),
+      );
+    },
+    subscribe(channel, listener) {
+      const full = prefix + channel;
+      let set = channels.get(full);
+      if (!set) {
+        set = new Set();
+        channels.set(full, set);
+        // Failure here is an outage the status reports; ioredis subscribes again on reconnect.
+        subscriber.subscribe(full).catch(() => {});
+      }
+      set.add(listener);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) {
+          channels.delete(full);
+          subscriber.unsubscribe(full).catch(() => {});
+        }
+      };
+    },
+  };
+}

@@ -1,0 +1,192 @@
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WsgError } from '../../../src/server/errors.js';
+import { type RedisStore, redisStore } from '../../../src/server/stores/redis/index.js';
+import type { TakeResult } from '../../../src/server/stores/types.js';
+import { hasRedis, type RedisServer, startRedis } from '../../helpers/redis.js';
+
+const spec = { capacity: 5, refillPerSec: 1 };
+
+describe.skipIf(!hasRedis)('redisStore against a real redis-server', () => {
+  let redis: RedisServer;
+  const stores: RedisStore[] = [];
+  let n = 0;
+  const open = async (o: Parameters<typeof redisStore>[0] = {}) => {
+    const s = redisStore({ url: redis.url, prefix: `t${++n}:`, ...o });
+    stores.push(s);
+    await s.ready();
+    return s;
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('token bucket: burst, then refusal with the wait, shared between two stores (two nodes)', async () => {
+    const a = await open({ prefix: 'shared:' });
+    const b = await open({ prefix: 'shared:' });
+    const results: TakeResult[] = [];
+    for (let i = 0; i < 6; i++) results.push(await (i % 2 ? b : a).take('rate:user:u1', spec, 1));
+    expect(results.slice(0, 5).every((r) => r.allowed)).toBe(true);
+    expect(results[5]).toMatchObject({ allowed: false, remaining: 0 });
+    expect(results[5]?.retryAfterMs).toBeGreaterThan(0);
+    expect(results[5]?.retryAfterMs).toBeLessThanOrEqual(1000);
+    // The refusal is cached on the node that saw it: answered without a promise.
+    expect(b.take('rate:user:u1', spec, 1)).toMatchObject({ allowed: false });
+    // After the wait, one token is back.
+    await new Promise((r) => setTimeout(r, (results[5]?.retryAfterMs ?? 1000) + 20));
+    expect(await a.take('rate:user:u1', spec, 1)).toMatchObject({ allowed: true });
+  });
+
+  it('a cost larger than the bucket is refused and does not consume', async () => {
+    const s = await open();
+    expect(await s.take('k', spec, 6)).toMatchObject({ allowed: false });
+    expect(await s.take('k2', spec, 5)).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it('fixed windows, concurrent counters, offences and blocks', async () => {
+    const s = await open({ prefix: 'blk:' });
+    expect([await s.hit('w', 10_000), await s.hit('w', 10_000), await s.hit('w', 10_000)]).toEqual([1, 2, 3]);
+    expect([await s.acquire('c', 60_000), await s.acquire('c', 60_000)]).toEqual([1, 2]);
+    await s.release('c');
+    await s.release('c');
+    expect(await s.acquire('c', 60_000)).toBe(1);
+    expect([await s.offend('o', 60_000), await s.offend('o', 60_000)]).toEqual([1, 2]);
+    expect(await s.getBlock('block:user:x')).toBeUndefined();
+    const block = { until: Date.now() + 60_000, level: 2, reason: 'WSG_RATE_LIMITED' };
+    await s.setBlock('block:user:x', block);
+    const other = await open({ prefix: 'blk:' });
+    expect(await other.getBlock('block:user:x')).toEqual(block);
+  });
+
+  it('sessions and revocations live as long as they say, and are shared', async () => {
+    const a = await open({ prefix: 'sess:' });
+    const b = await open({ prefix: 'sess:' });
+    const t = Date.now();
+    const session = {
+      id: 's1',
+      userId: 'u1',
+      csrfToken: 'c'.repeat(32),
+      createdAt: t,
+      lastActiveAt: t,
+      expiresAt: t + 60_000,
+      jti: 'j1',
+    };
+    await a.putSession(session);
+    expect(await b.getSession('s1')).toEqual(session);
+    await b.deleteSession('s1');
+    expect(await a.getSession('s1')).toBeUndefined();
+    await a.putSession({ ...session, id: 's2', expiresAt: t + 150 });
+    await vi.waitFor(async () => expect(await b.getSession('s2')).toBeUndefined(), {
+      timeout: 3000,
+      interval: 50,
+    });
+    await a.revoke('user', 'u1', t + 60_000);
+    expect(await b.revokedUntil('user', 'u1')).toBe(t + 60_000);
+    expect(await b.revokedUntil('user', 'u2')).toBeUndefined();
+  });
+
+  it('pub/sub reaches every store on the channel, prefixed', async () => {
+    const a = await open({ prefix: 'ps:' });
+    const b = await open({ prefix: 'ps:' });
+    const other = await open({ prefix: 'other:' });
+    const got: string[] = [];
+    const gotOther: string[] = [];
+    b.subscribe('chan', (m) => got.push(`b:${m}`));
+    a.subscribe('chan', (m) => got.push(`a:${m}`));
+    other.subscribe('chan', (m) => gotOther.push(m));
+    // A subscription is live once Redis counts it.
+    const probe = new Redis(redis.url);
+    await vi.waitFor(async () => expect((await probe.pubsub('NUMSUB', 'ps:chan'))[1]).toBe(2));
+    probe.disconnect();
+    await a.publish('chan', 'hello');
+    await vi.waitFor(() => expect(got.sort()).toEqual(['a:hello', 'b:hello']));
+    expect(gotOther).toEqual([]);
+  });
+
+  it('leaves no key without a TTL', async () => {
+    const s = await open({ prefix: 'ttl:' });
+    const t = Date.now();
+    await s.take('rate:user:u', spec, 1);
+    await s.hit('attempts:1.2.3.4', 1000);
+    await s.acquire('sockets:user:u', 60_000);
+    await s.offend('offences:u', 60_000);
+    await s.setBlock('block:user:u', { until: t + 60_000, level: 1, reason: 'x' });
+    await s.putSession({
+      id: 's',
+      userId: 'u',
+      csrfToken: 'c',
+      createdAt: t,
+      lastActiveAt: t,
+      expiresAt: t + 60_000,
+    });
+    await s.revoke('token', 'j', t + 60_000);
+    expect((await redis.keys('ttl:')).length).toBe(7);
+    expect(await redis.keysWithoutTtl('ttl:')).toEqual([]);
+  });
+});
+
+describe.skipIf(!hasRedis)('redisStore when Redis goes away', () => {
+  let redis: RedisServer;
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  it('fail open: degraded with a status event, local answers meanwhile, shared again when Redis is back', async () => {
+    const store = redisStore({ url: redis.url, prefix: 'open:' });
+    const statuses: string[] = [];
+    store.onStatus((s) => statuses.push(s));
+    try {
+      await store.ready();
+      expect(store.status()).toBe('ok');
+      await redis.kill();
+      await vi.waitFor(() => expect(store.status()).toBe('degraded'), { timeout: 5000 });
+      expect(statuses).toEqual(['degraded']);
+      // The local fallback answers at once (no promise, no wait on a dead socket).
+      const r = store.take('rate:user:u', spec, 1);
+      expect(r).toMatchObject({ allowed: true, remaining: 4 });
+      expect(await store.hit('w', 10_000)).toBe(1);
+      await store.revoke('user', 'evil', Date.now() + 60_000);
+      await redis.start();
+      await vi.waitFor(() => expect(store.status()).toBe('ok'), { timeout: 10_000, interval: 50 });
+      expect(statuses).toEqual(['degraded', 'ok']);
+      // Shared again: a second node sees this one's writes.
+      const other = redisStore({ url: redis.url, prefix: 'open:' });
+      await other.ready();
+      await store.setBlock('block:user:z', { until: Date.now() + 60_000, level: 1, reason: 'x' });
+      expect(await other.getBlock('block:user:z')).toMatchObject({ level: 1 });
+      await other.close();
+      // A revocation made during the outage still holds on this node.
+      expect(await store.revokedUntil('user', 'evil')).toBeGreaterThan(Date.now());
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('fail closed: operations reject with WSG_OVERLOADED while Redis is down', async () => {
+    const store = redisStore({ url: redis.url, prefix: 'closed:', failMode: 'closed' });
+    try {
+      await store.ready();
+      await redis.kill();
+      await vi.waitFor(() => expect(store.status()).toBe('degraded'), { timeout: 5000 });
+      const err = await Promise.resolve(store.take('k', spec, 1)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(WsgError);
+      expect((err as WsgError).code).toBe('WSG_OVERLOADED');
+      await expect(Promise.resolve(store.getSession('s'))).rejects.toMatchObject({ code: 'WSG_OVERLOADED' });
+      await redis.start();
+      await vi.waitFor(() => expect(store.status()).toBe('ok'), { timeout: 10_000, interval: 50 });
+      expect(await store.take('k', spec, 1)).toMatchObject({ allowed: true });
+    } finally {
+      await store.close();
+    }
+  });
+});
