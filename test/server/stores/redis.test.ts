@@ -44,6 +44,32 @@ describe.skipIf(!hasRedis)('redisStore against a real redis-server', () => {
     expect(await a.take('rate:user:u1', spec, 1)).toMatchObject({ allowed: true });
   });
 
+  it('leases: most takes answer locally, and two nodes together never pass the limit', async () => {
+    const big = { capacity: 400, refillPerSec: 0.001 };
+    const a = await open({ prefix: 'lease:' });
+    const b = await open({ prefix: 'lease:' });
+    let allowed = 0;
+    let local = 0;
+    for (let i = 0; i < 1000; i++) {
+      const r = (i % 2 ? b : a).take('rate:user:big', big, 1);
+      if (!(r instanceof Promise)) local++;
+      if ((await r).allowed) allowed++;
+    }
+    // Lease 5% of 400 = 20: one Redis call per 20 messages per node.
+    expect(local).toBeGreaterThan(900);
+    expect(allowed).toBeLessThanOrEqual(400);
+    // Refused early by at most the other node's unspent lease.
+    expect(allowed).toBeGreaterThanOrEqual(400 - 20);
+  });
+
+  it('lease: false asks Redis for every message', async () => {
+    const s = await open({ lease: false });
+    const r = s.take('rate:user:x', { capacity: 400, refillPerSec: 1 }, 1);
+    expect(r).toBeInstanceOf(Promise);
+    expect(await r).toMatchObject({ allowed: true });
+    expect(s.take('rate:user:x', { capacity: 400, refillPerSec: 1 }, 1)).toBeInstanceOf(Promise);
+  });
+
   it('a cost larger than the bucket is refused and does not consume', async () => {
     const s = await open();
     expect(await s.take('k', spec, 6)).toMatchObject({ allowed: false });

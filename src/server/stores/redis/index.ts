@@ -25,7 +25,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   return {
     kind: 'redis',
     failMode: link.failMode,
-    ...createRedisLimits(link, now),
+    ...createRedisLimits(link, now, options.lease ?? {}),
     ...createRedisSessions(link, now),
     ...createRedisPubSub(link),
     status: link.status,

@@ -1,42 +1,73 @@
 import { createBoundedMap } from '../../bounded-map.js';
 import { randomId } from '../../ids.js';
 import { createMemoryLimits } from '../memory/limits.js';
-import type { BlockRecord, LimitStore, TakeResult } from '../types.js';
+import type { BlockRecord, BucketSpec, LimitStore, MaybePromise, TakeResult } from '../types.js';
 import type { RedisLink } from './link.js';
 
 /**
- * Limits in Redis. Two local shortcuts keep the hot path off the network without letting
- * anyone past a limit: a refused bucket is refused here until the time Redis named, and a
- * block read from Redis is kept here until it ends. Both can only refuse, never allow.
+ * Limits in Redis. Three local shortcuts keep the hot path off the network without letting
+ * anyone past a limit: tokens are leased from the shared bucket a few at a time and spent
+ * here; a refused bucket is refused here until the time Redis named; a block read from Redis
+ * is kept here until it ends. None of them can allow what Redis would refuse.
  */
-export function createRedisLimits(link: RedisLink, now: () => number): LimitStore {
+export function createRedisLimits(
+  link: RedisLink,
+  now: () => number,
+  lease: { ratio?: number; max?: number } | false = {},
+): LimitStore {
   const fallback = createMemoryLimits({ now });
   const refusedUntil = createBoundedMap<number>(100_000, now);
   const blocks = createBoundedMap<BlockRecord>(100_000, now);
   const { prefix } = link;
+  const leases = createBoundedMap<{ tokens: number }>(100_000, now);
+  const leasing = new Map<string, Promise<unknown>>();
+  const leaseRatio = lease === false ? 0 : (lease.ratio ?? 0.05);
+  const leaseMax = lease === false ? 0 : (lease.max ?? 100);
+
+  const take = (key: string, spec: BucketSpec, cost: number): MaybePromise<TakeResult> => {
+    const t = now();
+    const until = refusedUntil.get(key);
+    if (until !== undefined) return { allowed: false, remaining: 0, retryAfterMs: Math.max(1, until - t) };
+    const held = leases.get(key);
+    if (held && held.tokens >= cost) {
+      held.tokens -= cost;
+      return { allowed: true, remaining: held.tokens, retryAfterMs: 0 };
+    }
+    // One lease request per key at a time: the others wait for it, then try the lease again.
+    const pending = leasing.get(key);
+    if (pending) return pending.then(() => take(key, spec, cost));
+    const want = Math.max(cost, Math.min(leaseMax, Math.floor(spec.capacity * leaseRatio)));
+    const result = link.run(
+      async (): Promise<TakeResult> => {
+        const [granted, remaining, wait] = (await link.script(
+          'wsgTake',
+          key,
+          spec.capacity,
+          spec.refillPerSec,
+          cost,
+          want,
+        )) as [number, number, number];
+        if (granted < cost) {
+          refusedUntil.set(key, now() + wait, now() + wait);
+          return { allowed: false, remaining: 0, retryAfterMs: wait };
+        }
+        // Unspent lease tokens are forgotten once the bucket would have refilled anyway.
+        const left = (leases.get(key)?.tokens ?? 0) + granted - cost;
+        leases.set(key, { tokens: left }, now() + Math.ceil((spec.capacity / spec.refillPerSec) * 1000));
+        return { allowed: true, remaining: remaining + left, retryAfterMs: 0 };
+      },
+      () => fallback.take(key, spec, cost),
+    );
+    // Redis down (fail open): the local fallback answered at once.
+    if (!(result instanceof Promise)) return result;
+    const request = result.finally(() => leasing.delete(key));
+    leasing.set(key, request);
+    return request;
+  };
 
   return {
     take(key, spec, cost) {
-      const until = refusedUntil.get(key);
-      if (until !== undefined)
-        return { allowed: false, remaining: 0, retryAfterMs: Math.max(1, until - now()) };
-      return link.run(
-        async (): Promise<TakeResult> => {
-          const [allowed, remaining, wait] = (await link.script(
-            'wsgTake',
-            key,
-            spec.capacity,
-            spec.refillPerSec,
-            cost,
-          )) as [number, number, number];
-          if (allowed !== 1) {
-            refusedUntil.set(key, now() + wait, now() + wait);
-            return { allowed: false, remaining: 0, retryAfterMs: wait };
-          }
-          return { allowed: true, remaining, retryAfterMs: 0 };
-        },
-        () => fallback.take(key, spec, cost),
-      );
+      return take(key, spec, cost);
     },
     hit(key, windowMs) {
       return link.run(

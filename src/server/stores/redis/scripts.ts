@@ -5,12 +5,16 @@
 
 const NOW_MS = `local t = redis.call('TIME'); local now = t[1] * 1000 + math.floor(t[2] / 1000)`;
 
-/** KEYS[1] bucket; ARGV capacity, refillPerSec, cost -> { allowed (0/1), remaining, retryAfterMs }. */
+/**
+ * KEYS[1] bucket; ARGV capacity, refillPerSec, cost, want (>= cost) -> { granted, remaining, retryAfterMs }.
+ * Grants up to `want` tokens (a node's local lease), at least `cost`, or none and the wait for `cost`.
+ */
 export const TAKE = `
 ${NOW_MS}
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local want = tonumber(ARGV[4])
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1])
 local at = tonumber(state[2])
@@ -23,17 +27,17 @@ if elapsed > 0 then
   tokens = math.min(capacity, tokens + elapsed * rate / 1000)
   at = now
 end
-local allowed = 0
+local granted = 0
 local wait = 0
 if tokens >= cost then
-  tokens = tokens - cost
-  allowed = 1
+  granted = math.max(cost, math.min(want, math.floor(tokens)))
+  tokens = tokens - granted
 else
   wait = math.ceil((cost - tokens) * 1000 / rate)
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
-return { allowed, math.floor(tokens), wait }
+return { granted, math.floor(tokens), wait }
 `;
 
 /** KEYS[1] counter; ARGV windowMs -> count in the fixed window. */
