@@ -86,16 +86,18 @@ export class Connection implements ConnectionInfo {
 
   /** Starts the auth phase, or authenticates at once with a principal from the upgrade. */
   start(principal: Principal | undefined, req: UpgradeRequest): void {
+    // Armed on both paths: with a token from the upgrade, opening the session (store calls)
+    // must not hold the socket open forever either.
+    this.authTimer = setTimeout(() => {
+      if (this.state === 'authenticating' || this.state === 'verifying') this.fail('WSG_AUTH_TIMEOUT');
+    }, this.host.authTimeoutMs);
+    this.authTimer.unref?.();
     if (principal) {
       this.state = 'verifying';
       void this.authenticate(principal);
       return;
     }
     this.upgradeReq = req;
-    this.authTimer = setTimeout(() => {
-      if (this.state === 'authenticating' || this.state === 'verifying') this.fail('WSG_AUTH_TIMEOUT');
-    }, this.host.authTimeoutMs);
-    this.authTimer.unref?.();
   }
 
   get context(): HandlerContext {
