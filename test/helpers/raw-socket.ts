@@ -81,6 +81,8 @@ export interface RawSocket {
   closeFrame(timeoutMs?: number): Promise<{ code: number | undefined; reason: string }>;
   /** Resolves once the server ended the TCP connection. */
   ended: Promise<void>;
+  /** Bytes received and not yet read: above 0 once the server answered something. */
+  readonly buffered: number;
   destroy(): void;
 }
 
@@ -208,6 +210,9 @@ export async function rawConnect(port: number): Promise<RawSocket> {
       }
     },
     destroy: () => socket.destroy(),
+    get buffered() {
+      return buf.length;
+    },
   };
   return raw;
 }
