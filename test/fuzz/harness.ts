@@ -169,7 +169,7 @@ export function createFuzzTarget(options: { limits?: boolean } = {}): FuzzTarget
       return guard;
     },
     async authed(input) {
-      if (!current || current.conn.state !== 'open') {
+      if (current?.conn.state !== 'open') {
         current = await openConn(true);
         if (current.conn.state !== 'open') {
           // Only the penalty ladder refuses a fresh session here; anything else is a finding.
