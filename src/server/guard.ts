@@ -507,6 +507,15 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     };
   };
 
+  const decide = async (req: UpgradeRequest): Promise<GateDecision> => {
+    const decision = await gate(req);
+    if (!decision.ok || !decision.principal) return decision;
+    const refused =
+      (await protection.admitUser(decision.principal.id)) ??
+      ((await sessions.revoked(decision.principal)) ? { code: 'WSG_SESSION_REVOKED' as const } : undefined);
+    return refused ? { ok: false, ip: decision.ip, rejection: refused } : decision;
+  };
+
   /**
    * The gate's checks (a slow verifier, a stalled store) may not hold the upgrade's socket
    * longer than a client may take to authenticate: past that it is refused 503.
@@ -562,15 +571,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     httpMount: options.http?.mount ?? true,
     stats,
     admit: async (req) => {
-      let decision = await withinAuthTimeout(gate(req), req);
-      if (decision.ok && decision.principal) {
-        const refused =
-          (await protection.admitUser(decision.principal.id)) ??
-          ((await sessions.revoked(decision.principal))
-            ? { code: 'WSG_SESSION_REVOKED' as const }
-            : undefined);
-        if (refused) decision = { ok: false, ip: decision.ip, rejection: refused };
-      }
+      const decision = await withinAuthTimeout(decide(req), req);
       if (!decision.ok) {
         const { code, detail } = decision.rejection;
         countUp(counters.rejections, code);
