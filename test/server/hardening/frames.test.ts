@@ -1,6 +1,14 @@
+import { deflateRawSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { closePayload, encodeFrame, Op, type RawSocket, rawUpgraded } from '../../helpers/raw-socket.js';
+import {
+  closePayload,
+  encodeFrame,
+  Op,
+  type RawSocket,
+  rawHandshake,
+  rawUpgraded,
+} from '../../helpers/raw-socket.js';
 import { expectStillServing } from '../../helpers/served.js';
 import { signToken, startServer, type TestServer } from '../../helpers/server.js';
 
@@ -181,3 +189,44 @@ async function rawUpgradedWithCsrf(): Promise<{ raw: RawSocket; csrf: string }> 
   const ok = JSON.parse((await raw.nextFrame()).payload.toString()) as { csrfToken: string };
   return { raw, csrf: ok.csrfToken };
 }
+
+describe('permessage-deflate attacks', () => {
+  let zsrv: TestServer;
+  beforeAll(async () => {
+    zsrv = await startServer({
+      limits: false,
+      anomaly: false,
+      perMessageDeflate: true,
+      messages: { echo: z.unknown() },
+    });
+  });
+  afterAll(() => zsrv.close());
+
+  /** An authenticated socket that negotiated permessage-deflate; returns the close after `frame`. */
+  async function deflateAttack(frame: Buffer) {
+    const { raw, answer } = await rawHandshake(zsrv.port, {
+      headers: { 'Sec-WebSocket-Extensions': 'permessage-deflate', Authorization: `Bearer ${token}` },
+    });
+    expect(answer.headers['sec-websocket-extensions']).toMatch(/^permessage-deflate/);
+    await raw.nextFrame(); // auth_ok (compressed or not)
+    await raw.write(frame);
+    const closed = await raw.closeFrame();
+    raw.destroy();
+    await expectStillServing(zsrv.url, { echo: false });
+    return closed;
+  }
+
+  it('a 10 MB inflation bomb (under 10 KB on the wire) is stopped at maxPayload: 1009', async () => {
+    const bomb = deflateRawSync(Buffer.alloc(10_000_000, 0x20));
+    expect(bomb.length).toBeLessThan(10_000);
+    expect((await deflateAttack(text(bomb, { rsv: 4 }))).code).toBe(1009);
+  });
+
+  it('data that does not inflate: 1007', async () => {
+    expect((await deflateAttack(text(Buffer.from([0xff, 0xff, 0xff, 0xff, 0]), { rsv: 4 }))).code).toBe(1007);
+  });
+
+  it('RSV1 on a control frame: 1002', async () => {
+    expect((await deflateAttack(encodeFrame({ opcode: Op.ping, rsv: 4, payload: 'x' }))).code).toBe(1002);
+  });
+});

@@ -2,7 +2,14 @@ import { jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { assertNoLeak } from '../../helpers/peer.js';
-import { type HandshakeOptions, rawConnect, rawHandshake, upgradeRequest } from '../../helpers/raw-socket.js';
+import {
+  encodeFrame,
+  type HandshakeOptions,
+  Op,
+  rawConnect,
+  rawHandshake,
+  upgradeRequest,
+} from '../../helpers/raw-socket.js';
 import { expectStillServing } from '../../helpers/served.js';
 import { signToken, startServer, TEST_SECRET, type TestServer } from '../../helpers/server.js';
 
@@ -144,6 +151,19 @@ describe('upgrade-request attacks', () => {
     expect(ok.status).toBe(101);
     expect(ok.headers['sec-websocket-extensions']).toMatch(/^permessage-deflate/);
     await expectStillServing(srv.url);
+  });
+
+  it('an auth frame pipelined in the same packet as the handshake is not lost while the gate decides', async () => {
+    srv = await startServer(echo);
+    const raw = await rawConnect(srv.port);
+    const auth = encodeFrame({
+      opcode: Op.text,
+      payload: JSON.stringify({ type: 'auth', token: await signToken('eager') }),
+    });
+    await raw.write(Buffer.concat([Buffer.from(upgradeRequest(srv.port)), auth]));
+    expect((await raw.http()).status).toBe(101);
+    expect(JSON.parse((await raw.nextFrame()).payload.toString())).toMatchObject({ type: 'auth_ok' });
+    raw.destroy();
   });
 
   it('slow headers (one byte at a time) are cut off by the server headers timeout with 408', async () => {
