@@ -150,6 +150,33 @@ export class Connection implements ConnectionInfo {
     this.alive = true;
   }
 
+  /**
+   * A transport ping from the peer, which the transport answers by itself. A pong is work and
+   * bytes, so a ping counts against the frame limits like a message: without this, a ping flood
+   * went past every rate limit. (Before auth, the auth timeout bounds it.)
+   */
+  handlePing(data: Buffer): void {
+    if (this.state !== 'open' || this.host.closing) return;
+    const m: MessageContext = {
+      conn: this,
+      bytes: data.length,
+      isBinary: true,
+      type: '',
+      id: undefined,
+      payload: undefined,
+      csrf: undefined,
+    };
+    for (const stage of this.host.frameStages) {
+      const r = stage(m);
+      if (r === undefined) continue;
+      if (r instanceof WsgError) return this.reject(r, m);
+      return void r.then(
+        (err) => err && this.reject(err, m),
+        () => this.reject(new WsgError('WSG_INTERNAL'), m),
+      );
+    }
+  }
+
   event(e: Omit<SecurityEvent, 'ip' | 'userId' | 'sessionId' | 'connectionId'>): void {
     const full: SecurityEvent = { ...e, ip: this.ip, connectionId: this.connectionId };
     if (this.user) full.userId = this.user.id;

@@ -116,6 +116,7 @@ export function attachWs(server: HttpServer | HttpsServer, guard: Guard): WsAtta
           ws.on('message', (data, isBinary) => conn.handleMessage(data as Buffer, isBinary));
           ws.on('close', (code) => conn.handleClose(code));
           ws.on('pong', () => conn.handlePong());
+          ws.on('ping', (data) => conn.handlePing(data));
           ws.on('error', (err: Error & { code?: string }) => {
             // Both close with 1009: over maxPayload, or a length header past 2^53 - 1.
             if (

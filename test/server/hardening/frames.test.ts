@@ -1,5 +1,5 @@
 import { deflateRawSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
   closePayload,
@@ -228,5 +228,47 @@ describe('permessage-deflate attacks', () => {
 
   it('RSV1 on a control frame: 1002', async () => {
     expect((await deflateAttack(encodeFrame({ opcode: Op.ping, rsv: 4, payload: 'x' }))).code).toBe(1002);
+  });
+});
+
+describe('control-frame floods with the default limits', () => {
+  let lsrv: TestServer;
+  beforeEach(async () => {
+    lsrv = await startServer({
+      messages: { echo: z.unknown() },
+      handlers: { echo: (_c: unknown, p: unknown) => p },
+    });
+  });
+  afterEach(() => lsrv.close());
+
+  it('a transport ping flood counts against the socket rate limit and ends on the penalty ladder (regression)', async () => {
+    const raw = await rawUpgraded(lsrv.port, await signToken('pinger'));
+    const ping = encodeFrame({ opcode: Op.ping, payload: 'x' });
+    await raw.write(Buffer.concat(Array.from({ length: 2000 }, () => ping))).catch(() => {});
+    // The server closes a flooder with unread pings in its buffer, so TCP may reset the
+    // connection before the client reads the error and close frames: assert on the server.
+    await raw.ended;
+    await poll(() => lsrv.wss.clients === 0, 'the flooder to be closed');
+    // Before the fix: 2,000 pongs, no refusal, the socket open; the limits never saw the pings.
+    const { rejections } = lsrv.wss.stats();
+    expect(rejections.WSG_RATE_LIMITED).toBeGreaterThan(0);
+    expect(lsrv.wss.stats().activeBlocks).toBeGreaterThan(0);
+    // The penalty holds: this IP is refused at the gate for now.
+    const again = await rawHandshake(lsrv.port);
+    expect(again.answer.status).toBe(429);
+    again.raw.destroy();
+  });
+
+  it('a few pings (a client heartbeat) are answered and refused nothing', async () => {
+    const raw = await rawUpgraded(lsrv.port, await signToken('heartbeat'));
+    for (let i = 0; i < 5; i++) {
+      await raw.write(encodeFrame({ opcode: Op.ping, payload: `hb${i}` }));
+      const f = await raw.nextFrame();
+      expect(f.opcode).toBe(Op.pong);
+      expect(f.payload.toString()).toBe(`hb${i}`);
+    }
+    expect(lsrv.wss.stats().rejections).toEqual({});
+    raw.destroy();
+    await expectStillServing(lsrv.url);
   });
 });
