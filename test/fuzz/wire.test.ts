@@ -35,6 +35,9 @@ const frameSpec = fc.record({
   ),
 });
 
+// FUZZ_WIRE_RUNS=20000 [FUZZ_WIRE_SEED=n] npx vitest run test/fuzz/wire.test.ts for a long run.
+const RUNS = Number(process.env.FUZZ_WIRE_RUNS ?? 600);
+
 /**
  * Protocol codes ws closes with for a bad frame; the answer to a client close echoes its code
  * (any valid one: 1000, 1001, 3000-4999 ...) or is empty (1005) for an empty close.
@@ -44,40 +47,43 @@ const echoable = (code: number) =>
   (code >= 1000 && code <= 1014 && ![1004, 1005, 1006].includes(code)) || (code >= 3000 && code <= 4999);
 
 describe('wire fuzz (live server)', () => {
-  it('random frame sequences: a defined close, defined error frames, the socket freed, the server serving', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(frameSpec, { minLength: 1, maxLength: 8 }), async (specs) => {
-        const raw = await rawUpgraded(srv.port, token);
-        const frames = specs.map((s) => encodeFrame(s));
-        frames.push(encodeFrame({ opcode: Op.close, payload: closePayload(1000) }));
-        await raw.write(Buffer.concat(frames)).catch(() => {});
-        let close: { code: number | undefined; reason: string } | undefined;
-        while (!close) {
-          const f = await raw.nextFrame();
-          if (f.opcode === Op.close) {
-            close = {
-              code: f.payload.length >= 2 ? f.payload.readUInt16BE(0) : undefined,
-              reason: f.payload.subarray(2).toString(),
-            };
-          } else if (f.opcode === Op.text) {
-            const msg = JSON.parse(f.payload.toString()) as { type: string; code?: string };
-            if (msg.type === 'error') expect(isErrorCode(msg.code), f.payload.toString()).toBe(true);
+  it(
+    'random frame sequences: a defined close, defined error frames, the socket freed, the server serving',
+    async () => {
+      await fc.assert(
+        fc.asyncProperty(fc.array(frameSpec, { minLength: 1, maxLength: 8 }), async (specs) => {
+          const raw = await rawUpgraded(srv.port, token);
+          const frames = specs.map((s) => encodeFrame(s));
+          frames.push(encodeFrame({ opcode: Op.close, payload: closePayload(1000) }));
+          await raw.write(Buffer.concat(frames)).catch(() => {});
+          let close: { code: number | undefined; reason: string } | undefined;
+          while (!close) {
+            const f = await raw.nextFrame();
+            if (f.opcode === Op.close) {
+              close = {
+                code: f.payload.length >= 2 ? f.payload.readUInt16BE(0) : undefined,
+                reason: f.payload.subarray(2).toString(),
+              };
+            } else if (f.opcode === Op.text) {
+              const msg = JSON.parse(f.payload.toString()) as { type: string; code?: string };
+              if (msg.type === 'error') expect(isErrorCode(msg.code), f.payload.toString()).toBe(true);
+            }
           }
-        }
-        const code = close.code ?? 1005;
-        const wsg = parseCloseReason(close.reason).code;
-        const sentClose = specs
-          .find((sp) => sp.opcode === Op.close && sp.payload.length >= 2)
-          ?.payload.readUInt16BE(0);
-        const ok = TRANSPORT_CODES.has(code) || wsg !== undefined || (code === sentClose && echoable(code));
-        expect(ok, `close ${code} ${close.reason}`).toBe(true);
-        raw.destroy();
-        await raw.ended;
-      }),
-      // FUZZ_WIRE_RUNS=20000 npx vitest run test/fuzz/wire.test.ts for a long run.
-      { numRuns: Number(process.env.FUZZ_WIRE_RUNS ?? 600), seed: 424_242 },
-    );
-    await expect.poll(() => srv.wss.clients).toBe(0);
-    await expectStillServing(srv.url, { echo: false });
-  });
+          const code = close.code ?? 1005;
+          const wsg = parseCloseReason(close.reason).code;
+          const sentClose = specs
+            .find((sp) => sp.opcode === Op.close && sp.payload.length >= 2)
+            ?.payload.readUInt16BE(0);
+          const ok = TRANSPORT_CODES.has(code) || wsg !== undefined || (code === sentClose && echoable(code));
+          expect(ok, `close ${code} ${close.reason}`).toBe(true);
+          raw.destroy();
+          await raw.ended;
+        }),
+        { numRuns: RUNS, seed: Number(process.env.FUZZ_WIRE_SEED ?? 424_242) },
+      );
+      await expect.poll(() => srv.wss.clients).toBe(0);
+      await expectStillServing(srv.url, { echo: false });
+    },
+    Math.max(20_000, RUNS * 10),
+  );
 });
