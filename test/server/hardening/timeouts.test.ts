@@ -1,9 +1,11 @@
 import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { SecureWebSocket, ServerError } from '../../../src/client/index.js';
 import { setupWebSockets, WsgConfigError } from '../../../src/server/index.js';
 import { memoryStore } from '../../../src/server/stores/memory/index.js';
 import type { Store } from '../../../src/server/stores/types.js';
+import { outcome } from '../../helpers/client.js';
 import { assertNoLeak, connect, connectAuthed, upgradeStatus } from '../../helpers/peer.js';
 import { encodeFrame, Op, rawUpgraded } from '../../helpers/raw-socket.js';
 import { expectStillServing } from '../../helpers/served.js';
@@ -176,6 +178,19 @@ describe('handler timeout', () => {
     assertNoLeak(peer.frames);
     peer.close();
     await expectStillServing(srv.url);
+  });
+
+  it('SecureWebSocket rejects that send() with ServerError WSG_HANDLER_TIMEOUT, maybeHandled: true', async () => {
+    srv = await startServer({ ...base, handlerTimeoutMs: 200 });
+    const socket = new SecureWebSocket({ url: srv.url, authToken: await signToken('client') });
+    try {
+      const r = await outcome(socket.send({ type: 'hang', payload: null }));
+      expect(r.ok || r.error).toBeInstanceOf(ServerError);
+      expect(r.ok || r.error).toMatchObject({ code: 'WSG_HANDLER_TIMEOUT', maybeHandled: true });
+      expect(await socket.send({ type: 'echo', payload: 'next' })).toBe('next');
+    } finally {
+      socket.close();
+    }
   });
 
   it('a late result is dropped (no ack after the timeout error); its side effects still happen', async () => {
