@@ -23,15 +23,25 @@ afterEach(async () => {
 
 const never = () => new Promise<never>(() => {});
 
-/** A memory store whose session writes hang while `hang.on` (a stalled Redis, say). */
-function stallingStore(): { store: Store; hang: { on: boolean } } {
-  const hang = { on: false };
+/**
+ * A memory store whose session writes stall while `hang.on` (a stalled Redis, say): forever, or
+ * for `hang.ms` when set, after which the write goes through.
+ */
+function stallingStore(): { store: Store; hang: { on: boolean; ms?: number; late: number } } {
+  const hang: { on: boolean; ms?: number; late: number } = { on: false, late: 0 };
   const inner = memoryStore();
   const store = new Proxy(inner, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver);
       if (prop === 'putSession' && typeof value === 'function') {
-        return (...args: unknown[]) => (hang.on ? never() : value.apply(target, args));
+        return (...args: unknown[]) => {
+          if (!hang.on) return value.apply(target, args);
+          if (hang.ms === undefined) return never();
+          return new Promise((r) => setTimeout(r, hang.ms)).then(() => {
+            hang.late++;
+            return value.apply(target, args);
+          });
+        };
       }
       return typeof value === 'function' ? value.bind(target) : value;
     },
@@ -107,6 +117,31 @@ describe('auth timeout', () => {
     await expectStillServing(srv.url);
     // The stalled socket gave its slot back.
     await expect.poll(() => srv?.wss.stats().socketsOpen).toBe(0);
+  });
+
+  it('a session the store opens after the timeout is given back: the user slot is free again', async () => {
+    const { store, hang } = stallingStore();
+    srv = await startServer({ ...base, authTimeoutMs: 200, store, limits: { concurrentPerUser: 1 } });
+    const token = await signToken('late-session');
+    hang.on = true;
+    hang.ms = 500;
+    const late = await connect(srv.url, { headers: { Authorization: `Bearer ${token}` } });
+    expect(await late.closed).toEqual({ code: 4408, reason: 'WSG_AUTH_TIMEOUT' });
+    hang.on = false;
+    // Once the stalled write completes the server takes the slot and must give it back; with
+    // the slot leaked, every later socket of this user would be refused 4429.
+    await expect.poll(() => hang.late).toBe(1);
+    await expect
+      .poll(
+        async () => {
+          const { peer } = await connectAuthed(srv?.url as string, token);
+          peer.close();
+          await peer.closed;
+          return true;
+        },
+        { timeout: 5000, interval: 100 },
+      )
+      .toBe(true);
   });
 
   it('an upgrade whose token check never answers is refused 503 after authTimeoutMs (regression)', async () => {
