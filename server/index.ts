@@ -54,7 +54,9 @@ async function devToken(subject = 'demo-user'): Promise<string> {
 }
 
 // wsguard answers /healthz and /metrics on this server ahead of this handler.
-const server = createServer((req, res) => {
+// Node's defaults let a client take 60 s to send its headers (slowloris); an internet-facing
+// endpoint wants less (docs/hardening.md).
+const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   if (path === '/dev-token' && !production) {
     // Each page gets its own guest identity, so two tabs chat as two users.

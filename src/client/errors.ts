@@ -34,8 +34,9 @@ export class ServerError extends SecureWebSocketError {
   readonly retryAfterMs: number | undefined;
 
   constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
-    // Only a handler that threw (WSG_INTERNAL) can have done part of its work.
-    super(message, code === 'WSG_INTERNAL');
+    // Only a handler that threw (WSG_INTERNAL) or outran its time (and may still finish) can
+    // have done part of its work.
+    super(message, code === 'WSG_INTERNAL' || code === 'WSG_HANDLER_TIMEOUT');
     this.name = 'ServerError';
     this.code = code;
     this.retryAfterMs = retryAfterMs;

@@ -99,6 +99,11 @@ export const ErrorCodes = {
     httpStatus: HttpStatus.ServiceUnavailable,
   },
   WSG_SHUTTING_DOWN: { message: 'Server shutting down', closeCode: CloseCode.GoingAway, closes: true },
+  WSG_HANDLER_TIMEOUT: {
+    message: 'Handler timed out',
+    closeCode: CloseCode.InternalError,
+    closes: false,
+  },
   WSG_INTERNAL: {
     message: 'Internal error',
     closeCode: CloseCode.InternalError,

@@ -86,16 +86,18 @@ export class Connection implements ConnectionInfo {
 
   /** Starts the auth phase, or authenticates at once with a principal from the upgrade. */
   start(principal: Principal | undefined, req: UpgradeRequest): void {
+    // Armed on both paths: with a token from the upgrade, opening the session (store calls)
+    // must not hold the socket open forever either.
+    this.authTimer = setTimeout(() => {
+      if (this.state === 'authenticating' || this.state === 'verifying') this.fail('WSG_AUTH_TIMEOUT');
+    }, this.host.authTimeoutMs);
+    this.authTimer.unref?.();
     if (principal) {
       this.state = 'verifying';
       void this.authenticate(principal);
       return;
     }
     this.upgradeReq = req;
-    this.authTimer = setTimeout(() => {
-      if (this.state === 'authenticating' || this.state === 'verifying') this.fail('WSG_AUTH_TIMEOUT');
-    }, this.host.authTimeoutMs);
-    this.authTimer.unref?.();
   }
 
   get context(): HandlerContext {
@@ -146,6 +148,33 @@ export class Connection implements ConnectionInfo {
 
   handlePong(): void {
     this.alive = true;
+  }
+
+  /**
+   * A transport ping from the peer, which the transport answers by itself. A pong is work and
+   * bytes, so a ping counts against the frame limits like a message: without this, a ping flood
+   * went past every rate limit. (Before auth, the auth timeout bounds it.)
+   */
+  handlePing(data: Buffer): void {
+    if (this.state !== 'open' || this.host.closing) return;
+    const m: MessageContext = {
+      conn: this,
+      bytes: data.length,
+      isBinary: true,
+      type: '',
+      id: undefined,
+      payload: undefined,
+      csrf: undefined,
+    };
+    for (const stage of this.host.frameStages) {
+      const r = stage(m);
+      if (r === undefined) continue;
+      if (r instanceof WsgError) return this.reject(r, m);
+      return void r.then(
+        (err) => err && this.reject(err, m),
+        () => this.reject(new WsgError('WSG_INTERNAL'), m),
+      );
+    }
   }
 
   event(e: Omit<SecurityEvent, 'ip' | 'userId' | 'sessionId' | 'connectionId'>): void {

@@ -74,6 +74,7 @@ export interface Guard {
 const DEFAULTS = {
   path: '/ws',
   authTimeoutMs: 5000,
+  handlerTimeoutMs: 30_000,
   maxPayload: 64 * 1024,
   maxDepth: 32,
   maxKeys: 2000,
@@ -103,6 +104,11 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   const path = options.path ?? DEFAULTS.path;
   if (!path.startsWith('/')) throw new WsgConfigError(`path must start with '/', got ${path}`);
   const authTimeoutMs = positiveInt('authTimeoutMs', options.authTimeoutMs, DEFAULTS.authTimeoutMs);
+  const handlerTimeoutMs = positiveInt(
+    'handlerTimeoutMs',
+    options.handlerTimeoutMs,
+    DEFAULTS.handlerTimeoutMs,
+  );
   const maxPayload = positiveInt('maxPayload', options.maxPayload, DEFAULTS.maxPayload, 128);
   const heartbeatMs = positiveInt('heartbeatMs', options.heartbeatMs, DEFAULTS.heartbeatMs);
   const dedupeWindow = positiveInt('dedupeWindow', options.dedupeWindow, DEFAULTS.dedupeWindow, 0);
@@ -229,9 +235,26 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       return failed(err);
     }
     if (!isThenable(out)) return done(out);
-    return Promise.resolve(out).then(done, (err) => {
+    const result = Promise.resolve(out).then(done, (err) => {
       finished();
       return failed(err);
+    });
+    return new Promise<string | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        conn.event({
+          event: 'handler.error',
+          level: 'error',
+          code: 'WSG_HANDLER_TIMEOUT',
+          detail: `${m.type}: no result within ${handlerTimeoutMs} ms`,
+        });
+        resolve(errorFrame('WSG_HANDLER_TIMEOUT', m.id));
+      }, handlerTimeoutMs);
+      timer.unref?.();
+      // After the timeout this resolve is a no-op: the late result is dropped, its latency still counted.
+      void result.then((frame) => {
+        clearTimeout(timer);
+        resolve(frame);
+      });
     });
   };
 
@@ -508,6 +531,51 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     };
   };
 
+  const decide = async (req: UpgradeRequest): Promise<GateDecision> => {
+    const decision = await gate(req);
+    if (!decision.ok || !decision.principal) return decision;
+    const refused =
+      (await protection.admitUser(decision.principal.id)) ??
+      ((await sessions.revoked(decision.principal)) ? { code: 'WSG_SESSION_REVOKED' as const } : undefined);
+    return refused ? { ok: false, ip: decision.ip, rejection: refused } : decision;
+  };
+
+  /**
+   * The gate's checks (a slow verifier, a stalled store) may not hold the upgrade's socket
+   * longer than a client may take to authenticate: past that it is refused 503.
+   */
+  const withinAuthTimeout = (decided: Promise<GateDecision>, req: UpgradeRequest) =>
+    new Promise<GateDecision>((resolve) => {
+      const timer = setTimeout(
+        () =>
+          resolve({
+            ok: false,
+            ip: proxies.clientIp(req),
+            rejection: { code: 'WSG_OVERLOADED', detail: `upgrade not decided within ${authTimeoutMs} ms` },
+          }),
+        authTimeoutMs,
+      );
+      timer.unref?.();
+      decided.then(
+        (d) => {
+          clearTimeout(timer);
+          resolve(d);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          // Only the store can fail here (fail mode 'closed'): without shared state, no one gets in.
+          resolve({
+            ok: false,
+            ip: proxies.clientIp(req),
+            rejection: {
+              code: 'WSG_OVERLOADED',
+              detail: err instanceof WsgError ? String(err.detail) : String(err),
+            },
+          });
+        },
+      );
+    });
+
   const version = packageVersion();
   const httpHandler = createHttpHandler({
     options: options.http ?? {},
@@ -535,28 +603,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     httpMount: options.http?.mount ?? true,
     stats,
     admit: async (req) => {
-      let decision: GateDecision;
-      try {
-        decision = await gate(req);
-        if (decision.ok && decision.principal) {
-          const refused =
-            (await protection.admitUser(decision.principal.id)) ??
-            ((await sessions.revoked(decision.principal))
-              ? { code: 'WSG_SESSION_REVOKED' as const }
-              : undefined);
-          if (refused) decision = { ok: false, ip: decision.ip, rejection: refused };
-        }
-      } catch (err) {
-        // Only the store can fail here (fail mode 'closed'): without shared state, no one gets in.
-        decision = {
-          ok: false,
-          ip: proxies.clientIp(req),
-          rejection: {
-            code: 'WSG_OVERLOADED',
-            detail: err instanceof WsgError ? String(err.detail) : String(err),
-          },
-        };
-      }
+      const decision = await withinAuthTimeout(decide(req), req);
       if (!decision.ok) {
         const { code, detail } = decision.rejection;
         countUp(counters.rejections, code);

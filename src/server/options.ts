@@ -114,8 +114,19 @@ export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
   trustProxy?: string[];
   /** Accept `?token=` in the URL. Tokens in URLs leak into logs and history. @default false */
   allowQueryToken?: boolean;
-  /** Time allowed for the first `auth` message when no token came with the upgrade. @default 5000 */
+  /**
+   * Time from the socket opening to `auth_ok`, whether the token came in an `auth` message or with
+   * the upgrade; also bounds the upgrade gate's own checks (token, store), answered 503 past it.
+   * @default 5000
+   */
   authTimeoutMs?: number;
+  /**
+   * Longest a handler's promise may run before the message is answered `WSG_HANDLER_TIMEOUT`
+   * (the socket stays open; the handler is not cancelled, its late result is dropped). Bounds
+   * what one hanging handler holds: the in-flight count graceful shutdown waits for, the id's
+   * dedupe entry. @default 30000
+   */
+  handlerTimeoutMs?: number;
   /** Largest message in bytes; bigger ones close the socket with 1009. @default 65536 */
   maxPayload?: number;
   /** Deepest JSON nesting accepted. @default 32 */

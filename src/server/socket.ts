@@ -25,4 +25,6 @@ export interface UpgradeRequest {
   readonly remoteAddress: string;
   /** True when the connection to this process is TLS. */
   readonly encrypted: boolean;
+  /** The request's HTTP version ('1.1'); WebSocket needs 1.1 or later. @default '1.1' when absent */
+  readonly httpVersion?: string;
 }

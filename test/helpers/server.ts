@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { SignJWT } from 'jose';
 import {
@@ -24,13 +24,14 @@ export interface TestServer {
 
 /**
  * Starts a real http server on 127.0.0.1 with wsguard attached, on port 0 or on `listen.port`
- * (to restart a server on the same port). Logging off by default.
+ * (to restart a server on the same port). Logging off by default. `listen.http` sets Node's own
+ * server options (headersTimeout, maxHeaderSize, ...).
  */
 export async function startServer<M extends MessageSchemas>(
   options: Partial<WsGuardOptions<M>> = {},
-  listen: { port?: number } = {},
+  listen: { port?: number; http?: ServerOptions } = {},
 ): Promise<TestServer> {
-  const http = createServer((_req, res) => {
+  const http = createServer(listen.http ?? {}, (_req, res) => {
     res.writeHead(404);
     res.end();
   });

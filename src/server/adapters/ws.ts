@@ -50,6 +50,7 @@ export function toUpgradeRequest(req: IncomingMessage): UpgradeRequest {
     headers: req.headers,
     remoteAddress: req.socket.remoteAddress ?? '',
     encrypted: req.socket instanceof TLSSocket,
+    httpVersion: req.httpVersion,
   };
 }
 
@@ -115,8 +116,13 @@ export function attachWs(server: HttpServer | HttpsServer, guard: Guard): WsAtta
           ws.on('message', (data, isBinary) => conn.handleMessage(data as Buffer, isBinary));
           ws.on('close', (code) => conn.handleClose(code));
           ws.on('pong', () => conn.handlePong());
+          ws.on('ping', (data) => conn.handlePing(data));
           ws.on('error', (err: Error & { code?: string }) => {
-            if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
+            // Both close with 1009: over maxPayload, or a length header past 2^53 - 1.
+            if (
+              err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ||
+              err.code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH'
+            )
               conn.handleTransportError('WSG_MESSAGE_TOO_LARGE');
             else conn.handleTransportError('WSG_BAD_REQUEST');
           });

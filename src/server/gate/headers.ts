@@ -8,10 +8,16 @@ const MAX_PROTOCOLS = 16;
  * bounded lengths keep hostile headers from costing more than a look.
  */
 export function checkHeaders(req: UpgradeRequest): boolean {
+  // RFC 6455 4.2.1: a GET over HTTP/1.1 or later asking to upgrade to exactly "websocket".
+  // Checked here, not only by ws after the gate, so a malformed handshake costs no token check.
   if (req.method !== 'GET') return false;
+  if (req.httpVersion !== undefined && !(Number.parseFloat(req.httpVersion) >= 1.1)) return false;
+  const upgrade = req.headers.upgrade;
+  if (typeof upgrade !== 'string' || upgrade.toLowerCase() !== 'websocket') return false;
   const proto = req.headers['sec-websocket-protocol'];
   if (proto !== undefined) {
-    if (typeof proto !== 'string' || proto.length > MAX_PROTOCOL_HEADER) return false;
+    // Node trims header values, so a header of only spaces arrives empty: no protocol named.
+    if (typeof proto !== 'string' || proto.length === 0 || proto.length > MAX_PROTOCOL_HEADER) return false;
     let commas = 0;
     for (let i = 0; i < proto.length; i++) if (proto.charCodeAt(i) === 44) commas++;
     if (commas >= MAX_PROTOCOLS) return false;
