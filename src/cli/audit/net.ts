@@ -83,7 +83,7 @@ function send(
           : err.code === 'ENOTFOUND'
             ? 'host not found'
             : err.message;
-      reject(new UnreachableError(`cannot reach ${url.href} (${why})`));
+      reject(new UnreachableError(`cannot reach ${onUpgrade ? ctx.url : url.href} (${why})`));
     });
     req.end();
   });

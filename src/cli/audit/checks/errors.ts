@@ -1,5 +1,5 @@
 import type { AuditContext } from '../context.js';
-import { answer, appMessage, describe, open, short } from '../net.js';
+import { answer, appMessage, describe, open, SkipError, short } from '../net.js';
 import type { CheckDef } from '../types.js';
 
 type Check = CheckDef<AuditContext>;
@@ -23,7 +23,11 @@ async function provoke(ctx: AuditContext): Promise<string[]> {
   if (done) return done;
   const sent: string[] = [];
   ctx.memo.set(PROVOKED, sent);
-  const conn = await open(ctx);
+  // Authenticated when possible; errors before authentication leak just as well.
+  const conn = await open(ctx).catch((err: unknown) => {
+    if (err instanceof SkipError) return open(ctx, { auth: false });
+    throw err;
+  });
   try {
     for (const text of [...provocations(ctx), JSON.stringify(appMessage(ctx, conn, { audit: 'after' }))]) {
       conn.sendRaw(text);
