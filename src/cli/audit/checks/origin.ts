@@ -62,7 +62,7 @@ function foreign(
 
 export const legit: Check = {
   id: 'origin.legitimate',
-  title: 'The legitimate origin is accepted',
+  title: 'The legitimate origin refused (set --origin)',
   category: 'origin',
   severity: 'info',
   cwe: null,

@@ -11,7 +11,7 @@ const quantile = (sorted: number[], p: number) =>
 export const performanceChecks: Check[] = [
   {
     id: 'performance.latency',
-    title: 'Round-trip latency',
+    title: 'Slow round trips (p95 over 1 s)',
     category: 'performance',
     severity: 'low',
     cwe: null,
@@ -58,7 +58,7 @@ export const performanceChecks: Check[] = [
   },
   {
     id: 'performance.throughput',
-    title: 'Echo throughput',
+    title: 'Echo throughput (informational)',
     category: 'performance',
     severity: 'info',
     cwe: null,

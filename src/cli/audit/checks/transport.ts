@@ -77,7 +77,7 @@ function tlsInfo(ctx: AuditContext) {
 
 export const tls: Check = {
   id: 'transport.tls',
-  title: 'wss:// certificate and TLS version',
+  title: 'Untrusted certificate or TLS older than 1.2 (wss:// only)',
   category: 'transport',
   severity: 'high',
   cwe: 'CWE-295',
