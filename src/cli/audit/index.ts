@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { type CommandIo, type CommandSpec, formatUsage, readCommandLine } from '../args.js';
 import { formatLine, paint } from '../output.js';
 import { UnreachableError } from '../probe.js';
+import { ALL_CHECKS } from './catalogue.js';
 import type { AuditBounds } from './context.js';
 import { isLoopback } from './net.js';
 import { writeReports } from './report.js';
@@ -144,6 +145,14 @@ export async function main(
       new URL(origin);
     } catch {
       throw new FlagError(`--origin is not an origin: ${origin}`);
+    }
+    if (flags.only !== undefined) {
+      const known = new Set(ALL_CHECKS.flatMap((c) => [c.id, c.category, c.id.split('.')[0] ?? '']));
+      const unknown = String(flags.only)
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s && !known.has(s));
+      if (unknown.length) throw new FlagError(`--only names no check or category: ${unknown.join(', ')}`);
     }
     bounds = {
       timeoutMs: int(flags, 'timeout', 100, 60_000),

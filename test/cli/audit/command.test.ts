@@ -50,6 +50,7 @@ describe('command line', () => {
     [['--burst=0'], '--burst must be a whole number from 1 to 5000'],
     [['--url=http://127.0.0.1/ws'], '--url must start with ws:// or wss://'],
     [['--origin=not an origin'], '--origin is not an origin: not an origin'],
+    [['--only=origin,nonsense'], '--only names no check or category: nonsense'],
   ])('%s: says why, prints usage, exits 2', async (args, why) => {
     const { err, io } = capture();
     expect(await main(args, io)).toBe(2);

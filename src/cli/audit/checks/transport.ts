@@ -159,7 +159,8 @@ export const serverHeader: Check = {
   plan: 'reads the headers of the first upgrade answer',
   async run(ctx) {
     preflightOf(ctx);
-    const found = ['server', 'x-powered-by', 'x-aspnet-version', 'via']
+    // Not `Via`: its version is the HTTP version, not the software's.
+    const found = ['server', 'x-powered-by', 'x-aspnet-version']
       .map((n) => [n, header(ctx, n)] as const)
       .filter((p): p is readonly [string, string] => p[1] !== undefined);
     const received = found.map(([n, v]) => `${n}: ${v}`);
