@@ -36,6 +36,8 @@ export interface AuditContext {
   /** A message type the server handles (the CSRF, input and rate-limit checks send it). */
   type: string;
   full: boolean;
+  /** Accept an untrusted TLS certificate (--insecure); `transport.tls` still reports it. */
+  insecure: boolean;
   bounds: AuditBounds;
   /** Prints a line with --verbose; silent otherwise. */
   verbose: (line: string) => void;

@@ -41,7 +41,7 @@ export const auditCommand: CommandSpec = {
     'fail-on': {
       type: 'string',
       valueName: 'SEVERITY',
-      help: `Exit 1 when a finding is at or above this (${SEVERITIES.join(', ')})`,
+      help: `Exit 1 on a finding at or above this: ${SEVERITIES.join(', ')}`,
       default: 'high',
     },
     origin: {
@@ -82,6 +82,7 @@ export const auditCommand: CommandSpec = {
       default: '10',
     },
     'i-own-this-host': { type: 'boolean', help: 'Allow --full against a host that is not loopback' },
+    insecure: { type: 'boolean', help: 'Accept an untrusted wss:// certificate (still reported)' },
     help: { type: 'boolean', help: 'Show help message' },
   },
   examples: [
@@ -191,6 +192,7 @@ export async function main(
         origin,
         type: String(flags.type),
         full: flags.full === true,
+        insecure: flags.insecure === true,
         bounds,
         only:
           flags.only === undefined

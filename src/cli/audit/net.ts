@@ -43,6 +43,7 @@ export interface HttpAnswer {
 }
 
 const MAX_BODY = 64 * 1024;
+const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
 
 function send(
   ctx: AuditContext,
@@ -51,7 +52,12 @@ function send(
   onUpgrade: boolean,
   hold?: Duplex[],
 ): Promise<HttpAnswer> {
-  const options: RequestOptions = { method: 'GET', headers, timeout: ctx.bounds.timeoutMs * 2 };
+  const options: RequestOptions & { rejectUnauthorized: boolean } = {
+    method: 'GET',
+    headers,
+    timeout: ctx.bounds.timeoutMs * 2,
+    rejectUnauthorized: !ctx.insecure,
+  };
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(url, options);
@@ -82,7 +88,9 @@ function send(
           ? 'connection refused'
           : err.code === 'ENOTFOUND'
             ? 'host not found'
-            : err.message;
+            : TLS_ERRORS.test(err.code ?? '')
+              ? `${err.message}; pass --insecure to audit it anyway, transport.tls reports the certificate`
+              : err.message;
       reject(new UnreachableError(`cannot reach ${onUpgrade ? ctx.url : url.href} (${why})`));
     });
     req.end();
@@ -172,6 +180,7 @@ export async function open(
     probe = await openProbe(options.url ?? ctx.url, {
       timeoutMs: ctx.bounds.timeoutMs * 2,
       headers: options.headers ?? {},
+      rejectUnauthorized: !ctx.insecure,
     });
   } catch (err) {
     const status = Number(/^HTTP (\d+)/.exec((err as Error).message)?.[1]);

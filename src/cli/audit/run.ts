@@ -25,6 +25,8 @@ export interface AuditOptions {
   /** A message type the server handles. */
   type: string;
   full: boolean;
+  /** Accept an untrusted TLS certificate (transport.tls still reports it). @default false */
+  insecure?: boolean;
   bounds: AuditBounds;
   /** Check ids, id prefixes or categories to run; all when undefined. */
   only?: string[] | undefined;
@@ -103,6 +105,7 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     origin: options.origin ?? defaultOrigin(target),
     type: options.type,
     full: options.full,
+    insecure: options.insecure ?? false,
     bounds: options.bounds,
     verbose: options.verbose ?? (() => {}),
     seen: [],

@@ -1,9 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/audit/index.js';
 import { startBareEcho } from '../../fixtures/bare-echo.js';
 import { startNoRateLimit, startNoSizeLimit } from '../../fixtures/guarded.js';
 import type { FixtureServer } from '../../fixtures/raw.js';
 import { startStackTrace } from '../../fixtures/stack-trace.js';
 import { startSubstringOrigin } from '../../fixtures/substring-origin.js';
+import { startUntrustedTls } from '../../fixtures/untrusted-tls.js';
+import { startServer } from '../../helpers/server.js';
 import { audit, finding } from './run-audit.js';
 
 const failed = (r: Awaited<ReturnType<typeof audit>>) =>
@@ -115,5 +118,39 @@ describe('audit against weak servers', () => {
     // The test server, like the demo, leaves /metrics open.
     expect(failed(run).sort()).toEqual(['monitoring.metrics-public', 'rate-limit.burst']);
     expect(run.report.findings.filter((f) => f.result === 'error')).toEqual([]);
+  });
+
+  it('wss:// with a self-signed certificate: exit 2 with one line; with --insecure, transport.tls fails high', async () => {
+    srv = await startUntrustedTls();
+    const err: string[] = [];
+    const code = await main([`--url=${srv.url}`], { out: () => {}, err: (l) => err.push(l) });
+    expect(code).toBe(2);
+    expect(err).toEqual([
+      expect.stringMatching(
+        /^wsguard audit: cannot reach wss:\/\/127\.0\.0\.1:\d+\/ws \(self[- ]signed certificate; pass --insecure to audit it anyway, transport\.tls reports the certificate\)$/,
+      ),
+    ]);
+    const run = await audit(srv.url, ['--insecure', '--only=transport']);
+    expect(finding(run.report, 'transport.tls')).toMatchObject({
+      result: 'fail',
+      severity: 'high',
+      cwe: 'CWE-295',
+      detail: 'certificate not trusted: DEPTH_ZERO_SELF_SIGNED_CERT',
+    });
+    expect(finding(run.report, 'transport.plain-ws')).toMatchObject({ result: 'pass' });
+  });
+
+  it('a server that throttles the auditor: the refused checks are skipped, never reported as findings', async () => {
+    const guarded = await startServer({
+      auth: { verify: (t) => (t === 'test_token' ? { id: 'audit-user' } : null) },
+      limits: { connectionsPerIp: { max: 4, windowMs: 60_000 } },
+    });
+    srv = { url: guarded.url, close: () => guarded.close() };
+    const run = await audit(srv.url, ['--only=origin']);
+    const skipped = run.report.findings.filter((f) => f.result === 'skip');
+    expect(skipped.length).toBeGreaterThan(0);
+    for (const f of skipped) expect(f.detail).toMatch(/^the server throttled the auditor: HTTP 429/);
+    expect(run.report.findings.filter((f) => f.result === 'fail' || f.result === 'error')).toEqual([]);
+    expect(run.code).toBe(0);
   });
 });

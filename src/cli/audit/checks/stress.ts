@@ -1,4 +1,4 @@
-import { connect as netConnect, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { AuditContext } from '../context.js';
@@ -140,7 +140,7 @@ export const slowHeaders: Check = {
     for (let i = 0; i < count; i++) {
       const s =
         ctx.target.protocol === 'wss:'
-          ? tlsConnect({ host, port, servername: host, rejectUnauthorized: false })
+          ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), rejectUnauthorized: false })
           : netConnect({ host, port });
       s.on('error', () => {});
       s.once('close', () => closedEarly++);

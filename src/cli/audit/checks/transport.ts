@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import type { AuditContext } from '../context.js';
 import { isLoopback, SkipError } from '../net.js';
@@ -56,7 +57,7 @@ function tlsInfo(ctx: AuditContext) {
       const socket = tlsConnect({
         host: ctx.target.hostname,
         port: Number(ctx.target.port || 443),
-        servername: ctx.target.hostname,
+        ...(isIP(ctx.target.hostname) ? {} : { servername: ctx.target.hostname }),
         rejectUnauthorized: false,
         timeout: ctx.bounds.timeoutMs * 2,
       });
