@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { type CommandIo, type CommandSpec, formatUsage, readCommandLine } from '../args.js';
-import { formatLine, paint } from '../output.js';
+import { formatLine, paint, withSpinner } from '../output.js';
 import { UnreachableError } from '../probe.js';
 import { ALL_CHECKS } from './catalogue.js';
 import type { AuditBounds } from './context.js';
@@ -208,8 +208,9 @@ export async function main(
         onStart: (_c, i, n) => {
           if (i === 0) io.out(`wsguard security audit: ${url.href} (${n} checks)\n`);
         },
-        onResult: (f) => {
-          io.out(formatFinding(f));
+        wrap: withSpinner,
+        onResult: (f, i, n) => {
+          io.out(`${String(i + 1).padStart(String(n).length)}/${n} ${formatFinding(f)}`);
           if (verbose)
             for (const line of [
               ...f.evidence.sent.map((l) => `> ${l}`),

@@ -37,6 +37,8 @@ export interface AuditOptions {
 export interface AuditHooks {
   onStart?: (check: CheckDef<AuditContext>, index: number, total: number) => void;
   onResult?: (finding: Finding, index: number, total: number) => void;
+  /** Wraps each check's run (the command shows a spinner on a TTY). */
+  wrap?: <T>(label: string, work: Promise<T>) => Promise<T>;
 }
 
 /** The origin a browser page served by the endpoint's own host would send. */
@@ -129,7 +131,7 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
   try {
     for (const [i, check] of checks.entries()) {
       hooks.onStart?.(check, i, checks.length);
-      const f = await runOne(ctx, check);
+      const f = await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
       findings.push(f);
       hooks.onResult?.(f, i, checks.length);
     }
