@@ -49,6 +49,8 @@ export interface AuditContext {
   authOk: Record<string, unknown> | undefined;
   /** The check running now (where evidence is recorded). */
   current: string;
+  /** When the running check must stop waiting for answers (performance.now() time). */
+  deadline: number;
   /** Results one check leaves for a later one (e.g. the burst size for the reconnect check). */
   memo: Map<string, unknown>;
   /** The first answer to the preflight upgrade. */

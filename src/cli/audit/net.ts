@@ -218,10 +218,12 @@ export async function open(
     csrf: undefined,
     closed: probe.closed,
     closeInfo: () => closeInfo,
-    next(timeoutMs = ctx.bounds.timeoutMs) {
+    next(wanted = ctx.bounds.timeoutMs) {
       const queued = inbox.shift();
       if (queued) return Promise.resolve(queued);
-      if (closeInfo) return Promise.resolve(undefined);
+      // Past the check's deadline every wait ends at once, so every loop of answers ends too.
+      const timeoutMs = Math.min(wanted, ctx.deadline - performance.now());
+      if (closeInfo || timeoutMs <= 0) return Promise.resolve(undefined);
       return new Promise((resolve) => {
         const timer = setTimeout(() => {
           waiter = undefined;

@@ -46,6 +46,9 @@ export function defaultOrigin(url: URL): string {
   return `${url.protocol === 'wss:' ? 'https' : 'http'}://${url.host}`;
 }
 
+/** The longest one check may wait for answers: far above any healthy run, so only a stalling server meets it. */
+export const checkTimeLimit = (b: AuditBounds) => Math.max(30_000, b.durationMs + 10 * b.timeoutMs);
+
 const selected = (check: CheckDef<AuditContext>, only: string[] | undefined) =>
   !only ||
   only.some(
@@ -56,6 +59,7 @@ async function runOne(ctx: AuditContext, check: CheckDef<AuditContext>): Promise
   ctx.current = check.id;
   ctx.verbose(`${check.id}: ${check.plan}`);
   const start = performance.now();
+  ctx.deadline = start + checkTimeLimit(ctx.bounds);
   let outcome: Outcome;
   try {
     outcome = await check.run(ctx);
@@ -114,6 +118,7 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     noAuth: false,
     authOk: undefined,
     current: 'preflight',
+    deadline: Number.POSITIVE_INFINITY,
     memo: new Map(),
     pending: new Map(),
     cleanup: [],

@@ -155,7 +155,19 @@ export const escalationCheck: Check = {
             data: { refused, handled },
           };
         }
-        if (a.kind === 'silent') break;
+        if (a.kind === 'silent') {
+          conn.close();
+          return {
+            result: 'warn',
+            severity: 'info',
+            detail: `no answer after ${refused} refusals: inconclusive`,
+            evidence: {
+              sent: [`${sent} messages past the limit`],
+              received: [`${refused} refusals`, describe(a, t)],
+            },
+            data: { refused, handled },
+          };
+        }
         if (a.refused) refused++;
         else handled++;
       }
