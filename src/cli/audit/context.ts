@@ -1,16 +1,16 @@
 /** Every load the audit may put on the target; each is enforced where the load is sent. */
 export interface AuditBounds {
-  /** How long to wait for one answer, ms. */
+  /** How long to wait for one answer, ms. @default 2000 */
   timeoutMs: number;
-  /** Most messages in one rate-limit burst (each of the burst checks sends at most this many). */
+  /** Most messages in one rate-limit burst (each of the burst checks sends at most this many). @default 300 */
   burst: number;
-  /** Most sockets the connection flood opens (--full). */
+  /** Most sockets the connection flood opens (--full). @default 50 */
   connections: number;
-  /** Most messages the latency, throughput and message-flood checks send, each (--full). */
+  /** Most messages the latency, throughput and message-flood checks send, each (--full). @default 500 */
   messages: number;
-  /** Longest a timed load runs (throughput, slow headers), ms (--full). */
+  /** Longest a timed load runs (throughput, slow headers), ms (--full). @default 5000 */
   durationMs: number;
-  /** Longest the auth-timeout check keeps a silent socket open, ms. */
+  /** Longest the auth-timeout check keeps a silent socket open, ms. @default 10000 */
   authWaitMs: number;
 }
 

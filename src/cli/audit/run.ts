@@ -17,20 +17,27 @@ import {
 } from './types.js';
 
 export interface AuditOptions {
+  /** The endpoint, `ws://` or `wss://`. */
   url: string;
+  /** A valid token; the checks that need a session authenticate with it. */
   token: string;
+  /** A valid token of another user; `session.refresh-other-subject` is skipped without it. @default undefined */
   otherToken?: string | undefined;
-  /** The legitimate origin; default: the http(s) origin of `url`. */
+  /** The legitimate origin. @default the http(s) origin of `url` */
   origin?: string | undefined;
-  /** A message type the server handles. */
+  /** A message type the server handles (CSRF, input and rate-limit checks send it). */
   type: string;
+  /** Add the performance and stress checks (the caller enforces the loopback rule). */
   full: boolean;
   /** Accept an untrusted TLS certificate (transport.tls still reports it). @default false */
   insecure?: boolean;
+  /** Every load's bound; see DEFAULT_BOUNDS. */
   bounds: AuditBounds;
-  /** Check ids, id prefixes or categories to run; all when undefined. */
+  /** Check ids, id prefixes or categories to run. @default undefined (all) */
   only?: string[] | undefined;
+  /** `summary.failed` when a finding is at or above this. */
   failOn: Severity;
+  /** Where the plan of each check goes before it runs. @default silent */
   verbose?: (line: string) => void;
 }
 
