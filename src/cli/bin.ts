@@ -2,6 +2,7 @@
 // `wsguard <command>`: the seed's scripts, reachable through npx.
 
 const commands: Record<string, () => Promise<{ main(argv: readonly string[]): Promise<number> }>> = {
+  audit: () => import('./audit/index.js'),
   health: () => import('./health/index.js'),
   init: () => import('./init/index.js'),
 };
@@ -9,6 +10,7 @@ const commands: Record<string, () => Promise<{ main(argv: readonly string[]): Pr
 const usage = `Usage: wsguard <command> [options]
 
 Commands:
+  audit    audit a WebSocket endpoint's security (node scripts/websocket-security-audit.js)
   health   check a WebSocket endpoint (node scripts/test-websocket-health.js)
   init     set up wsguard in a project (node scripts/setup-websocket-security.js)
 

@@ -2,15 +2,17 @@
 export interface CheckLine {
   name: string;
   ok: boolean;
+  /** Replaces the ✔/✖ mark (e.g. the audit's warn and skip marks). */
+  mark?: string;
   ms: number;
   detail?: string;
 }
 
 const tty = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
-const paint = (code: number, s: string) => (tty() ? `\x1b[${code}m${s}\x1b[0m` : s);
+export const paint = (code: number, s: string) => (tty() ? `\x1b[${code}m${s}\x1b[0m` : s);
 
 export function formatLine(l: CheckLine): string {
-  const mark = l.ok ? paint(32, '✔') : paint(31, '✖');
+  const mark = l.mark ?? (l.ok ? paint(32, '✔') : paint(31, '✖'));
   const ms = `${Math.round(l.ms)} ms`.padStart(8);
   return `${mark} ${l.name.padEnd(34)}${ms}${l.detail ? `  ${paint(90, l.detail)}` : ''}`;
 }

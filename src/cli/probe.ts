@@ -19,11 +19,12 @@ export class UnreachableError extends Error {
 /** Opens a raw socket; an unreachable server rejects with UnreachableError (one readable line). */
 export function openProbe(
   url: string,
-  options: { timeoutMs?: number; headers?: Record<string, string> } = {},
+  options: { timeoutMs?: number; headers?: Record<string, string>; rejectUnauthorized?: boolean } = {},
 ): Promise<Probe> {
   const ws = new WebSocket(url, {
     headers: options.headers ?? {},
     handshakeTimeout: options.timeoutMs ?? 5000,
+    rejectUnauthorized: options.rejectUnauthorized ?? true,
   });
   const inbox: Record<string, unknown>[] = [];
   const waiters: { type: string | undefined; resolve: (m: Record<string, unknown> | undefined) => void }[] =

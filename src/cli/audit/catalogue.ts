@@ -1,0 +1,39 @@
+import { authenticationChecks, lateAuthenticationChecks } from './checks/authentication.js';
+import { csrfChecks } from './checks/csrf.js';
+import { errorChecks } from './checks/errors.js';
+import { inputChecks } from './checks/input.js';
+import { monitoringChecks } from './checks/monitoring.js';
+import { originChecks } from './checks/origin.js';
+import { performanceChecks } from './checks/performance.js';
+import { rateLimitChecks } from './checks/rate-limit.js';
+import { sessionChecks } from './checks/session.js';
+import { stressChecks } from './checks/stress.js';
+import { transportChecks } from './checks/transport.js';
+import type { AuditContext } from './context.js';
+import type { CheckDef } from './types.js';
+
+/**
+ * Every check, in run order. The order matters against a defended server: the rate-limit
+ * checks trip penalties (a block of the auditor), so they run after everything that needs a
+ * fresh connection except the stress checks, and the auth-timeout check waits at the very end
+ * for the silent socket opened early on.
+ */
+export function catalogue(full: boolean): CheckDef<AuditContext>[] {
+  return [
+    ...transportChecks,
+    ...authenticationChecks,
+    ...originChecks,
+    ...csrfChecks,
+    ...inputChecks,
+    ...errorChecks,
+    ...sessionChecks,
+    ...monitoringChecks,
+    ...(full ? performanceChecks : []),
+    ...rateLimitChecks,
+    ...(full ? stressChecks : []),
+    ...lateAuthenticationChecks,
+  ];
+}
+
+/** Every check id (for --only and the docs test). */
+export const ALL_CHECKS = catalogue(true);

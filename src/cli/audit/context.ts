@@ -1,0 +1,62 @@
+/** Every load the audit may put on the target; each is enforced where the load is sent. */
+export interface AuditBounds {
+  /** How long to wait for one answer, ms. @default 2000 */
+  timeoutMs: number;
+  /** Most messages in one rate-limit burst (each of the burst checks sends at most this many). @default 300 */
+  burst: number;
+  /** Most sockets the connection flood opens (--full). @default 50 */
+  connections: number;
+  /** Most messages the latency, throughput and message-flood checks send, each (--full). @default 500 */
+  messages: number;
+  /** Longest a timed load runs (throughput, slow headers), ms (--full). @default 5000 */
+  durationMs: number;
+  /** Longest the auth-timeout check keeps a silent socket open, ms. @default 10000 */
+  authWaitMs: number;
+}
+
+export const DEFAULT_BOUNDS: AuditBounds = {
+  timeoutMs: 2000,
+  burst: 300,
+  connections: 50,
+  messages: 500,
+  durationMs: 5000,
+  authWaitMs: 10_000,
+};
+
+/** What the checks share during one audit. */
+export interface AuditContext {
+  /** The WebSocket URL under audit. */
+  url: string;
+  target: URL;
+  token: string;
+  /** A valid token of another user (the refresh-subject check); undefined skips that check. */
+  otherToken: string | undefined;
+  /** The legitimate browser origin, e.g. `https://app.example.com`. */
+  origin: string;
+  /** A message type the server handles (the CSRF, input and rate-limit checks send it). */
+  type: string;
+  full: boolean;
+  /** Accept an untrusted TLS certificate (--insecure); `transport.tls` still reports it. */
+  insecure: boolean;
+  bounds: AuditBounds;
+  /** Prints a line with --verbose; silent otherwise. */
+  verbose: (line: string) => void;
+  /** Every text the server sent back (frames, close reasons, refusal bodies and headers), for the error checks. */
+  seen: { where: string; text: string }[];
+  /** Set by the authentication checks when the server handles messages without any authentication. */
+  noAuth: boolean;
+  /** The first `auth_ok` the audit received (the session checks read it). */
+  authOk: Record<string, unknown> | undefined;
+  /** The check running now (where evidence is recorded). */
+  current: string;
+  /** When the running check must stop waiting for answers (performance.now() time). */
+  deadline: number;
+  /** Results one check leaves for a later one (e.g. the burst size for the reconnect check). */
+  memo: Map<string, unknown>;
+  /** The first answer to the preflight upgrade. */
+  preflight?: { status: number; headers: Record<string, string | string[] | undefined> };
+  /** Sockets a check keeps open for a later one; closed at the end of the audit. */
+  pending: Map<string, Promise<unknown>>;
+  /** Run when the audit ends (closes what `pending` holds open). */
+  cleanup: (() => void)[];
+}

@@ -1,0 +1,245 @@
+import { resolve } from 'node:path';
+import { type CommandIo, type CommandSpec, formatUsage, readCommandLine } from '../args.js';
+import { formatLine, paint, withSpinner } from '../output.js';
+import { UnreachableError } from '../probe.js';
+import { ALL_CHECKS } from './catalogue.js';
+import type { AuditBounds } from './context.js';
+import { isLoopback } from './net.js';
+import { writeReports } from './report.js';
+import { defaultOrigin, runAudit } from './run.js';
+import { type Finding, isFinding, type Result, SEVERITIES, type Severity } from './types.js';
+
+export { type AuditBounds, DEFAULT_BOUNDS } from './context.js';
+export { renderMarkdown, writeReports } from './report.js';
+export { type AuditOptions, runAudit } from './run.js';
+export { type AuditReport, auditReportSchema } from './schema.js';
+
+export const auditCommand: CommandSpec = {
+  usage: 'node scripts/websocket-security-audit.js',
+  summary:
+    'Audits a WebSocket endpoint for security weaknesses: transport, authentication, origin (CSWSH), CSRF,\n' +
+    'rate limiting, input validation, error handling, sessions and monitoring; --full adds bounded\n' +
+    'performance and stress tests. Writes a JSON and a Markdown report. Exit code 0 when no finding is at\n' +
+    'or above --fail-on, 1 when one is, 2 when the server cannot be reached or the command line is wrong.\n' +
+    'Only audit servers you own: the checks send forged tokens and origins and trip rate limits.',
+  flags: {
+    url: {
+      type: 'string',
+      valueName: 'URL',
+      help: 'WebSocket server URL',
+      default: 'ws://localhost:3000/ws',
+    },
+    token: { type: 'string', valueName: 'TOKEN', help: 'Authentication token', default: 'test_token' },
+    verbose: { type: 'boolean', help: 'Enable verbose output (says what each check is about to send)' },
+    full: { type: 'boolean', help: 'Perform full audit including performance and stress tests' },
+    out: {
+      type: 'string',
+      valueName: 'DIR',
+      help: 'Directory for the reports',
+      default: 'reports/websocket-security',
+    },
+    'fail-on': {
+      type: 'string',
+      valueName: 'SEVERITY',
+      help: `Exit 1 on a finding at or above this: ${SEVERITIES.join(', ')}`,
+      default: 'high',
+    },
+    origin: {
+      type: 'string',
+      valueName: 'ORIGIN',
+      help: 'The legitimate browser origin (default: the http(s) origin of --url)',
+    },
+    'other-token': {
+      type: 'string',
+      valueName: 'TOKEN',
+      help: 'A valid token of another user (refresh check; skipped without it)',
+    },
+    type: { type: 'string', valueName: 'TYPE', help: 'A message type the server handles', default: 'echo' },
+    only: {
+      type: 'string',
+      valueName: 'LIST',
+      help: 'Run only these categories or check ids, comma-separated (e.g. origin,input.binary)',
+    },
+    timeout: { type: 'string', valueName: 'MS', help: 'Wait for one answer', default: '2000' },
+    burst: { type: 'string', valueName: 'N', help: 'Most messages in one rate-limit burst', default: '300' },
+    connections: {
+      type: 'string',
+      valueName: 'N',
+      help: 'Most sockets the connection flood opens (--full)',
+      default: '50',
+    },
+    messages: {
+      type: 'string',
+      valueName: 'N',
+      help: 'Most messages per performance/flood check (--full)',
+      default: '500',
+    },
+    duration: { type: 'string', valueName: 'S', help: 'Longest timed load, seconds (--full)', default: '5' },
+    'auth-wait': {
+      type: 'string',
+      valueName: 'S',
+      help: 'Longest wait for the auth timeout, seconds',
+      default: '10',
+    },
+    'i-own-this-host': { type: 'boolean', help: 'Allow --full against a host that is not loopback' },
+    insecure: { type: 'boolean', help: 'Accept an untrusted wss:// certificate (still reported)' },
+    help: { type: 'boolean', help: 'Show help message' },
+  },
+  examples: [
+    'node scripts/websocket-security-audit.js',
+    'node scripts/websocket-security-audit.js --url=wss://example.com/ws --token=your_auth_token',
+    'npx wsguard audit --full --fail-on=medium --out=audit-reports',
+  ],
+};
+
+const MARKS: Record<Result, () => string> = {
+  pass: () => paint(32, '✔'),
+  fail: () => paint(31, '✖'),
+  warn: () => paint(33, '!'),
+  skip: () => paint(90, '-'),
+  error: () => paint(35, '?'),
+};
+
+/** The console line of one finding: mark, id, time, severity when it is a finding, detail. */
+export function formatFinding(f: Finding): string {
+  return formatLine({
+    name: f.id,
+    ok: f.result === 'pass',
+    mark: MARKS[f.result](),
+    ms: f.durationMs,
+    detail: `${isFinding(f) ? `[${f.severity}] ` : ''}${f.detail}`,
+  });
+}
+
+class FlagError extends Error {}
+
+function int(flags: Record<string, unknown>, name: string, min: number, max: number): number {
+  const v = Number(flags[name]);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new FlagError(`--${name} must be a whole number from ${min} to ${max}`);
+  return v;
+}
+
+/** `wsguard audit` / `node scripts/websocket-security-audit.js`. Returns the exit code. */
+export async function main(
+  argv: readonly string[],
+  io: CommandIo = { out: console.log, err: console.error },
+): Promise<number> {
+  const flags = readCommandLine(auditCommand, argv, io);
+  if (typeof flags === 'number') return flags;
+  let bounds: AuditBounds;
+  let url: URL;
+  let origin: string;
+  const failOn = String(flags['fail-on']) as Severity;
+  try {
+    try {
+      url = new URL(String(flags.url));
+    } catch {
+      throw new FlagError(`--url is not a URL: ${String(flags.url)}`);
+    }
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
+      throw new FlagError('--url must start with ws:// or wss://');
+    if (!SEVERITIES.includes(failOn))
+      throw new FlagError(`--fail-on must be one of ${SEVERITIES.join(', ')}`);
+    origin = flags.origin === undefined ? defaultOrigin(url) : String(flags.origin);
+    try {
+      new URL(origin);
+    } catch {
+      throw new FlagError(`--origin is not an origin: ${origin}`);
+    }
+    if (flags.only !== undefined) {
+      const known = new Set(ALL_CHECKS.flatMap((c) => [c.id, c.category, c.id.split('.')[0] ?? '']));
+      const unknown = String(flags.only)
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s && !known.has(s));
+      if (unknown.length) throw new FlagError(`--only names no check or category: ${unknown.join(', ')}`);
+    }
+    bounds = {
+      timeoutMs: int(flags, 'timeout', 100, 60_000),
+      burst: int(flags, 'burst', 1, 5000),
+      connections: int(flags, 'connections', 1, 1000),
+      messages: int(flags, 'messages', 1, 20_000),
+      durationMs: int(flags, 'duration', 1, 120) * 1000,
+      authWaitMs: int(flags, 'auth-wait', 1, 120) * 1000,
+    };
+  } catch (err) {
+    if (!(err instanceof FlagError)) throw err;
+    io.err(`${err.message}\n\n${formatUsage(auditCommand)}`);
+    return 2;
+  }
+  if (flags.full && !isLoopback(url.hostname) && !flags['i-own-this-host']) {
+    io.err(
+      `wsguard audit: refusing --full against ${url.hostname}, which is not a loopback address; pass --i-own-this-host if you own it`,
+    );
+    return 2;
+  }
+  const verbose = flags.verbose === true;
+  if (verbose) {
+    io.out(
+      `bounds: answers ${bounds.timeoutMs} ms, bursts ≤ ${bounds.burst} messages` +
+        (flags.full
+          ? `, flood ≤ ${bounds.connections} sockets and ≤ ${bounds.messages} messages, timed loads ≤ ${bounds.durationMs / 1000} s`
+          : ''),
+    );
+  }
+  try {
+    const report = await runAudit(
+      {
+        url: url.href,
+        token: String(flags.token),
+        otherToken: flags['other-token'] === undefined ? undefined : String(flags['other-token']),
+        origin,
+        type: String(flags.type),
+        full: flags.full === true,
+        insecure: flags.insecure === true,
+        bounds,
+        only:
+          flags.only === undefined
+            ? undefined
+            : String(flags.only)
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean),
+        failOn,
+        ...(verbose ? { verbose: (l: string) => io.out(`  → ${l}`) } : {}),
+      },
+      {
+        onStart: (_c, i, n) => {
+          if (i === 0) io.out(`wsguard security audit: ${url.href} (${n} checks)\n`);
+        },
+        wrap: withSpinner,
+        onResult: (f, i, n) => {
+          io.out(`${String(i + 1).padStart(String(n).length)}/${n} ${formatFinding(f)}`);
+          if (verbose)
+            for (const line of [
+              ...f.evidence.sent.map((l) => `> ${l}`),
+              ...f.evidence.received.map((l) => `< ${l}`),
+            ])
+              io.out(`      ${line}`);
+        },
+      },
+    );
+    const paths = await writeReports(report, resolve(String(flags.out)));
+    const s = report.summary;
+    io.out(
+      `\nFindings: ${[...SEVERITIES]
+        .reverse()
+        .map((sev) => `${s.bySeverity[sev]} ${sev}`)
+        .join(
+          ', ',
+        )} (checks: ${s.byResult.pass} passed, ${s.byResult.fail} failed, ${s.byResult.warn} warned, ${s.byResult.skip} skipped, ${s.byResult.error} errors)`,
+    );
+    io.out(`Reports: ${paths.json}\n         ${paths.md}`);
+    io.out(
+      s.failed ? `Failed: a finding at or above ${failOn}.` : `Passed: no finding at or above ${failOn}.`,
+    );
+    return s.failed ? 1 : 0;
+  } catch (err) {
+    if (err instanceof UnreachableError) {
+      io.err(`wsguard audit: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+}

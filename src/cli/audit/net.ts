@@ -1,0 +1,313 @@
+import { randomBytes } from 'node:crypto';
+import { request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type WebSocket from 'ws';
+import { openProbe, UnreachableError } from '../probe.js';
+import type { AuditContext } from './context.js';
+
+/** The check does not apply to this server (or needs something the audit lacks). */
+export class SkipError extends Error {
+  override name = 'SkipError';
+}
+
+/** The server's own defences refused the auditor (429, a ban, an anomaly close): a later run can retry. */
+export class ThrottledError extends Error {
+  override name = 'ThrottledError';
+}
+
+/** Shortens text for evidence and console lines. */
+export function short(text: string, max = 200): string {
+  const flat = text.replace(/\s+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max)}… (${text.length} chars)` : flat;
+}
+
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h.endsWith('.localhost');
+}
+
+/** The http(s) URL of `path` on the target's host and port. */
+export function httpUrl(target: URL, path: string): URL {
+  const u = new URL(target.href);
+  u.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
+  u.pathname = path;
+  u.search = '';
+  return u;
+}
+
+export interface HttpAnswer {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+const MAX_BODY = 64 * 1024;
+const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
+
+function send(
+  ctx: AuditContext,
+  url: URL,
+  headers: Record<string, string>,
+  onUpgrade: boolean,
+  hold?: Duplex[],
+): Promise<HttpAnswer> {
+  const options: RequestOptions & { rejectUnauthorized: boolean } = {
+    method: 'GET',
+    headers,
+    timeout: ctx.bounds.timeoutMs * 2,
+    rejectUnauthorized: !ctx.insecure,
+  };
+  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(url, options);
+    req.on('upgrade', (res, socket) => {
+      if (hold) hold.push(socket);
+      else socket.destroy();
+      resolve({ status: 101, headers: res.headers, body: '' });
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (body.length < MAX_BODY) body += chunk;
+      });
+      res.on('end', () => {
+        const answer = { status: res.statusCode ?? 0, headers: res.headers, body: body.slice(0, MAX_BODY) };
+        if (onUpgrade && answer.status !== 101) {
+          ctx.seen.push({ where: ctx.current, text: `HTTP ${answer.status} ${answer.body}` });
+        }
+        resolve(answer);
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', (err: Error & { code?: string }) => {
+      const why =
+        err.code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : err.code === 'ENOTFOUND'
+            ? 'host not found'
+            : TLS_ERRORS.test(err.code ?? '')
+              ? `${err.message}; pass --insecure to audit it anyway, transport.tls reports the certificate`
+              : err.message;
+      reject(new UnreachableError(`cannot reach ${onUpgrade ? ctx.url : url.href} (${why})`));
+    });
+    req.end();
+  });
+}
+
+/**
+ * A raw upgrade request (no WebSocket is kept: a 101 is closed at once). Lets a check set any
+ * header, including a forged Origin, and see the exact status, headers and body.
+ */
+export function upgrade(
+  ctx: AuditContext,
+  headers: Record<string, string> = {},
+  target: URL = ctx.target,
+  /** Keep an accepted socket open here instead of closing it (the connection flood). */
+  hold?: Duplex[],
+): Promise<HttpAnswer> {
+  const url = new URL(target.href);
+  url.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
+  return send(
+    ctx,
+    url,
+    {
+      Connection: 'Upgrade',
+      Upgrade: 'websocket',
+      'Sec-WebSocket-Version': '13',
+      'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+      ...headers,
+    },
+    true,
+    hold,
+  );
+}
+
+/** A plain GET on the target's host (monitoring endpoints). */
+export function httpGet(ctx: AuditContext, path: string, headers: Record<string, string> = {}) {
+  return send(ctx, httpUrl(ctx.target, path), headers, false);
+}
+
+/** One frame from the server. */
+export interface Frame {
+  text: string;
+  binary: boolean;
+  /** The frame parsed as a JSON object, when it is one. */
+  json: Record<string, unknown> | undefined;
+}
+
+export interface Conn {
+  ws: WebSocket;
+  /** The `auth_ok` of this socket, when it authenticated. */
+  authOk: Record<string, unknown> | undefined;
+  csrf: string | undefined;
+  /** The next frame, or undefined after `timeoutMs` or once the socket closed. */
+  next(timeoutMs?: number): Promise<Frame | undefined>;
+  closed: Promise<{ code: number; reason: string }>;
+  /** The close, once it happened. */
+  closeInfo(): { code: number; reason: string } | undefined;
+  send(message: unknown): void;
+  sendRaw(data: string | Buffer): void;
+  close(): void;
+}
+
+function parseObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const THROTTLE_STATUS = new Set([403, 429, 503]);
+const THROTTLE_REASON = /WSG_(BLOCKED|BANNED|ANOMALY|RATE_LIMITED|TOO_MANY_CONNECTIONS)/;
+
+/**
+ * Opens a socket (through the health command's probe) and, unless the server needs no
+ * authentication, authenticates with `auth` and waits for `auth_ok`.
+ */
+export async function open(
+  ctx: AuditContext,
+  options: { headers?: Record<string, string>; url?: string; auth?: boolean; token?: string } = {},
+): Promise<Conn> {
+  let probe: Awaited<ReturnType<typeof openProbe>>;
+  try {
+    probe = await openProbe(options.url ?? ctx.url, {
+      timeoutMs: ctx.bounds.timeoutMs * 2,
+      headers: options.headers ?? {},
+      rejectUnauthorized: !ctx.insecure,
+    });
+  } catch (err) {
+    const status = Number(/^HTTP (\d+)/.exec((err as Error).message)?.[1]);
+    if (THROTTLE_STATUS.has(status))
+      throw new ThrottledError(`the server refused a new connection with HTTP ${status}`);
+    throw err;
+  }
+  const inbox: Frame[] = [];
+  let waiter: ((f: Frame | undefined) => void) | undefined;
+  let closeInfo: { code: number; reason: string } | undefined;
+  probe.ws.on('message', (data, isBinary) => {
+    const buf = Buffer.isBuffer(data)
+      ? data
+      : Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.from(data as ArrayBuffer);
+    const text = buf.toString('utf8');
+    ctx.seen.push({ where: ctx.current, text: text.slice(0, 4096) });
+    const frame = { text, binary: isBinary, json: isBinary ? undefined : parseObject(text) };
+    const w = waiter;
+    waiter = undefined;
+    if (w) w(frame);
+    else inbox.push(frame);
+  });
+  void probe.closed.then((c) => {
+    closeInfo = c;
+    if (c.reason) ctx.seen.push({ where: ctx.current, text: c.reason });
+    const w = waiter;
+    waiter = undefined;
+    w?.(undefined);
+  });
+  const conn: Conn = {
+    ws: probe.ws,
+    authOk: undefined,
+    csrf: undefined,
+    closed: probe.closed,
+    closeInfo: () => closeInfo,
+    next(wanted = ctx.bounds.timeoutMs) {
+      const queued = inbox.shift();
+      if (queued) return Promise.resolve(queued);
+      // Past the check's deadline every wait ends at once, so every loop of answers ends too.
+      const timeoutMs = Math.min(wanted, ctx.deadline - performance.now());
+      if (closeInfo || timeoutMs <= 0) return Promise.resolve(undefined);
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          waiter = undefined;
+          resolve(undefined);
+        }, timeoutMs);
+        waiter = (f) => {
+          clearTimeout(timer);
+          resolve(f);
+        };
+      });
+    },
+    send: probe.send,
+    sendRaw: probe.sendRaw,
+    close: probe.close,
+  };
+  if (options.auth ?? !ctx.noAuth) {
+    conn.send({ type: 'auth', token: options.token ?? ctx.token });
+    const a = await answer(conn, ctx.bounds.timeoutMs);
+    if (a.kind === 'reply' && a.frame.json?.type === 'auth_ok') {
+      conn.authOk = a.frame.json;
+      conn.csrf = typeof a.frame.json.csrfToken === 'string' ? a.frame.json.csrfToken : undefined;
+      ctx.authOk ??= a.frame.json;
+    } else {
+      conn.close();
+      const what = describe(a, ctx.bounds.timeoutMs);
+      if (THROTTLE_REASON.test(what)) throw new ThrottledError(`the server refused the auditor: ${what}`);
+      throw new SkipError(`could not authenticate with --token (${what})`);
+    }
+  }
+  return conn;
+}
+
+export type Answer =
+  | { kind: 'reply'; frame: Frame; refused: boolean }
+  | { kind: 'closed'; code: number; reason: string }
+  | { kind: 'silent' };
+
+/** An error reply: wsguard's `{"type":"error"}`, or any object with an `error` key. */
+export function isRefusal(frame: Frame): boolean {
+  const j = frame.json;
+  return j !== undefined && (j.type === 'error' || 'error' in j);
+}
+
+/** The server's next reaction: a frame, a close, or nothing within `timeoutMs`. */
+export async function answer(conn: Conn, timeoutMs: number): Promise<Answer> {
+  const frame = await conn.next(timeoutMs);
+  if (frame) return { kind: 'reply', frame, refused: isRefusal(frame) };
+  const closed =
+    conn.closeInfo() ?? (await Promise.race([conn.closed, new Promise<undefined>((r) => setTimeout(r, 50))]));
+  return closed ? { kind: 'closed', ...closed } : { kind: 'silent' };
+}
+
+/** One line for evidence: `error WSG_CSRF_INVALID`, `closed 1009`, `reply {...}`, `no answer`. */
+export function describe(a: Answer, timeoutMs: number): string {
+  if (a.kind === 'closed') return `closed ${a.code}${a.reason ? ` ${a.reason}` : ''}`;
+  if (a.kind === 'silent') return `no answer within ${timeoutMs} ms`;
+  const j = a.frame.json;
+  if (j?.type === 'error' && typeof j.code === 'string') return `error ${j.code}`;
+  return `${a.frame.binary ? 'binary ' : ''}reply ${short(a.frame.text, 160)}`;
+}
+
+/** Is this refusal (frame or close) a rate limit, block or similar throttle? */
+export function isThrottle(a: Answer): boolean {
+  if (a.kind === 'closed') return a.code === 4429 || a.code === 1008 || a.code === 1013;
+  if (a.kind !== 'reply' || !a.refused) return false;
+  return /rate|limit|throttl|too many|slow down|block/i.test(
+    `${String(a.frame.json?.code ?? '')} ${a.frame.text}`,
+  );
+}
+
+let seq = 0;
+/** An application message of the audited type, with the socket's CSRF token when it has one. */
+export function appMessage(
+  ctx: AuditContext,
+  conn: Conn,
+  payload: unknown,
+  extra: Record<string, unknown> = {},
+) {
+  seq += 1;
+  return {
+    id: `audit-${Date.now().toString(36)}-${seq}`,
+    type: ctx.type,
+    payload,
+    ...(conn.csrf ? { csrf: conn.csrf } : {}),
+    ...extra,
+  };
+}

@@ -1,0 +1,73 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AuditReport } from './schema.js';
+import { isFinding, SEVERITIES, severityRank } from './types.js';
+
+const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+const block = (lines: string[]) => ['~~~', ...lines.map((l) => l.replace(/~~~/g, '~ ~ ~')), '~~~'];
+
+/** The Markdown report: summary table, then each finding with evidence and remediation. */
+export function renderMarkdown(report: AuditReport): string {
+  const findings = report.findings
+    .filter(isFinding)
+    .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
+  const others = report.findings.filter((f) => !isFinding(f));
+  const out: string[] = [
+    `# WebSocket security audit: ${report.target.url}`,
+    '',
+    `- Tool: ${report.tool.name} ${report.tool.version} (report schema ${report.schemaVersion})`,
+    `- Target: \`${report.target.url}\`, legitimate origin \`${report.target.origin}\``,
+    `- Started: ${report.startedAt}, finished: ${report.finishedAt} (${Math.round(report.durationMs / 100) / 10} s)`,
+    `- Mode: ${report.options.full ? 'full (performance and stress included)' : 'standard'}${report.options.only ? `, only ${report.options.only.join(', ')}` : ''}`,
+    `- Verdict: ${report.summary.failed ? `**failed** (a finding at or above ${report.options.failOn})` : `passed (no finding at or above ${report.options.failOn})`}`,
+    '',
+    '## Summary',
+    '',
+    '| Severity | Findings |',
+    '| -------- | -------- |',
+    ...[...SEVERITIES].reverse().map((s) => `| ${s} | ${report.summary.bySeverity[s]} |`),
+    '',
+    `Checks: ${Object.entries(report.summary.byResult)
+      .map(([r, n]) => `${n} ${r}`)
+      .join(', ')}.`,
+    '',
+    '## Findings',
+    '',
+  ];
+  if (findings.length === 0) out.push('None.', '');
+  for (const f of findings) {
+    out.push(
+      `### [${f.severity.toUpperCase()}] \`${f.id}\`: ${f.title}`,
+      '',
+      `- Result: ${f.result}${f.cwe ? `, [${f.cwe}](https://cwe.mitre.org/data/definitions/${f.cwe.slice(4)}.html)` : ''}`,
+      `- Observed: ${f.detail}`,
+      '',
+      'Evidence (sent, then received):',
+      '',
+      ...block([...f.evidence.sent.map((l) => `> ${l}`), ...f.evidence.received.map((l) => `< ${l}`)]),
+      '',
+      `Remediation: ${f.remediation}`,
+      '',
+    );
+  }
+  out.push(
+    '## Other checks',
+    '',
+    '| Check | Result | Severity if failing | Observed |',
+    '| ----- | ------ | ------------------- | -------- |',
+  );
+  for (const f of others) out.push(`| \`${f.id}\` | ${f.result} | ${f.severity} | ${cell(f.detail)} |`);
+  out.push('');
+  return out.join('\n');
+}
+
+/** Writes `<timestamp>.json` and `<timestamp>.md` into `dir` (created when missing); returns both paths. */
+export async function writeReports(report: AuditReport, dir: string): Promise<{ json: string; md: string }> {
+  await mkdir(dir, { recursive: true });
+  const stamp = report.startedAt.replace(/[:.]/g, '-');
+  const json = join(dir, `${stamp}.json`);
+  const md = join(dir, `${stamp}.md`);
+  await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(md, renderMarkdown(report));
+  return { json, md };
+}

@@ -1,0 +1,172 @@
+import { packageVersion } from '../../package-root.js';
+import { UnreachableError } from '../probe.js';
+import { catalogue } from './catalogue.js';
+import type { AuditBounds, AuditContext } from './context.js';
+import { SkipError, ThrottledError, upgrade } from './net.js';
+import { type AuditReport, auditReportSchema, REPORT_SCHEMA_VERSION } from './schema.js';
+import {
+  CATEGORIES,
+  type CheckDef,
+  type Finding,
+  isFinding,
+  type Outcome,
+  RESULTS,
+  SEVERITIES,
+  type Severity,
+  severityRank,
+} from './types.js';
+
+export interface AuditOptions {
+  /** The endpoint, `ws://` or `wss://`. */
+  url: string;
+  /** A valid token; the checks that need a session authenticate with it. */
+  token: string;
+  /** A valid token of another user; `session.refresh-other-subject` is skipped without it. @default undefined */
+  otherToken?: string | undefined;
+  /** The legitimate origin. @default the http(s) origin of `url` */
+  origin?: string | undefined;
+  /** A message type the server handles (CSRF, input and rate-limit checks send it). */
+  type: string;
+  /** Add the performance and stress checks (the caller enforces the loopback rule). */
+  full: boolean;
+  /** Accept an untrusted TLS certificate (transport.tls still reports it). @default false */
+  insecure?: boolean;
+  /** Every load's bound; see DEFAULT_BOUNDS. */
+  bounds: AuditBounds;
+  /** Check ids, id prefixes or categories to run. @default undefined (all) */
+  only?: string[] | undefined;
+  /** `summary.failed` when a finding is at or above this. */
+  failOn: Severity;
+  /** Where the plan of each check goes before it runs. @default silent */
+  verbose?: (line: string) => void;
+}
+
+export interface AuditHooks {
+  onStart?: (check: CheckDef<AuditContext>, index: number, total: number) => void;
+  onResult?: (finding: Finding, index: number, total: number) => void;
+  /** Wraps each check's run (the command shows a spinner on a TTY). */
+  wrap?: <T>(label: string, work: Promise<T>) => Promise<T>;
+}
+
+/** The origin a browser page served by the endpoint's own host would send. */
+export function defaultOrigin(url: URL): string {
+  return `${url.protocol === 'wss:' ? 'https' : 'http'}://${url.host}`;
+}
+
+/** The longest one check may wait for answers: far above any healthy run, so only a stalling server meets it. */
+export const checkTimeLimit = (b: AuditBounds) => Math.max(30_000, b.durationMs + 10 * b.timeoutMs);
+
+const selected = (check: CheckDef<AuditContext>, only: string[] | undefined) =>
+  !only ||
+  only.some(
+    (o) => check.id === o || check.category === o || check.id.startsWith(o.endsWith('.') ? o : `${o}.`),
+  );
+
+async function runOne(ctx: AuditContext, check: CheckDef<AuditContext>): Promise<Finding> {
+  ctx.current = check.id;
+  ctx.verbose(`${check.id}: ${check.plan}`);
+  const start = performance.now();
+  ctx.deadline = start + checkTimeLimit(ctx.bounds);
+  let outcome: Outcome;
+  try {
+    outcome = await check.run(ctx);
+  } catch (err) {
+    const message = (err as Error).message.split('\n')[0] ?? 'failed';
+    outcome =
+      err instanceof SkipError || err instanceof ThrottledError
+        ? { result: 'skip', detail: message }
+        : { result: 'error', detail: message };
+  }
+  return {
+    id: check.id,
+    title: check.title,
+    category: check.category,
+    severity: outcome.severity ?? check.severity,
+    cwe: check.cwe,
+    result: outcome.result,
+    detail: outcome.detail,
+    evidence: { sent: outcome.evidence?.sent ?? [], received: outcome.evidence?.received ?? [] },
+    remediation: check.remediation,
+    durationMs: Math.round((performance.now() - start) * 10) / 10,
+    ...(outcome.data ? { data: outcome.data } : {}),
+  };
+}
+
+/** Counts findings per severity and checks per result; `failed` when a finding reaches `failOn`. */
+export function summarize(findings: readonly Finding[], failOn: Severity): AuditReport['summary'] {
+  const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+  const byResult = Object.fromEntries(RESULTS.map((r) => [r, 0])) as AuditReport['summary']['byResult'];
+  for (const f of findings) {
+    byResult[f.result]++;
+    if (isFinding(f)) bySeverity[f.severity]++;
+  }
+  const failed = findings.some((f) => isFinding(f) && severityRank(f.severity) >= severityRank(failOn));
+  return { bySeverity, byResult, failed };
+}
+
+/**
+ * Runs the audit. The first upgrade doubles as the reachability check: nothing answering
+ * rejects with UnreachableError (one readable line), before any check runs.
+ */
+export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): Promise<AuditReport> {
+  const target = new URL(options.url);
+  const ctx: AuditContext = {
+    url: options.url,
+    target,
+    token: options.token,
+    otherToken: options.otherToken,
+    origin: options.origin ?? defaultOrigin(target),
+    type: options.type,
+    full: options.full,
+    insecure: options.insecure ?? false,
+    bounds: options.bounds,
+    verbose: options.verbose ?? (() => {}),
+    seen: [],
+    noAuth: false,
+    authOk: undefined,
+    current: 'preflight',
+    deadline: Number.POSITIVE_INFINITY,
+    memo: new Map(),
+    pending: new Map(),
+    cleanup: [],
+  };
+  const startedAt = new Date();
+  ctx.verbose(`preflight: one upgrade to ${options.url} offering permessage-deflate`);
+  const pre = await upgrade(ctx, {
+    'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits',
+  });
+  if (pre.status === 404) throw new UnreachableError(`no WebSocket endpoint at ${options.url} (HTTP 404)`);
+  ctx.preflight = { status: pre.status, headers: pre.headers };
+
+  const checks = catalogue(options.full).filter((c) => selected(c, options.only));
+  const findings: Finding[] = [];
+  try {
+    for (const [i, check] of checks.entries()) {
+      hooks.onStart?.(check, i, checks.length);
+      const f = await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
+      findings.push(f);
+      hooks.onResult?.(f, i, checks.length);
+    }
+  } finally {
+    for (const close of ctx.cleanup) close();
+  }
+  const order = (f: Finding) => CATEGORIES.indexOf(f.category);
+  const sorted = findings.map((f, i) => ({ f, i })).sort((a, b) => order(a.f) - order(b.f) || a.i - b.i);
+  const finishedAt = new Date();
+  return auditReportSchema.parse({
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    tool: { name: 'wsguard audit', version: packageVersion() },
+    target: { url: options.url, origin: ctx.origin },
+    options: {
+      full: options.full,
+      only: options.only ?? null,
+      failOn: options.failOn,
+      bounds: options.bounds,
+    },
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - startedAt.getTime(),
+    summary: summarize(findings, options.failOn),
+    findings: sorted.map((s) => s.f),
+  });
+}

@@ -1,0 +1,156 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { main } from '../../../src/cli/audit/index.js';
+import { startBareEcho } from '../../fixtures/bare-echo.js';
+import { startNoRateLimit, startNoSizeLimit } from '../../fixtures/guarded.js';
+import type { FixtureServer } from '../../fixtures/raw.js';
+import { startStackTrace } from '../../fixtures/stack-trace.js';
+import { startSubstringOrigin } from '../../fixtures/substring-origin.js';
+import { startUntrustedTls } from '../../fixtures/untrusted-tls.js';
+import { startServer } from '../../helpers/server.js';
+import { audit, finding } from './run-audit.js';
+
+const failed = (r: Awaited<ReturnType<typeof audit>>) =>
+  r.report.findings.filter((f) => f.result === 'fail').map((f) => f.id);
+
+describe('audit against weak servers', () => {
+  let srv: FixtureServer | undefined;
+  afterEach(async () => {
+    await srv?.close();
+    srv = undefined;
+  });
+
+  it('a bare ws echo server: no authentication (critical), no origin check, no CSRF, no limits; exit 1', async () => {
+    srv = await startBareEcho();
+    const run = await audit(srv.url);
+    expect(finding(run.report, 'auth.no-token')).toMatchObject({
+      result: 'fail',
+      severity: 'critical',
+      cwe: 'CWE-306',
+    });
+    for (const id of ['origin.foreign', 'origin.null'])
+      expect(finding(run.report, id)).toMatchObject({ result: 'fail', severity: 'high', cwe: 'CWE-1385' });
+    expect(finding(run.report, 'csrf.missing')).toMatchObject({ result: 'fail', severity: 'medium' });
+    expect(finding(run.report, 'input.size-64k')).toMatchObject({ result: 'fail', severity: 'low' });
+    expect(finding(run.report, 'input.size-1m')).toMatchObject({ result: 'fail', severity: 'medium' });
+    expect(finding(run.report, 'rate-limit.burst')).toMatchObject({ result: 'fail', severity: 'medium' });
+    // Token checks make no sense without authentication: skipped, not failed.
+    expect(finding(run.report, 'auth.alg-none')).toMatchObject({ result: 'skip' });
+    expect(run.report.findings.filter((f) => f.result === 'error')).toEqual([]);
+    expect(run.report.summary.failed).toBe(true);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/✖ auth\.no-token\s+\d+ ms {2}\[critical\] handled without a token/);
+    expect(run.markdown).toMatch(
+      /### \[CRITICAL\] `auth\.no-token`: Messages handled without authentication/,
+    );
+    expect(run.markdown).toContain('> {"id":"audit-');
+  });
+
+  it('substring origin matching: every look-alike origin is reported high, the plain foreign one passes', async () => {
+    srv = await startSubstringOrigin();
+    const run = await audit(srv.url, ['--only=origin']);
+    for (const id of [
+      'origin.attacker-subdomain',
+      'origin.attacker-prefix',
+      'origin.host-suffix',
+      'origin.case-variant',
+    ])
+      expect(finding(run.report, id), id).toMatchObject({
+        result: 'fail',
+        severity: 'high',
+        cwe: 'CWE-1385',
+      });
+    expect(finding(run.report, 'origin.other-port')).toMatchObject({ result: 'fail', severity: 'medium' });
+    expect(finding(run.report, 'origin.foreign')).toMatchObject({ result: 'pass' });
+    expect(finding(run.report, 'origin.null')).toMatchObject({ result: 'pass' });
+    expect(finding(run.report, 'origin.attacker-subdomain').evidence).toEqual({
+      sent: [expect.stringMatching(/Origin: http:\/\/127\.0\.0\.1\.evil\.example:\d+$/)],
+      received: ['HTTP 101'],
+    });
+    expect(run.report.findings.every((f) => f.category === 'origin')).toBe(true);
+  });
+
+  it('stack traces in error replies: stack frames and file paths (medium), exception text (low)', async () => {
+    srv = await startStackTrace();
+    const run = await audit(srv.url, ['--only=errors']);
+    expect(finding(run.report, 'errors.stack-trace')).toMatchObject({
+      result: 'fail',
+      severity: 'medium',
+      cwe: 'CWE-209',
+    });
+    expect(finding(run.report, 'errors.file-path')).toMatchObject({
+      result: 'fail',
+      severity: 'medium',
+      cwe: 'CWE-209',
+    });
+    expect(finding(run.report, 'errors.exception')).toMatchObject({ result: 'fail', severity: 'low' });
+    expect(finding(run.report, 'errors.stack-trace').evidence.received[0]).toMatch(/at JSON\.parse/);
+    expect(finding(run.report, 'errors.version')).toMatchObject({ result: 'pass' });
+  });
+
+  it('no size limit: the 64 KiB + 1 (low) and 1 MiB (medium) messages are reported, the other input checks pass', async () => {
+    srv = await startNoSizeLimit();
+    const run = await audit(srv.url, ['--only=input']);
+    expect(finding(run.report, 'input.size-64k')).toMatchObject({
+      result: 'fail',
+      severity: 'low',
+      cwe: 'CWE-770',
+    });
+    expect(finding(run.report, 'input.size-1m')).toMatchObject({
+      result: 'fail',
+      severity: 'medium',
+      cwe: 'CWE-770',
+    });
+    expect(failed(run).sort()).toEqual(['input.size-1m', 'input.size-64k']);
+    expect(run.code).toBe(0);
+    expect(await audit(srv.url, ['--only=input.size-1m', '--fail-on=medium']).then((r) => r.code)).toBe(1);
+  });
+
+  it('no rate limit: the bounded burst is reported (medium) and nothing else fails', async () => {
+    srv = await startNoRateLimit();
+    const run = await audit(srv.url, ['--burst=150']);
+    expect(finding(run.report, 'rate-limit.burst')).toMatchObject({
+      result: 'fail',
+      severity: 'medium',
+      cwe: 'CWE-770',
+      detail: '150 messages in a burst, none refused',
+    });
+    expect(finding(run.report, 'rate-limit.escalation')).toMatchObject({ result: 'skip' });
+    // The test server, like the demo, leaves /metrics open.
+    expect(failed(run).sort()).toEqual(['monitoring.metrics-public', 'rate-limit.burst']);
+    expect(run.report.findings.filter((f) => f.result === 'error')).toEqual([]);
+  });
+
+  it('wss:// with a self-signed certificate: exit 2 with one line; with --insecure, transport.tls fails high', async () => {
+    srv = await startUntrustedTls();
+    const err: string[] = [];
+    const code = await main([`--url=${srv.url}`], { out: () => {}, err: (l) => err.push(l) });
+    expect(code).toBe(2);
+    expect(err).toEqual([
+      expect.stringMatching(
+        /^wsguard audit: cannot reach wss:\/\/127\.0\.0\.1:\d+\/ws \(self[- ]signed certificate; pass --insecure to audit it anyway, transport\.tls reports the certificate\)$/,
+      ),
+    ]);
+    const run = await audit(srv.url, ['--insecure', '--only=transport']);
+    expect(finding(run.report, 'transport.tls')).toMatchObject({
+      result: 'fail',
+      severity: 'high',
+      cwe: 'CWE-295',
+      detail: 'certificate not trusted: DEPTH_ZERO_SELF_SIGNED_CERT',
+    });
+    expect(finding(run.report, 'transport.plain-ws')).toMatchObject({ result: 'pass' });
+  });
+
+  it('a server that throttles the auditor: the refused checks are skipped, never reported as findings', async () => {
+    const guarded = await startServer({
+      auth: { verify: (t) => (t === 'test_token' ? { id: 'audit-user' } : null) },
+      limits: { connectionsPerIp: { max: 4, windowMs: 60_000 } },
+    });
+    srv = { url: guarded.url, close: () => guarded.close() };
+    const run = await audit(srv.url, ['--only=origin']);
+    const skipped = run.report.findings.filter((f) => f.result === 'skip');
+    expect(skipped.length).toBeGreaterThan(0);
+    for (const f of skipped) expect(f.detail).toMatch(/^the server throttled the auditor: HTTP 429/);
+    expect(run.report.findings.filter((f) => f.result === 'fail' || f.result === 'error')).toEqual([]);
+    expect(run.code).toBe(0);
+  });
+});
