@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { SecureWebSocket } from '../../src/client/index.js';
+import { SecureWebSocket, SecureWebSocketError } from '../../src/client/index.js';
 import { type Outcome, outcome, reachState, sleep } from '../helpers/client.js';
 import { type Child, freePort, startChild } from '../helpers/process.js';
 import { repoRoot } from '../helpers/project.js';
@@ -69,11 +69,15 @@ interface Stream {
 }
 
 /**
- * CLIENTS clients send TOTAL messages each, at most WINDOW unacked at a time. Once a third of
+ * CLIENTS clients send TOTAL messages each, at most `o.window` unsettled at a time. Once a third of
  * everything is acked, `disrupt` runs; no client sends past the half-way mark before it has
  * begun, so the disruption always lands mid-stream.
  */
-async function stream(port: number, disrupt: () => Promise<void>): Promise<Stream> {
+async function stream(
+  port: number,
+  disrupt: () => Promise<void>,
+  o = { ackTimeoutMs: 60_000, queueTtlMs: 60_000, window: WINDOW },
+): Promise<Stream> {
   written = 0;
   const clients = await Promise.all(
     Array.from({ length: CLIENTS }, async (_, c) => {
@@ -82,8 +86,8 @@ async function stream(port: number, disrupt: () => Promise<void>): Promise<Strea
         url: `ws://127.0.0.1:${port}/ws`,
         getToken: () => signToken(`restart-user-${c}`),
         reconnect: { minDelayMs: 20, maxDelayMs: 200 },
-        ackTimeoutMs: 60_000,
-        queue: { maxMessages: TOTAL, ttlMs: 60_000 },
+        ackTimeoutMs: o.ackTimeoutMs,
+        queue: { maxMessages: TOTAL, ttlMs: o.queueTtlMs },
       });
       sockets.push(socket);
       await reachState(socket, 'open');
@@ -102,7 +106,7 @@ async function stream(port: number, disrupt: () => Promise<void>): Promise<Strea
     let open = 0;
     for (let n = 0; n < TOTAL; n++) {
       if (n === TOTAL / 2) await disruptionBegan;
-      while (open >= WINDOW) await sleep(1);
+      while (open >= o.window) await sleep(1);
       open++;
       const key = `${c}:${n}`;
       unsettled.add(key);
@@ -215,6 +219,44 @@ describe('a server process restarted while 4 clients send 1,000 messages each', 
       `SIGKILL: ${s.settledAtDisruption} settled before the kill, ${s.unsettledAtDisruption.size} unsettled, ` +
         `${s.resent} resent, ` +
         `${twice.length} handled twice`,
+    );
+  }, 30_000);
+
+  it('killed and not restarted: every send() settles; a rejection that says maybeHandled: false was never handled', async () => {
+    const { port, journal, first } = await setUp();
+    const s = await stream(
+      port,
+      async () => {
+        const exited = new Promise((resolve) => first.proc.once('exit', resolve));
+        first.proc.kill('SIGKILL');
+        await exited;
+      },
+      // Short, so the unanswered sends give up within the test: nothing answers any more. No
+      // window: the rest of the stream is queued at once, not 50 per expiry.
+      { ackTimeoutMs: 1500, queueTtlMs: 1500, window: TOTAL },
+    );
+    const handled = readJournal(journal);
+    let rejected = 0;
+    let ranButRejected = 0;
+    for (const [c, outcomes] of s.outcomes.entries()) {
+      for (const [n, o] of outcomes.entries()) {
+        const key = `${c}:${n}`;
+        if (o.ok) {
+          expect(handled.get(key), `message ${key} resolved`).toHaveLength(1);
+          continue;
+        }
+        rejected++;
+        expect(o.error, `message ${key}`).toBeInstanceOf(SecureWebSocketError);
+        const error = o.error as SecureWebSocketError;
+        // AckTimeoutError (sent, no ack) may have run; MessageExpiredError (never sent) did not.
+        if (!error.maybeHandled) expect(handled.has(key), `message ${key}: ${error.name}`).toBe(false);
+        if (error.maybeHandled && handled.has(key)) ranButRejected++;
+      }
+    }
+    expect(rejected).toBeGreaterThan(0);
+    console.info(
+      `killed for good: ${rejected} of ${CLIENTS * TOTAL} sends rejected (${ranButRejected} of them ` +
+        'ran before the kill and say maybeHandled: true), the rest resolved before the kill',
     );
   }, 30_000);
 });
