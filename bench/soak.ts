@@ -1,8 +1,9 @@
 // npm run soak [-- --quick | --duration=90s] [--sockets=2000] [--dedupe-ttl=10s] [--out=dir]: waves of sockets that
 // connect, authenticate, send and disconnect against a wsguard server in its own process, for a
 // bounded time (10 min by default, 1 min with --quick). The server's heap and RSS are sampled on a
-// timer and, after a full GC, between waves; the report gives the growth after warm-up, the open
-// handles at the end and every error. Targets 127.0.0.1 only (from several 127.0.0.x source
+// timer, after a full GC between waves, and idle (no sockets, TTL-bound caches expired) after the
+// warm-up and at the end: the leak check. The report also gives the open handles at the end and
+// every error; docs/bench.md explains it. Targets 127.0.0.1 only (from several 127.0.0.x source
 // addresses, so ephemeral ports never run short). Not part of CI: `test/bench/soak-smoke.test.ts`
 // runs it for a few seconds so it does not rot.
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -19,7 +20,7 @@ const flag = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.sli
 /** `90s`, `10m`, `500ms` or a number of seconds. */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw new Error(`--duration: expected e.g. 90s, 10m or 500ms, got ${text}`);
+  if (!m) throw new Error(`expected a duration such as 90s, 10m or 500ms, got ${text}`);
   const n = Number(m[1]);
   return Math.round(m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000);
 }
@@ -36,10 +37,7 @@ const CONFIG = {
   connectConcurrency: 200,
   /** Source addresses 127.0.0.1 .. 127.0.0.N. */
   sourceAddresses: 8,
-  /**
-   * Share of the run before the growth baseline is taken (JIT, pools and caches filling); at
-   * least 1.5 × dedupeTtlMs, the time the dedupe cache takes to reach its steady size.
-   */
+  /** Share of the run before the first idle measurement (JIT, pools and caches filling). */
   warmupFraction: 0.2,
   /** Longest a socket may take in one phase before it counts as an error. */
   phaseTimeoutMs: 30_000,
