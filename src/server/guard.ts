@@ -79,6 +79,7 @@ const DEFAULTS = {
   maxDepth: 32,
   maxKeys: 2000,
   dedupeWindow: 1000,
+  dedupeTtlMs: 60_000,
   heartbeatMs: 30_000,
 };
 
@@ -112,6 +113,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   const maxPayload = positiveInt('maxPayload', options.maxPayload, DEFAULTS.maxPayload, 128);
   const heartbeatMs = positiveInt('heartbeatMs', options.heartbeatMs, DEFAULTS.heartbeatMs);
   const dedupeWindow = positiveInt('dedupeWindow', options.dedupeWindow, DEFAULTS.dedupeWindow, 0);
+  const dedupeTtlMs = positiveInt('dedupeTtlMs', options.dedupeTtlMs, DEFAULTS.dedupeTtlMs);
   const sessionOptions = resolveSessionOptions(options.session);
   const backpressure = resolveBackpressure(options.backpressure);
   const messages: MessageSchemas = options.messages ?? {};
@@ -182,7 +184,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   if (csrfStage) appStages.push(csrfStage);
   appStages.push(...protection.appStages);
 
-  const dedupe = createDedupeCache({ window: dedupeWindow, ttlMs: 10 * 60_000, maxUsers: 100_000 });
+  const dedupe = createDedupeCache({ window: dedupeWindow, ttlMs: dedupeTtlMs, maxUsers: 100_000 });
 
   let idle: (() => void) | undefined;
   const settle = () => {
@@ -505,11 +507,15 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     }
   }, tickMs);
   tick.unref();
-  const sweep = setInterval(() => {
-    dedupe.sweep(Date.now());
-    const t = now();
-    for (const [k, until] of counters.blocks) if (until <= t) counters.blocks.delete(k);
-  }, 60_000);
+  // Often enough that an expired message id is gone within a quarter of its TTL.
+  const sweep = setInterval(
+    () => {
+      dedupe.sweep(Date.now());
+      const t = now();
+      for (const [k, until] of counters.blocks) if (until <= t) counters.blocks.delete(k);
+    },
+    Math.min(60_000, Math.max(1000, Math.floor(dedupeTtlMs / 4))),
+  );
   sweep.unref();
 
   const stats = (): ServerStats => {

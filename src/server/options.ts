@@ -142,6 +142,13 @@ export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
   /** How many recent message ids per user are remembered, so a resent id is acked again, not handled again. @default 1000 */
   dedupeWindow?: number;
   /**
+   * How long a message id is remembered after it was first seen. A client resends an unacked
+   * message only until its ack timeout (`ackTimeoutMs` of SecureWebSocket, default 30 s), so keep
+   * this above the clients' ack timeout; memory grows with the messages handled within it.
+   * @default 60000
+   */
+  dedupeTtlMs?: number;
+  /**
    * Route binary frames to this message type's handler (payload is a Buffer, no schema).
    * @default undefined: binary frames are refused with WSG_BINARY_NOT_ALLOWED
    */

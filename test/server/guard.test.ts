@@ -18,6 +18,7 @@ describe('options are checked at setup', () => {
     ['a relative path', { path: 'ws' }],
     ['a tiny maxPayload', { maxPayload: 10 }],
     ['a negative authTimeoutMs', { authTimeoutMs: -1 }],
+    ['a zero dedupeTtlMs', { dedupeTtlMs: 0 }],
   ])('throws WsgConfigError for %s', (_name, bad) => {
     const server = createServer();
     expect(() => setupWebSockets(server, { auth, logger: false, ...bad } as WsGuardOptions)).toThrow(

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { createDedupeCache } from '../../../src/server/pipeline/dedupe.js';
+
+function cache(o: { window?: number; ttlMs?: number; maxUsers?: number } = {}) {
+  const clock = { t: 1_000_000 };
+  const c = createDedupeCache({
+    window: o.window ?? 1000,
+    ttlMs: o.ttlMs ?? 60_000,
+    maxUsers: o.maxUsers ?? 100_000,
+    now: () => clock.t,
+  });
+  return { c, clock };
+}
+
+describe('dedupe cache', () => {
+  it('gives back the remembered reply for the same user and id, and nothing for another user', () => {
+    const { c } = cache();
+    const pending = Promise.resolve('{"type":"ack","id":"b"}');
+    c.set('u1', 'a', '{"type":"ack","id":"a"}');
+    c.set('u1', 'b', pending);
+    expect(c.get('u1', 'a')).toBe('{"type":"ack","id":"a"}');
+    expect(c.get('u1', 'b')).toBe(pending);
+    expect(c.get('u2', 'a')).toBeUndefined();
+    expect(c.get('u1', 'c')).toBeUndefined();
+    expect(c.size).toBe(2);
+  });
+
+  it('forgets an id ttlMs after it was first seen; the sweep frees it and the user', () => {
+    const { c, clock } = cache({ ttlMs: 60_000 });
+    c.set('u1', 'a', 'ack-a');
+    clock.t += 59_999;
+    expect(c.get('u1', 'a')).toBe('ack-a');
+    clock.t += 1;
+    expect(c.get('u1', 'a')).toBeUndefined();
+    c.sweep(clock.t);
+    expect(c.size).toBe(0);
+    expect(c.users).toBe(0);
+  });
+
+  it('expires each id on its own: a user who keeps sending keeps only the last ttlMs of ids', () => {
+    const { c, clock } = cache({ ttlMs: 10_000 });
+    for (let i = 0; i < 30; i++) {
+      c.set('u1', `m${i}`, `ack-${i}`);
+      clock.t += 1000;
+    }
+    // Now is 30 s on: m20 was seen 10 s ago (expired), m21..m29 within the last 10 s.
+    c.sweep(clock.t);
+    expect(c.get('u1', 'm20')).toBeUndefined();
+    expect(c.get('u1', 'm21')).toBe('ack-21');
+    expect(c.get('u1', 'm29')).toBe('ack-29');
+    expect(c.size).toBe(9);
+    expect(c.users).toBe(1);
+  });
+
+  // Regression (found by `npm run soak`): ids were kept per user until the window (1,000) was full
+  // and the user idle for 10 minutes, so the same users reconnecting and sending held up to
+  // users × 1,000 replies: the server's heap grew by 67% in 20 s of a 200-socket soak. Now the
+  // cache holds what arrived within the TTL, whatever the number of messages over time.
+  it('stays bounded by the TTL when the same 2,000 users send again and again', () => {
+    const { c, clock } = cache({ ttlMs: 10_000 });
+    const sizes: number[] = [];
+    for (let wave = 0; wave < 100; wave++) {
+      for (let u = 0; u < 2000; u++) for (let k = 0; k < 3; k++) c.set(`user-${u}`, `${wave}-${k}`, 'ack');
+      clock.t += 1000;
+      if (wave % 5 === 4) c.sweep(clock.t);
+      sizes.push(c.size);
+    }
+    // At most the ids of the last 10 s (10 waves) plus up to 5 waves waiting for the sweep; the
+    // old cache held 2000 × 300 here, and 2000 × 1000 given time.
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(2000 * 3 * 15);
+    expect(c.size).toBe(2000 * 3 * 9);
+    expect(c.users).toBe(2000);
+  });
+
+  it('keeps at most `window` ids per user, dropping the oldest', () => {
+    const { c } = cache({ window: 3 });
+    for (const id of ['a', 'b', 'c', 'd']) c.set('u1', id, `ack-${id}`);
+    expect(c.get('u1', 'a')).toBeUndefined();
+    expect(c.get('u1', 'd')).toBe('ack-d');
+    expect(c.size).toBe(3);
+  });
+
+  it('keeps at most maxUsers users, dropping the one least recently seen', () => {
+    const { c } = cache({ maxUsers: 2 });
+    c.set('u1', 'a', 'x');
+    c.set('u2', 'a', 'x');
+    c.set('u1', 'b', 'x');
+    c.set('u3', 'a', 'x');
+    expect(c.get('u2', 'a')).toBeUndefined();
+    expect(c.get('u1', 'a')).toBe('x');
+    expect(c.get('u3', 'a')).toBe('x');
+    expect(c.users).toBe(2);
+    expect(c.size).toBe(3);
+  });
+
+  it('window 0 turns dedupe off', () => {
+    const { c } = cache({ window: 0 });
+    c.set('u1', 'a', 'x');
+    expect(c.get('u1', 'a')).toBeUndefined();
+    expect(c.size).toBe(0);
+  });
+});
