@@ -88,7 +88,8 @@ export function createRedisLink(options: RedisStoreOptions): RedisLink {
     if (failMode === 'open') return local();
     return Promise.reject(new WsgError('WSG_OVERLOADED', { detail: 'store unavailable' }));
   };
-  const usable = () => client.status === 'ready' && now() >= brokenUntil;
+  // Either connection down counts as an outage: commands and pub/sub fail over together.
+  const usable = () => status() === 'ok';
 
   return {
     client,
