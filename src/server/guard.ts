@@ -284,11 +284,27 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   };
   const unsubscribeRevoke = store.subscribe(CHANNEL_REVOKE, (message) => {
     try {
-      const { kind, id } = JSON.parse(message) as { kind: 'session' | 'user' | 'ip'; id: string };
-      if (kind === 'session') closeRevoked((c) => c.sessionId === id);
-      else if (kind === 'ip') {
+      const { kind, id, until, reason } = JSON.parse(message) as {
+        kind: 'session' | 'user' | 'ip';
+        id: string;
+        until?: number;
+        reason?: string;
+      };
+      // Recorded here as well (the store keeps a local copy), so this node still refuses them
+      // if the shared store goes away.
+      const remember = (write: () => unknown) => {
+        if (typeof until === 'number' && until > now()) void Promise.resolve(write()).catch(() => {});
+      };
+      if (kind === 'session') {
+        remember(() => store.revoke('session', id, until as number));
+        closeRevoked((c) => c.sessionId === id);
+      } else if (kind === 'ip') {
+        remember(() =>
+          store.setBlock(keys.ban(id), { until: until as number, level: 1, reason: reason ?? 'manual' }),
+        );
         for (const c of connections) if (c.ip === id) c.fail('WSG_BANNED');
       } else if (kind === 'user') {
+        remember(() => store.revoke('user', id, until as number));
         for (const c of authenticated) {
           if (c.user?.id === id && c.sessionId !== undefined) {
             void sessions
@@ -303,7 +319,23 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     }
   });
 
-  const unsubscribeStatus = store.onStatus?.((status, detail) =>
+  // Revocations and bans published while this node could not hear them: check every socket
+  // against the store once it answers again.
+  const recheck = () => {
+    for (const c of authenticated) {
+      const user = c.user;
+      if (!user) continue;
+      void (async () => {
+        const ban = await store.getBlock(keys.ban(c.ip));
+        if (ban && ban.until > now()) return c.fail('WSG_BANNED');
+        const session =
+          c.sessionId === undefined ? undefined : await store.revokedUntil('session', c.sessionId);
+        if (session !== undefined || (await sessions.revoked(user))) closeRevoked((x) => x === c);
+      })().catch(() => {});
+    }
+  };
+  const unsubscribeStatus = store.onStatus?.((status, detail) => {
+    if (status === 'ok') recheck();
     events.emit(
       status === 'ok'
         ? { event: 'store.recovered', level: 'info', detail: `${store.kind} store reachable again` }
@@ -313,8 +345,8 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
             code: 'WSG_OVERLOADED',
             detail: `${store.kind} store unreachable: ${detail ?? 'unknown'}`,
           },
-    ),
-  );
+    );
+  });
 
   const sessionError = (conn: Connection, err: unknown) => {
     conn.event({
@@ -645,19 +677,26 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     },
     broadcast,
     async revokeSession(sessionId) {
-      const record = await store.getSession(sessionId);
-      await sessions.revokeSession(record ?? { id: sessionId, expiresAt: now() + sessionOptions.maxAgeMs });
-      await store.publish(CHANNEL_REVOKE, JSON.stringify({ kind: 'session', id: sessionId }));
+      const record = (await store.getSession(sessionId)) ?? {
+        id: sessionId,
+        expiresAt: now() + sessionOptions.maxAgeMs,
+      };
+      await sessions.revokeSession(record);
+      await store.publish(
+        CHANNEL_REVOKE,
+        JSON.stringify({ kind: 'session', id: sessionId, until: record.expiresAt }),
+      );
     },
     async revokeUser(userId) {
-      await sessions.revokeUser(userId);
-      await store.publish(CHANNEL_REVOKE, JSON.stringify({ kind: 'user', id: userId }));
+      const until = await sessions.revokeUser(userId);
+      await store.publish(CHANNEL_REVOKE, JSON.stringify({ kind: 'user', id: userId, until }));
     },
     async ban(ip, banOptions = {}) {
       const durationMs = banOptions.durationMs ?? 86_400_000;
       if (!(durationMs > 0)) throw new WsgConfigError('ban durationMs must be a positive number');
       const reason = banOptions.reason ?? 'manual';
-      await store.setBlock(keys.ban(ip), { until: now() + durationMs, level: 1, reason });
+      const block = { until: now() + durationMs, level: 1, reason };
+      await store.setBlock(keys.ban(ip), block);
       events.emit({
         event: 'penalty.blocked',
         level: 'warn',
@@ -665,7 +704,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
         code: 'WSG_BANNED',
         detail: { durationMs, reason },
       });
-      await store.publish(CHANNEL_REVOKE, JSON.stringify({ kind: 'ip', id: ip }));
+      await store.publish(CHANNEL_REVOKE, JSON.stringify({ kind: 'ip', id: ip, until: block.until, reason }));
     },
     async close(closeOptions = {}) {
       if (!closing) {

@@ -31,6 +31,10 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Stops it and resolves when the process is gone. */
   stop(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open and nothing answers, as a hung Redis. */
+  pause(): void;
+  /** Thaws it (SIGCONT). */
+  resume(): void;
   /** Keys under `prefix` that have no TTL (SCAN + PTTL). */
   keysWithoutTtl(prefix: string): Promise<string[]>;
   /** Every key under `prefix`. */
@@ -85,7 +89,14 @@ export async function startRedis(): Promise<RedisServer> {
       await child?.stop();
     },
     async stop() {
+      child?.proc.kill('SIGCONT');
       await child?.stop();
+    },
+    pause() {
+      child?.proc.kill('SIGSTOP');
+    },
+    resume() {
+      child?.proc.kill('SIGCONT');
     },
     keysWithoutTtl: (prefix) => scan(prefix, true),
     keys: (prefix) => scan(prefix, false),

@@ -37,7 +37,8 @@ export interface SessionManager {
   /** Marks a session (and the token that opened it) revoked until it would have expired. */
   revokeSession(record: { id: string; jti?: string | undefined; expiresAt: number }): Promise<void>;
   /** Refuses every token of the user issued before now, for `maxAgeMs`. */
-  revokeUser(userId: string): Promise<void>;
+  /** Returns when the revocation ends. */
+  revokeUser(userId: string): Promise<number>;
   close(holder: SessionHolder): void;
   /** What is due on this socket now: nothing, the expiring notice, or the end. */
   due(holder: SessionHolder, now: number): 'expiring' | 'expired' | 'idle' | undefined;
@@ -112,7 +113,9 @@ export function createSessionManager(
       await store.deleteSession(r.id);
     },
     async revokeUser(userId) {
-      await store.revoke('user', userId, now() + o.maxAgeMs);
+      const until = now() + o.maxAgeMs;
+      await store.revoke('user', userId, until);
+      return until;
     },
     close(h) {
       if (h.sessionId) void Promise.resolve(store.deleteSession(h.sessionId)).catch(() => {});

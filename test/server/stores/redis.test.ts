@@ -62,6 +62,45 @@ describe.skipIf(!hasRedis)('redisStore against a real redis-server', () => {
     expect(allowed).toBeGreaterThanOrEqual(400 - 20);
   });
 
+  it('leases end when the shared bucket would be full again: no burst past the limit after a pause', async () => {
+    const spec50 = { capacity: 400, refillPerSec: 50 };
+    const a = await open({ prefix: 'refill:' });
+    const b = await open({ prefix: 'refill:' });
+    // Each node leases 20 tokens and spends one; Redis is back to full within 0.8 s.
+    expect(await a.take('rate:user:r', spec50, 1)).toMatchObject({ allowed: true });
+    expect(await b.take('rate:user:r', spec50, 1)).toMatchObject({ allowed: true });
+    await new Promise((r) => setTimeout(r, 1000));
+    const started = Date.now();
+    let allowed = 0;
+    for (let i = 0; i < 1000; i++)
+      if ((await (i % 2 ? b : a).take('rate:user:r', spec50, 1)).allowed) allowed++;
+    const refilled = Math.ceil(((Date.now() - started) / 1000) * 50) + 1;
+    expect(allowed).toBeLessThanOrEqual(400 + refilled);
+    expect(allowed).toBeGreaterThanOrEqual(400 - 2 * 20);
+  });
+
+  it('a reply error (a fractional TTL, a bad argument) is about one command: the store stays ok', async () => {
+    const s = await open();
+    const statuses: string[] = [];
+    s.onStatus((x) => statuses.push(x));
+    const t = Date.now() + 0.5;
+    await s.putSession({
+      id: 'f',
+      userId: 'u',
+      csrfToken: 'c',
+      createdAt: t,
+      lastActiveAt: t,
+      expiresAt: t + 60_000.25,
+    });
+    expect(await s.getSession('f')).toMatchObject({ id: 'f' });
+    await s.setBlock('block:user:f', { until: t + 60_000.75, level: 1, reason: 'x' });
+    // An argument Redis refuses: the script errors, this call falls back, nothing trips.
+    await s.take('rate:user:bad', { capacity: 10, refillPerSec: Number.NaN }, 1);
+    expect(s.status()).toBe('ok');
+    expect(statuses).toEqual([]);
+    expect(s.take('rate:user:fine', spec, 1)).toBeInstanceOf(Promise);
+  });
+
   it('lease: false asks Redis for every message', async () => {
     const s = await open({ lease: false });
     const r = s.take('rate:user:x', { capacity: 400, refillPerSec: 1 }, 1);
@@ -140,7 +179,7 @@ describe.skipIf(!hasRedis)('redisStore against a real redis-server', () => {
     const s = await open({ prefix: 'ttl:' });
     const t = Date.now();
     await s.take('rate:user:u', spec, 1);
-    await s.hit('attempts:1.2.3.4', 1000);
+    await s.hit('attempts:1.2.3.4', 60_000);
     await s.acquire('sockets:user:u', 60_000);
     await s.offend('offences:u', 60_000);
     await s.setBlock('block:user:u', { until: t + 60_000, level: 1, reason: 'x' });
@@ -215,4 +254,57 @@ describe.skipIf(!hasRedis)('redisStore when Redis goes away', () => {
       await store.close();
     }
   });
+
+  it('a node started before Redis gets its channels once Redis is up', async () => {
+    await redis.kill();
+    const early = redisStore({ url: redis.url, prefix: 'early:' });
+    const got: string[] = [];
+    early.subscribe('chan', (m) => got.push(m));
+    try {
+      await redis.start();
+      await early.ready(15_000);
+      const late = redisStore({ url: redis.url, prefix: 'early:' });
+      await late.ready();
+      const probe = new Redis(redis.url);
+      await vi.waitFor(async () => expect((await probe.pubsub('NUMSUB', 'early:chan'))[1]).toBe(1), {
+        timeout: 5000,
+      });
+      probe.disconnect();
+      await late.publish('chan', 'hello');
+      await vi.waitFor(() => expect(got).toEqual(['hello']));
+      await late.close();
+    } finally {
+      await early.close();
+    }
+  });
+
+  it('a hung Redis: degraded until it answers a probe (no flapping), slots released meanwhile reach Redis after', async () => {
+    const store = redisStore({ url: redis.url, prefix: 'hung:', commandTimeoutMs: 100 });
+    const statuses: string[] = [];
+    store.onStatus((s) => statuses.push(s));
+    try {
+      await store.ready();
+      expect(await store.acquire('sockets:user:h', 60_000)).toBe(1);
+      redis.pause();
+      // A command times out and trips the store onto its fallback.
+      expect(await store.take('rate:user:h', spec, 1)).toMatchObject({ allowed: true });
+      expect(store.status()).toBe('degraded');
+      // Released while Redis hangs: kept for Redis, not given to the fallback.
+      await store.release('sockets:user:h');
+      // Probes keep failing: the status never goes back to ok while Redis hangs.
+      for (let i = 0; i < 15; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        expect(store.status()).toBe('degraded');
+      }
+      redis.resume();
+      await vi.waitFor(() => expect(store.status()).toBe('ok'), { timeout: 15_000, interval: 50 });
+      expect(statuses).toEqual(['degraded', 'ok']);
+      const probe = new Redis(redis.url);
+      await vi.waitFor(async () => expect(await probe.get('hung:sockets:user:h')).toBeNull());
+      probe.disconnect();
+    } finally {
+      redis.resume();
+      await store.close();
+    }
+  }, 30_000);
 });

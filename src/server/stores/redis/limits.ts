@@ -23,6 +23,16 @@ export function createRedisLimits(
   const leasing = new Map<string, Promise<unknown>>();
   const leaseRatio = lease === false ? 0 : (lease.ratio ?? 0.05);
   const leaseMax = lease === false ? 0 : (lease.max ?? 100);
+  // Slots this node took in Redis (so their release goes there), and releases Redis has yet to get.
+  const inRedis = new Map<string, number>();
+  const unreleased = new Map<string, number>();
+  link.onStatus((status) => {
+    if (status !== 'ok') return;
+    for (const [key, n] of unreleased) {
+      unreleased.delete(key);
+      link.script('wsgRelease', key, n).catch(() => unreleased.set(key, (unreleased.get(key) ?? 0) + n));
+    }
+  });
 
   const take = (key: string, spec: BucketSpec, cost: number): MaybePromise<TakeResult> => {
     const t = now();
@@ -37,23 +47,27 @@ export function createRedisLimits(
     const pending = leasing.get(key);
     if (pending) return pending.then(() => take(key, spec, cost));
     const want = Math.max(cost, Math.min(leaseMax, Math.floor(spec.capacity * leaseRatio)));
+    const asked = now();
     const result = link.run(
       async (): Promise<TakeResult> => {
-        const [granted, remaining, wait] = (await link.script(
+        const [granted, remaining, wait, fullInMs] = (await link.script(
           'wsgTake',
           key,
           spec.capacity,
           spec.refillPerSec,
           cost,
           want,
-        )) as [number, number, number];
+        )) as [number, number, number, number];
         if (granted < cost) {
           refusedUntil.set(key, now() + wait, now() + wait);
           return { allowed: false, remaining: 0, retryAfterMs: wait };
         }
-        // Unspent lease tokens are forgotten once the bucket would have refilled anyway.
-        const left = (leases.get(key)?.tokens ?? 0) + granted - cost;
-        leases.set(key, { tokens: left }, now() + Math.ceil((spec.capacity / spec.refillPerSec) * 1000));
+        // Unspent lease tokens are dropped when the shared bucket would be full again (counted
+        // from before the request, so never later): spending them after that would put a user
+        // over the burst. A leftover below `cost` from an older lease is dropped too.
+        const left = granted - cost;
+        if (left > 0) leases.set(key, { tokens: left }, asked + fullInMs);
+        else leases.delete(key);
         return { allowed: true, remaining: remaining + left, retryAfterMs: 0 };
       },
       () => fallback.take(key, spec, cost),
@@ -77,16 +91,31 @@ export function createRedisLimits(
     },
     acquire(key, ttlMs) {
       return link.run(
-        async () => Number(await link.script('wsgAcquire', key, ttlMs)),
+        async () => {
+          const n = Number(await link.script('wsgAcquire', key, ttlMs));
+          inRedis.set(key, (inRedis.get(key) ?? 0) + 1);
+          return n;
+        },
         () => fallback.acquire(key, ttlMs),
       );
     },
     release(key) {
-      return link.run(
-        async () => {
-          await link.script('wsgRelease', key);
+      const held = inRedis.get(key) ?? 0;
+      // A slot taken during an outage lives in the fallback: give it back there.
+      if (held === 0) return fallback.release(key);
+      if (held === 1) inRedis.delete(key);
+      else inRedis.set(key, held - 1);
+      // A slot taken in Redis goes back to Redis, now or when Redis answers again, never to the
+      // fallback: else the shared count would keep it and lock the user out.
+      if (!link.usable()) {
+        unreleased.set(key, (unreleased.get(key) ?? 0) + 1);
+        return;
+      }
+      return link.script('wsgRelease', key, 1).then(
+        () => undefined,
+        () => {
+          unreleased.set(key, (unreleased.get(key) ?? 0) + 1);
         },
-        () => fallback.release(key),
       );
     },
     getBlock(key) {
@@ -106,14 +135,16 @@ export function createRedisLimits(
       );
     },
     setBlock(key, block) {
-      const ttl = block.until - now();
+      const ttl = Math.ceil(block.until - now());
       if (ttl <= 0) return;
       blocks.set(key, block, block.until);
+      // Kept here too, so an outage cannot lift a block or ban this node knows of.
+      fallback.setBlock(key, block);
       return link.run(
         async () => {
           await link.client.set(prefix + key, JSON.stringify(block), 'PX', ttl);
         },
-        () => fallback.setBlock(key, block),
+        () => undefined,
       );
     },
     offend(key, windowMs) {

@@ -1,11 +1,13 @@
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { WsgError } from '../../errors.js';
 import type { MaybePromise, StoreStatus } from '../types.js';
 import type { FailMode, RedisStoreOptions } from './options.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 
-/** After a failed or timed-out command, how long the store stays on its fallback before trying Redis again. */
+/** After a failed or timed-out command, how long the store stays on its fallback before it probes Redis. */
 const BREAK_MS = 1000;
+/** Longest wait between probes of a Redis that keeps failing them. */
+const MAX_BREAK_MS = 10_000;
 
 export type StatusListener = (status: StoreStatus, detail: string | undefined) => void;
 
@@ -31,7 +33,6 @@ export interface RedisLink {
 export function createRedisLink(options: RedisStoreOptions): RedisLink {
   const prefix = options.prefix ?? 'wsguard:';
   const failMode = options.failMode ?? 'open';
-  const now = options.now ?? Date.now;
   const owned = options.client === undefined;
   const client =
     options.client ??
@@ -46,25 +47,35 @@ export function createRedisLink(options: RedisStoreOptions): RedisLink {
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
       ...options.redisOptions,
     });
-  // Subscriber mode needs its own connection; ioredis re-subscribes it after a reconnect.
-  const subscriber = client.duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+  // Subscriber mode needs its own connection; ioredis re-subscribes it after a reconnect. Its
+  // SUBSCRIBE commands wait for the connection (never dropped after a retry), so a node started
+  // before Redis still gets its channels.
+  const subscriber = client.duplicate({
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+    commandTimeout: undefined,
+  });
   for (const [name, lua] of Object.entries(SCRIPTS)) client.defineCommand(name, { numberOfKeys: 1, lua });
 
-  let brokenUntil = 0;
+  // Set by a failed command: the store stays on its fallback until a PING answers again.
+  let broken = false;
+  let breakMs = BREAK_MS;
   let breakTimer: NodeJS.Timeout | undefined;
   let reported: StoreStatus = 'ok';
   let lastError: string | undefined;
   const listeners = new Set<StatusListener>();
 
   const status = (): StoreStatus =>
-    client.status === 'ready' && subscriber.status === 'ready' && now() >= brokenUntil ? 'ok' : 'degraded';
+    client.status === 'ready' && subscriber.status === 'ready' && !broken ? 'ok' : 'degraded';
   const update = () => {
     const s = status();
     if (s === reported) return;
     // Starting up is not an outage: say nothing until the first failure or the first ready.
     if (s === 'degraded' && lastError === undefined) return;
     reported = s;
-    for (const l of listeners) l(s, s === 'degraded' ? lastError : undefined);
+    const detail = lastError;
+    if (s === 'ok') lastError = undefined;
+    for (const l of listeners) l(s, s === 'degraded' ? detail : undefined);
   };
   const failed = (err: unknown) => {
     lastError = err instanceof Error ? err.message : String(err);
@@ -76,14 +87,40 @@ export function createRedisLink(options: RedisStoreOptions): RedisLink {
     c.on('close', () => failed(lastError ?? 'connection closed'));
     c.on('ready', update);
   }
-
-  const trip = (err: unknown) => {
-    brokenUntil = now() + BREAK_MS;
+  // A fresh connection is a fresh start: no need to wait for the next probe.
+  client.on('ready', () => {
+    broken = false;
+    breakMs = BREAK_MS;
     clearTimeout(breakTimer);
-    breakTimer = setTimeout(update, BREAK_MS + 5);
+    update();
+  });
+
+  const probe = () => {
+    breakTimer = undefined;
+    client.ping().then(
+      () => {
+        broken = false;
+        breakMs = BREAK_MS;
+        update();
+      },
+      () => schedule(Math.min(breakMs * 2, MAX_BREAK_MS)),
+    );
+  };
+  const schedule = (ms: number) => {
+    breakMs = ms;
+    clearTimeout(breakTimer);
+    breakTimer = setTimeout(probe, ms);
     breakTimer.unref();
+  };
+  const trip = (err: unknown) => {
+    if (!broken) {
+      broken = true;
+      schedule(BREAK_MS);
+    }
     failed(err);
   };
+  // A reply error (a bad argument, a script bug) is about one command, not about Redis.
+  const isOutage = (err: unknown) => !(err instanceof ReplyError);
   const unavailable = <T>(local: () => MaybePromise<T>): MaybePromise<T> => {
     if (failMode === 'open') return local();
     return Promise.reject(new WsgError('WSG_OVERLOADED', { detail: 'store unavailable' }));
@@ -100,7 +137,7 @@ export function createRedisLink(options: RedisStoreOptions): RedisLink {
     run(op, local) {
       if (!usable()) return unavailable(local);
       return op().catch((err: unknown) => {
-        trip(err);
+        if (isOutage(err)) trip(err);
         return unavailable(local);
       });
     },

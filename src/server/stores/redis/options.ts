@@ -43,10 +43,10 @@ export interface RedisStoreOptions {
   /**
    * Local leases on shared token buckets: a node takes `ratio` of a bucket's burst (at most
    * `max` tokens, at least the message's cost) from Redis in one step and spends it locally,
-   * so a busy user costs one Redis call per lease instead of one per message. Leases never let
-   * anyone past a limit (every token was taken from Redis); a user may be refused early by the
-   * tokens other nodes hold unspent, at most (N - 1) x the lease across N nodes. `false` asks
-   * Redis for every message.
+   * so a busy user costs one Redis call per lease instead of one per message. Every token was
+   * taken from Redis, and a lease ends when the shared bucket would be full again, so nobody
+   * passes the burst; a user may be refused early by the tokens other nodes hold unspent, at
+   * most (N - 1) x the lease across N nodes. `false` asks Redis for every message.
    * @default { ratio: 0.05, max: 100 }
    */
   lease?: { ratio?: number; max?: number } | false;

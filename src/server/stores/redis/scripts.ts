@@ -6,8 +6,11 @@
 const NOW_MS = `local t = redis.call('TIME'); local now = t[1] * 1000 + math.floor(t[2] / 1000)`;
 
 /**
- * KEYS[1] bucket; ARGV capacity, refillPerSec, cost, want (>= cost) -> { granted, remaining, retryAfterMs }.
- * Grants up to `want` tokens (a node's local lease), at least `cost`, or none and the wait for `cost`.
+ * KEYS[1] bucket; ARGV capacity, refillPerSec, cost, want (>= cost)
+ *   -> { granted, remaining, retryAfterMs, fullInMs }.
+ * Grants up to `want` tokens (a node's local lease), at least `cost`, or none and the wait for
+ * `cost`. `fullInMs` is when the bucket will be full again: a lease must be spent by then, or
+ * the node would hold tokens the bucket has already given back.
  */
 export const TAKE = `
 ${NOW_MS}
@@ -37,7 +40,7 @@ else
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(at))
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / rate * 1000) + 1000)
-return { granted, math.floor(tokens), wait }
+return { granted, math.floor(tokens), wait, math.ceil((capacity - tokens) * 1000 / rate) }
 `;
 
 /** KEYS[1] counter; ARGV windowMs -> count in the fixed window. */
@@ -54,9 +57,9 @@ redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return n
 `;
 
-/** KEYS[1] counter -> count after taking one; the key goes when it reaches 0. */
+/** KEYS[1] counter; ARGV how many -> count after taking them; the key goes when it reaches 0. */
 export const RELEASE = `
-local n = redis.call('DECR', KEYS[1])
+local n = redis.call('DECRBY', KEYS[1], ARGV[1])
 if n <= 0 then redis.call('DEL', KEYS[1]) end
 return n
 `;

@@ -4,8 +4,8 @@ import type { RedisLink } from './link.js';
 
 /**
  * Sessions and revocations in Redis, each key living exactly as long as what it records.
- * A revocation made while Redis was down stays in force on this node after Redis returns:
- * reads ask both, so an outage can never un-revoke anyone.
+ * Every revocation is also kept in this process, and reads ask both, so a node never forgets a
+ * revocation it made or was told of, whatever happens to Redis.
  */
 export function createRedisSessions(link: RedisLink, now: () => number): SessionStore {
   const fallback = createMemorySessions({ now });
@@ -15,7 +15,7 @@ export function createRedisSessions(link: RedisLink, now: () => number): Session
 
   return {
     putSession(s) {
-      const ttl = s.expiresAt - now();
+      const ttl = Math.ceil(s.expiresAt - now());
       if (ttl <= 0) return;
       return link.run(
         async () => {
@@ -44,13 +44,16 @@ export function createRedisSessions(link: RedisLink, now: () => number): Session
       );
     },
     revoke(kind, id, until) {
-      const ttl = until - now();
+      const ttl = Math.ceil(until - now());
       if (ttl <= 0) return;
+      // Kept here too: during an outage this node still knows every revocation it made or
+      // was told of (the guard records the ones other nodes publish).
+      fallback.revoke(kind, id, until);
       return link.run(
         async () => {
           await client.set(revokedKey(kind, id), String(until), 'PX', ttl);
         },
-        () => fallback.revoke(kind, id, until),
+        () => undefined,
       );
     },
     revokedUntil(kind, id) {
