@@ -158,7 +158,11 @@ async function main(): Promise<void> {
   each('limiter (user, memory store)', (i) => userRate(contexts[i] as MessageContext));
   each('anomaly (burst watch)', (i) => scorer.burstStage(contexts[i] as MessageContext));
   each('ack encoding', (i) => ackFrame(`0-${i}`, results[i]));
-  each('whole message, valid (in-process guard)', (i) => p.conn.handleMessage(p.pools.valid[i] as Buffer, false), p.refill);
+  each(
+    'whole message, valid (in-process guard)',
+    (i) => p.conn.handleMessage(p.pools.valid[i] as Buffer, false),
+    p.refill,
+  );
   each(
     'whole message, 50% invalid (in-process guard)',
     (i) => p.conn.handleMessage(p.pools.mixed[i] as Buffer, false),
