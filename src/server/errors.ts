@@ -11,7 +11,12 @@ export class WsgError extends Error {
   readonly detail: unknown;
 
   constructor(code: ErrorCode, options: { retryAfterMs?: number; detail?: unknown } = {}) {
+    // A refusal is a value returned by a stage, never thrown: a stack trace would say nothing,
+    // and capturing one is most of what a refused message costs (a flood of bad messages).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(ErrorCodes[code].message);
+    Error.stackTraceLimit = limit;
     this.name = 'WsgError';
     this.code = code;
     this.retryAfterMs = options.retryAfterMs;
