@@ -3,6 +3,7 @@
 // different cores when `taskset` is there. Targets 127.0.0.1 only; bounded in time.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult, Variant, Workload } from './load.js';
@@ -166,6 +167,8 @@ interface Row {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // On a shared machine other processes' load moves every figure: record it with the results.
+  const loadBefore = loadavg();
   const workloads: { name: string; w: Omit<Workload, 'variant' | 'port'>; variants: Variant[] }[] = [];
   for (const size of CONFIG.sizes) {
     for (const [sockets, inflight] of CONFIG.shapes as [number, number][]) {
@@ -288,6 +291,11 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     node: process.version,
     pinned: hasTaskset,
+    cpus: availableParallelism(),
+    loadAverage: {
+      before: loadBefore.map((x) => Math.round(x * 100) / 100),
+      after: loadavg().map((x) => Math.round(x * 100) / 100),
+    },
     seconds: Math.round((Date.now() - started) / 1000),
     rows,
     ratios,
@@ -325,6 +333,8 @@ function markdown(r: {
   date: string;
   node: string;
   pinned: boolean;
+  cpus: number;
+  loadAverage: { before: number[]; after: number[] };
   rows: Row[];
   ratios: Record<string, Record<string, number | null>>;
   cpuRatios: Record<string, Record<string, number | null>>;
@@ -333,6 +343,8 @@ function markdown(r: {
 }): string {
   const lines = [
     `# wsguard benchmark (${r.mode}, ${r.date}, Node ${r.node}, ${r.pinned ? 'server and load pinned to separate cores' : 'not pinned'})`,
+    '',
+    `${r.cpus} CPUs; load average (1, 5, 15 min) ${r.loadAverage.before.join(', ')} at the start and ${r.loadAverage.after.join(', ')} at the end. A load above about 2 on a 2-CPU machine means other processes shared the cores with the bench, and every figure moved with them.`,
     '',
     '| workload | variant | msgs/s (median) | range | server CPU µs/msg | p50 µs | p99 µs | note |',
     '| --- | --- | ---: | --- | ---: | ---: | ---: | --- |',
