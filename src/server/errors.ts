@@ -2,7 +2,8 @@ import { type ErrorCode, ErrorCodes } from '../protocol/index.js';
 
 /**
  * The one error type pipeline stages reject with. Its wire form is the registry's short
- * message for `code`; `detail` is for the log only and never sent.
+ * message for `code`; `detail` is for the log only and never sent. Treat it as immutable: a
+ * stage may return one shared instance for a refusal that repeats.
  */
 export class WsgError extends Error {
   readonly code: ErrorCode;

@@ -89,6 +89,23 @@ describe('schema stage', () => {
     expect(r.detail).toBe('a.b.1:invalid_type');
   });
 
+  it('shares one refusal per distinct detail (a flood of one bad message builds one error)', () => {
+    const s = createSchemaStage(schemas, undefined);
+    const a = s(message('echo', { n: 'bad', data: 'x' })) as WsgError;
+    const b = s(message('echo', { n: 'worse', data: 'y' })) as WsgError;
+    const c = s(message('echo', { n: 1, data: 2 })) as WsgError;
+    expect(b).toBe(a);
+    expect(c).not.toBe(a);
+    expect([a.detail, c.detail]).toEqual(['n:invalid_type', 'data:invalid_type']);
+    // Bounded: many distinct details do not grow it without limit, and still answer right.
+    for (let i = 0; i < 1000; i++) {
+      const r = s(
+        message('nested', { a: { b: Array.from({ length: i + 1 }, (_, k) => (k === i ? 'x' : k)) } }),
+      );
+      expect((r as WsgError).detail).toBe(`a.b.${i}:invalid_type`);
+    }
+  });
+
   it('refuses unknown types and binary frames of another type', () => {
     expect((stage(message('nope', {})) as WsgError).code).toBe('WSG_UNKNOWN_TYPE');
     expect((stage(message('echo', Buffer.from('x'), true)) as WsgError).code).toBe('WSG_BINARY_NOT_ALLOWED');
