@@ -3,6 +3,7 @@
 // different cores when `taskset` is there. Targets 127.0.0.1 only; bounded in time.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult, Variant, Workload } from './load.js';
@@ -166,6 +167,8 @@ interface Row {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // On a shared machine other processes' load moves every figure: record it with the results.
+  const loadBefore = loadavg();
   const workloads: { name: string; w: Omit<Workload, 'variant' | 'port'>; variants: Variant[] }[] = [];
   for (const size of CONFIG.sizes) {
     for (const [sockets, inflight] of CONFIG.shapes as [number, number][]) {
@@ -232,12 +235,21 @@ async function main(): Promise<void> {
     rows.find((r) => r.workload === workload && r.variant === variant);
   const ratio = (a?: number, b?: number) => (a && b ? Math.round((a / b) * 100) / 100 : null);
   const ratios: Record<string, Record<string, number | null>> = {};
+  // Messages per server CPU-second, as a ratio: unlike msgs/s it does not depend on whether the
+  // load client kept up (on a 2-core machine it often cannot for the lighter servers).
+  const cpuRatios: Record<string, Record<string, number | null>> = {};
   for (const { name } of workloads.filter((x) => x.variants.length > 1)) {
     const g = get(name, 'wsguard')?.msgsPerSec.median;
     ratios[name] = {
       'wsguard/bare': ratio(g, get(name, 'bare')?.msgsPerSec.median),
       'wsguard/ws-json': ratio(g, get(name, 'ws-json')?.msgsPerSec.median),
       'wsguard/socketio': ratio(g, get(name, 'socketio')?.msgsPerSec.median),
+    };
+    const c = get(name, 'wsguard')?.cpuUsPerMsg;
+    cpuRatios[name] = {
+      'wsguard/bare': ratio(get(name, 'bare')?.cpuUsPerMsg, c),
+      'wsguard/ws-json': ratio(get(name, 'ws-json')?.cpuUsPerMsg, c),
+      'wsguard/socketio': ratio(get(name, 'socketio')?.cpuUsPerMsg, c),
     };
   }
   const valid = get('100B 16x16', 'wsguard');
@@ -263,15 +275,33 @@ async function main(): Promise<void> {
       memory.wsguard && memory.bare ? Math.round(memory.wsguard.heapPerConn - memory.bare.heapPerConn) : null,
     'redis/memory store': null,
   };
+  const r = (w: string, k: string) => ratios[w]?.[k] ?? null;
+  const goals = [
+    goal('wsguard/bare at 100B 16x16', r('100B 16x16', 'wsguard/bare'), '>=', 0.75),
+    goal('wsguard/bare at 1024B 16x16', r('1024B 16x16', 'wsguard/bare'), '>=', 0.75),
+    goal('wsguard/socketio at 100B 16x16', r('100B 16x16', 'wsguard/socketio'), '>=', 1.3),
+    goal('wsguard/socketio at 100B 256x1', r('100B 256x1', 'wsguard/socketio'), '>=', 2.0),
+    goal('added p50 latency at 1x1, us', summary['added p50 latency at 1x1, us'], '<=', 30),
+    goal('invalid/valid server CPU per msg', summary['invalid/valid server CPU per msg'], '<=', 1.0),
+    goal('heap per connection over bare, bytes', summary['heap per connection over bare, bytes'], '<=', 1024),
+    goal('redis/memory store', summary['redis/memory store'], '>=', 0.8),
+  ];
   const result = {
     mode,
     date: new Date().toISOString(),
     node: process.version,
     pinned: hasTaskset,
+    cpus: availableParallelism(),
+    loadAverage: {
+      before: loadBefore.map((x) => Math.round(x * 100) / 100),
+      after: loadavg().map((x) => Math.round(x * 100) / 100),
+    },
     seconds: Math.round((Date.now() - started) / 1000),
     rows,
     ratios,
+    cpuRatios,
     summary,
+    goals,
     memory,
     notes: ['redis/memory store: not measured (the Redis store is not built yet)'],
   };
@@ -282,17 +312,39 @@ async function main(): Promise<void> {
   console.log(`\n${markdown(result)}\nwritten to ${outDir}`);
 }
 
+interface Goal {
+  goal: string;
+  value: number | null;
+  target: string;
+  met: boolean | null;
+}
+
+function goal(name: string, value: number | null, op: '>=' | '<=', target: number): Goal {
+  return {
+    goal: name,
+    value,
+    target: `${op} ${target}`,
+    met: value === null ? null : op === '>=' ? value >= target : value <= target,
+  };
+}
+
 function markdown(r: {
   mode: string;
   date: string;
   node: string;
   pinned: boolean;
+  cpus: number;
+  loadAverage: { before: number[]; after: number[] };
   rows: Row[];
   ratios: Record<string, Record<string, number | null>>;
+  cpuRatios: Record<string, Record<string, number | null>>;
   summary: Record<string, number | null>;
+  goals: Goal[];
 }): string {
   const lines = [
     `# wsguard benchmark (${r.mode}, ${r.date}, Node ${r.node}, ${r.pinned ? 'server and load pinned to separate cores' : 'not pinned'})`,
+    '',
+    `${r.cpus} CPUs; load average (1, 5, 15 min) ${r.loadAverage.before.join(', ')} at the start and ${r.loadAverage.after.join(', ')} at the end. A load above about 2 on a 2-CPU machine means other processes shared the cores with the bench, and every figure moved with them.`,
     '',
     '| workload | variant | msgs/s (median) | range | server CPU µs/msg | p50 µs | p99 µs | note |',
     '| --- | --- | ---: | --- | ---: | ---: | ---: | --- |',
@@ -308,7 +360,23 @@ function markdown(r: {
         `| ${w} | ${x['wsguard/bare'] ?? '–'} | ${x['wsguard/ws-json'] ?? '–'} | ${x['wsguard/socketio'] ?? '–'} |`,
     ),
     '',
+    'Messages per server CPU-second, wsguard over the other (independent of whether the load client kept up):',
+    '',
+    '| workload | wsguard/bare | wsguard/ws-json | wsguard/socketio |',
+    '| --- | ---: | ---: | ---: |',
+    ...Object.entries(r.cpuRatios).map(
+      ([w, x]) =>
+        `| ${w} | ${x['wsguard/bare'] ?? '–'} | ${x['wsguard/ws-json'] ?? '–'} | ${x['wsguard/socketio'] ?? '–'} |`,
+    ),
+    '',
     ...Object.entries(r.summary).map(([k, v]) => `- ${k}: ${v ?? 'n/a'}`),
+    '',
+    '| goal | value | target | met |',
+    '| --- | ---: | --- | --- |',
+    ...r.goals.map(
+      (g) =>
+        `| ${g.goal} | ${g.value ?? 'n/a'} | ${g.target} | ${g.met === null ? '–' : g.met ? 'yes' : 'no'} |`,
+    ),
     '',
   ];
   return lines.join('\n');

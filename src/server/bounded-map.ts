@@ -15,6 +15,8 @@ export interface BoundedMap<V> {
 
 export function createBoundedMap<V>(maxEntries: number, now: () => number = Date.now): BoundedMap<V> {
   const entries = new Map<string, { value: V; expiresAt: number }>();
+  /** The key written last (the map's last entry while it is still there). */
+  let lastKey: string | undefined;
   return {
     get(key) {
       const e = entries.get(key);
@@ -26,13 +28,24 @@ export function createBoundedMap<V>(maxEntries: number, now: () => number = Date
       return e.value;
     },
     set(key, value, expiresAt) {
-      // Re-insertion moves the key to the end: the map's order is least recently written first.
-      entries.delete(key);
+      const e = entries.get(key);
+      if (e) {
+        e.value = value;
+        e.expiresAt = expiresAt;
+        // Already the last written (a hot key written again): the order stays as it is.
+        if (key === lastKey) return;
+        // Re-insertion moves the key to the end: the map's order is least recently written first.
+        entries.delete(key);
+        entries.set(key, e);
+        lastKey = key;
+        return;
+      }
       if (entries.size >= maxEntries) {
         const oldest = entries.keys().next().value;
         if (oldest !== undefined) entries.delete(oldest);
       }
       entries.set(key, { value, expiresAt });
+      lastKey = key;
     },
     delete(key) {
       entries.delete(key);

@@ -177,8 +177,12 @@ export class Connection implements ConnectionInfo {
     }
   }
 
+  /** Emits `e` (a fresh literal at every call site) with this socket's ids added to it. */
   event(e: Omit<SecurityEvent, 'ip' | 'userId' | 'sessionId' | 'connectionId'>): void {
-    const full: SecurityEvent = { ...e, ip: this.ip, connectionId: this.connectionId };
+    // Filled in place: copying it with a spread was the largest cost of a refused message.
+    const full = e as SecurityEvent;
+    full.ip = this.ip;
+    full.connectionId = this.connectionId;
     if (this.user) full.userId = this.user.id;
     if (this.sessionId) full.sessionId = this.sessionId;
     this.host.events.emit(full);

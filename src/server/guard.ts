@@ -198,49 +198,53 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     anomalies: counters.anomalies,
   }));
 
+  // Made once, not per message: a handled message allocates no closures.
+  const finished = (started: number) => {
+    const ms = performance.now() - started;
+    counters.recordLatency(ms);
+    metrics.observeHandler(ms / 1000);
+  };
+  const failed = (conn: Connection, m: MessageContext, err: unknown) => {
+    conn.event({
+      event: 'handler.error',
+      level: 'error',
+      code: 'WSG_INTERNAL',
+      detail: String((err as Error)?.stack ?? err),
+    });
+    return errorFrame('WSG_INTERNAL', m.id);
+  };
+  // Encoding the result can throw too (BigInt, cycles): that is the handler's error, not ours.
+  const done = (conn: Connection, m: MessageContext, started: number, result: unknown) => {
+    finished(started);
+    if (m.id === undefined) return undefined;
+    try {
+      return ackFrame(m.id, result);
+    } catch (err) {
+      return failed(conn, m, err);
+    }
+  };
   const runHandler = (
     conn: Connection,
     m: MessageContext,
   ): Promise<string | undefined> | string | undefined => {
     const handler = handlers[m.type];
     const started = performance.now();
-    const finished = () => {
-      const ms = performance.now() - started;
-      counters.recordLatency(ms);
-      metrics.observeHandler(ms / 1000);
-    };
-    const failed = (err: unknown) => {
-      conn.event({
-        event: 'handler.error',
-        level: 'error',
-        code: 'WSG_INTERNAL',
-        detail: String((err as Error)?.stack ?? err),
-      });
-      return errorFrame('WSG_INTERNAL', m.id);
-    };
-    // Encoding the result can throw too (BigInt, cycles): that is the handler's error, not ours.
-    const done = (result: unknown) => {
-      finished();
-      if (m.id === undefined) return undefined;
-      try {
-        return ackFrame(m.id, result);
-      } catch (err) {
-        return failed(err);
-      }
-    };
-    if (!handler) return done(undefined);
+    if (!handler) return done(conn, m, started, undefined);
     let out: unknown;
     try {
       out = handler(conn.context, m.payload);
     } catch (err) {
-      finished();
-      return failed(err);
+      finished(started);
+      return failed(conn, m, err);
     }
-    if (!isThenable(out)) return done(out);
-    const result = Promise.resolve(out).then(done, (err) => {
-      finished();
-      return failed(err);
-    });
+    if (!isThenable(out)) return done(conn, m, started, out);
+    const result = Promise.resolve(out).then(
+      (value) => done(conn, m, started, value),
+      (err) => {
+        finished(started);
+        return failed(conn, m, err);
+      },
+    );
     return new Promise<string | undefined>((resolve) => {
       const timer = setTimeout(() => {
         conn.event({

@@ -3,7 +3,7 @@ import { createBoundedMap } from '../bounded-map.js';
 import { WsgConfigError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import type { Stage } from '../pipeline/types.js';
-import { addSignal, newScore, type Score } from './score.js';
+import { addSignal, NO_LEVELS, newScore, type Score } from './score.js';
 
 export type AnomalySignal =
   | 'validation'
@@ -106,6 +106,8 @@ export function signalOf(code: ErrorCode): AnomalySignal | undefined {
 }
 
 const ACTIONS: readonly AnomalyAction[] = ['warn', 'disconnect', 'block'];
+/** What signal() returns when nothing is due (shared: callers only read it). */
+const NONE: AnomalyEvent[] = Object.freeze([]) as unknown as AnomalyEvent[];
 
 export interface AnomalyScorer {
   /** Adds a signal to the socket's, user's and IP's scores; returns the actions now due, strongest last. */
@@ -150,46 +152,62 @@ export function createAnomalyScorer(
       burstFlagged: false,
     });
 
+  /** Adds the signal to one scope's score; emits and collects the actions it crossed into. */
+  const raise = (
+    due: AnomalyEvent[] | undefined,
+    scope: AnomalyEvent['scope'],
+    score: Score,
+    subject: AnomalySubject,
+    signal: AnomalySignal,
+    weight: number,
+    at: number,
+  ): AnomalyEvent[] | undefined => {
+    const crossed = addSignal(score, weight, at, halfLife, scaled[scope]);
+    if (crossed === NO_LEVELS) return due;
+    for (const i of crossed) {
+      const e: AnomalyEvent = {
+        action: ACTIONS[i] as AnomalyAction,
+        scope,
+        score: Math.round(score.value * 10) / 10,
+        signal,
+        ip: subject.ip,
+        connectionId: subject.connectionId,
+        ...(subject.user ? { userId: subject.user.id } : {}),
+      };
+      events.emit({
+        event: 'anomaly.flagged',
+        level: 'warn',
+        ip: e.ip,
+        connectionId: e.connectionId,
+        ...(e.userId ? { userId: e.userId } : {}),
+        code: 'WSG_ANOMALY',
+        detail: { action: e.action, scope, score: e.score, signal },
+      });
+      onAnomaly?.(e);
+      due ??= [];
+      due.push(e);
+    }
+    return due;
+  };
+
   const scorer: AnomalyScorer = {
     signal(subject, signal) {
       const at = now();
       const weight = weights[signal];
-      if (!(weight > 0)) return [];
-      const due: AnomalyEvent[] = [];
-      const scopes: [AnomalyEvent['scope'], Score][] = [['socket', state(subject, at).score]];
+      if (!(weight > 0)) return NONE;
+      // One refused message scores three scopes; nothing is allocated unless a threshold is crossed.
+      let due = raise(undefined, 'socket', state(subject, at).score, subject, signal, weight, at);
       if (subject.user) {
         const u = byUser.get(subject.user.id) ?? newScore(at);
         byUser.set(subject.user.id, u, at + ttl);
-        scopes.push(['user', u]);
+        due = raise(due, 'user', u, subject, signal, weight, at);
       }
       const ip = byIp.get(subject.ip) ?? newScore(at);
       byIp.set(subject.ip, ip, at + ttl);
-      scopes.push(['ip', ip]);
-      for (const [scope, score] of scopes) {
-        for (const i of addSignal(score, weight, at, halfLife, scaled[scope])) {
-          const e: AnomalyEvent = {
-            action: ACTIONS[i] as AnomalyAction,
-            scope,
-            score: Math.round(score.value * 10) / 10,
-            signal,
-            ip: subject.ip,
-            connectionId: subject.connectionId,
-            ...(subject.user ? { userId: subject.user.id } : {}),
-          };
-          events.emit({
-            event: 'anomaly.flagged',
-            level: 'warn',
-            ip: e.ip,
-            connectionId: e.connectionId,
-            ...(e.userId ? { userId: e.userId } : {}),
-            code: 'WSG_ANOMALY',
-            detail: { action: e.action, scope, score: e.score, signal },
-          });
-          onAnomaly?.(e);
-          due.push(e);
-        }
-      }
-      return due.sort((a, b) => ACTIONS.indexOf(a.action) - ACTIONS.indexOf(b.action));
+      due = raise(due, 'ip', ip, subject, signal, weight, at);
+      return due === undefined
+        ? NONE
+        : due.sort((a, b) => ACTIONS.indexOf(a.action) - ACTIONS.indexOf(b.action));
     },
     burstStage: (m) => {
       const at = now();

@@ -32,17 +32,21 @@ export function addSignal(
   now: number,
   halfLifeMs: number,
   thresholds: readonly number[],
-): number[] {
+): readonly number[] {
   const before = decayed(score, now, halfLifeMs);
   while (score.level >= 0 && before < (thresholds[score.level] as number) * REARM_RATIO) score.level--;
   score.value = before + weight;
   score.at = now;
   const after = levelOf(score.value, thresholds);
+  if (after <= score.level) return NO_LEVELS;
   const crossed: number[] = [];
   for (let i = score.level + 1; i <= after; i++) crossed.push(i);
   if (after > score.level) score.level = after;
   return crossed;
 }
+
+/** What addSignal returns when no threshold was crossed (shared, so the common case allocates nothing). */
+export const NO_LEVELS: readonly number[] = Object.freeze([]);
 
 export function newScore(now: number): Score {
   return { value: 0, at: now, level: -1 };

@@ -27,10 +27,16 @@ export function createSafeParse(options: SafeParseOptions): (text: string) => un
       return new WsgError('WSG_INVALID_JSON');
     }
     if (text.length <= trivialLength || typeof value !== 'object' || value === null) return value;
-    const counter = { keys: 0 };
-    const problem = walk(value, 1, counter, maxDepth, maxKeys);
+    const problem = walk(value, 1, { keys: 0 }, maxDepth, maxKeys);
     return problem === undefined ? value : new WsgError('WSG_UNSAFE_JSON', { detail: problem });
   };
+}
+
+/** The walk alone, on an already parsed value (for bench:stages); what is wrong, or undefined. */
+export function inspectParsed(value: unknown, maxDepth = 32, maxKeys = 2000): string | undefined {
+  return typeof value === 'object' && value !== null
+    ? walk(value, 1, { keys: 0 }, maxDepth, maxKeys)
+    : undefined;
 }
 
 /**
