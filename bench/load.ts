@@ -5,7 +5,7 @@ import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 
-export type Variant = 'bare' | 'ws-json' | 'wsguard' | 'socketio';
+export type Variant = 'bare' | 'ws-json' | 'wsguard' | 'wsguard-redis' | 'socketio';
 
 export interface Workload {
   variant: Variant;
@@ -96,13 +96,13 @@ async function open(
   }
   const ws = new WebSocket(
     url,
-    w.variant === 'wsguard' ? { headers: { Authorization: `Bearer ${token}` } } : {},
+    w.variant.startsWith('wsguard') ? { headers: { Authorization: `Bearer ${token}` } } : {},
   );
   ws.on('error', () => {});
   let csrf = '';
   await new Promise<void>((resolve, reject) => {
     ws.once('error', reject);
-    if (w.variant !== 'wsguard') ws.once('open', () => resolve());
+    if (!w.variant.startsWith('wsguard')) ws.once('open', () => resolve());
     else
       ws.on('message', function first(d) {
         const m = JSON.parse(d.toString());

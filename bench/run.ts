@@ -3,6 +3,7 @@
 // different cores when `taskset` is there. Targets 127.0.0.1 only; bounded in time.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +51,38 @@ const CONFIG = {
 }[mode];
 const VARIANTS: Variant[] =
   mode === 'smoke' ? ['bare', 'wsguard'] : ['bare', 'ws-json', 'wsguard', 'socketio'];
+
+/** A redis-server for the Redis-store row (Debian's package), on a free port, no persistence. */
+async function startRedis(): Promise<ChildProcess | undefined> {
+  try {
+    execFileSync('sh', ['-c', 'command -v redis-server']);
+  } catch {
+    return undefined;
+  }
+  const port = await new Promise<number>((resolve) => {
+    const s = createNetServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+  const redis = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    redis.stdout?.on('data', (d: Buffer) => {
+      out += d;
+      if (out.includes('Ready to accept connections')) resolve();
+    });
+    redis.once('exit', () => reject(new Error(`redis-server exited: ${out}`)));
+  });
+  process.env.REDIS_URL = `redis://127.0.0.1:${port}`;
+  return redis;
+}
 
 function start(file: string, core: number): ChildProcess {
   // Servers are plain JS on plain node (wsguard from dist/, as users run it); the load client is TS.
@@ -169,11 +202,18 @@ async function main(): Promise<void> {
   const started = Date.now();
   // On a shared machine other processes' load moves every figure: record it with the results.
   const loadBefore = loadavg();
+  const redis = mode === 'smoke' ? undefined : await startRedis();
+  // The Redis row where the store's cost shows most: many sockets, and one message each.
+  const withRedis = (name: string, variants: Variant[]) =>
+    redis && (name === '100B 16x16' || name === '100B 256x1')
+      ? [...variants, 'wsguard-redis' as const]
+      : variants;
   const workloads: { name: string; w: Omit<Workload, 'variant' | 'port'>; variants: Variant[] }[] = [];
   for (const size of CONFIG.sizes) {
     for (const [sockets, inflight] of CONFIG.shapes as [number, number][]) {
       workloads.push({
         name: `${size}B ${sockets}x${inflight}`,
+        variants: withRedis(`${size}B ${sockets}x${inflight}`, VARIANTS),
         w: {
           sockets,
           inflight,
@@ -182,7 +222,6 @@ async function main(): Promise<void> {
           durationMs: CONFIG.durationMs,
           invalidRatio: 0,
         },
-        variants: VARIANTS,
       });
     }
   }
@@ -245,6 +284,8 @@ async function main(): Promise<void> {
       'wsguard/ws-json': ratio(g, get(name, 'ws-json')?.msgsPerSec.median),
       'wsguard/socketio': ratio(g, get(name, 'socketio')?.msgsPerSec.median),
     };
+    const onRedis = get(name, 'wsguard-redis')?.msgsPerSec.median;
+    if (onRedis) ratios[name]['redis/memory store'] = ratio(onRedis, g);
     const c = get(name, 'wsguard')?.cpuUsPerMsg;
     cpuRatios[name] = {
       'wsguard/bare': ratio(get(name, 'bare')?.cpuUsPerMsg, c),
@@ -273,7 +314,14 @@ async function main(): Promise<void> {
       : null,
     'heap per connection over bare, bytes':
       memory.wsguard && memory.bare ? Math.round(memory.wsguard.heapPerConn - memory.bare.heapPerConn) : null,
-    'redis/memory store': null,
+    'redis/memory store': ratio(
+      get('100B 16x16', 'wsguard-redis')?.msgsPerSec.median,
+      get('100B 16x16', 'wsguard')?.msgsPerSec.median,
+    ),
+    'redis/memory store, server CPU per msg': ratio(
+      get('100B 16x16', 'wsguard')?.cpuUsPerMsg,
+      get('100B 16x16', 'wsguard-redis')?.cpuUsPerMsg,
+    ),
   };
   const r = (w: string, k: string) => ratios[w]?.[k] ?? null;
   const goals = [
@@ -303,12 +351,15 @@ async function main(): Promise<void> {
     summary,
     goals,
     memory,
-    notes: ['redis/memory store: not measured (the Redis store is not built yet)'],
+    notes: redis
+      ? ['redis/memory store: wsguard on redisStore() against a local redis-server, 100B 16x16 and 256x1']
+      : ['redis/memory store: not measured (redis-server not found; apt-get install redis-server)'],
   };
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, 'latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(outDir, 'latest.md'), markdown(result));
   writeFileSync(join(outDir, 'throughput-ratios.svg'), chart(ratios));
+  redis?.kill();
   console.log(`\n${markdown(result)}\nwritten to ${outDir}`);
 }
 

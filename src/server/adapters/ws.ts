@@ -71,6 +71,13 @@ class WsSocket implements GuardSocket {
     readonly tcp: Duplex,
   ) {}
   send(data: string): void {
+    // Replies that leave later (after an async handler or a store answer, often many in one
+    // microtask run) are batched per tick too, not only those of the current read.
+    if (!this.corked) {
+      this.corked = true;
+      this.tcp.cork();
+      process.nextTick(uncork, this);
+    }
     this.ws.send(data);
   }
   close(code: number, reason: string): void {

@@ -4,6 +4,13 @@ import { createMemoryLimits } from '../memory/limits.js';
 import type { BlockRecord, BucketSpec, LimitStore, MaybePromise, TakeResult } from '../types.js';
 import type { RedisLink } from './link.js';
 
+/** Tokens taken from a shared bucket, spendable here until `until`. */
+interface Lease {
+  tokens: number;
+  until: number;
+  next?: { tokens: number; until: number } | undefined;
+}
+
 /**
  * Limits in Redis. Three local shortcuts keep the hot path off the network without letting
  * anyone past a limit: tokens are leased from the shared bucket a few at a time and spent
@@ -19,10 +26,10 @@ export function createRedisLimits(
   const refusedUntil = createBoundedMap<number>(100_000, now);
   const blocks = createBoundedMap<BlockRecord>(100_000, now);
   const { prefix } = link;
-  const leases = createBoundedMap<{ tokens: number }>(100_000, now);
+  const leases = createBoundedMap<Lease>(100_000, now);
   const leasing = new Map<string, Promise<unknown>>();
   const leaseRatio = lease === false ? 0 : (lease.ratio ?? 0.05);
-  const leaseMax = lease === false ? 0 : (lease.max ?? 100);
+  const leaseMax = lease === false ? 0 : (lease.max ?? 1000);
   // Slots this node took in Redis (so their release goes there), and releases Redis has yet to get.
   const inRedis = new Map<string, number>();
   const unreleased = new Map<string, number>();
@@ -34,19 +41,59 @@ export function createRedisLimits(
     }
   });
 
+  /** Stores a lease: the current one, or the next one when the current one still has tokens. */
+  const keep = (key: string, tokens: number, until: number) => {
+    const e = leases.get(key);
+    if (e && e.tokens > 0 && e.until > now()) {
+      e.next = { tokens, until };
+      leases.set(key, e, Math.max(e.until, until));
+    } else leases.set(key, { tokens, until }, until);
+  };
+
+  /** The next lease, asked for while the current one still lasts, so no message waits for it. */
+  const prefetch = (key: string, spec: BucketSpec, want: number) => {
+    if (!link.usable()) return;
+    const asked = now();
+    const request = link
+      .script('wsgTake', key, spec.capacity, spec.refillPerSec, 0, want)
+      .then((reply) => {
+        const [granted, , , fullInMs] = reply as [number, number, number, number];
+        if (granted > 0) keep(key, granted, asked + fullInMs);
+      })
+      .catch(() => {})
+      .finally(() => leasing.delete(key));
+    leasing.set(key, request);
+  };
+
+  /** The lease to spend from now, moving to the next one when the current is spent or over. */
+  const current = (key: string, cost: number, t: number): Lease | undefined => {
+    const e = leases.get(key);
+    if (!e) return undefined;
+    if (e.tokens < cost || e.until <= t) {
+      // What is left of the current lease (less than one message, or past its time) is dropped.
+      if (!e.next || e.next.until <= t) return undefined;
+      e.tokens = e.next.tokens;
+      e.until = e.next.until;
+      e.next = undefined;
+    }
+    return e.tokens >= cost ? e : undefined;
+  };
+
   const take = (key: string, spec: BucketSpec, cost: number): MaybePromise<TakeResult> => {
     const t = now();
     const until = refusedUntil.get(key);
     if (until !== undefined) return { allowed: false, remaining: 0, retryAfterMs: Math.max(1, until - t) };
-    const held = leases.get(key);
-    if (held && held.tokens >= cost) {
+    const want = Math.max(cost, Math.min(leaseMax, Math.floor(spec.capacity * leaseRatio)));
+    const held = current(key, cost, t);
+    if (held) {
       held.tokens -= cost;
+      // Half spent: ask for the next lease now.
+      if (held.tokens < want / 2 && want > cost && !held.next && !leasing.has(key)) prefetch(key, spec, want);
       return { allowed: true, remaining: held.tokens, retryAfterMs: 0 };
     }
     // One lease request per key at a time: the others wait for it, then try the lease again.
     const pending = leasing.get(key);
     if (pending) return pending.then(() => take(key, spec, cost));
-    const want = Math.max(cost, Math.min(leaseMax, Math.floor(spec.capacity * leaseRatio)));
     const asked = now();
     const result = link.run(
       async (): Promise<TakeResult> => {
@@ -66,8 +113,7 @@ export function createRedisLimits(
         // from before the request, so never later): spending them after that would put a user
         // over the burst. A leftover below `cost` from an older lease is dropped too.
         const left = granted - cost;
-        if (left > 0) leases.set(key, { tokens: left }, asked + fullInMs);
-        else leases.delete(key);
+        if (left > 0) keep(key, left, asked + fullInMs);
         return { allowed: true, remaining: remaining + left, retryAfterMs: 0 };
       },
       () => fallback.take(key, spec, cost),

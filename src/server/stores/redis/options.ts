@@ -46,8 +46,8 @@ export interface RedisStoreOptions {
    * so a busy user costs one Redis call per lease instead of one per message. Every token was
    * taken from Redis, and a lease ends when the shared bucket would be full again, so nobody
    * passes the burst; a user may be refused early by the tokens other nodes hold unspent, at
-   * most (N - 1) x the lease across N nodes. `false` asks Redis for every message.
-   * @default { ratio: 0.05, max: 100 }
+   * most (N - 1) x 2 leases across N nodes. `false` asks Redis for every message.
+   * @default { ratio: 0.05, max: 1000 }
    */
   lease?: { ratio?: number; max?: number } | false;
   /** Clock for the local fallback and caches, injectable for tests. @default Date.now */
