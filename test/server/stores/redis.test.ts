@@ -58,8 +58,8 @@ describe.skipIf(!hasRedis)('redisStore against a real redis-server', () => {
     // Lease 5% of 400 = 20: one Redis call per 20 messages per node.
     expect(local).toBeGreaterThan(900);
     expect(allowed).toBeLessThanOrEqual(400);
-    // Refused early by at most the other node's unspent lease.
-    expect(allowed).toBeGreaterThanOrEqual(400 - 20);
+    // Refused early by at most the other node's unspent leases (a current and a next one).
+    expect(allowed).toBeGreaterThanOrEqual(400 - 2 * 20);
   });
 
   it('leases end when the shared bucket would be full again: no burst past the limit after a pause', async () => {
