@@ -706,7 +706,8 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
         level: 'warn',
         ip,
         code: 'WSG_BANNED',
-        detail: { durationMs, reason },
+        // banMs, as the penalty ladder's bans say it, so stats() lists this ban with theirs.
+        detail: { banMs: durationMs, reason },
       });
       await store.publish(CHANNEL_REVOKE, JSON.stringify({ kind: 'ip', id: ip, until: block.until, reason }));
     },

@@ -48,6 +48,7 @@ describe('wss.ban(ip)', () => {
     await srv.wss.ban('203.0.113.5', { durationMs: 60_000, reason: 'abuse report' });
     expect(await victim.peer.closed).toEqual({ code: 4403, reason: 'WSG_BANNED' });
     expect(events).toContain('penalty.blocked:WSG_BANNED:203.0.113.5');
+    expect(srv.wss.stats().activeBlocks).toBe(1);
     const refused = await upgradeStatus(srv.url, { 'X-Forwarded-For': '203.0.113.5' });
     expect(refused.status).toBe(403);
     assertNoLeak([refused.body]);
