@@ -14,10 +14,14 @@ export class WsgError extends Error {
   constructor(code: ErrorCode, options: { retryAfterMs?: number; detail?: unknown } = {}) {
     // A refusal is a value returned by a stage, never thrown: a stack trace would say nothing,
     // and capturing one is most of what a refused message costs (a flood of bad messages).
+    const message = ErrorCodes[code].message;
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    super(ErrorCodes[code].message);
-    Error.stackTraceLimit = limit;
+    try {
+      super(message);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
     this.name = 'WsgError';
     this.code = code;
     this.retryAfterMs = options.retryAfterMs;

@@ -45,6 +45,7 @@ export interface Protection {
 }
 
 const USER_SLOT_TTL = 24 * 3600_000;
+const ipReleased = new WeakSet<object>();
 
 export function createProtection(o: {
   store: LimitStore;
@@ -112,7 +113,12 @@ export function createProtection(o: {
       gate?.opened(conn.ip);
     },
     closed(conn) {
-      gate?.closed(conn.ip);
+      // Called again when a session finishes opening after its socket closed (to give the user
+      // slot back): the IP's count must go down once only, or concurrentPerIp leaks open.
+      if (!ipReleased.has(conn)) {
+        ipReleased.add(conn);
+        gate?.closed(conn.ip);
+      }
       if (conn.holdsUserSlot && conn.user) {
         conn.holdsUserSlot = false;
         void Promise.resolve(store.release(keys.userSockets(conn.user.id))).catch(() => {});

@@ -72,13 +72,17 @@ class WsSocket implements GuardSocket {
   ) {}
   send(data: string): void {
     // Replies that leave later (after an async handler or a store answer, often many in one
-    // microtask run) are batched per tick too, not only those of the current read.
-    if (!this.corked) {
+    // microtask run) are batched per tick too, not only those of the current read. Only from
+    // an idle socket: behind a backlog Node batches the queued writes by itself.
+    if (!this.corked && this.tcp.writableLength === 0) {
       this.corked = true;
       this.tcp.cork();
       process.nextTick(uncork, this);
     }
     this.ws.send(data);
+    // Batching is for small replies: large output goes now, or what waits for the uncork would
+    // count as a slow reader's backlog against the backpressure limits.
+    if (this.tcp.writableLength >= FLUSH_BYTES) uncork(this);
   }
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
@@ -103,6 +107,8 @@ function destroySelf(this: Duplex): void {
 }
 
 const kSocket = Symbol('wsguard.socket');
+/** Queued bytes past which a corked socket is flushed at once. */
+const FLUSH_BYTES = 16 * 1024;
 type BoundWs = WebSocket & { [kSocket]: WsSocket };
 
 /** Wires a ws socket to its connection with listeners shared by every socket (`this` is the ws). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { WsgError } from '../../../src/server/errors.js';
+import { z as z3 } from 'zod/v3';
+import { WsgConfigError, WsgError } from '../../../src/server/errors.js';
 import { createSchemaStage } from '../../../src/server/pipeline/schema.js';
 import type { MessageContext } from '../../../src/server/pipeline/types.js';
 
@@ -112,15 +113,48 @@ describe('schema stage', () => {
     expect(stage(message('blob', Buffer.from('x'), true))).toBeUndefined();
   });
 
-  it('throws for an async schema, as safeParse does', () => {
-    const asyncStage = createSchemaStage({ slow: z.string().refine(async () => true) }, undefined);
-    expect(() => asyncStage(message('slow', 'x'))).toThrow(/synchronous parse/);
-    expect(() =>
-      z
-        .string()
-        .refine(async () => true)
-        .safeParse('x'),
-    ).toThrow(/synchronous parse/);
+  it('runs a schema with an async refinement as safeParseAsync does', async () => {
+    const asyncStage = createSchemaStage(
+      {
+        slow: z
+          .string()
+          .refine(async (s) => s === 'ok')
+          .transform((s) => s.toUpperCase()),
+      },
+      undefined,
+    );
+    const good = message('slow', 'ok');
+    expect(await asyncStage(good)).toBeUndefined();
+    expect(good.payload).toBe('OK');
+    expect(((await asyncStage(message('slow', 'no'))) as WsgError).code).toBe('WSG_VALIDATION_FAILED');
+  });
+
+  it('answers WSG_INTERNAL, never throws, when a schema throws (sync or async)', async () => {
+    const broken = createSchemaStage(
+      {
+        boom: z.string().refine(() => {
+          throw new Error('bug in app code');
+        }),
+        later: z.string().refine(async () => {
+          throw new Error('async bug');
+        }),
+      },
+      undefined,
+    );
+    expect((broken(message('boom', 'x')) as WsgError).code).toBe('WSG_INTERNAL');
+    expect(((await broken(message('later', 'x'))) as WsgError).code).toBe('WSG_INTERNAL');
+  });
+
+  it('refuses a Zod 3 schema at setup', () => {
+    expect(() => createSchemaStage({ old: z3.string() as never }, undefined)).toThrow(WsgConfigError);
+  });
+
+  it("caps the refusal detail (the paths hold the sender's keys)", () => {
+    const wide = createSchemaStage({ rec: z.record(z.string(), z.number()) }, undefined);
+    const payload = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`${'k'.repeat(50)}${i}`, 'x']));
+    const r = wide(message('rec', payload)) as WsgError;
+    expect(r.code).toBe('WSG_VALIDATION_FAILED');
+    expect(String(r.detail).length).toBeLessThanOrEqual(256);
   });
 
   it('builds refusals without a stack trace (they are returned, never thrown)', () => {
