@@ -144,11 +144,14 @@ describe('docs/README-websocket-security.md', () => {
 });
 
 describe('docs/websocket-security.md', () => {
-  it('lists every error code with its close code', () => {
+  it('lists every error code with its close code, HTTP status and whether it closes', () => {
     for (const [code, entry] of Object.entries(ErrorCodes)) {
       const row = detailed.split('\n').find((l) => l.startsWith(`| \`${code}\``));
       expect(row, code).toBeDefined();
-      expect(row).toContain(`| ${entry.closeCode}`);
+      const [, , close, http, closes] = (row as string).split('|').map((c) => c.trim());
+      expect(close, code).toBe(String(entry.closeCode));
+      expect(http, code).toBe('httpStatus' in entry ? String(entry.httpStatus) : '');
+      expect(closes, code).toBe(entry.closes ? 'yes' : 'no');
     }
   });
 
