@@ -179,11 +179,17 @@ export async function open(
   try {
     probe = await openProbe(options.url ?? ctx.url, {
       timeoutMs: ctx.bounds.timeoutMs * 2,
-      headers: options.headers ?? {},
+      // A browser always sends Origin; without it a server with an origin allow-list refuses every check.
+      headers: options.headers ?? { Origin: ctx.origin },
       rejectUnauthorized: !ctx.insecure,
     });
   } catch (err) {
     const status = Number(/^HTTP (\d+)/.exec((err as Error).message)?.[1]);
+    const body = String((err as { body?: unknown }).body ?? '');
+    if (status === 403 && body.includes('WSG_ORIGIN_FORBIDDEN'))
+      throw new Error(
+        `the server refused the Origin ${ctx.origin} (HTTP 403 WSG_ORIGIN_FORBIDDEN); pass --origin with an allowed origin`,
+      );
     if (THROTTLE_STATUS.has(status))
       throw new ThrottledError(`the server refused a new connection with HTTP ${status}`);
     throw err;

@@ -133,6 +133,7 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
   const startedAt = new Date();
   ctx.verbose(`preflight: one upgrade to ${options.url} offering permessage-deflate`);
   const pre = await upgrade(ctx, {
+    Origin: ctx.origin,
     'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits',
   });
   if (pre.status === 404) throw new UnreachableError(`no WebSocket endpoint at ${options.url} (HTTP 404)`);

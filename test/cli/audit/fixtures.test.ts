@@ -1,7 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/audit/index.js';
 import { startBareEcho } from '../../fixtures/bare-echo.js';
-import { startNoRateLimit, startNoSizeLimit } from '../../fixtures/guarded.js';
+import {
+  startNoRateLimit,
+  startNoSizeLimit,
+  startOriginAllowList,
+  startTwoPerUser,
+} from '../../fixtures/guarded.js';
 import type { FixtureServer } from '../../fixtures/raw.js';
 import { startStackTrace } from '../../fixtures/stack-trace.js';
 import { startSubstringOrigin } from '../../fixtures/substring-origin.js';
@@ -152,5 +157,25 @@ describe('audit against weak servers', () => {
     for (const f of skipped) expect(f.detail).toMatch(/^the server throttled the auditor: HTTP 429/);
     expect(run.report.findings.filter((f) => f.result === 'fail' || f.result === 'error')).toEqual([]);
     expect(run.code).toBe(0);
+  });
+  it('an origin allow-list: with --origin the auth, CSRF and input checks run (none skipped as throttled)', async () => {
+    srv = await startOriginAllowList();
+    const run = await audit(srv.url, [
+      '--origin=https://app.example.com',
+      '--only=auth,csrf,input,transport',
+    ]);
+    const ids = ['auth.no-token', 'csrf.missing', 'csrf.wrong', 'input.size-64k', 'input.size-1m'];
+    for (const id of ids) expect(finding(run.report, id).result, id).toBe('pass');
+    for (const f of run.report.findings)
+      expect(f.detail, f.id).not.toMatch(/throttled|refused a new connection/);
+    expect(run.report.findings.filter((f) => f.result === 'error' || f.result === 'fail')).toEqual([]);
+    // Without --origin the default origin is refused: reported as an error, never as throttling.
+    const wrong = await audit(srv.url, ['--only=auth.no-token']);
+    expect(finding(wrong.report, 'auth.no-token')).toMatchObject({
+      result: 'error',
+      detail: expect.stringMatching(
+        /refused the Origin http:\/\/127\.0\.0\.1:\d+ \(HTTP 403 WSG_ORIGIN_FORBIDDEN\)/,
+      ),
+    });
   });
 });
