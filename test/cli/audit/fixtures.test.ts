@@ -11,8 +11,10 @@ import type { FixtureServer } from '../../fixtures/raw.js';
 import { startStackTrace } from '../../fixtures/stack-trace.js';
 import { startSubstringOrigin } from '../../fixtures/substring-origin.js';
 import { startUntrustedTls } from '../../fixtures/untrusted-tls.js';
+import { startChild } from '../../helpers/process.js';
+import { repoRoot } from '../../helpers/project.js';
 import { startServer } from '../../helpers/server.js';
-import { audit, finding } from './run-audit.js';
+import { audit, finding, tempDir } from './run-audit.js';
 
 const failed = (r: Awaited<ReturnType<typeof audit>>) =>
   r.report.findings.filter((f) => f.result === 'fail').map((f) => f.id);
@@ -178,4 +180,39 @@ describe('audit against weak servers', () => {
       ),
     });
   });
+  it('two sockets per user and --only=rate-limit: the audit and the script both end (no socket left open)', async () => {
+    srv = await startTwoPerUser();
+    const bound = <T>(work: Promise<T>, what: string) =>
+      Promise.race([
+        work,
+        new Promise<never>((_r, reject) =>
+          setTimeout(() => reject(new Error(`${what} never ended`)), 60_000),
+        ),
+      ]);
+    const run = await bound(audit(srv.url, ['--only=rate-limit']), 'the audit');
+    // The second of the reconnect check's two sockets is refused; the first must still be closed.
+    expect(finding(run.report, 'rate-limit.reconnect')).toMatchObject({
+      result: 'skip',
+      detail: expect.stringMatching(/WSG_TOO_MANY_CONNECTIONS/),
+    });
+    const out = tempDir();
+    const child = startChild(
+      process.execPath,
+      [
+        'scripts/websocket-security-audit.js',
+        `--url=${srv.url}`,
+        '--only=rate-limit',
+        '--timeout=1000',
+        `--out=${out.dir}`,
+      ],
+      { cwd: repoRoot },
+    );
+    try {
+      const code = await bound(new Promise<number | null>((r) => child.proc.once('exit', r)), 'the script');
+      expect(code, child.output()).toBe(0);
+    } finally {
+      await child.stop();
+      out.cleanup();
+    }
+  }, 90_000);
 });
