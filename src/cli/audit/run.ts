@@ -68,14 +68,25 @@ async function runOne(ctx: AuditContext, check: CheckDef<AuditContext>): Promise
   const start = performance.now();
   ctx.deadline = start + checkTimeLimit(ctx.bounds);
   let outcome: Outcome;
+  const limitMs = checkTimeLimit(ctx.bounds);
+  let timer: NodeJS.Timeout | undefined;
+  // Every wait inside a check is bounded, but a check must never hang the audit even if one is not.
+  const overdue = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the check did not finish within ${limitMs} ms`)),
+      limitMs + 5000,
+    );
+  });
   try {
-    outcome = await check.run(ctx);
+    outcome = await Promise.race([check.run(ctx), overdue]);
   } catch (err) {
     const message = (err as Error).message.split('\n')[0] ?? 'failed';
     outcome =
       err instanceof SkipError || err instanceof ThrottledError
         ? { result: 'skip', detail: message }
         : { result: 'error', detail: message };
+  } finally {
+    clearTimeout(timer);
   }
   return {
     id: check.id,

@@ -10,6 +10,7 @@ import {
 import type { FixtureServer } from '../../fixtures/raw.js';
 import { startStackTrace } from '../../fixtures/stack-trace.js';
 import { startSubstringOrigin } from '../../fixtures/substring-origin.js';
+import { startTrickle } from '../../fixtures/trickle.js';
 import { startUntrustedTls } from '../../fixtures/untrusted-tls.js';
 import { startChild } from '../../helpers/process.js';
 import { repoRoot } from '../../helpers/project.js';
@@ -215,4 +216,14 @@ describe('audit against weak servers', () => {
       out.cleanup();
     }
   }, 90_000);
+  it('a /healthz that trickles a byte every 500 ms: --timeout=500 ends the request, the check errors with the reason', async () => {
+    srv = await startTrickle();
+    const run = await audit(srv.url, ['--only=monitoring', '--timeout=500']);
+    expect(finding(run.report, 'monitoring.healthz')).toMatchObject({
+      result: 'error',
+      detail: expect.stringMatching(
+        /^no complete answer from http:\/\/127\.0\.0\.1:\d+\/healthz within 500 ms \(--timeout\)$/,
+      ),
+    });
+  }, 60_000);
 });
