@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/audit/index.js';
 import { startBareEcho } from '../../fixtures/bare-echo.js';
 import {
+  startNoCsrfNoEcho,
   startNoRateLimit,
   startNoSizeLimit,
   startOriginAllowList,
@@ -226,4 +227,14 @@ describe('audit against weak servers', () => {
       ),
     });
   }, 60_000);
+  it('CSRF off and no echo type: csrf checks are inconclusive (skip), not passed on WSG_UNKNOWN_TYPE', async () => {
+    srv = await startNoCsrfNoEcho();
+    const run = await audit(srv.url, ['--only=csrf']);
+    for (const id of ['csrf.missing', 'csrf.wrong'])
+      expect(finding(run.report, id), id).toMatchObject({
+        result: 'skip',
+        detail:
+          'the server refused the message for another reason: WSG_UNKNOWN_TYPE; use --type with a type that accepts the probe payload',
+      });
+  });
 });
