@@ -24,5 +24,6 @@ if (name === '--help' || name === '-h') {
   console.error(name ? `wsguard: unknown command '${name}'\n\n${usage}` : usage);
   process.exitCode = 2;
 } else {
-  process.exitCode = await (await load()).main(rest);
+  // Exit explicitly: a socket a server left half-open must not keep the CLI alive after the report.
+  process.exit(await (await load()).main(rest));
 }

@@ -73,8 +73,22 @@ export function openProbe(
       });
     });
     ws.once('unexpected-response', (_req, res) => {
-      reject(new Error(`HTTP ${res.statusCode} from ${url}`));
-      ws.terminate();
+      // The body names the refusal (e.g. WSG_ORIGIN_FORBIDDEN); read a little of it, briefly.
+      let body = '';
+      const done = () => {
+        clearTimeout(timer);
+        reject(
+          Object.assign(new Error(`HTTP ${res.statusCode} from ${url}`), { status: res.statusCode, body }),
+        );
+        ws.terminate();
+      };
+      const timer = setTimeout(done, 500);
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (body.length < 1024) body += chunk;
+      });
+      res.once('end', done);
+      res.once('error', done);
     });
     ws.once('error', (err: Error & { code?: string }) => {
       const why =

@@ -43,6 +43,12 @@ export interface HttpAnswer {
 }
 
 const MAX_BODY = 64 * 1024;
+
+class DeadlineError extends Error {
+  constructor(ms: number) {
+    super(`no complete answer within ${ms} ms`);
+  }
+}
 const TLS_ERRORS = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/;
 
 function send(
@@ -59,9 +65,17 @@ function send(
     rejectUnauthorized: !ctx.insecure,
   };
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
+  const limitMs = ctx.bounds.timeoutMs;
+  return new Promise<HttpAnswer>((resolve, reject) => {
     const req = request(url, options);
+    // The idle timeout alone lets a server that trickles a byte now and then hold the audit forever.
+    let expired = false;
+    const deadline = setTimeout(() => {
+      expired = true;
+      req.destroy(new DeadlineError(limitMs));
+    }, limitMs);
     req.on('upgrade', (res, socket) => {
+      clearTimeout(deadline);
       if (hold) hold.push(socket);
       else socket.destroy();
       resolve({ status: 101, headers: res.headers, body: '' });
@@ -73,16 +87,33 @@ function send(
         if (body.length < MAX_BODY) body += chunk;
       });
       res.on('end', () => {
+        clearTimeout(deadline);
         const answer = { status: res.statusCode ?? 0, headers: res.headers, body: body.slice(0, MAX_BODY) };
         if (onUpgrade && answer.status !== 101) {
           ctx.seen.push({ where: ctx.current, text: `HTTP ${answer.status} ${answer.body}` });
         }
         resolve(answer);
       });
-      res.on('error', reject);
+      res.on('error', (err) => {
+        clearTimeout(deadline);
+        reject(
+          expired
+            ? new UnreachableError(`no complete answer from ${url.href} within ${limitMs} ms (--timeout)`)
+            : err,
+        );
+      });
     });
     req.on('timeout', () => req.destroy(new Error('timed out')));
     req.on('error', (err: Error & { code?: string }) => {
+      clearTimeout(deadline);
+      if (expired) {
+        reject(
+          new UnreachableError(
+            `no complete answer from ${onUpgrade ? ctx.url : url.href} within ${limitMs} ms (--timeout)`,
+          ),
+        );
+        return;
+      }
       const why =
         err.code === 'ECONNREFUSED'
           ? 'connection refused'
@@ -179,11 +210,17 @@ export async function open(
   try {
     probe = await openProbe(options.url ?? ctx.url, {
       timeoutMs: ctx.bounds.timeoutMs * 2,
-      headers: options.headers ?? {},
+      // A browser always sends Origin; without it a server with an origin allow-list refuses every check.
+      headers: options.headers ?? { Origin: ctx.origin },
       rejectUnauthorized: !ctx.insecure,
     });
   } catch (err) {
     const status = Number(/^HTTP (\d+)/.exec((err as Error).message)?.[1]);
+    const body = String((err as { body?: unknown }).body ?? '');
+    if (status === 403 && body.includes('WSG_ORIGIN_FORBIDDEN'))
+      throw new Error(
+        `the server refused the Origin ${ctx.origin} (HTTP 403 WSG_ORIGIN_FORBIDDEN); pass --origin with an allowed origin`,
+      );
     if (THROTTLE_STATUS.has(status))
       throw new ThrottledError(`the server refused a new connection with HTTP ${status}`);
     throw err;

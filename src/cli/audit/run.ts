@@ -68,14 +68,25 @@ async function runOne(ctx: AuditContext, check: CheckDef<AuditContext>): Promise
   const start = performance.now();
   ctx.deadline = start + checkTimeLimit(ctx.bounds);
   let outcome: Outcome;
+  const limitMs = checkTimeLimit(ctx.bounds);
+  let timer: NodeJS.Timeout | undefined;
+  // Every wait inside a check is bounded, but a check must never hang the audit even if one is not.
+  const overdue = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`the check did not finish within ${limitMs} ms`)),
+      limitMs + 5000,
+    );
+  });
   try {
-    outcome = await check.run(ctx);
+    outcome = await Promise.race([check.run(ctx), overdue]);
   } catch (err) {
     const message = (err as Error).message.split('\n')[0] ?? 'failed';
     outcome =
       err instanceof SkipError || err instanceof ThrottledError
         ? { result: 'skip', detail: message }
         : { result: 'error', detail: message };
+  } finally {
+    clearTimeout(timer);
   }
   return {
     id: check.id,
@@ -133,6 +144,7 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
   const startedAt = new Date();
   ctx.verbose(`preflight: one upgrade to ${options.url} offering permessage-deflate`);
   const pre = await upgrade(ctx, {
+    Origin: ctx.origin,
     'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits',
   });
   if (pre.status === 404) throw new UnreachableError(`no WebSocket endpoint at ${options.url} (HTTP 404)`);

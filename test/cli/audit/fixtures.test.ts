@@ -1,13 +1,22 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/audit/index.js';
 import { startBareEcho } from '../../fixtures/bare-echo.js';
-import { startNoRateLimit, startNoSizeLimit } from '../../fixtures/guarded.js';
+import {
+  startNoCsrfNoEcho,
+  startNoRateLimit,
+  startNoSizeLimit,
+  startOriginAllowList,
+  startTwoPerUser,
+} from '../../fixtures/guarded.js';
 import type { FixtureServer } from '../../fixtures/raw.js';
 import { startStackTrace } from '../../fixtures/stack-trace.js';
 import { startSubstringOrigin } from '../../fixtures/substring-origin.js';
+import { startTrickle } from '../../fixtures/trickle.js';
 import { startUntrustedTls } from '../../fixtures/untrusted-tls.js';
+import { startChild } from '../../helpers/process.js';
+import { repoRoot } from '../../helpers/project.js';
 import { startServer } from '../../helpers/server.js';
-import { audit, finding } from './run-audit.js';
+import { audit, finding, tempDir } from './run-audit.js';
 
 const failed = (r: Awaited<ReturnType<typeof audit>>) =>
   r.report.findings.filter((f) => f.result === 'fail').map((f) => f.id);
@@ -152,5 +161,80 @@ describe('audit against weak servers', () => {
     for (const f of skipped) expect(f.detail).toMatch(/^the server throttled the auditor: HTTP 429/);
     expect(run.report.findings.filter((f) => f.result === 'fail' || f.result === 'error')).toEqual([]);
     expect(run.code).toBe(0);
+  });
+  it('an origin allow-list: with --origin the auth, CSRF and input checks run (none skipped as throttled)', async () => {
+    srv = await startOriginAllowList();
+    const run = await audit(srv.url, [
+      '--origin=https://app.example.com',
+      '--only=auth,csrf,input,transport',
+    ]);
+    const ids = ['auth.no-token', 'csrf.missing', 'csrf.wrong', 'input.size-64k', 'input.size-1m'];
+    for (const id of ids) expect(finding(run.report, id).result, id).toBe('pass');
+    for (const f of run.report.findings)
+      expect(f.detail, f.id).not.toMatch(/throttled|refused a new connection/);
+    expect(run.report.findings.filter((f) => f.result === 'error' || f.result === 'fail')).toEqual([]);
+    // Without --origin the default origin is refused: reported as an error, never as throttling.
+    const wrong = await audit(srv.url, ['--only=auth.no-token']);
+    expect(finding(wrong.report, 'auth.no-token')).toMatchObject({
+      result: 'error',
+      detail: expect.stringMatching(
+        /refused the Origin http:\/\/127\.0\.0\.1:\d+ \(HTTP 403 WSG_ORIGIN_FORBIDDEN\)/,
+      ),
+    });
+  });
+  it('two sockets per user and --only=rate-limit: the audit and the script both end (no socket left open)', async () => {
+    srv = await startTwoPerUser();
+    const bound = <T>(work: Promise<T>, what: string) =>
+      Promise.race([
+        work,
+        new Promise<never>((_r, reject) =>
+          setTimeout(() => reject(new Error(`${what} never ended`)), 60_000),
+        ),
+      ]);
+    const run = await bound(audit(srv.url, ['--only=rate-limit']), 'the audit');
+    // The second of the reconnect check's two sockets is refused; the first must still be closed.
+    expect(finding(run.report, 'rate-limit.reconnect')).toMatchObject({
+      result: 'skip',
+      detail: expect.stringMatching(/WSG_TOO_MANY_CONNECTIONS/),
+    });
+    const out = tempDir();
+    const child = startChild(
+      process.execPath,
+      [
+        'scripts/websocket-security-audit.js',
+        `--url=${srv.url}`,
+        '--only=rate-limit',
+        '--timeout=1000',
+        `--out=${out.dir}`,
+      ],
+      { cwd: repoRoot },
+    );
+    try {
+      const code = await bound(new Promise<number | null>((r) => child.proc.once('exit', r)), 'the script');
+      expect(code, child.output()).toBe(0);
+    } finally {
+      await child.stop();
+      out.cleanup();
+    }
+  }, 90_000);
+  it('a /healthz that trickles a byte every 500 ms: --timeout=500 ends the request, the check errors with the reason', async () => {
+    srv = await startTrickle();
+    const run = await audit(srv.url, ['--only=monitoring', '--timeout=500']);
+    expect(finding(run.report, 'monitoring.healthz')).toMatchObject({
+      result: 'error',
+      detail: expect.stringMatching(
+        /^no complete answer from http:\/\/127\.0\.0\.1:\d+\/healthz within 500 ms \(--timeout\)$/,
+      ),
+    });
+  }, 60_000);
+  it('CSRF off and no echo type: csrf checks are inconclusive (skip), not passed on WSG_UNKNOWN_TYPE', async () => {
+    srv = await startNoCsrfNoEcho();
+    const run = await audit(srv.url, ['--only=csrf']);
+    for (const id of ['csrf.missing', 'csrf.wrong'])
+      expect(finding(run.report, id), id).toMatchObject({
+        result: 'skip',
+        detail:
+          'the server refused the message for another reason: WSG_UNKNOWN_TYPE; use --type with a type that accepts the probe payload',
+      });
   });
 });

@@ -199,6 +199,13 @@ export const authTimeout: Check = {
         evidence,
       };
     evidence.received.push(`closed ${closed.code} ${closed.reason} after ${Math.round(closed.afterMs)} ms`);
+    // Any other close (a crash, a proxy idle timeout, a ban) is not proof of an authentication deadline.
+    if (closed.code !== 4408)
+      return {
+        result: 'warn',
+        detail: `closed ${closed.code}${closed.reason ? ` ${closed.reason}` : ''} after ${Math.round(closed.afterMs)} ms, not 4408 (auth timeout)`,
+        evidence,
+      };
     return {
       result: 'pass',
       detail: `closed ${closed.code}${closed.reason ? ` ${closed.reason}` : ''} after ${Math.round(closed.afterMs)} ms`,

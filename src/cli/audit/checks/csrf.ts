@@ -26,6 +26,14 @@ async function sendWith(ctx: AuditContext, csrf: string | undefined, label: stri
       detail: `no answer to a message ${label}: inconclusive`,
       evidence,
     };
+  const code = a.kind === 'reply' ? a.frame.json?.code : undefined;
+  // A refusal for another reason (unknown type, invalid payload) says nothing about CSRF.
+  if (typeof code === 'string' && code !== 'WSG_CSRF_INVALID' && !/CSRF/i.test(code))
+    return {
+      result: 'skip',
+      detail: `the server refused the message for another reason: ${code}; use --type with a type that accepts the probe payload`,
+      evidence,
+    };
   return { result: 'pass', detail: `refused: ${evidence.received[0]}`, evidence };
 }
 

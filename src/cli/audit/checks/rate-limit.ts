@@ -93,9 +93,14 @@ export const reconnectCheck: Check = {
   async run(ctx) {
     const first = ctx.memo.get(BURST) as number | undefined;
     if (first === undefined) throw new SkipError('the first burst was never limited (rate-limit.burst)');
-    const [b, c] = await Promise.all([open(ctx), open(ctx)]);
-    ctx.cleanup.push(() => b.close());
-    ctx.cleanup.push(() => c.close());
+    // allSettled: when one open is refused the other socket must still be closed, or the CLI never exits.
+    const opened = await Promise.allSettled([open(ctx), open(ctx)]);
+    for (const o of opened) if (o.status === 'fulfilled') ctx.cleanup.push(() => o.value.close());
+    const [ob, oc] = opened;
+    if (ob?.status !== 'fulfilled') throw ob?.reason;
+    if (oc?.status !== 'fulfilled') throw oc?.reason;
+    const b = ob.value;
+    const c = oc.value;
     const [rb, rc] = await Promise.all([burst(ctx, b, ctx.bounds.burst), burst(ctx, c, ctx.bounds.burst)]);
     b.close();
     ctx.memo.set(ESCALATE, c);

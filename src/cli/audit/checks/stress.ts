@@ -34,7 +34,9 @@ export const connectionFlood: Check = {
     const statuses = new Map<string, number>();
     try {
       const results = await Promise.allSettled(
-        Array.from({ length: ctx.bounds.connections }, () => upgrade(ctx, {}, ctx.target, held)),
+        Array.from({ length: ctx.bounds.connections }, () =>
+          upgrade(ctx, { Origin: ctx.origin }, ctx.target, held),
+        ),
       );
       for (const r of results) {
         const key = r.status === 'fulfilled' ? `HTTP ${r.value.status}` : 'network error';

@@ -43,11 +43,18 @@ export const plainWs: Check = {
           detail: `plain ws:// upgrade accepted on ${ctx.target.host}`,
           evidence: { sent, received },
         }
-      : {
-          result: 'pass',
-          detail: `plain ws:// upgrade refused with HTTP ${pre.status}`,
-          evidence: { sent, received },
-        };
+      : pre.status === 426
+        ? {
+            result: 'pass',
+            detail: `plain ws:// upgrade refused with HTTP ${pre.status}`,
+            evidence: { sent, received },
+          }
+        : {
+            // Refused for another reason (origin, ban, auth): says nothing about plain ws://.
+            result: 'skip',
+            detail: `the first upgrade was refused with HTTP ${pre.status}, not 426: inconclusive`,
+            evidence: { sent, received },
+          };
   },
 };
 
