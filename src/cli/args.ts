@@ -9,6 +9,12 @@ export interface FlagSpec {
   default?: string | boolean;
 }
 
+/** The target flags every command that talks to an endpoint takes, with the seed's defaults. */
+export const TARGET_FLAGS = {
+  url: { type: 'string', valueName: 'URL', help: 'WebSocket server URL', default: 'ws://localhost:3000/ws' },
+  token: { type: 'string', valueName: 'TOKEN', help: 'Authentication token', default: 'test_token' },
+} satisfies Record<string, FlagSpec>;
+
 export interface CommandSpec {
   /** The seed's command line, e.g. `node scripts/setup-websocket-security.js`. */
   usage: string;

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type CommandIo, type CommandSpec, formatUsage, readCommandLine } from '../args.js';
+import { type CommandIo, type CommandSpec, formatUsage, readCommandLine, TARGET_FLAGS } from '../args.js';
 import { formatLine, paint, withSpinner } from '../output.js';
 import { UnreachableError } from '../probe.js';
 import { ALL_CHECKS } from './catalogue.js';
@@ -23,13 +23,7 @@ export const auditCommand: CommandSpec = {
     'or above --fail-on, 1 when one is, 2 when the server cannot be reached or the command line is wrong.\n' +
     'Only audit servers you own: the checks send forged tokens and origins and trip rate limits.',
   flags: {
-    url: {
-      type: 'string',
-      valueName: 'URL',
-      help: 'WebSocket server URL',
-      default: 'ws://localhost:3000/ws',
-    },
-    token: { type: 'string', valueName: 'TOKEN', help: 'Authentication token', default: 'test_token' },
+    ...TARGET_FLAGS,
     verbose: { type: 'boolean', help: 'Enable verbose output (says what each check is about to send)' },
     full: { type: 'boolean', help: 'Perform full audit including performance and stress tests' },
     out: {

@@ -1,5 +1,5 @@
 import { SecureWebSocket } from '../../client/index.js';
-import { type CommandSpec, formatUsage, readCommandLine } from '../args.js';
+import { type CommandSpec, formatUsage, readCommandLine, TARGET_FLAGS } from '../args.js';
 import { formatLine, withSpinner } from '../output.js';
 import { openProbe, UnreachableError } from '../probe.js';
 import {
@@ -23,13 +23,7 @@ export const healthCommand: CommandSpec = {
     'rate limiting, unknown types). Exit code 0 when every check passed, 1 when one failed, 2 when the\n' +
     'server cannot be reached or the command line is wrong.',
   flags: {
-    url: {
-      type: 'string',
-      valueName: 'URL',
-      help: 'WebSocket server URL',
-      default: 'ws://localhost:3000/ws',
-    },
-    token: { type: 'string', valueName: 'TOKEN', help: 'Authentication token', default: 'test_token' },
+    ...TARGET_FLAGS,
     verbose: { type: 'boolean', help: 'Enable verbose output' },
     json: { type: 'boolean', help: 'Print a machine-readable result (JSON) instead of lines' },
     samples: { type: 'string', valueName: 'N', help: 'Ping/pong samples', default: '10' },
