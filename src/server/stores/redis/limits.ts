@@ -24,7 +24,6 @@ export function createRedisLimits(
 ): LimitStore {
   const fallback = createMemoryLimits({ now });
   const refusedUntil = createBoundedMap<number>(100_000, now);
-  const blocks = createBoundedMap<BlockRecord>(100_000, now);
   const { prefix } = link;
   const leases = createBoundedMap<Lease>(100_000, now);
   const leasing = new Map<string, Promise<unknown>>();
@@ -126,9 +125,7 @@ export function createRedisLimits(
   };
 
   return {
-    take(key, spec, cost) {
-      return take(key, spec, cost);
-    },
+    take,
     hit(key, windowMs) {
       return link.run(
         async () => Number(await link.script('wsgHit', key, windowMs)),
@@ -165,14 +162,15 @@ export function createRedisLimits(
       );
     },
     getBlock(key) {
-      const known = blocks.get(key) ?? fallback.getBlock(key);
+      // The fallback holds every block this node made or read: it is also the local cache.
+      const known = fallback.getBlock(key);
       if (known) return known;
       return link.run(
         async () => {
           const raw = await link.client.get(prefix + key);
           const block = raw ? parseBlock(raw) : undefined;
           if (block && block.until > now()) {
-            blocks.set(key, block, block.until);
+            fallback.setBlock(key, block);
             return block;
           }
           return undefined;
@@ -183,7 +181,6 @@ export function createRedisLimits(
     setBlock(key, block) {
       const ttl = Math.ceil(block.until - now());
       if (ttl <= 0) return;
-      blocks.set(key, block, block.until);
       // Kept here too, so an outage cannot lift a block or ban this node knows of.
       fallback.setBlock(key, block);
       return link.run(
