@@ -167,6 +167,11 @@ describe.skipIf(!hasRedis)('two wsguard processes sharing one real Redis', () =>
       const oldToken = await signToken('revoked-before-outage');
       await a.command({ cmd: 'revokeUser', id: 'revoked-before-outage' });
       await a.command({ cmd: 'ban', id: '203.0.113.50' });
+      // B knows both now (from pub/sub, or from Redis when it checks): it refuses them already.
+      const early = await connect(b.url, from('198.51.100.14'));
+      early.send({ type: 'auth', token: oldToken });
+      expect((await early.closed).code).toBe(4403);
+      expect((await upgradeStatus(b.url, { 'X-Forwarded-For': '203.0.113.50' })).status).toBe(403);
       const degradedBefore = count(a, /event store\.degraded/g) + count(b, /event store\.degraded/g);
       await redis.kill();
       for (const node of [a, b]) {

@@ -63,7 +63,10 @@ export function createRedisSessions(link: RedisLink, now: () => number): Session
         async () => {
           const raw = await client.get(revokedKey(kind, id));
           const until = raw === null ? Number.NaN : Number(raw);
-          return Number.isFinite(until) && until > now() ? until : undefined;
+          if (!(Number.isFinite(until) && until > now())) return undefined;
+          // Remembered here, so this node keeps refusing it if Redis goes away.
+          fallback.revoke(kind, id, until);
+          return until;
         },
         () => undefined,
       );
