@@ -62,6 +62,8 @@ export interface Guard {
   /** Closes the user's sockets with 4403 everywhere; tokens issued before now are refused. */
   revokeUser(userId: string): Promise<void>;
   ban(ip: string, options?: BanOptions): Promise<void>;
+  /** Closes one socket of this node with 4403; false when no socket here has that id. */
+  disconnect(connectionId: string): boolean;
   stats(): ServerStats;
   /** Answers /healthz and /metrics; true when it answered. */
   httpHandler: HttpHandler;
@@ -710,6 +712,14 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
         detail: { banMs: durationMs, reason },
       });
       await store.publish(CHANNEL_REVOKE, JSON.stringify({ kind: 'ip', id: ip, until: block.until, reason }));
+    },
+    disconnect(connectionId) {
+      for (const c of connections) {
+        if (c.connectionId !== connectionId) continue;
+        c.fail('WSG_SESSION_REVOKED');
+        return true;
+      }
+      return false;
     },
     async close(closeOptions = {}) {
       if (!closing) {

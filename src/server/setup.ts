@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { attachWs } from './adapters/ws.js';
+import { createDashboard } from './dashboard/index.js';
 import type { EventListener } from './events.js';
 import { type BanOptions, type CloseOptions, createGuard } from './guard.js';
 import { type HttpHandler, mountHttpHandler } from './monitor/http.js';
@@ -41,8 +42,10 @@ export function setupWebSockets<M extends MessageSchemas>(
   options: WsGuardOptions<M>,
 ): WsGuardServer {
   const guard = createGuard(options);
-  const attachment = attachWs(server, guard);
+  const dashboard = createDashboard(guard, options);
+  const attachment = attachWs(server, guard, dashboard ? [dashboard.guard] : []);
   const unmount = guard.httpMount ? mountHttpHandler(server, guard.httpHandler) : () => {};
+  const unmountDashboard = dashboard ? mountHttpHandler(server, dashboard.http) : () => {};
   return {
     revokeSession: (id) => guard.revokeSession(id),
     revokeUser: (id) => guard.revokeUser(id),
@@ -56,7 +59,9 @@ export function setupWebSockets<M extends MessageSchemas>(
     onEvent: (listener) => guard.events.subscribe(listener),
     async close(closeOptions) {
       await guard.close(closeOptions);
+      await dashboard?.close();
       attachment.detach();
+      unmountDashboard();
       unmount();
     },
   };
