@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { attachWs } from './adapters/ws.js';
 import { createDashboard } from './dashboard/index.js';
+import { resolveDashboard } from './dashboard/options.js';
 import type { EventListener } from './events.js';
 import { type BanOptions, type CloseOptions, createGuard } from './guard.js';
 import { type HttpHandler, mountHttpHandler } from './monitor/http.js';
@@ -41,8 +42,10 @@ export function setupWebSockets<M extends MessageSchemas>(
   server: HttpServer | HttpsServer,
   options: WsGuardOptions<M>,
 ): WsGuardServer {
+  // Checked before the guard exists, so a refused dashboard leaves nothing running.
+  const dashboardOptions = options.dashboard && resolveDashboard(options.dashboard, options.path ?? '/ws');
   const guard = createGuard(options);
-  const dashboard = createDashboard(guard, options);
+  const dashboard = dashboardOptions && createDashboard(guard, options, dashboardOptions);
   const attachment = attachWs(server, guard, dashboard ? [dashboard.guard] : []);
   const unmount = guard.httpMount ? mountHttpHandler(server, guard.httpHandler) : () => {};
   const unmountDashboard = dashboard ? mountHttpHandler(server, dashboard.http) : () => {};

@@ -10,7 +10,7 @@ import { actionSchema, createActions } from './actions.js';
 import { type AdminIdentity, createDashboardAuth } from './auth.js';
 import { createFeed } from './feed.js';
 import { createDashboardHttp, type DashboardHttp } from './http.js';
-import { resolveDashboard } from './options.js';
+import type { ResolvedDashboard } from './options.js';
 
 export type { DashboardOptions } from './options.js';
 
@@ -29,9 +29,11 @@ const messages = { hello: z.object({}).strict(), action: actionSchema };
  * store (its limits and sessions are its own; the page's pushes stay on this node), while the
  * figures and actions travel over the endpoint's store so every node shows and acts everywhere.
  */
-export function createDashboard(guard: Guard, options: WsGuardOptions): Dashboard | undefined {
-  if (options.dashboard === undefined) return undefined;
-  const resolved = resolveDashboard(options.dashboard, guard.path);
+export function createDashboard(
+  guard: Guard,
+  options: WsGuardOptions,
+  resolved: ResolvedDashboard,
+): Dashboard {
   const now = options.now ?? Date.now;
   const production = process.env.NODE_ENV === 'production';
   const requireTls = options.requireTls ?? production;
@@ -101,7 +103,7 @@ export function createDashboard(guard: Guard, options: WsGuardOptions): Dashboar
       clearInterval(sweep);
       feed.close();
       actions.close();
-      await dashGuard?.close({ timeoutMs: 1000 });
+      await dashGuard.close({ timeoutMs: 1000 });
     },
   };
 }
