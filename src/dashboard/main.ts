@@ -37,6 +37,12 @@ function el(tag: string, text?: string | number, cls?: string): HTMLElement {
   if (cls) e.className = cls;
   return e;
 }
+const duration = (ms: number) => {
+  const s = Math.ceil(ms / 1000);
+  if (s < 120) return `${s} s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
+};
 const fmt = (n: number, digits = 1) => (Number.isInteger(n) ? String(n) : n.toFixed(digits));
 
 // ---- chart: uPlot, one filled series per code, stacked by summing ----
@@ -64,7 +70,10 @@ function drawChart() {
         width,
         height: 220,
         legend: { show: false },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, max)] } },
+        scales: {
+          x: { time: true, range: (_u, _min, max) => [max - WINDOW, max] },
+          y: { range: (_u, _min, max) => [0, Math.max(1, max)] },
+        },
         axes: [
           { stroke: '#9aa3b2', grid: { stroke: '#2a2f3a' } },
           { stroke: '#9aa3b2', grid: { stroke: '#2a2f3a' } },
@@ -165,7 +174,7 @@ function renderOffenders(list: Offender[], now: number) {
         el('td', o.id),
         el('td', fmt(o.score), 'num'),
         el('td', o.strikes, 'num'),
-        el('td', left > 0 ? `${Math.ceil(left / 1000)} s` : '–', 'num'),
+        el('td', left > 0 ? duration(left) : '–', 'num'),
         buttons,
       );
       return tr;

@@ -16,7 +16,7 @@ export const SECURITY_HEADERS: Record<string, string> = {
   'x-frame-options': 'DENY',
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'cross-origin-opener-policy': 'same-origin',
   'cross-origin-resource-policy': 'same-origin',
 };
@@ -80,10 +80,15 @@ export function toRequestView(req: IncomingMessage): UpgradeRequest {
   };
 }
 
-/** Same-origin check for requests that change state: a present Origin must name this host. */
+/**
+ * Same-origin check for requests that change state: browsers say where a request comes from in
+ * Sec-Fetch-Site; without it, a present Origin must name this host (no Origin: not a browser).
+ */
 export function sameOrigin(req: { headers: IncomingMessage['headers'] }): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined) return site === 'same-origin';
   const origin = req.headers.origin;
-  if (origin === undefined) return req.headers['sec-fetch-site'] !== 'cross-site';
+  if (origin === undefined) return true;
   const host = req.headers.host;
   if (typeof host !== 'string') return false;
   try {
