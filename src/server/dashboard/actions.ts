@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { Guard } from '../guard.js';
 import { keys } from '../limits/keys.js';
+import type { Guard } from '../server.js';
 import type { AdminIdentity } from './auth.js';
 
 const id = z.string().min(1).max(256);

@@ -37,23 +37,36 @@ export const MIN_TOKEN_BYTES = 32;
 function int(name: string, v: number | undefined, fallback: number, min: number): number {
   const value = v ?? fallback;
   if (!Number.isInteger(value) || value < min)
-    throw new WsgConfigError(`dashboard.${name} must be an integer >= ${min}, got ${value}`);
+    throw new WsgConfigError(
+      'WSG_CONFIG_INVALID_DASHBOARD',
+      `dashboard.${name} must be an integer >= ${min}, got ${value}`,
+    );
   return value;
 }
 
 /** Checks the options now, so a weak or missing token fails at setup, not at the first request. */
 export function resolveDashboard(o: DashboardOptions, endpointPath: string): ResolvedDashboard {
-  if (typeof o !== 'object' || o === null) throw new WsgConfigError('dashboard must be an object');
+  if (typeof o !== 'object' || o === null)
+    throw new WsgConfigError('WSG_CONFIG_INVALID_DASHBOARD', 'dashboard must be an object');
   if (typeof o.token !== 'string' || Buffer.byteLength(o.token) < MIN_TOKEN_BYTES)
-    throw new WsgConfigError(`dashboard.token must be a string of at least ${MIN_TOKEN_BYTES} bytes`);
+    throw new WsgConfigError(
+      'WSG_CONFIG_INVALID_DASHBOARD',
+      `dashboard.token must be a string of at least ${MIN_TOKEN_BYTES} bytes`,
+    );
   const path = (o.path ?? '/admin').replace(/\/+$/, '');
   if (!/^\/[A-Za-z0-9._~\-/]+$/.test(path))
-    throw new WsgConfigError(`dashboard.path must be an absolute URL path, got ${o.path}`);
+    throw new WsgConfigError(
+      'WSG_CONFIG_INVALID_DASHBOARD',
+      `dashboard.path must be an absolute URL path, got ${o.path}`,
+    );
   if (endpointPath === path || endpointPath.startsWith(`${path}/`))
-    throw new WsgConfigError(`dashboard.path ${path} overlaps the endpoint path ${endpointPath}`);
+    throw new WsgConfigError(
+      'WSG_CONFIG_INVALID_DASHBOARD',
+      `dashboard.path ${path} overlaps the endpoint path ${endpointPath}`,
+    );
   const admin = o.admin ?? 'admin';
   if (!/^[\w.@-]{1,64}$/.test(admin))
-    throw new WsgConfigError('dashboard.admin must be 1-64 word characters');
+    throw new WsgConfigError('WSG_CONFIG_INVALID_DASHBOARD', 'dashboard.admin must be 1-64 word characters');
   return {
     path,
     socketPath: `${path}/ws`,

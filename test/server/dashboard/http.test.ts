@@ -50,6 +50,9 @@ describe('dashboard option at setup', () => {
   ])('refuses %s with a WsgConfigError', async (_name, dashboard) => {
     await expect(startServer({ dashboard: dashboard as never })).rejects.toThrow(WsgConfigError);
     await expect(startServer({ dashboard: dashboard as never })).rejects.toThrow(/at least 32 bytes/);
+    await expect(startServer({ dashboard: dashboard as never })).rejects.toMatchObject({
+      code: 'WSG_CONFIG_INVALID_DASHBOARD',
+    });
   });
 
   it('refuses a path that overlaps the endpoint', async () => {
