@@ -66,12 +66,15 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', { timeout: 90_000 }, () =
   it('a flood shows in the refusals chart and the offenders; "ban" refuses the next upgrade (403) and shows in the stream', async () => {
     const page = await openDashboard(server.port);
     const { peer, csrf } = await connectAuthed(server.url, await signToken('flooder'), from('10.6.6.6'));
+    const started = Date.now();
     for (let i = 0; i < 300; i++) peer.send({ type: 'echo', id: `m${i}`, payload: i, csrf });
     await page.locator('#refusal-codes li[data-code="WSG_RATE_LIMITED"]').waitFor({ timeout: 5000 });
     // The chart drew a series for it (uPlot's canvas plus its series list).
     expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
     const row = page.locator('#offenders tr[data-kind="ip"][data-id="10.6.6.6"]');
     await row.waitFor({ timeout: 5000 });
+    // Reported, not asserted (no timing asserts on a shared 2-core machine); the issue asks for 2 s.
+    console.info(`dashboard: flood to offender row in ${Date.now() - started} ms`);
     expect(Number(await row.locator('td').nth(3).textContent())).toBeGreaterThan(0);
     await page.locator('#offenders tr[data-kind="user"][data-id="flooder"]').waitFor({ timeout: 5000 });
 

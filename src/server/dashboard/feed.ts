@@ -264,6 +264,8 @@ export function createFeed(o: {
   return {
     /** What a page that just connected needs: the last 15 minutes and the recent events. */
     initial: () => ({ node, history, events }),
+    /** Runs one interval now (the timer does this every `intervalMs`). */
+    tick,
     cleared,
     close() {
       clearInterval(timer);
