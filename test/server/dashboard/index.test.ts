@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { CloseCode } from '../../../src/protocol/index.js';
-import type { SecurityEvent } from '../../../src/server/index.js';
+import { memoryStore, type SecurityEvent } from '../../../src/server/index.js';
+import { keys } from '../../../src/server/limits/keys.js';
 import { assertNoLeak, connect, connectAuthed, upgradeStatus } from '../../helpers/peer.js';
 import { signToken, startServer, type TestServer } from '../../helpers/server.js';
 
@@ -12,13 +13,15 @@ afterEach(async () => {
 
 async function start() {
   const events: SecurityEvent[] = [];
+  const store = memoryStore();
   const s = await startServer({
+    store,
     dashboard: { token: TOKEN, intervalMs: 200 },
     trustProxy: ['127.0.0.1'],
     onEvent: (e) => events.push(e),
   });
   servers.push(s);
-  return { ...s, admin: `ws://127.0.0.1:${s.port}/admin/ws`, events };
+  return { ...s, admin: `ws://127.0.0.1:${s.port}/admin/ws`, events, store };
 }
 
 const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
@@ -143,6 +146,8 @@ describe('dashboard actions', () => {
     expect(refused.status).toBe(403);
     expect(refused.body).toBe('{"error":"WSG_BANNED"}');
     await act('u', { action: 'unban', ip: '10.9.9.9' });
+    // A lifted block is replaced by one that ends a millisecond later (the store has no delete).
+    await new Promise((r) => setTimeout(r, 5));
     expect(
       (await upgradeStatus(s.url, { authorization: `Bearer ${jwt}`, 'x-forwarded-for': '10.9.9.9' })).status,
     ).toBe(101);
@@ -164,6 +169,31 @@ describe('dashboard actions', () => {
       'revokeUser',
     ]);
     for (const e of logged) expect((e.detail as { admin: string }).admin).toBe('admin (bearer)');
+    peer.close();
+  });
+
+  it('revokes one session and lifts a user block', async () => {
+    const s = await start();
+    const { peer, csrf } = await connectAuthed(s.admin, TOKEN);
+    const act = async (id: string, payload: unknown) => {
+      peer.send({ type: 'action', id, payload, csrf });
+      return peer.next('ack');
+    };
+    const dave = await connectAuthed(s.url, await signToken('dave'));
+    await act('s', { action: 'revokeSession', sessionId: dave.ok.sessionId });
+    expect((await dave.peer.closed).reason).toContain('WSG_SESSION_REVOKED');
+
+    await s.store.setBlock(keys.userBlock('erin'), {
+      until: Date.now() + 60_000,
+      level: 1,
+      reason: 'WSG_RATE_LIMITED',
+    });
+    const jwt = await signToken('erin');
+    const blocked = await upgradeStatus(s.url, { authorization: `Bearer ${jwt}` });
+    expect(blocked.status).toBe(429);
+    await act('ub', { action: 'unblockUser', userId: 'erin' });
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await upgradeStatus(s.url, { authorization: `Bearer ${jwt}` })).status).toBe(101);
     peer.close();
   });
 });
