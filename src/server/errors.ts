@@ -51,6 +51,8 @@ export const ConfigErrorCodes = {
   WSG_CONFIG_INVALID_ANOMALY:
     'anomaly: thresholds do not rise warn < disconnect < block, or a weight, factor or half-life is out of range',
   WSG_CONFIG_INVALID_BAN: 'wss.ban(): durationMs is not a positive number',
+  WSG_CONFIG_INVALID_DASHBOARD:
+    'dashboard: no token of at least 32 bytes, a path that is not absolute or overlaps the endpoint, or a bad number',
 } as const;
 
 export type ConfigErrorCode = keyof typeof ConfigErrorCodes;

@@ -21,7 +21,8 @@ export type SecurityEventName =
   | 'handler.error'
   | 'store.degraded'
   | 'store.recovered'
-  | 'server.closing';
+  | 'server.closing'
+  | 'admin.action';
 
 export interface SecurityEvent {
   event: SecurityEventName;

@@ -1,5 +1,6 @@
 export type { AnomalyEvent, AnomalyOptions, AnomalySignal } from './anomaly/index.js';
 export { createJwtVerifier } from './auth/jwt.js';
+export type { DashboardOptions } from './dashboard/options.js';
 export { type ConfigErrorCode, ConfigErrorCodes, WsgConfigError, WsgError } from './errors.js';
 export type { EventListener, SecurityEvent, SecurityEventName } from './events.js';
 export type { LimitsOptions, PenaltyOptions, TypeLimit, WindowLimit } from './limits/options.js';

@@ -4,6 +4,7 @@ import type { Logger, LoggerOptions } from 'pino';
 import type { z } from 'zod';
 import type { AnomalyEvent, AnomalyOptions } from './anomaly/index.js';
 import type { Principal } from './connection/state.js';
+import type { DashboardOptions } from './dashboard/options.js';
 import type { SecurityEvent } from './events.js';
 import type { LimitsOptions } from './limits/options.js';
 import type { BackpressureOptions } from './monitor/backpressure.js';
@@ -152,6 +153,11 @@ export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
   backpressure?: BackpressureOptions;
   /** `/healthz` and `/metrics` on the same http server. @default see HttpEndpointsOptions */
   http?: HttpEndpointsOptions;
+  /**
+   * The live security dashboard (docs/dashboard.md) at `dashboard.path`, guarded by `dashboard.token`.
+   * @default undefined (no dashboard: its path answers nothing)
+   */
+  dashboard?: DashboardOptions;
   /**
    * Rate-limit layers and the penalty ladder (docs/rate-limits.md); `false` switches all off.
    * @default every layer on with the defaults in LimitsOptions
