@@ -19,6 +19,7 @@ export type SecurityEventName =
   | 'session.expired'
   | 'session.revoked'
   | 'handler.error'
+  | 'handler.refused'
   | 'store.degraded'
   | 'store.recovered'
   | 'server.closing';

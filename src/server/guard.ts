@@ -1,6 +1,9 @@
 import { packageVersion } from '../package-root.js';
 import { APP_TYPE_PATTERN, CloseCode, formatCloseReason, isReservedType } from '../protocol/index.js';
+import { appErrorFrame, isAppError } from './app-error.js';
 import { createTokenVerifier } from './auth/verifier.js';
+import { type Authorize, withAuthorization } from './authorization.js';
+import { type ChannelStats, createChannels, type UnsubscribeOptions } from './channels/index.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { WsgConfigError, WsgError } from './errors.js';
 import { createEventBus, createLogger, type EventBus } from './events.js';
@@ -15,7 +18,7 @@ import { resolveBackpressure } from './monitor/backpressure.js';
 import { createHttpHandler, type HttpHandler } from './monitor/http.js';
 import { createMetrics } from './monitor/metrics.js';
 import { countUp, createStatsCounters, type ServerStats } from './monitor/stats.js';
-import type { Handler, MessageSchemas, WsGuardOptions } from './options.js';
+import type { Handler, MessageSchemas, Principal, WsGuardOptions } from './options.js';
 import { createCsrfStage } from './pipeline/csrf.js';
 import { createDedupeCache } from './pipeline/dedupe.js';
 import { readEnvelope } from './pipeline/envelope.js';
@@ -57,6 +60,14 @@ export interface Guard {
   readonly clients: number;
   /** Sends an application event to every authenticated socket, on every node sharing the store. */
   broadcast(type: string, payload: unknown): void;
+  /** Publishes on a declared channel, to its subscribers on every node. */
+  publish(channel: string, event: string, payload: unknown): Promise<void>;
+  /** Sends an application event to every socket of the user, on every node. */
+  sendToUser(userId: string, type: string, payload: unknown): Promise<void>;
+  /** Drops the channel's subscriptions (of one user, with `userId`) on every node: `unsubscribed` WSG_FORBIDDEN. */
+  unsubscribe(channel: string, options?: UnsubscribeOptions): Promise<void>;
+  /** Channel figures of this process. */
+  channels(): ChannelStats;
   /** Closes the session's sockets with 4403 everywhere; it cannot come back until it would have expired. */
   revokeSession(sessionId: string): Promise<void>;
   /** Closes the user's sockets with 4403 everywhere; tokens issued before now are refused. */
@@ -101,7 +112,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>): Guard {
+export function createGuard<M extends MessageSchemas, U extends Principal = Principal>(
+  options: WsGuardOptions<M, U>,
+): Guard {
   const path = options.path ?? DEFAULTS.path;
   if (!path.startsWith('/')) throw new WsgConfigError(`path must start with '/', got ${path}`);
   const authTimeoutMs = positiveInt('authTimeoutMs', options.authTimeoutMs, DEFAULTS.authTimeoutMs);
@@ -117,7 +130,13 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   const sessionOptions = resolveSessionOptions(options.session);
   const backpressure = resolveBackpressure(options.backpressure);
   const messages: MessageSchemas = options.messages ?? {};
-  const handlers = (options.handlers ?? {}) as Record<string, Handler | undefined>;
+  const handlers = { ...(options.handlers ?? {}) } as Record<string, Handler | undefined>;
+  for (const [type, rule] of Object.entries(options.authorize ?? {})) {
+    if (!Object.hasOwn(messages, type))
+      throw new WsgConfigError(`authorize '${type}' has no schema in options.messages`);
+    if (typeof rule !== 'function') throw new WsgConfigError(`authorize.${type} must be a function`);
+    handlers[type] = withAuthorization(handlers[type], rule as Authorize);
+  }
   for (const type of Object.keys(handlers)) {
     if (!Object.hasOwn(messages, type) && type !== options.binaryType) {
       throw new WsgConfigError(`handler '${type}' has no schema in options.messages`);
@@ -150,6 +169,13 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   });
   const sessions = createSessionManager(store, sessionOptions, events, now);
   const counters = createStatsCounters(now);
+  const channels = createChannels({
+    options: options.channels,
+    maxSubscriptions: options.maxSubscriptions,
+    store,
+    events,
+    refused: (member, err, m) => host.onRejected(member as Connection, err, m),
+  });
 
   const connections = new Set<Connection>();
   const authenticated = new Set<Connection>();
@@ -205,6 +231,15 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     metrics.observeHandler(ms / 1000);
   };
   const failed = (conn: Connection, m: MessageContext, err: unknown) => {
+    // A refusal thrown on purpose (authorize said no, appError): its code, no stack, not WSG_INTERNAL.
+    if (err instanceof WsgError) {
+      host.onRejected(conn, err, m);
+      return errorFrame(err.code, m.id, err.retryAfterMs);
+    }
+    if (isAppError(err)) {
+      conn.event({ event: 'handler.refused', level: 'info', detail: `${m.type}: ${err.code}` });
+      return appErrorFrame(err, m.id);
+    }
     conn.event({
       event: 'handler.error',
       level: 'error',
@@ -227,6 +262,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     conn: Connection,
     m: MessageContext,
   ): Promise<string | undefined> | string | undefined => {
+    if (channels.handles(m.type)) return channels.request(conn, m);
     const handler = handlers[m.type];
     const started = performance.now();
     if (!handler) return done(conn, m, started, undefined);
@@ -282,6 +318,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   const closeRevoked = (matches: (c: Connection) => boolean) => {
     for (const c of authenticated) {
       if (!matches(c)) continue;
+      channels.revoked(c, 'WSG_SESSION_REVOKED');
       c.event({ event: 'session.revoked', level: 'warn', code: 'WSG_SESSION_REVOKED' });
       c.fail('WSG_SESSION_REVOKED');
     }
@@ -403,7 +440,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
           csrfToken: record.csrfToken,
           expiresAt: record.expiresAt,
           heartbeatMs,
-          limits: { maxPayload },
+          limits: { maxPayload, maxSubscriptions: channels.maxSubscriptions },
         });
         return { sessionId: record.id, csrfToken: record.csrfToken, frame };
       } catch (err) {
@@ -411,7 +448,9 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       }
     },
     dispatch(conn, m) {
-      if (m.id === undefined) return runHandler(conn, m);
+      // A subscription belongs to one socket: a resent subscribe must subscribe this one again.
+      if (m.id === undefined || m.type === 'subscribe' || m.type === 'unsubscribe')
+        return runHandler(conn, m);
       const userId = (conn.user as { id: string }).id;
       const seen = dedupe.get(userId, m.id);
       if (seen !== undefined) return seen;
@@ -457,9 +496,11 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       conn.sendFrame(
         JSON.stringify({ type: 'refresh_ok', expiresAt: result.expiresAt, csrfToken: result.csrfToken }),
       );
+      channels.refreshed(conn);
     },
     onAuthenticated(conn) {
       authenticated.add(conn);
+      channels.authenticated(conn);
     },
     abandon(conn) {
       protection.closed(conn);
@@ -494,11 +535,13 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       sessions.close(conn);
       connections.delete(conn);
       authenticated.delete(conn);
+      channels.closed(conn);
       countUp(counters.closes, code);
       conn.event({ event: 'connection.closed', level: 'info', closeCode: code });
       settle();
     },
     broadcast,
+    channels,
   };
 
   events.subscribe((e) => {
@@ -680,6 +723,15 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       return closing;
     },
     broadcast,
+    publish: (channel, event, payload) => channels.publish(channel, event, payload),
+    sendToUser: async (userId, type, payload) => {
+      if (!APP_TYPE_PATTERN.test(type) || isReservedType(type)) {
+        throw new WsgConfigError(`sendToUser: type '${type}' is reserved or not a valid name`);
+      }
+      await channels.sendToUser(userId, eventFrame(type, payload));
+    },
+    unsubscribe: (channel, unsubscribeOptions) => channels.unsubscribe(channel, unsubscribeOptions),
+    channels: () => channels.stats(),
     async revokeSession(sessionId) {
       const record = (await store.getSession(sessionId)) ?? {
         id: sessionId,
@@ -720,6 +772,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       clearInterval(sweep);
       unsubscribeBroadcast();
       unsubscribeRevoke();
+      channels.close();
       unsubscribeStatus?.();
       const timeoutMs = closeOptions.timeoutMs ?? 10_000;
       await new Promise<void>((resolve) => {

@@ -45,6 +45,16 @@ export interface Protection {
 }
 
 const USER_SLOT_TTL = 24 * 3600_000;
+/**
+ * Refusals that strike on the penalty ladder: rate limits, and the authorization refusals someone
+ * probing for other users' channels or types collects (together: `strikes` in `strikeWindowMs`).
+ */
+const STRIKES: ReadonlySet<ErrorCode> = new Set([
+  'WSG_RATE_LIMITED',
+  'WSG_FORBIDDEN',
+  'WSG_UNKNOWN_CHANNEL',
+  'WSG_TOO_MANY_SUBSCRIPTIONS',
+]);
 const ipReleased = new WeakSet<object>();
 
 export function createProtection(o: {
@@ -127,7 +137,7 @@ export function createProtection(o: {
     rejected(conn, code) {
       const signal = signalOf(code);
       if (signal && scorer) act(conn, scorer.signal(conn, signal));
-      if (code === 'WSG_RATE_LIMITED' && penalties) {
+      if (STRIKES.has(code) && penalties) {
         const r = penalties.strike(conn);
         if (r !== undefined) {
           void Promise.resolve(r).then(

@@ -15,7 +15,8 @@ export type AnomalySignal =
   | 'burst'
   | 'binary'
   | 'malformed'
-  | 'unsafeJson';
+  | 'unsafeJson'
+  | 'forbidden';
 
 export type AnomalyAction = 'warn' | 'disconnect' | 'block';
 
@@ -29,7 +30,7 @@ export interface AnomalyThresholds {
 }
 
 export interface AnomalyOptions {
-  /** Weight per signal. @default validation 2, csrf 5, unknownType 2, rateLimit 1, oversized 5, authFailure 3, burst 5, binary 2, malformed 2, unsafeJson 5 */
+  /** Weight per signal. @default validation 2, csrf 5, unknownType 2, rateLimit 1, oversized 5, authFailure 3, burst 5, binary 2, malformed 2, unsafeJson 5, forbidden 1 */
   weights?: Partial<Record<AnomalySignal, number>>;
   /** Scores halve every this many ms. @default 60000 */
   halfLifeMs?: number;
@@ -85,6 +86,7 @@ export const DEFAULT_WEIGHTS: Record<AnomalySignal, number> = {
   binary: 2,
   malformed: 2,
   unsafeJson: 5,
+  forbidden: 1,
 };
 
 const SIGNAL_OF: Partial<Record<ErrorCode, AnomalySignal>> = {
@@ -99,6 +101,9 @@ const SIGNAL_OF: Partial<Record<ErrorCode, AnomalySignal>> = {
   WSG_INVALID_JSON: 'malformed',
   WSG_INVALID_MESSAGE: 'malformed',
   WSG_UNSAFE_JSON: 'unsafeJson',
+  WSG_FORBIDDEN: 'forbidden',
+  WSG_UNKNOWN_CHANNEL: 'forbidden',
+  WSG_TOO_MANY_SUBSCRIPTIONS: 'forbidden',
 };
 
 export function signalOf(code: ErrorCode): AnomalySignal | undefined {

@@ -1,5 +1,5 @@
 import { WsgConfigError } from '../errors.js';
-import type { AuthOptions, Principal } from '../options.js';
+import type { AuthOptions, Principal, VerifyToken } from '../options.js';
 import type { UpgradeRequest } from '../socket.js';
 import { createJwtVerifier } from './jwt.js';
 
@@ -12,7 +12,9 @@ export function createTokenVerifier(auth: AuthOptions | undefined): TokenVerifie
   if (!auth || (!auth.verify && !auth.jwt)) {
     throw new WsgConfigError('options.auth needs `jwt` or `verify`: every connection is authenticated');
   }
-  const check = auth.verify ?? createJwtVerifier(auth.jwt as NonNullable<AuthOptions['jwt']>);
+  // Typed claims are the app's view; the core reads them as a plain record.
+  const check = (auth.verify ??
+    createJwtVerifier(auth.jwt as NonNullable<AuthOptions['jwt']>)) as VerifyToken;
   // jose already checked a JWT's exp (with clockTolerance); a custom verify may not have.
   const checkExpiry = auth.verify !== undefined;
   return async (token, req) => {
