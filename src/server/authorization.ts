@@ -6,7 +6,7 @@ import type { HandlerContext, Principal } from './options.js';
  * socket stays open, the refusal counts toward the penalty ladder); throwing `appError(...)`
  * refuses it with the app's own code; any other throw is `WSG_INTERNAL`.
  */
-export type Authorize<U extends Principal = Principal, P = unknown> = (
+export type Authorize<U extends Principal<object> = Principal, P = unknown> = (
   user: U,
   payload: P,
   ctx: HandlerContext<U>,

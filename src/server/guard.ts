@@ -18,7 +18,7 @@ import { resolveBackpressure } from './monitor/backpressure.js';
 import { createHttpHandler, type HttpHandler } from './monitor/http.js';
 import { createMetrics } from './monitor/metrics.js';
 import { countUp, createStatsCounters, type ServerStats } from './monitor/stats.js';
-import type { Handler, MessageSchemas, Principal, WsGuardOptions } from './options.js';
+import type { AuthOptions, Handler, MessageSchemas, Principal, WsGuardOptions } from './options.js';
 import { createCsrfStage } from './pipeline/csrf.js';
 import { createDedupeCache } from './pipeline/dedupe.js';
 import { readEnvelope } from './pipeline/envelope.js';
@@ -112,7 +112,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   );
 }
 
-export function createGuard<M extends MessageSchemas, U extends Principal = Principal>(
+export function createGuard<M extends MessageSchemas, U extends Principal<object> = Principal>(
   options: WsGuardOptions<M, U>,
 ): Guard {
   const path = options.path ?? DEFAULTS.path;
@@ -151,7 +151,7 @@ export function createGuard<M extends MessageSchemas, U extends Principal = Prin
   const store = options.store ?? memoryStore();
   const logger = createLogger(options.logger);
   const events = createEventBus(logger, options.onEvent);
-  const verifier = createTokenVerifier(options.auth);
+  const verifier = createTokenVerifier(options.auth as AuthOptions);
   const proxies = createProxyTrust(options.trustProxy ?? []);
   const originOk = createOriginCheck({
     allowedOrigins: options.allowedOrigins,

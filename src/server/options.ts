@@ -29,7 +29,7 @@ export interface Principal<C extends object = Record<string, unknown>> {
 }
 
 /** A custom token check. Return `null` (or throw) to refuse. Its result type is `ctx.user`'s. */
-export type VerifyToken<U extends Principal = Principal> = (
+export type VerifyToken<U extends Principal<object> = Principal> = (
   token: string,
   req: UpgradeRequest,
 ) => U | null | Promise<U | null>;
@@ -64,7 +64,7 @@ export interface JwtOptions {
   claims?: z.ZodType<object>;
 }
 
-export interface AuthOptions<U extends Principal = Principal> {
+export interface AuthOptions<U extends Principal<object> = Principal> {
   /** Verify JWTs with `jose`. */
   jwt?: JwtOptions;
   /** Your own check; when both are set, `verify` runs and `jwt` is not used. */
@@ -75,7 +75,7 @@ export interface AuthOptions<U extends Principal = Principal> {
 export type MessageSchemas = Record<string, z.ZodType>;
 
 /** What a handler gets besides the validated payload. */
-export interface HandlerContext<U extends Principal = Principal> {
+export interface HandlerContext<U extends Principal<object> = Principal> {
   readonly user: U;
   readonly sessionId: string;
   /** Random id of this socket, in every log line about it. */
@@ -101,21 +101,24 @@ export interface HandlerContext<U extends Principal = Principal> {
   canSubscribe(channel: string): Promise<boolean>;
 }
 
-export type Handler<P = unknown, U extends Principal = Principal> = (
+export type Handler<P = unknown, U extends Principal<object> = Principal> = (
   ctx: HandlerContext<U>,
   payload: P,
 ) => unknown;
 
-export type Handlers<M extends MessageSchemas, U extends Principal = Principal> = {
+export type Handlers<M extends MessageSchemas, U extends Principal<object> = Principal> = {
   [K in keyof M]?: Handler<z.output<M[K]>, U>;
 };
 
 /** Per message type, who may send it (`{ chat: requireScope('chat:write') }`). */
-export type AuthorizeRules<M extends MessageSchemas, U extends Principal = Principal> = {
+export type AuthorizeRules<M extends MessageSchemas, U extends Principal<object> = Principal> = {
   [K in keyof M]?: Authorize<U, z.output<M[K]>>;
 };
 
-export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas, U extends Principal = Principal> {
+export interface WsGuardOptions<
+  M extends MessageSchemas = MessageSchemas,
+  U extends Principal<object> = Principal,
+> {
   /** Token verification. Required: every connection is authenticated. */
   auth: AuthOptions<U>;
   /** URL path of the endpoint. @default '/ws' */

@@ -52,7 +52,7 @@ export interface WsGuardServer {
  * Attaches a secured WebSocket endpoint to an existing http or https server (the seed's API).
  * Options are checked here: a bad option throws a WsgConfigError now, not on the first message.
  */
-export function setupWebSockets<M extends MessageSchemas, U extends Principal = Principal>(
+export function setupWebSockets<M extends MessageSchemas, U extends Principal<object> = Principal>(
   server: HttpServer | HttpsServer,
   options: WsGuardOptions<M, U>,
 ): WsGuardServer {

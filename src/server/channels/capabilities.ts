@@ -68,7 +68,7 @@ export function capabilityAllows(claim: unknown, channel: string, action: Channe
  * `{"capabilities": {"chat:*": ["subscribe", "publish"], "user:42": ["subscribe"]}}`. The token's
  * issuer decides; the channel must still be declared (no pattern, no channel).
  */
-export function capabilities<U extends Principal = Principal>(
+export function capabilities<U extends Principal<object> = Principal>(
   options: CapabilitiesOptions = {},
 ): ChannelAuthorize<U> {
   const claim = options.claim ?? 'capabilities';

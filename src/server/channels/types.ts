@@ -17,7 +17,7 @@ export interface ChannelAuthorizeContext {
  * pattern (`{ name: 'general' }` for `room:{name}`). `false`, or a throw, refuses with
  * `WSG_FORBIDDEN`; asked again for every subscription when the session refreshes its token.
  */
-export type ChannelAuthorize<U extends Principal = Principal> = (
+export type ChannelAuthorize<U extends Principal<object> = Principal> = (
   user: U,
   params: Readonly<Record<string, string>>,
   ctx: ChannelAuthorizeContext,
@@ -30,7 +30,7 @@ export interface ChannelHistoryOptions {
   ttlMs?: number;
 }
 
-export interface ChannelOptions<U extends Principal = Principal> {
+export interface ChannelOptions<U extends Principal<object> = Principal> {
   /** Who may subscribe (and, unless `authorizePublish` says otherwise, publish). Required. */
   authorize: ChannelAuthorize<U>;
   /**
@@ -64,7 +64,7 @@ export interface ChannelOptions<U extends Principal = Principal> {
 }
 
 /** Channel patterns and their rules: `{ 'room:{name}': { authorize: () => true } }`. */
-export type ChannelsOptions<U extends Principal = Principal> = Record<string, ChannelOptions<U>>;
+export type ChannelsOptions<U extends Principal<object> = Principal> = Record<string, ChannelOptions<U>>;
 
 /** What `wss.channels()` says about this process. */
 export interface ChannelStats {

@@ -74,7 +74,12 @@ describe('subscribe and publications', () => {
       ...Array.from({ length: 15 }, (_, i) => i * 2),
       'end',
     ]);
-    expect(got[0]).toEqual({ type: 'publication', channel: 'room:general', event: 'chat', payload: { n: 0 } });
+    expect(got[0]).toEqual({
+      type: 'publication',
+      channel: 'room:general',
+      event: 'chat',
+      payload: { n: 0 },
+    });
     expect(publications(b).every((m) => m.channel === 'room:random')).toBe(true);
     expect(publications(b)).toHaveLength(16);
     // Subscribing twice is one subscription: still one copy of each publication.
@@ -105,9 +110,9 @@ describe('subscribe and publications', () => {
     const a = await client(s, 'alice');
     const b = await client(s, 'bob');
     await subscribe(b, 'room:general');
-    expect(await request(a, { type: 'publish', channel: 'room:general', event: 'typing', payload: {} })).toMatchObject(
-      { type: 'ack' },
-    );
+    expect(
+      await request(a, { type: 'publish', channel: 'room:general', event: 'typing', payload: {} }),
+    ).toMatchObject({ type: 'ack' });
     expect(await frame(b, (m) => m.type === 'publication')).toEqual({
       type: 'publication',
       channel: 'room:general',
@@ -229,7 +234,9 @@ describe('server-side API', () => {
   it('ctx.subscribe and ctx.publish from a handler; wss.publish refuses an undeclared channel', async () => {
     const s = await serve();
     const c = await client(s, 'u');
-    expect(await request(c, { type: 'note', payload: { channel: 'room:notes' } })).toMatchObject({ type: 'ack' });
+    expect(await request(c, { type: 'note', payload: { channel: 'room:notes' } })).toMatchObject({
+      type: 'ack',
+    });
     expect(await frame(c, (m) => m.type === 'publication')).toEqual({
       type: 'publication',
       channel: 'room:notes',
