@@ -30,10 +30,16 @@ export class AppError extends Error {
  */
 export function appError(code: AppErrorCode, message: string): AppError {
   if (!APP_ERROR_CODE_PATTERN.test(code)) {
-    throw new WsgConfigError(`appError code must match ${APP_ERROR_CODE_PATTERN}, got ${String(code)}`);
+    throw new WsgConfigError(
+      'WSG_CONFIG_INVALID_APP_ERROR',
+      `appError code must match ${APP_ERROR_CODE_PATTERN}, got ${String(code)}`,
+    );
   }
   if (typeof message !== 'string' || message.length === 0 || message.length > MAX_APP_ERROR_MESSAGE) {
-    throw new WsgConfigError(`appError message must be 1 to ${MAX_APP_ERROR_MESSAGE} characters`);
+    throw new WsgConfigError(
+      'WSG_CONFIG_INVALID_APP_ERROR',
+      `appError message must be 1 to ${MAX_APP_ERROR_MESSAGE} characters`,
+    );
   }
   return new AppError(code, message);
 }

@@ -1,16 +1,7 @@
-import { WsgError } from './errors.js';
-import type { HandlerContext, Principal } from './options.js';
+import { WsgConfigError, WsgError } from './errors.js';
+import type { Authorize, Handler, HandlerContext, MessageSchemas } from './options.js';
 
-/**
- * Decides whether `user` may send this message. `false` refuses it with `WSG_FORBIDDEN` (the
- * socket stays open, the refusal counts toward the penalty ladder); throwing `appError(...)`
- * refuses it with the app's own code; any other throw is `WSG_INTERNAL`.
- */
-export type Authorize<U extends Principal<object> = Principal, P = unknown> = (
-  user: U,
-  payload: P,
-  ctx: HandlerContext<U>,
-) => boolean | Promise<boolean>;
+export type { Authorize };
 
 /** Anything with claims: every user type a verifier can return. */
 interface WithClaims {
@@ -69,4 +60,30 @@ export function withAuthorization(handler: AnyHandler | undefined, rule: Authori
     const ok = rule(ctx.user, payload, ctx);
     return ok instanceof Promise ? ok.then((v) => run(v, ctx, payload)) : run(ok, ctx, payload);
   };
+}
+
+/** The handlers with each type's `authorize` in front, checked at setup. */
+export function applyAuthorize(
+  handlers: Readonly<Record<string, Handler | undefined>>,
+  messages: MessageSchemas,
+  rules: Readonly<Record<string, unknown>> | undefined,
+): Record<string, Handler | undefined> {
+  const out: Record<string, Handler | undefined> = { ...handlers };
+  if (rules === undefined) return out;
+  if (typeof rules !== 'object' || rules === null) {
+    throw new WsgConfigError('WSG_CONFIG_INVALID_AUTHORIZE', 'authorize must be an object of functions');
+  }
+  for (const [type, rule] of Object.entries(rules)) {
+    if (!Object.hasOwn(messages, type)) {
+      throw new WsgConfigError(
+        'WSG_CONFIG_INVALID_AUTHORIZE',
+        `authorize '${type}' has no schema in options.messages`,
+      );
+    }
+    if (typeof rule !== 'function') {
+      throw new WsgConfigError('WSG_CONFIG_INVALID_AUTHORIZE', `authorize.${type} must be a function`);
+    }
+    out[type] = withAuthorization(out[type], rule as Authorize) as Handler;
+  }
+  return out;
 }

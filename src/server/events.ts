@@ -20,6 +20,8 @@ export type SecurityEventName =
   | 'session.revoked'
   | 'handler.error'
   | 'handler.refused'
+  | 'authz.forbidden'
+  | 'handler.refused'
   | 'store.degraded'
   | 'store.recovered'
   | 'server.closing';
@@ -39,6 +41,9 @@ export interface SecurityEvent {
 }
 
 export type EventListener = (event: SecurityEvent) => void;
+
+/** An event about one socket, before the socket adds its ids (Connection.event). */
+export type SocketEvent = Omit<SecurityEvent, 'ip' | 'userId' | 'sessionId' | 'connectionId'>;
 
 export interface EventBus {
   emit(event: SecurityEvent): void;

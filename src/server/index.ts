@@ -13,9 +13,8 @@ export type {
   ChannelsOptions,
   UnsubscribeOptions,
 } from './channels/types.js';
-export { WsgConfigError, WsgError } from './errors.js';
+export { type ConfigErrorCode, ConfigErrorCodes, WsgConfigError, WsgError } from './errors.js';
 export type { EventListener, SecurityEvent, SecurityEventName } from './events.js';
-export type { BanOptions, CloseOptions } from './guard.js';
 export type { LimitsOptions, PenaltyOptions, TypeLimit, WindowLimit } from './limits/options.js';
 export type { BackpressureOptions } from './monitor/backpressure.js';
 export type { HttpEndpointsOptions } from './monitor/http.js';
@@ -33,6 +32,7 @@ export type {
   WsGuardOptions,
 } from './options.js';
 export { escapeHtml, richText, safeText } from './sanitize.js';
+export type { BanOptions, CloseOptions } from './server.js';
 export type { SessionOptions } from './session/options.js';
 export { setupWebSockets, type WsGuardServer } from './setup.js';
 export type { UpgradeRequest } from './socket.js';

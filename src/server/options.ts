@@ -3,8 +3,8 @@ import type { JWK } from 'jose';
 import type { Logger, LoggerOptions } from 'pino';
 import type { z } from 'zod';
 import type { AnomalyEvent, AnomalyOptions } from './anomaly/index.js';
-import type { Authorize } from './authorization.js';
 import type { ChannelsOptions } from './channels/types.js';
+import type { Principal } from './connection/state.js';
 import type { SecurityEvent } from './events.js';
 import type { LimitsOptions } from './limits/options.js';
 import type { BackpressureOptions } from './monitor/backpressure.js';
@@ -13,20 +13,7 @@ import type { SessionOptions } from './session/options.js';
 import type { UpgradeRequest } from './socket.js';
 import type { Store } from './stores/types.js';
 
-/**
- * Who a token belongs to, as the verifier found it. `C` types the claims: a verifier returning
- * `Principal<{ role?: string }>` makes `ctx.user.claims.role` typed in every handler.
- */
-export interface Principal<C extends object = Record<string, unknown>> {
-  /** Stable user id (the JWT `sub` by default). */
-  id: string;
-  /** Verified claims, for handlers. */
-  claims?: C;
-  /** Token expiry, ms since the epoch; the session never outlives it. */
-  expiresAt?: number;
-  /** Token id (JWT `jti`), used for revocation. */
-  jti?: string;
-}
+export type { Principal } from './connection/state.js';
 
 /** A custom token check. Return `null` (or throw) to refuse. Its result type is `ctx.user`'s. */
 export type VerifyToken<U extends Principal<object> = Principal> = (
@@ -109,6 +96,17 @@ export type Handler<P = unknown, U extends Principal<object> = Principal> = (
 export type Handlers<M extends MessageSchemas, U extends Principal<object> = Principal> = {
   [K in keyof M]?: Handler<z.output<M[K]>, U>;
 };
+
+/**
+ * Decides whether `user` may send this message. `false` refuses it with `WSG_FORBIDDEN` (the
+ * socket stays open, the refusal counts toward the penalty ladder); throwing `appError(...)`
+ * refuses it with the app's own code; any other throw is `WSG_INTERNAL`.
+ */
+export type Authorize<U extends Principal<object> = Principal, P = unknown> = (
+  user: U,
+  payload: P,
+  ctx: HandlerContext<U>,
+) => boolean | Promise<boolean>;
 
 /** Per message type, who may send it (`{ chat: requireScope('chat:write') }`). */
 export type AuthorizeRules<M extends MessageSchemas, U extends Principal<object> = Principal> = {

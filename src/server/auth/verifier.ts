@@ -1,5 +1,6 @@
+import type { Principal } from '../connection/state.js';
 import { WsgConfigError } from '../errors.js';
-import type { AuthOptions, Principal, VerifyToken } from '../options.js';
+import type { AuthOptions, VerifyToken } from '../options.js';
 import type { UpgradeRequest } from '../socket.js';
 import { createJwtVerifier } from './jwt.js';
 
@@ -10,7 +11,10 @@ const MAX_TOKEN_LENGTH = 8192;
 /** One token check from the auth options; it never throws, a refusal is null. */
 export function createTokenVerifier(auth: AuthOptions | undefined): TokenVerifier {
   if (!auth || (!auth.verify && !auth.jwt)) {
-    throw new WsgConfigError('options.auth needs `jwt` or `verify`: every connection is authenticated');
+    throw new WsgConfigError(
+      'WSG_CONFIG_NO_AUTH',
+      'options.auth needs `jwt` or `verify`: every connection is authenticated',
+    );
   }
   // Typed claims are the app's view; the core reads them as a plain record.
   const check = (auth.verify ??

@@ -1,5 +1,5 @@
 import { createBoundedMap } from '../bounded-map.js';
-import type { Principal } from '../options.js';
+import type { Principal } from '../connection/state.js';
 import type { ChannelAction, ChannelAuthorize } from './types.js';
 
 export interface CapabilitiesOptions {

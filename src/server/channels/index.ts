@@ -1,8 +1,8 @@
 import { APP_TYPE_PATTERN, type ErrorCode, isChannelName } from '../../protocol/index.js';
 import { AppError, appErrorFrame } from '../app-error.js';
+import type { Principal } from '../connection/state.js';
 import { WsgConfigError, WsgError } from '../errors.js';
 import type { EventBus } from '../events.js';
-import type { Principal } from '../options.js';
 import type { ChannelRequest } from '../pipeline/envelope.js';
 import { ackFrame, errorFrame } from '../pipeline/frames.js';
 import type { MessageContext } from '../pipeline/types.js';
@@ -49,18 +49,26 @@ export function createChannels(deps: ChannelsDeps) {
   const declared = (deps.options ?? {}) as unknown as Record<string, Config>;
   for (const [pattern, config] of Object.entries(declared)) {
     if (typeof config?.authorize !== 'function') {
-      throw new WsgConfigError(`channels['${pattern}'] needs an authorize function`);
+      throw new WsgConfigError(
+        'WSG_CONFIG_INVALID_CHANNEL',
+        `channels['${pattern}'] needs an authorize function`,
+      );
     }
     for (const [event, schema] of Object.entries(config.publish ?? {})) {
-      if (!APP_TYPE_PATTERN.test(event)) throw new WsgConfigError(`channels['${pattern}'] event '${event}'`);
+      if (!APP_TYPE_PATTERN.test(event))
+        throw new WsgConfigError('WSG_CONFIG_INVALID_CHANNEL', `channels['${pattern}'] event '${event}'`);
       if (typeof (schema as { _zod?: unknown })?._zod !== 'object') {
-        throw new WsgConfigError(`channels['${pattern}'].publish.${event} must be a Zod 4 schema`);
+        throw new WsgConfigError(
+          'WSG_CONFIG_INVALID_CHANNEL',
+          `channels['${pattern}'].publish.${event} must be a Zod 4 schema`,
+        );
       }
     }
   }
   const patterns = createPatterns(declared);
   const max = deps.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
-  if (!Number.isInteger(max) || max < 0) throw new WsgConfigError(`maxSubscriptions must be an integer >= 0`);
+  if (!Number.isInteger(max) || max < 0)
+    throw new WsgConfigError('WSG_CONFIG_INVALID_NUMBER', `maxSubscriptions must be an integer >= 0`);
   const registry = createRegistry(deps.store);
   /** Subscribes whose authorize is still running, per socket: they count toward the limit. */
   const pending = new WeakMap<Member, number>();
@@ -206,7 +214,10 @@ export function createChannels(deps: ChannelsDeps) {
   const serverPublish = async (channel: string, event: string, payload: unknown) => {
     const match = declaredName(channel);
     if (typeof event !== 'string' || !APP_TYPE_PATTERN.test(event)) {
-      throw new WsgConfigError(`publish: event '${String(event)}' is not a valid name`);
+      throw new WsgConfigError(
+        'WSG_CONFIG_INVALID_ARGUMENT',
+        `publish: event '${String(event)}' is not a valid name`,
+      );
     }
     await registry.publish(match.name, publicationFrame(match.name, event, payload));
   };

@@ -33,7 +33,11 @@ function compile<T>(pattern: string, config: T, constraints: Record<string, RegE
     source += literal.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&');
     literals += literal.length;
     const name = m[1] as string;
-    if (params.includes(name)) throw new WsgConfigError(`channel pattern '${pattern}' repeats {${name}}`);
+    if (params.includes(name))
+      throw new WsgConfigError(
+        'WSG_CONFIG_INVALID_CHANNEL',
+        `channel pattern '${pattern}' repeats {${name}}`,
+      );
     params.push(name);
     source += SEGMENT;
     last = m.index + m[0].length;
@@ -44,12 +48,20 @@ function compile<T>(pattern: string, config: T, constraints: Record<string, RegE
   // The pattern with each parameter replaced by one character must itself be a channel name.
   const sample = pattern.replace(PARAM, 'x');
   if (!CHANNEL_NAME_PATTERN.test(sample) || /[{}]/.test(sample)) {
-    throw new WsgConfigError(`channel pattern '${pattern}' is not <namespace>:<rest> with {params}`);
+    throw new WsgConfigError(
+      'WSG_CONFIG_INVALID_CHANNEL',
+      `channel pattern '${pattern}' is not <namespace>:<rest> with {params}`,
+    );
   }
   const checks = new Map<string, RegExp>();
   for (const [name, re] of Object.entries(constraints ?? {})) {
-    if (!params.includes(name)) throw new WsgConfigError(`channel pattern '${pattern}' has no {${name}}`);
-    if (!(re instanceof RegExp)) throw new WsgConfigError(`params.${name} of '${pattern}' must be a RegExp`);
+    if (!params.includes(name))
+      throw new WsgConfigError('WSG_CONFIG_INVALID_CHANNEL', `channel pattern '${pattern}' has no {${name}}`);
+    if (!(re instanceof RegExp))
+      throw new WsgConfigError(
+        'WSG_CONFIG_INVALID_CHANNEL',
+        `params.${name} of '${pattern}' must be a RegExp`,
+      );
     // Anchored whatever the app wrote: a constraint is about the whole parameter.
     checks.set(name, new RegExp(`^(?:${re.source})$`, re.flags.replace(/[gy]/g, '')));
   }
@@ -80,7 +92,10 @@ export function createPatterns<T extends { params?: Record<string, RegExp> }>(de
     if (a.params.length > 0 && a.literals === b.literals && a.params.length === b.params.length) {
       const shapeA = a.pattern.replace(PARAM, '{}');
       if (shapeA === b.pattern.replace(PARAM, '{}')) {
-        throw new WsgConfigError(`channel patterns '${a.pattern}' and '${b.pattern}' match the same names`);
+        throw new WsgConfigError(
+          'WSG_CONFIG_INVALID_CHANNEL',
+          `channel patterns '${a.pattern}' and '${b.pattern}' match the same names`,
+        );
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../../protocol/index.js';
-import type { Principal } from '../options.js';
+import type { Principal } from '../connection/state.js';
 import type { PubSub } from '../stores/types.js';
 
 /** A socket as the channels see it (Connection is one). */

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Principal } from '../options.js';
+import type { Principal } from '../connection/state.js';
 
 /** What a channel's `authorize` is asked. */
 export type ChannelAction = 'subscribe' | 'publish';
