@@ -162,7 +162,6 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
     options: options.channels,
     maxSubscriptions: options.maxSubscriptions,
     store,
-    events,
     refused: (member, err, m) => rejections.onSocket(member as Connection, err, m),
   });
 

@@ -2,7 +2,6 @@ import { APP_TYPE_PATTERN, type ErrorCode, isChannelName } from '../../protocol/
 import { AppError, appErrorFrame } from '../app-error.js';
 import type { Principal } from '../connection/state.js';
 import { WsgConfigError, WsgError } from '../errors.js';
-import type { EventBus } from '../events.js';
 import type { ChannelRequest } from '../pipeline/envelope.js';
 import { ackFrame, errorFrame } from '../pipeline/frames.js';
 import type { MessageContext } from '../pipeline/types.js';
@@ -32,7 +31,6 @@ export interface ChannelsDeps {
   options: ChannelsOptions<never> | undefined;
   maxSubscriptions: number | undefined;
   store: PubSub;
-  events: EventBus;
   /** Counts and logs a refusal (penalty ladder, anomaly score, stats). */
   refused(member: ChannelMember, error: WsgError, m: MessageContext): void;
 }
@@ -223,8 +221,6 @@ export function createChannels(deps: ChannelsDeps) {
   };
 
   return {
-    /** True when the channels answer this message type (subscribe, unsubscribe, publish). */
-    handles: (type: string) => type === 'subscribe' || type === 'unsubscribe' || type === 'publish',
     /** Answers a subscribe, unsubscribe or publish: the ack or error frame for the message's id. */
     request(member: ChannelMember, m: MessageContext): string | Promise<string> {
       const req = m.payload as ChannelRequest;
