@@ -1,10 +1,10 @@
 import { packageVersion } from '../package-root.js';
-import { APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
+import { type AnnouncedLimits, APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
 import { createAdmission } from './admission.js';
 import { createTokenVerifier } from './auth/verifier.js';
 import { createBroadcast } from './broadcast.js';
 import { type ChannelStats, createChannels, type UnsubscribeOptions } from './channels/index.js';
-import { resolveConfig } from './config.js';
+import { type ResolvedConfig, resolveConfig } from './config.js';
 import { createConnectionHost } from './connection/host.js';
 import { createSockets } from './connection/registry.js';
 import { Connection } from './connection.js';
@@ -105,6 +105,30 @@ export interface WsGuardServer {
   open(socket: GuardSocket, decision: GateDecision & { ok: true }, req: UpgradeRequest): Connection;
   /** Runs `detach` at the end of close() (the adapter stops taking upgrades). */
   onClose(detach: () => void): void;
+}
+
+/** The limits auth_ok tells every client, so it can pace itself (undefined layers are off). */
+function announcedLimits(config: ResolvedConfig, maxSubscriptions: number): AnnouncedLimits {
+  const out: AnnouncedLimits = { maxPayload: config.maxPayload, maxSubscriptions };
+  const l = config.limits;
+  if (!l) return out;
+  if (l.messages) {
+    out.messagesPerSecond = l.messages.rate;
+    out.burst = l.messages.burst;
+  }
+  if (l.user) out.user = { rate: l.user.rate, burst: l.user.burst };
+  const types = Object.entries(l.types);
+  if (types.length > 0) {
+    out.types = Object.fromEntries(
+      types.map(([t, x]) => [
+        t,
+        x.cost === undefined
+          ? { rate: x.rate, burst: x.burst }
+          : { rate: x.rate, burst: x.burst, cost: x.cost },
+      ]),
+    );
+  }
+  return out;
 }
 
 /** The same interface, by the name the transport adapters know it. */
@@ -234,8 +258,7 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
       protection,
       sessions,
       heartbeatMs: config.heartbeatMs,
-      maxPayload: config.maxPayload,
-      maxSubscriptions: channels.maxSubscriptions,
+      limits: announcedLimits(config, channels.maxSubscriptions),
     }),
     refresh: createRefresher({
       verifier,

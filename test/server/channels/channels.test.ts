@@ -97,7 +97,13 @@ describe('subscribe and publications', () => {
   it('unsubscribe stops publications; auth_ok announces maxSubscriptions', async () => {
     const s = await serve({ maxSubscriptions: 7 });
     const { peer, csrf, ok } = await connectAuthed(s.url, await signToken('u'));
-    expect(ok.limits).toMatchObject({ maxSubscriptions: 7 });
+    expect(ok.limits).toEqual({
+      maxPayload: 65536,
+      maxSubscriptions: 7,
+      messagesPerSecond: 50,
+      burst: 100,
+      user: { rate: 100, burst: 200 },
+    });
     const c = { peer, csrf };
     await subscribe(c, 'room:a');
     expect(await request(c, { type: 'unsubscribe', channel: 'room:a' })).toMatchObject({ type: 'ack' });
