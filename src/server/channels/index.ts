@@ -1,6 +1,7 @@
 import { APP_TYPE_PATTERN, type ErrorCode, isChannelName } from '../../protocol/index.js';
 import { AppError, appErrorFrame } from '../app-error.js';
 import type { Principal } from '../connection/state.js';
+import { DEFAULTS } from '../defaults.js';
 import { WsgConfigError, WsgError } from '../errors.js';
 import type { ChannelRequest } from '../pipeline/envelope.js';
 import { ackFrame, errorFrame } from '../pipeline/frames.js';
@@ -20,7 +21,7 @@ export { capabilities, capabilityAllows } from './capabilities.js';
 export type * from './types.js';
 
 const CONTROL = 'wsguard:chctl';
-const DEFAULT_MAX_SUBSCRIPTIONS = 100;
+
 
 /** A socket with a pipeline: the refusals of channel requests are counted like any refusal. */
 export interface ChannelMember extends Member {
@@ -64,7 +65,7 @@ export function createChannels(deps: ChannelsDeps) {
     }
   }
   const patterns = createPatterns(declared);
-  const max = deps.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
+  const max = deps.maxSubscriptions ?? DEFAULTS.maxSubscriptions;
   if (!Number.isInteger(max) || max < 0)
     throw new WsgConfigError('WSG_CONFIG_INVALID_NUMBER', `maxSubscriptions must be an integer >= 0`);
   const registry = createRegistry(deps.store);
