@@ -22,7 +22,6 @@ export type * from './types.js';
 
 const CONTROL = 'wsguard:chctl';
 
-
 /** A socket with a pipeline: the refusals of channel requests are counted like any refusal. */
 export interface ChannelMember extends Member {
   event(e: { event: 'handler.error'; level: 'error'; code: ErrorCode; detail: string }): void;
