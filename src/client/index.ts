@@ -1,4 +1,23 @@
+export type {
+  AnyChannels,
+  ChannelEvents,
+  ChannelMap,
+  ChannelName,
+  ChannelPublish,
+  ChannelsOf,
+  IncomingOf,
+  OutgoingOf,
+} from '../protocol/define.js';
 export { type BackoffOptions, backoffDelay } from './backoff.js';
+export {
+  MAX_CLIENT_CHANNELS,
+  type Publication,
+  type PublicationOf,
+  type SubscribeHandlers,
+  type SubscribeResult,
+  type Subscription,
+  type SubscriptionState,
+} from './channels.js';
 export {
   CLOSE_POLICY,
   type CloseAction,
@@ -16,6 +35,7 @@ export {
   QueueOverflowError,
   SecureWebSocketError,
   ServerError,
+  type ServerErrorCode,
 } from './errors.js';
 export { readJwtExpiry } from './jwt.js';
 export type { ClientLogger } from './logger.js';

@@ -1,7 +1,13 @@
+import type {
+  AnyChannels,
+  ChannelEvents,
+  ChannelMap,
+  ChannelName,
+  ChannelPublish,
+} from '../protocol/define.js';
 import {
   APP_TYPE_PATTERN,
   BEARER_SUBPROTOCOL_PREFIX,
-  type ErrorCode,
   ErrorCodes,
   isErrorCode,
   isReservedType,
@@ -9,6 +15,12 @@ import {
 } from '../protocol/index.js';
 import { backoffDelay } from './backoff.js';
 import { isOffline, watchBrowser } from './browser.js';
+import {
+  type ChannelManager,
+  createChannelManager,
+  type SubscribeHandlers,
+  type Subscription,
+} from './channels.js';
 import { type CloseCause, type CloseInfo, decideClose, withReason } from './close-policy.js';
 import { createEmitter, type Emitter } from './emitter.js';
 import {
@@ -19,8 +31,10 @@ import {
   InvalidMessageError,
   MessageExpiredError,
   QueueOverflowError,
+  SERVER_ERROR_CODE_PATTERN,
   SecureWebSocketError,
   ServerError,
+  type ServerErrorCode,
 } from './errors.js';
 import { createHeartbeat, type Heartbeat } from './heartbeat.js';
 import { messageId, utf8Length } from './ids.js';
@@ -88,6 +102,8 @@ interface Pending {
   readonly id: string;
   readonly type: string;
   readonly payloadJson: string | undefined;
+  /** Further top-level fields of a channel control message, as `,"k":v…`. */
+  readonly fieldsJson?: string;
   readonly bytes: number;
   readonly enqueuedAt: number;
   resolve(result: unknown): void;
@@ -125,9 +141,14 @@ function toError(err: unknown): Error {
  * message, acks, a bounded queue while disconnected, backoff reconnects with a close-code
  * policy, session refresh and health pings. A class because it is one long-lived state machine.
  *
- * `Out` maps outgoing types to `{ payload, result }`; `In` maps incoming event types to payloads.
+ * `Out` maps outgoing types to `{ payload, result }`; `In` maps incoming event types to payloads;
+ * `Ch` maps channel patterns to their events (see `defineProtocol` and `ChannelsOf`).
  */
-export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends IncomingMap = IncomingMap> {
+export class SecureWebSocket<
+  Out extends OutgoingMap = OutgoingMap,
+  In extends IncomingMap = IncomingMap,
+  Ch extends ChannelMap = AnyChannels,
+> {
   private _state: ClientState = 'connecting';
   private readonly opts: ResolvedOptions;
   private readonly url: string;
@@ -142,6 +163,7 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   private readonly heartbeat: Heartbeat | undefined;
   private readonly secrets: string[] = [];
   private readonly unwatch: () => void;
+  private readonly channels: ChannelManager;
 
   private transport: Transport | undefined;
   /** Bumped whenever a connection attempt is superseded, so stale callbacks do nothing. */
@@ -189,6 +211,17 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
       this.listenerFailed(err, String(type)),
     );
     this.queue = createMessageQueue<Pending>(this.opts.queue);
+    this.channels = createChannelManager({
+      send: (type, fields) => this.sendControl(type, fields),
+      log: (message, data) => this.log(message, data),
+      listenerFailed: (err, where) => this.listenerFailed(err, where),
+    });
+    this.events.on('open', (e) => e.reconnected && this.channels.reconnected());
+    this.events.on('close', (e) =>
+      e.willReconnect
+        ? this.channels.connectionLost()
+        : this.channels.closed(e.error ?? new ClosedError('the client is closed', false, e.code)),
+    );
     const hb = this.opts.heartbeat;
     this.heartbeat = hb
       ? createHeartbeat({
@@ -258,10 +291,55 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     } catch (err) {
       return Promise.reject(err);
     }
+    return this.submit(pending) as Promise<ResultOf<Out[T]>>;
+  }
+
+  /**
+   * Subscribes to a channel; resolves with the handle once the server acked, rejects with a
+   * `ServerError` (WSG_FORBIDDEN, WSG_UNKNOWN_CHANNEL, WSG_TOO_MANY_SUBSCRIPTIONS, ...) when it
+   * refused. The client resubscribes after every reconnect (the server authorizes again).
+   */
+  subscribe<C extends ChannelName<Ch>>(
+    channel: C,
+    handlers: SubscribeHandlers<ChannelEvents<Ch, C>>,
+  ): Promise<Subscription> {
+    return this.channels.subscribe(channel, handlers as SubscribeHandlers);
+  }
+
+  /** Publishes an event the channel declares for clients; resolves on the server's ack. */
+  publish<C extends ChannelName<Ch>, E extends keyof ChannelPublish<Ch, C> & string>(
+    channel: C,
+    event: E,
+    payload: ChannelPublish<Ch, C>[E],
+  ): Promise<void> {
+    return this.channels.publish(channel, event, payload);
+  }
+
+  /** Channels this client is subscribed (or subscribing) to. */
+  get subscriptions(): string[] {
+    return this.channels.channels();
+  }
+
+  /** A channel control message (`subscribe`, `unsubscribe`, `publish`), queued and acked like `send()`. */
+  private sendControl(type: string, fields: Record<string, unknown>): Promise<unknown> {
+    let fieldsJson = '';
+    for (const [k, v] of Object.entries(fields)) fieldsJson += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+    return this.submit({
+      id: messageId(),
+      type,
+      payloadJson: undefined,
+      fieldsJson,
+      bytes: utf8Length(type) + utf8Length(fieldsJson),
+      enqueuedAt: this.opts.now(),
+      onWire: false,
+    });
+  }
+
+  private submit(pending: Omit<Pending, 'resolve' | 'reject'>): Promise<unknown> {
     if (this._state === 'closed') return Promise.reject(new ClosedError('the client is closed', false));
-    return new Promise<ResultOf<Out[T]>>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const p = pending as Pending;
-      p.resolve = resolve as (result: unknown) => void;
+      p.resolve = resolve;
       p.reject = reject;
       if (this.writable() && this.queue.size === 0 && !this.needsFlush) {
         this.inflight.set(p.id, p);
@@ -372,7 +450,7 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   private write(p: Pending): void {
     const session = this.session as Session;
     const payload = p.payloadJson === undefined ? '' : `,"payload":${p.payloadJson}`;
-    const frame = `{"id":${JSON.stringify(p.id)},"type":${JSON.stringify(p.type)}${payload},"csrf":${JSON.stringify(session.csrf)}}`;
+    const frame = `{"id":${JSON.stringify(p.id)},"type":${JSON.stringify(p.type)}${payload}${p.fieldsJson ?? ''},"csrf":${JSON.stringify(session.csrf)}}`;
     if (session.maxPayload !== undefined && utf8Length(frame) > session.maxPayload) {
       this.settle(p);
       p.reject(
@@ -713,6 +791,10 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
         return;
       case 'refresh_ok':
         return this.onRefreshOk(msg);
+      case 'publication':
+      case 'unsubscribed':
+      case 'presence':
+        return this.channels.onFrame(msg);
       case 'auth':
       case 'refresh':
       case 'ping':
@@ -775,8 +857,16 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   }
 
   private onServerError(msg: Record<string, unknown>): void {
-    const code: ErrorCode = isErrorCode(msg.code) ? msg.code : 'WSG_INTERNAL';
-    const text = typeof msg.message === 'string' ? msg.message.slice(0, 200) : ErrorCodes[code].message;
+    const code: ServerErrorCode =
+      typeof msg.code === 'string' && SERVER_ERROR_CODE_PATTERN.test(msg.code)
+        ? (msg.code as ServerErrorCode)
+        : 'WSG_INTERNAL';
+    const text =
+      typeof msg.message === 'string'
+        ? msg.message.slice(0, 200)
+        : isErrorCode(code)
+          ? ErrorCodes[code].message
+          : 'Refused';
     const retryAfterMs =
       typeof msg.retryAfterMs === 'number' && msg.retryAfterMs >= 0 ? msg.retryAfterMs : undefined;
     if (typeof msg.id === 'string') {
@@ -801,12 +891,13 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
       p.reject(new ServerError(code, text, retryAfterMs));
       return;
     }
+    const authCode = isErrorCode(code) ? code : undefined;
     if (this._state === 'authenticating') {
       // The close that follows decides what to do; keep the server's words for the error.
-      this.lastAuthError = new AuthError(text, code);
+      this.lastAuthError = new AuthError(text, authCode);
       return;
     }
-    if (this.refreshing) return this.refreshFailed(new AuthError(text, code));
+    if (this.refreshing) return this.refreshFailed(new AuthError(text, authCode));
     this.emitError(new ServerError(code, text, retryAfterMs));
   }
 
