@@ -1,4 +1,3 @@
-import { CHANNEL_NAME_PATTERN } from '../protocol/define.js';
 import {
   InvalidMessageError,
   SERVER_ERROR_CODE_PATTERN,
@@ -106,8 +105,11 @@ export interface ChannelManager {
   closed(error: Error): void;
 }
 
+/** `<namespace>:<rest>`, 1 to 128 characters of `[A-Za-z0-9:_-.@]` (docs/PROTOCOL.md). */
+const CHANNEL_NAME = /^(?=.{1,128}$)[A-Za-z0-9_.@-]+:[A-Za-z0-9:_.@-]+$/;
+
 function checkChannel(channel: unknown): asserts channel is string {
-  if (typeof channel !== 'string' || !CHANNEL_NAME_PATTERN.test(channel)) {
+  if (typeof channel !== 'string' || !CHANNEL_NAME.test(channel)) {
     throw new InvalidMessageError('channel', `invalid channel name: ${String(channel).slice(0, 64)}`);
   }
 }

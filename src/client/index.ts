@@ -5,8 +5,11 @@ export type {
   ChannelName,
   ChannelPublish,
   ChannelsOf,
+  defineProtocol,
   IncomingOf,
   OutgoingOf,
+  ProtocolDef,
+  SchemaLike,
 } from '../protocol/define.js';
 export { type BackoffOptions, backoffDelay } from './backoff.js';
 export {
@@ -62,3 +65,4 @@ export {
   type StateChangeEvent,
 } from './secure-websocket.js';
 export type { WebSocketConstructor, WebSocketLike } from './transport.js';
+export { createProtocolSocket, type ProtocolSocket } from './typed.js';

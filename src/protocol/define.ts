@@ -127,5 +127,16 @@ type UnionToMerged<U> = {
   [K in U extends unknown ? keyof U : never]: U extends Record<K, infer V> ? V : never;
 };
 
-/** Channel names: `<namespace>:<rest>`, 1 to 128 characters of `[A-Za-z0-9:_\-.@]`. */
-export const CHANNEL_NAME_PATTERN = /^(?=.{1,128}$)[A-Za-z0-9_\-.@]+:[A-Za-z0-9:_\-.@]*$/;
+/**
+ * `type -> payload schema` of a protocol's messages, the shape `setupWebSockets({ messages })`
+ * takes (a `{ payload, result }` entry gives its payload schema).
+ */
+export function messageSchemas<const M extends Readonly<Record<string, MessageDef>>>(
+  messages: M,
+): { [K in keyof M]: PayloadSchemaOf<M[K]> } {
+  const out: Record<string, unknown> = {};
+  for (const [type, def] of Object.entries(messages)) {
+    out[type] = '~standard' in def ? def : def.payload;
+  }
+  return out as { [K in keyof M]: PayloadSchemaOf<M[K]> };
+}
