@@ -24,9 +24,12 @@ export interface SecureWebSocketView<
   queueSize: number;
   /** The last error the client reported (auth refused, ...), until the next successful open. */
   error: Error | undefined;
+  /** The client itself, once it exists (one tick after mount): pass it to `useChannel`. */
+  socket: SecureWebSocket<Out, In> | undefined;
 }
 
 interface Snapshot {
+  socket: SecureWebSocket<never, never> | undefined;
   state: ClientState | 'idle';
   lastMessage: { type: string; payload: unknown } | undefined;
   latencyMs: number | undefined;
@@ -35,6 +38,7 @@ interface Snapshot {
 }
 
 const IDLE: Snapshot = {
+  socket: undefined,
   state: 'idle',
   lastMessage: undefined,
   latencyMs: undefined,
@@ -65,6 +69,7 @@ export function useSecureWebSocket<
     const update = (patch: Partial<Snapshot>) => {
       const next = { ...snapshot, ...patch };
       if (
+        next.socket === snapshot.socket &&
         next.state === snapshot.state &&
         next.lastMessage === snapshot.lastMessage &&
         next.latencyMs === snapshot.latencyMs &&
@@ -104,6 +109,7 @@ export function useSecureWebSocket<
         client.addEventListener('stateChange', refresh);
         client.addEventListener('open', () => update({ error: undefined }));
         client.addEventListener('error', (e) => update({ error: e }));
+        update({ socket: client as unknown as Snapshot['socket'] });
         refresh();
         return client;
       },
@@ -140,5 +146,8 @@ export function useSecureWebSocket<
     [store],
   );
 
-  return useMemo(() => ({ ...snapshot, send }), [snapshot, send]);
+  return useMemo(
+    () => ({ ...snapshot, socket: snapshot.socket as SecureWebSocket<Out, In> | undefined, send }),
+    [snapshot, send],
+  );
 }
