@@ -1,4 +1,5 @@
 import {
+  ClosedError,
   InvalidMessageError,
   SERVER_ERROR_CODE_PATTERN,
   SecureWebSocketError,
@@ -64,6 +65,14 @@ export interface ChannelPort {
   send(type: 'subscribe' | 'unsubscribe' | 'publish', fields: Record<string, unknown>): Promise<unknown>;
   log(message: string, data?: Record<string, unknown>): void;
   listenerFailed(err: unknown, where: string): void;
+  /** The socket's `open` and `close` events: resubscribe after a reconnect, end on the final close. */
+  lifecycle: {
+    on(type: 'open', listener: (e: { reconnected: boolean }) => void): unknown;
+    on(
+      type: 'close',
+      listener: (e: { willReconnect: boolean; code: number; error?: Error }) => void,
+    ): unknown;
+  };
 }
 
 interface Listener {
@@ -117,6 +126,12 @@ function checkChannel(channel: unknown): asserts channel is string {
 /** Keeps the client's subscriptions: several handles per channel share one server subscription. */
 export function createChannelManager(port: ChannelPort): ChannelManager {
   const entries = new Map<string, Entry>();
+  port.lifecycle.on('open', (e) => e.reconnected && manager.reconnected());
+  port.lifecycle.on('close', (e) =>
+    e.willReconnect
+      ? manager.connectionLost()
+      : manager.closed(e.error ?? new ClosedError('the client is closed', false, e.code)),
+  );
 
   const end = (entry: Entry, l: Listener, error: Error, notify: boolean) => {
     entry.listeners.delete(l);
@@ -210,7 +225,7 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
     }
   };
 
-  return {
+  const manager: ChannelManager = {
     subscribe(channel, handlers) {
       try {
         checkChannel(channel);
@@ -328,4 +343,5 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
       entries.clear();
     },
   };
+  return manager;
 }

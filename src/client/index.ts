@@ -40,6 +40,18 @@ export {
   ServerError,
   type ServerErrorCode,
 } from './errors.js';
+export type {
+  ClientEventMap,
+  ClientState,
+  CloseEvent,
+  LatencyEvent,
+  OpenEvent,
+  OutgoingMessage,
+  QueueEvent,
+  ResultOf,
+  StateChangeEvent,
+  WaitReason,
+} from './events.js';
 export { readJwtExpiry } from './jwt.js';
 export type { ClientLogger } from './logger.js';
 export type {
@@ -54,15 +66,6 @@ export type {
   SecureWebSocketOptions,
 } from './options.js';
 export type { OverflowPolicy } from './queue.js';
-export {
-  type ClientEventMap,
-  type ClientState,
-  type CloseEvent,
-  type OpenEvent,
-  type OutgoingMessage,
-  type ResultOf,
-  SecureWebSocket,
-  type StateChangeEvent,
-} from './secure-websocket.js';
+export { SecureWebSocket } from './secure-websocket.js';
 export type { WebSocketConstructor, WebSocketLike } from './transport.js';
 export { createProtocolSocket, type ProtocolSocket } from './typed.js';
