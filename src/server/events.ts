@@ -19,6 +19,9 @@ export type SecurityEventName =
   | 'session.expired'
   | 'session.revoked'
   | 'handler.error'
+  | 'handler.refused'
+  | 'authz.forbidden'
+  | 'handler.refused'
   | 'store.degraded'
   | 'store.recovered'
   | 'server.closing';

@@ -2,7 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { attachWs } from './adapters/ws.js';
 import { mountHttpHandler } from './monitor/http.js';
-import type { MessageSchemas, WsGuardOptions } from './options.js';
+import type { MessageSchemas, Principal, WsGuardOptions } from './options.js';
 import { createGuard, type WsGuardServer } from './server.js';
 
 export type { WsGuardServer };
@@ -12,9 +12,9 @@ export type { WsGuardServer };
  * takes its upgrades, and /healthz and /metrics are answered unless `http.mount: false`.
  * Options are checked here: a bad option throws a WsgConfigError now, not on the first message.
  */
-export function setupWebSockets<M extends MessageSchemas>(
+export function setupWebSockets<M extends MessageSchemas, U extends Principal<object> = Principal>(
   server: HttpServer | HttpsServer,
-  options: WsGuardOptions<M>,
+  options: WsGuardOptions<M, U>,
 ): WsGuardServer {
   const guard = createGuard(options);
   const attachment = attachWs(server, guard);

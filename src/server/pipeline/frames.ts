@@ -48,6 +48,7 @@ export function authOkFrame(o: {
   expiresAt: number;
   heartbeatMs: number;
   maxPayload: number;
+  maxSubscriptions: number;
 }): string {
   return JSON.stringify({
     type: ControlType.AuthOk,
@@ -55,7 +56,7 @@ export function authOkFrame(o: {
     csrfToken: o.csrfToken,
     expiresAt: o.expiresAt,
     heartbeatMs: o.heartbeatMs,
-    limits: { maxPayload: o.maxPayload },
+    limits: { maxPayload: o.maxPayload, maxSubscriptions: o.maxSubscriptions },
   });
 }
 

@@ -27,8 +27,9 @@ export function createSessionOpener(o: {
   sessions: SessionManager;
   heartbeatMs: number;
   maxPayload: number;
+  maxSubscriptions: number;
 }): SessionOpener {
-  const { protection, sessions, heartbeatMs, maxPayload } = o;
+  const { protection, sessions, heartbeatMs, maxPayload, maxSubscriptions } = o;
   return async (conn, principal) => {
     try {
       const refused = await protection.admitUser(principal.id);
@@ -52,6 +53,7 @@ export function createSessionOpener(o: {
         expiresAt: record.expiresAt,
         heartbeatMs,
         maxPayload,
+        maxSubscriptions,
       });
       return { sessionId: record.id, csrfToken: record.csrfToken, frame };
     } catch (err) {
