@@ -1,3 +1,4 @@
+import { ControlType, isChannelName, type StreamPosition, type SubscribeResult } from '../protocol/index.js';
 import {
   ClosedError,
   InvalidMessageError,
@@ -23,15 +24,7 @@ export type PublicationOf<Events extends Record<string, unknown>> = {
   [E in keyof Events & string]: Publication<E, Events[E]>;
 }[keyof Events & string];
 
-/** The subscribe ack's result. */
-export interface SubscribeResult {
-  channel: string;
-  epoch?: string;
-  offset?: number;
-  /** With `since`: false when the server could not fill the gap (reload the state). */
-  recovered?: boolean;
-  presence?: unknown;
-}
+export type { SubscribeResult };
 
 /**
  * `subscribing`: waiting for the server's ack (also while reconnecting: the client resubscribes
@@ -62,7 +55,10 @@ export interface Subscription {
 /** What the manager needs from the socket. */
 export interface ChannelPort {
   /** Sends `{id, type, ...fields, csrf}` through the socket's queue; resolves with the ack's result. */
-  send(type: 'subscribe' | 'unsubscribe' | 'publish', fields: Record<string, unknown>): Promise<unknown>;
+  send(
+    type: typeof ControlType.Subscribe | typeof ControlType.Unsubscribe | typeof ControlType.Publish,
+    fields: Record<string, unknown>,
+  ): Promise<unknown>;
   log(message: string, data?: Record<string, unknown>): void;
   listenerFailed(err: unknown, where: string): void;
   /** The socket's `open` and `close` events: resubscribe after a reconnect, end on the final close. */
@@ -93,7 +89,7 @@ interface Entry {
   /** Promises of `unsubscribe()` calls waiting for the server. */
   leaving: (() => void)[];
   /** Last known position, sent as `since` on a resubscribe. */
-  since: { epoch: string; offset: number } | undefined;
+  since: StreamPosition | undefined;
 }
 
 /** Most channels one client tracks; the server's default `maxSubscriptions` is 100. */
@@ -114,11 +110,8 @@ export interface ChannelManager {
   closed(error: Error): void;
 }
 
-/** `<namespace>:<rest>`, 1 to 128 characters of `[A-Za-z0-9:_-.@]` (docs/PROTOCOL.md). */
-const CHANNEL_NAME = /^(?=.{1,128}$)[A-Za-z0-9_.@-]+:[A-Za-z0-9:_.@-]+$/;
-
 function checkChannel(channel: unknown): asserts channel is string {
-  if (typeof channel !== 'string' || !CHANNEL_NAME.test(channel)) {
+  if (!isChannelName(channel)) {
     throw new InvalidMessageError('channel', `invalid channel name: ${String(channel).slice(0, 64)}`);
   }
 }
@@ -155,7 +148,7 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
       entry.busy = true;
       const fields: Record<string, unknown> = { channel: entry.channel };
       if (entry.since) fields.since = entry.since;
-      port.send('subscribe', fields).then(
+      port.send(ControlType.Subscribe, fields).then(
         (result) => {
           entry.busy = false;
           entry.subscribed = true;
@@ -195,7 +188,7 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
         reconcile(entry);
       };
       // Refused or not, the handles are gone: nothing more is routed to them either way.
-      port.send('unsubscribe', { channel: entry.channel }).then(done, done);
+      port.send(ControlType.Unsubscribe, { channel: entry.channel }).then(done, done);
       return;
     }
     if (!want) {
@@ -300,14 +293,16 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
       } catch (err) {
         return Promise.reject(err);
       }
-      return port.send('publish', { channel, event, payload: payload ?? null }).then(() => undefined);
+      return port
+        .send(ControlType.Publish, { channel, event, payload: payload ?? null })
+        .then(() => undefined);
     },
 
     channels: () => [...entries.values()].filter((e) => e.listeners.size > 0).map((e) => e.channel),
 
     onFrame(msg) {
-      if (msg.type === 'publication') return route(msg);
-      if (msg.type !== 'unsubscribed') return;
+      if (msg.type === ControlType.Publication) return route(msg);
+      if (msg.type !== ControlType.Unsubscribed) return;
       const { channel, code } = msg;
       if (typeof channel !== 'string') return;
       const entry = entries.get(channel);

@@ -1,4 +1,4 @@
-import { ErrorCodes, isErrorCode } from '../protocol/index.js';
+import { ControlType, ErrorCodes, isErrorCode } from '../protocol/index.js';
 import { SERVER_ERROR_CODE_PATTERN, type ServerErrorCode } from './errors.js';
 import { isObject } from './util.js';
 
@@ -84,9 +84,9 @@ export function parseServerFrame(text: string): ServerFrame | undefined {
       return { kind: 'session_expiring' };
     case 'refresh_ok':
       return { kind: 'refresh_ok', csrfToken: msg.csrfToken, expiresAt: msg.expiresAt };
-    case 'publication':
-    case 'unsubscribed':
-    case 'presence':
+    case ControlType.Publication:
+    case ControlType.Unsubscribed:
+    case ControlType.Presence:
       return { kind: 'channel', msg };
     case 'auth':
     case 'refresh':

@@ -1,12 +1,20 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { z } from 'zod';
 import {
+  createProtocolSocket,
   InvalidMessageError,
+  type ProtocolSocket,
   type Publication,
   SecureWebSocket,
   type SecureWebSocketOptions,
   ServerError,
+  type WebSocketConstructor,
 } from '../../src/client/index.js';
+import { defineProtocol, messageSchemas } from '../../src/protocol/index.js';
+import { appError, requireClaim } from '../../src/server/index.js';
 import { nextEvent, type Outcome, outcome, reachState } from '../helpers/client.js';
+import { signToken, startServer, type TestServer } from '../helpers/server.js';
 import { type ChannelStub, startChannelStub } from './channel-stub.js';
 
 let stub: ChannelStub | undefined;
@@ -332,5 +340,118 @@ describe('application error codes', () => {
     const socket = client();
     const r = await outcome(socket.send({ type: 'odd', payload: null }));
     expect(failure<ServerError>(r).code).toBe('WSG_INTERNAL');
+  });
+});
+
+describe('against the real server, one protocol object on both sides', () => {
+  const protocol = defineProtocol({
+    messages: {
+      echo: z.unknown(),
+      chat: z.object({ room: z.string(), text: z.string().min(1).max(200) }),
+      find: z.object({ id: z.string() }),
+    },
+    channels: {
+      'room:{name}': {
+        publish: { typing: z.object({}) },
+        events: { chat: z.object({ from: z.string(), text: z.string(), at: z.number() }) },
+      },
+      'room:staff': {},
+      'user:{id}': { events: { dm: z.object({ text: z.string() }) } },
+    },
+  });
+  type Socket = ProtocolSocket<typeof protocol>;
+  let srv: TestServer | undefined;
+  afterEach(async () => {
+    await srv?.close();
+    srv = undefined;
+  });
+
+  async function serve() {
+    srv = await startServer({
+      messages: messageSchemas(protocol.messages),
+      channels: {
+        'room:{name}': {
+          params: { name: /[a-z0-9-]{1,32}/ },
+          authorize: () => true,
+          publish: protocol.channels['room:{name}'].publish,
+          transformPublish: (user, _event, payload) => ({ ...(payload as object), from: user.id }),
+        },
+        'room:staff': { authorize: requireClaim('role', 'staff') },
+        'user:{id}': { authorize: (user, { id }) => user.id === id },
+      },
+      handlers: {
+        echo: (_c, p) => p,
+        chat: async (ctx, { room, text }) => {
+          await ctx.publish(`room:${room}`, 'chat', { from: ctx.user.id, text, at: Date.now() });
+        },
+        find: () => {
+          throw appError('APP_NOT_FOUND', 'No such thing');
+        },
+      },
+      anomaly: false,
+    });
+    return srv;
+  }
+
+  async function user(s: TestServer, sub: string, claims: Record<string, unknown> = {}): Promise<Socket> {
+    const socket = createProtocolSocket<typeof protocol>({
+      url: s.url,
+      authToken: await signToken(sub, claims),
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      heartbeat: false,
+      reconnect: { minDelayMs: 10, maxDelayMs: 20 },
+    });
+    sockets.push(socket as unknown as SecureWebSocket);
+    return socket;
+  }
+
+  it('subscribers get chat and typing in order; refusals carry WSG_FORBIDDEN / WSG_UNKNOWN_CHANNEL / APP_NOT_FOUND', async () => {
+    const s = await serve();
+    const alice = await user(s, 'alice');
+    const bob = await user(s, 'bob');
+    const seen: string[] = [];
+    await bob.subscribe('room:general', {
+      onPublication: (p) =>
+        seen.push(
+          p.event === 'chat'
+            ? `chat ${p.payload.from}: ${p.payload.text}`
+            : `typing ${String((p.payload as { from?: string }).from)}`,
+        ),
+    });
+    await alice.subscribe('room:general', { onPublication: () => {} });
+    await alice.publish('room:general', 'typing', {});
+    await alice.send({ type: 'chat', payload: { room: 'general', text: 'one' } });
+    await alice.send({ type: 'chat', payload: { room: 'general', text: 'two' } });
+    await until(() => seen.length === 3);
+    expect(seen).toEqual(['typing alice', 'chat alice: one', 'chat alice: two']);
+
+    const staff = await outcome(alice.subscribe('room:staff', { onPublication: () => {} }));
+    expect(failure<ServerError>(staff).code).toBe('WSG_FORBIDDEN');
+    const other = await outcome(alice.subscribe('user:bob', { onPublication: () => {} }));
+    expect(failure<ServerError>(other).code).toBe('WSG_FORBIDDEN');
+    const unknown = await outcome(
+      (alice as unknown as SecureWebSocket).subscribe('lobby:main', { onPublication: () => {} }),
+    );
+    expect(failure<ServerError>(unknown).code).toBe('WSG_UNKNOWN_CHANNEL');
+    const app = await outcome(alice.send({ type: 'find', payload: { id: 'x' } }));
+    expect(failure<ServerError>(app).code).toBe('APP_NOT_FOUND');
+    expect(failure<ServerError>(app).message).toBe('No such thing');
+    expect(alice.state).toBe('open');
+    await expect(alice.send({ type: 'echo', payload: 'still' })).resolves.toBe('still');
+  });
+
+  it('a staff token may subscribe to room:staff; after a server restart-like drop the client resubscribes and the server re-authorizes', async () => {
+    const s = await serve();
+    const boss = await user(s, 'boss', { role: 'staff' });
+    const mine: unknown[] = [];
+    const sub = await boss.subscribe('user:boss', { onPublication: (p) => mine.push(p.payload) });
+    await boss.subscribe('room:staff', { onPublication: () => {} });
+    for (const sock of s.sockets) sock.destroy();
+    await nextEvent(boss as unknown as SecureWebSocket, 'open', (e) => e.reconnected);
+    await until(() => sub.state === 'subscribed');
+    await until(() => s.wss.channels().subscriptions >= 2);
+    await s.wss.publish('user:boss', 'dm', { text: 'after reconnect' });
+    await until(() => mine.length === 1);
+    expect(mine).toEqual([{ text: 'after reconnect' }]);
   });
 });
