@@ -58,12 +58,12 @@ export interface ChannelPort {
   send(
     type: typeof ControlType.Subscribe | typeof ControlType.Unsubscribe | typeof ControlType.Publish,
     fields: Record<string, unknown>,
+    first?: boolean,
   ): Promise<unknown>;
   log(message: string, data?: Record<string, unknown>): void;
   listenerFailed(err: unknown, where: string): void;
-  /** The socket's `open` and `close` events: resubscribe after a reconnect, end on the final close. */
+  /** The socket's `close` events: hold on a drop, end on the final close. */
   lifecycle: {
-    on(type: 'open', listener: (e: { reconnected: boolean }) => void): unknown;
     on(
       type: 'close',
       listener: (e: { willReconnect: boolean; code: number; error?: Error }) => void,
@@ -104,7 +104,7 @@ export interface ChannelManager {
   onFrame(msg: Record<string, unknown>): void;
   /** The connection dropped; the client will reconnect. */
   connectionLost(): void;
-  /** Authenticated again after a reconnect: resubscribe everything. */
+  /** Authenticated again after a reconnect: resubscribe everything, ahead of queued messages. */
   reconnected(): void;
   /** The client closed for good. */
   closed(error: Error): void;
@@ -119,7 +119,7 @@ function checkChannel(channel: unknown): asserts channel is string {
 /** Keeps the client's subscriptions: several handles per channel share one server subscription. */
 export function createChannelManager(port: ChannelPort): ChannelManager {
   const entries = new Map<string, Entry>();
-  port.lifecycle.on('open', (e) => e.reconnected && manager.reconnected());
+  let resubscribing = false;
   port.lifecycle.on('close', (e) =>
     e.willReconnect
       ? manager.connectionLost()
@@ -148,7 +148,7 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
       entry.busy = true;
       const fields: Record<string, unknown> = { channel: entry.channel };
       if (entry.since) fields.since = entry.since;
-      port.send(ControlType.Subscribe, fields).then(
+      port.send(ControlType.Subscribe, fields, resubscribing).then(
         (result) => {
           entry.busy = false;
           entry.subscribed = true;
@@ -326,7 +326,12 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
     },
 
     reconnected() {
-      for (const entry of [...entries.values()]) reconcile(entry);
+      resubscribing = true;
+      try {
+        for (const entry of [...entries.values()]) reconcile(entry);
+      } finally {
+        resubscribing = false;
+      }
     },
 
     closed(error) {

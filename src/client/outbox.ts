@@ -70,9 +70,11 @@ export interface Outbox {
   send(message: unknown): Promise<unknown>;
   /**
    * A channel control message (`subscribe`, `unsubscribe`, `publish`): `{id, type, ...fields,
-   * csrf}`, queued, resent and acked like an application message.
+   * csrf}`, queued, resent and acked like an application message. `first` writes it ahead of
+   * everything waiting when the socket is writable (resubscribes after a reconnect, so the
+   * publications queued messages cause reach this client).
    */
-  sendControl(type: string, fields: Record<string, unknown>): Promise<unknown>;
+  sendControl(type: string, fields: Record<string, unknown>, first?: boolean): Promise<unknown>;
   /** Resends what the last connection left unacked, then the queue, in order. */
   flush(): void;
   /** A connection was authenticated: everything waiting goes out, resends first. */
@@ -279,13 +281,13 @@ export function createOutbox(o: OutboxOptions): Outbox {
     resumeAfterPause();
   };
 
-  const submit = (prepared: Prepared) => {
+  const submit = (prepared: Prepared, first = false) => {
     if (o.blocked() === 'closed') return Promise.reject(new ClosedError('the client is closed', false));
     const sent = new Promise<unknown>((resolve, reject) => {
       const p = prepared as Pending;
       p.resolve = resolve;
       p.reject = reject;
-      if (writable() && queue.size === 0 && !needsFlush) {
+      if (writable() && (first || (queue.size === 0 && !needsFlush))) {
         inflight.set(p.id, p);
         write(p);
         return;
@@ -310,18 +312,21 @@ export function createOutbox(o: OutboxOptions): Outbox {
       }
       return submit(prepared);
     },
-    sendControl(type, fields) {
+    sendControl(type, fields, first) {
       let fieldsJson = '';
       for (const [k, v] of Object.entries(fields)) fieldsJson += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
-      return submit({
-        id: messageId(),
-        type,
-        payloadJson: undefined,
-        fieldsJson,
-        bytes: utf8Length(type) + utf8Length(fieldsJson),
-        enqueuedAt: o.now(),
-        onWire: false,
-      });
+      return submit(
+        {
+          id: messageId(),
+          type,
+          payloadJson: undefined,
+          fieldsJson,
+          bytes: utf8Length(type) + utf8Length(fieldsJson),
+          enqueuedAt: o.now(),
+          onWire: false,
+        },
+        first === true,
+      );
     },
     flush,
     resume() {

@@ -126,7 +126,7 @@ export class SecureWebSocket<
       onChange: (event) => this.events.emit('queue', event),
     });
     this.channels = createChannelManager({
-      send: (type, fields) => this.outbox.sendControl(type, fields),
+      send: (type, fields, first) => this.outbox.sendControl(type, fields, first),
       log: this.log,
       listenerFailed: (err, where) => this.listenerFailed(err, where),
       lifecycle: this.events,
@@ -517,6 +517,7 @@ export class SecureWebSocket<
     if (gen !== this.gen) return;
     this.heartbeat?.start();
     this.refresher.start(token, expiresAt);
+    if (reconnected) this.channels.reconnected();
     this.outbox.resume();
     if (gen !== this.gen) return;
     this.events.emit('open', { sessionId, expiresAt, reconnected });

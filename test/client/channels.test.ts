@@ -288,6 +288,17 @@ describe('reconnects', () => {
     await until(() => stub?.subscribed(3).size === 2);
   });
 
+  it('resubscribes ahead of messages queued while disconnected, so their publications reach this client', async () => {
+    stub = await startChannelStub();
+    const socket = client();
+    await socket.subscribe('room:general', { onPublication: () => {} });
+    (await stub.authed(1)).ws.close(1001, 'WSG_SHUTTING_DOWN');
+    await reachState(socket, 'reconnecting');
+    const queued = socket.send({ type: 'chat', payload: { text: 'typed offline' } });
+    await queued;
+    expect(stub.frames(2).map((f) => f.type)).toEqual(['subscribe', 'chat']);
+  });
+
   it('a resubscribe the server now refuses ends that subscription with onUnsubscribed; the others stay', async () => {
     stub = await startChannelStub({
       subscribe: (ch, conn) => (ch === 'room:staff' && conn.index > 1 ? 'WSG_FORBIDDEN' : undefined),
