@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import {
+  type AnyChannels,
+  type ChannelMap,
   type ClientState,
   ClosedError,
   type IncomingMap,
@@ -12,6 +14,7 @@ import {
 export interface SecureWebSocketView<
   Out extends OutgoingMap = OutgoingMap,
   In extends IncomingMap = IncomingMap,
+  Ch extends ChannelMap = AnyChannels,
 > {
   state: ClientState | 'idle';
   /** Sends an application message; resolves with the server's ack result (see SecureWebSocket.send). */
@@ -25,7 +28,7 @@ export interface SecureWebSocketView<
   /** The last error the client reported (auth refused, ...), until the next successful open. */
   error: Error | undefined;
   /** The client itself, once it exists (one tick after mount): pass it to `useChannel`. */
-  socket: SecureWebSocket<Out, In> | undefined;
+  socket: SecureWebSocket<Out, In, Ch> | undefined;
 }
 
 interface Snapshot {
@@ -54,7 +57,8 @@ const IDLE: Snapshot = {
 export function useSecureWebSocket<
   Out extends OutgoingMap = OutgoingMap,
   In extends IncomingMap = IncomingMap,
->(options: SecureWebSocketOptions<In>): SecureWebSocketView<Out, In> {
+  Ch extends ChannelMap = AnyChannels,
+>(options: SecureWebSocketOptions<In>): SecureWebSocketView<Out, In, Ch> {
   const latest = useRef(options);
   latest.current = options;
   const { url, authTransport } = options;
@@ -147,7 +151,7 @@ export function useSecureWebSocket<
   );
 
   return useMemo(
-    () => ({ ...snapshot, socket: snapshot.socket as SecureWebSocket<Out, In> | undefined, send }),
+    () => ({ ...snapshot, socket: snapshot.socket as SecureWebSocket<Out, In, Ch> | undefined, send }),
     [snapshot, send],
   );
 }
