@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `wsguard <command>`: the seed's scripts, reachable through npx.
+// `wsguard <command>`: the commands of scripts/, reachable through npx.
 
 const commands: Record<string, () => Promise<{ main(argv: readonly string[]): Promise<number> }>> = {
   audit: () => import('./audit/index.js'),

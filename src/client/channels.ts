@@ -1,3 +1,4 @@
+import type { ChannelEvents, ChannelMap, ChannelName, ChannelPublish } from '../protocol/define.js';
 import { ControlType, isChannelName, type StreamPosition, type SubscribeResult } from '../protocol/index.js';
 import {
   ClosedError,
@@ -52,16 +53,36 @@ export interface Subscription {
   unsubscribe(): Promise<void>;
 }
 
-/** What the manager needs from the socket. */
-export interface ChannelPort {
+/** The channel methods of `SecureWebSocket`, typed by its channel map. */
+export interface ChannelApi<Ch extends ChannelMap> {
+  /**
+   * Subscribes to a channel; resolves with the handle once the server acked, rejects with a
+   * `ServerError` (WSG_FORBIDDEN, WSG_UNKNOWN_CHANNEL, WSG_TOO_MANY_SUBSCRIPTIONS, ...) when it
+   * refused. The client resubscribes after every reconnect (the server authorizes again).
+   */
+  subscribe<C extends ChannelName<Ch>>(
+    channel: C,
+    handlers: SubscribeHandlers<ChannelEvents<Ch, C>>,
+  ): Promise<Subscription>;
+  /** Publishes an event the channel declares for clients; resolves on the server's ack. */
+  publish<C extends ChannelName<Ch>, E extends keyof ChannelPublish<Ch, C> & string>(
+    channel: C,
+    event: E,
+    payload: ChannelPublish<Ch, C>[E],
+  ): Promise<void>;
+  /** Channels this client is subscribed (or subscribing) to. */
+  subscriptions(): string[];
+}
+
+/** What the manager needs from the socket: its outbox, its debug log, its events. */
+interface Outbox {
   /** Sends `{id, type, ...fields, csrf}` through the socket's queue; resolves with the ack's result. */
-  send(
-    type: typeof ControlType.Subscribe | typeof ControlType.Unsubscribe | typeof ControlType.Publish,
-    fields: Record<string, unknown>,
-    first?: boolean,
-  ): Promise<unknown>;
-  log(message: string, data?: Record<string, unknown>): void;
-  listenerFailed(err: unknown, where: string): void;
+  sendControl(type: string, fields: Record<string, unknown>, first?: boolean): Promise<unknown>;
+}
+type Log = (message: string, data?: Record<string, unknown>) => void;
+interface Events {
+  /** Reports an error not tied to one call (the socket's `error` event). */
+  error(error: Error): void;
   /** The socket's `close` events: hold on a drop, end on the final close. */
   lifecycle: {
     on(
@@ -99,7 +120,7 @@ export interface ChannelManager {
   subscribe(channel: string, handlers: SubscribeHandlers): Promise<Subscription>;
   publish(channel: string, event: string, payload: unknown): Promise<void>;
   /** Channels with at least one handle. */
-  channels(): string[];
+  subscriptions(): string[];
   /** A `publication`, `unsubscribed` or `presence` frame. */
   onFrame(msg: Record<string, unknown>): void;
   /** The connection dropped; the client will reconnect. */
@@ -117,10 +138,12 @@ function checkChannel(channel: unknown): asserts channel is string {
 }
 
 /** Keeps the client's subscriptions: several handles per channel share one server subscription. */
-export function createChannelManager(port: ChannelPort): ChannelManager {
+export function createChannelManager(outbox: Outbox, log: Log, events: Events): ChannelManager {
   const entries = new Map<string, Entry>();
   let resubscribing = false;
-  port.lifecycle.on('close', (e) =>
+  const listenerFailed = (err: unknown, where: string) =>
+    events.error(new SecureWebSocketError(`a ${where} listener threw`, false, { cause: err }));
+  events.lifecycle.on('close', (e) =>
     e.willReconnect
       ? manager.connectionLost()
       : manager.closed(e.error ?? new ClosedError('the client is closed', false, e.code)),
@@ -136,7 +159,7 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
       try {
         l.handlers.onUnsubscribed(error);
       } catch (err) {
-        port.listenerFailed(err, 'onUnsubscribed');
+        listenerFailed(err, 'onUnsubscribed');
       }
     }
   };
@@ -148,7 +171,7 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
       entry.busy = true;
       const fields: Record<string, unknown> = { channel: entry.channel };
       if (entry.since) fields.since = entry.since;
-      port.send(ControlType.Subscribe, fields, resubscribing).then(
+      outbox.sendControl(ControlType.Subscribe, fields, resubscribing).then(
         (result) => {
           entry.busy = false;
           entry.subscribed = true;
@@ -165,14 +188,14 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
             try {
               l.handlers.onSubscribed?.({ ...r, channel: entry.channel });
             } catch (err) {
-              port.listenerFailed(err, 'onSubscribed');
+              listenerFailed(err, 'onSubscribed');
             }
           }
           reconcile(entry);
         },
         (err: Error) => {
           entry.busy = false;
-          port.log('subscribe refused', { channel: entry.channel, error: err });
+          log('subscribe refused', { channel: entry.channel, error: err });
           for (const l of [...entry.listeners]) end(entry, l, err, true);
           reconcile(entry);
         },
@@ -188,7 +211,7 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
         reconcile(entry);
       };
       // Refused or not, the handles are gone: nothing more is routed to them either way.
-      port.send(ControlType.Unsubscribe, { channel: entry.channel }).then(done, done);
+      outbox.sendControl(ControlType.Unsubscribe, { channel: entry.channel }).then(done, done);
       return;
     }
     if (!want) {
@@ -200,7 +223,7 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
   const route = (msg: Record<string, unknown>) => {
     const { channel, event, offset, epoch } = msg;
     if (typeof channel !== 'string' || typeof event !== 'string') {
-      port.log('ignored a malformed publication');
+      log('ignored a malformed publication');
       return;
     }
     const entry = entries.get(channel);
@@ -213,7 +236,7 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
       try {
         l.handlers.onPublication(publication as never);
       } catch (err) {
-        port.listenerFailed(err, 'onPublication');
+        listenerFailed(err, 'onPublication');
       }
     }
   };
@@ -293,12 +316,12 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
       } catch (err) {
         return Promise.reject(err);
       }
-      return port
-        .send(ControlType.Publish, { channel, event, payload: payload ?? null })
+      return outbox
+        .sendControl(ControlType.Publish, { channel, event, payload: payload ?? null })
         .then(() => undefined);
     },
 
-    channels: () => [...entries.values()].filter((e) => e.listeners.size > 0).map((e) => e.channel),
+    subscriptions: () => [...entries.values()].filter((e) => e.listeners.size > 0).map((e) => e.channel),
 
     onFrame(msg) {
       if (msg.type === ControlType.Publication) return route(msg);
@@ -312,7 +335,7 @@ export function createChannelManager(port: ChannelPort): ChannelManager {
         typeof code === 'string' && SERVER_ERROR_CODE_PATTERN.test(code) ? code : 'WSG_FORBIDDEN'
       ) as ServerErrorCode;
       const error = new ServerError(c, 'the server ended the subscription');
-      port.log('unsubscribed by the server', { channel, code: c });
+      log('unsubscribed by the server', { channel, code: c });
       // Never resubscribed on its own: the app decides, with the reason in hand.
       for (const l of [...entry.listeners]) end(entry, l, error, true);
       reconcile(entry);

@@ -18,9 +18,9 @@ export class SecureWebSocketError extends Error {
 /** The server refused the token (auth, refresh or the upgrade), or `getToken()` failed. */
 export class AuthError extends SecureWebSocketError {
   /** The server's code (`WSG_AUTH_FAILED`, ...), when the server said one. */
-  readonly code: ErrorCode | undefined;
+  readonly code: ServerErrorCode | undefined;
 
-  constructor(message: string, code?: ErrorCode, options?: { cause?: unknown }) {
+  constructor(message: string, code?: ServerErrorCode, options?: { cause?: unknown }) {
     super(message, false, options);
     this.name = 'AuthError';
     this.code = code;

@@ -1,10 +1,9 @@
-import { packageVersion } from '../package-root.js';
-import { APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
+import { type AnnouncedLimits, APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
 import { createAdmission } from './admission.js';
 import { createTokenVerifier } from './auth/verifier.js';
 import { createBroadcast } from './broadcast.js';
 import { type ChannelStats, createChannels, type UnsubscribeOptions } from './channels/index.js';
-import { resolveConfig } from './config.js';
+import { type ResolvedConfig, resolveConfig } from './config.js';
 import { createConnectionHost } from './connection/host.js';
 import { createSockets } from './connection/registry.js';
 import { Connection } from './connection.js';
@@ -14,16 +13,9 @@ import { WsgConfigError } from './errors.js';
 import { createEventBus, createLogger, type EventBus, type EventListener } from './events.js';
 import type { GateDecision } from './gate/index.js';
 import { randomId } from './ids.js';
-import { createHttpHandler, type HttpHandler } from './monitor/http.js';
-import { createMetrics } from './monitor/metrics.js';
-import {
-  countEvents,
-  countUp,
-  createStats,
-  createStatsCounters,
-  type ServerStats,
-  sweepBlocks,
-} from './monitor/stats.js';
+import type { HttpHandler } from './monitor/http.js';
+import { createMonitoring } from './monitor/monitoring.js';
+import { countUp, type ServerStats, sweepBlocks } from './monitor/stats.js';
 import type { MessageSchemas, Principal, WsGuardOptions } from './options.js';
 import { createCsrfStage } from './pipeline/csrf.js';
 import { eventFrame } from './pipeline/frames.js';
@@ -107,6 +99,30 @@ export interface WsGuardServer {
   onClose(detach: () => void): void;
 }
 
+/** The limits auth_ok tells every client, so it can pace itself (undefined layers are off). */
+function announcedLimits(config: ResolvedConfig, maxSubscriptions: number): AnnouncedLimits {
+  const out: AnnouncedLimits = { maxPayload: config.maxPayload, maxSubscriptions };
+  const l = config.limits;
+  if (!l) return out;
+  if (l.messages) {
+    out.messagesPerSecond = l.messages.rate;
+    out.burst = l.messages.burst;
+  }
+  if (l.user) out.user = { rate: l.user.rate, burst: l.user.burst };
+  const types = Object.entries(l.types);
+  if (types.length > 0) {
+    out.types = Object.fromEntries(
+      types.map(([t, x]) => [
+        t,
+        x.cost === undefined
+          ? { rate: x.rate, burst: x.burst }
+          : { rate: x.rate, burst: x.burst, cost: x.cost },
+      ]),
+    );
+  }
+  return out;
+}
+
 /** The same interface, by the name the transport adapters know it. */
 export type Guard = WsGuardServer;
 
@@ -124,22 +140,18 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
   const events = createEventBus(createLogger(options.logger), options.onEvent);
   const verifier = createTokenVerifier(options.auth as WsGuardOptions['auth']);
 
-  // 2. State shared by the parts: the sockets, the stats counters, closing.
+  // 2. State shared by the parts: the sockets, closing, the counters behind stats() and /metrics.
   const sockets = createSockets();
-  const counters = createStatsCounters(now);
   let closing = false;
-  const metrics = createMetrics(() => ({
-    ...stats(),
-    connections: counters.connections,
-    penalties: counters.penalties,
-    anomalies: counters.anomalies,
-  }));
-  const stats = createStats(
-    counters,
-    () => ({ open: sockets.all.size, authenticated: sockets.authenticated.size }),
+  const monitoring = createMonitoring({
+    http: config.http,
+    events,
+    store,
+    sockets: () => ({ open: sockets.all.size, authenticated: sockets.authenticated.size }),
+    closing: () => closing,
     now,
-  );
-  countEvents(events, counters, now);
+  });
+  const { counters } = monitoring;
 
   // 3. Security: limits, penalties and anomaly scoring (protection.ts); sessions.
   const protection = createProtection({
@@ -162,7 +174,6 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
     options: options.channels,
     maxSubscriptions: options.maxSubscriptions,
     store,
-    events,
     refused: (member, err, m) => rejections.onSocket(member as Connection, err, m),
   });
 
@@ -187,15 +198,12 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
     handlerTimeoutMs: config.handlerTimeoutMs,
     dedupeWindow: config.dedupeWindow,
     dedupeTtlMs: config.dedupeTtlMs,
-    onLatency: (ms) => {
-      counters.recordLatency(ms);
-      metrics.observeHandler(ms / 1000);
-    },
+    onLatency: monitoring.handled,
     onRefused: (conn, err, m) => rejections.onSocket(conn as Connection, err, m),
     channelRequest: (conn, m) => channels.request(conn as Connection, m),
   });
 
-  // 6. Cross-node channels: broadcasts; revocations and bans (and a recheck after an outage).
+  // 6. Cross-node channels (store pub/sub): broadcasts; revocations and bans, rechecked after a store outage.
   const broadcast = createBroadcast(store, sockets, events);
   const revocation = createRevocation({
     store,
@@ -205,19 +213,6 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
     now,
     sessionMaxAgeMs: config.session.maxAgeMs,
     onRevoked: (conn) => channels.revoked(conn, 'WSG_SESSION_REVOKED'),
-  });
-  const stopStatus = store.onStatus?.((status, detail) => {
-    if (status === 'ok') revocation.recheck();
-    events.emit(
-      status === 'ok'
-        ? { event: 'store.recovered', level: 'info', detail: `${store.kind} store reachable again` }
-        : {
-            event: 'store.degraded',
-            level: 'error',
-            code: 'WSG_OVERLOADED',
-            detail: `${store.kind} store unreachable: ${detail ?? 'unknown'}`,
-          },
-    );
   });
 
   // 7. What every connection calls into (connection/host.ts).
@@ -235,8 +230,7 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
       protection,
       sessions,
       heartbeatMs: config.heartbeatMs,
-      maxPayload: config.maxPayload,
-      maxSubscriptions: channels.maxSubscriptions,
+      limits: announcedLimits(config, channels.maxSubscriptions),
     }),
     refresh: createRefresher({
       verifier,
@@ -267,24 +261,6 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
     now,
   });
 
-  // 9. /healthz and /metrics.
-  const version = packageVersion();
-  const httpHandler = createHttpHandler({
-    options: config.http,
-    health: () => {
-      const storeStatus = store.status();
-      return {
-        status: closing ? 'closing' : storeStatus === 'ok' ? 'ok' : 'degraded',
-        sockets: { open: sockets.all.size, authenticated: sockets.authenticated.size },
-        store: { kind: store.kind, status: storeStatus },
-        version,
-        uptimeMs: now() - counters.startedAt,
-      };
-    },
-    metrics: () => metrics.render(),
-    metricsContentType: metrics.contentType,
-  });
-
   const detachers: (() => void)[] = [];
   return {
     path: config.path,
@@ -293,8 +269,8 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
     httpMount: config.http.mount,
     events,
     store,
-    httpHandler,
-    stats,
+    httpHandler: monitoring.httpHandler,
+    stats: monitoring.stats,
     admit,
     open(socket, decision, req) {
       const conn = new Connection(socket, host, randomId(9), decision.ip);
@@ -329,7 +305,7 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
     ban: revocation.ban,
     onEvent: (listener) => events.subscribe(listener),
     onClose: (detach) => void detachers.push(detach),
-    // 10. Shutdown (shutdown.ts): refuse upgrades, stop timers and channels, drain, close 1001.
+    // 9. Shutdown (shutdown.ts): refuse upgrades, stop timers and channels, drain, close 1001.
     async close(closeOptions = {}) {
       if (!closing) {
         closing = true;
@@ -339,7 +315,6 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
       broadcast.close();
       revocation.close();
       channels.close();
-      stopStatus?.();
       await drainAndClose(sockets, closeOptions.timeoutMs ?? DEFAULTS.close.timeoutMs);
       for (const detach of detachers.splice(0)) detach();
     },

@@ -62,7 +62,7 @@ describe('subscribe / publish / unsubscribe on the wire', () => {
     const [frame] = stub.frames(1);
     expect(Object.keys(frame ?? {}).sort()).toEqual(['channel', 'csrf', 'id', 'type']);
     expect(frame).toMatchObject({ type: 'subscribe', channel: 'room:general' });
-    expect(socket.subscriptions).toEqual(['room:general']);
+    expect(socket.subscriptions()).toEqual(['room:general']);
 
     const conn = await stub.authed(1);
     conn.send({ type: 'publication', channel: 'room:random', event: 'chat', payload: { text: 'not mine' } });
@@ -98,7 +98,7 @@ describe('subscribe / publish / unsubscribe on the wire', () => {
       expect(err).toBeInstanceOf(ServerError);
       expect((err as ServerError).code).toBe(code);
       expect((err as ServerError).maybeHandled).toBe(false);
-      expect(socket.subscriptions).toEqual([]);
+      expect(socket.subscriptions()).toEqual([]);
       expect(socket.state).toBe('open');
       const ok = await socket.subscribe('room:general', { onPublication: () => {} });
       expect(ok.state).toBe('subscribed');
@@ -217,7 +217,7 @@ describe('the server ends a subscription: unsubscribed', () => {
     await until(() => ended.length === 1);
     expect((ended[0] as ServerError).code).toBe('WSG_FORBIDDEN');
     expect(sub.state).toBe('unsubscribed');
-    expect(socket.subscriptions).toEqual([]);
+    expect(socket.subscriptions()).toEqual([]);
     conn.ws.close(1001, 'WSG_SHUTTING_DOWN');
     await nextEvent(socket, 'open', (e) => e.reconnected);
     await socket.send({ type: 'echo', payload: 'barrier' });
@@ -240,7 +240,7 @@ describe('the server ends a subscription: unsubscribed', () => {
     conn.send({ type: 'publication', channel: 'room:general', event: 'chat', payload: 'ok' });
     await until(() => got.length === 1);
     expect(got).toEqual(['ok']);
-    expect(socket.subscriptions).toEqual(['room:general']);
+    expect(socket.subscriptions()).toEqual(['room:general']);
     expect(errors).toEqual([]);
   });
 });
@@ -315,7 +315,7 @@ describe('reconnects', () => {
     expect((ended[0] as ServerError).code).toBe('WSG_FORBIDDEN');
     expect(staff.state).toBe('unsubscribed');
     await until(() => general.state === 'subscribed');
-    expect(socket.subscriptions).toEqual(['room:general']);
+    expect(socket.subscriptions()).toEqual(['room:general']);
   });
 
   it('a subscribe made while disconnected is queued and sent once connected; close() ends every subscription', async () => {
@@ -329,7 +329,7 @@ describe('reconnects', () => {
     socket.close();
     expect(h.state).toBe('unsubscribed');
     expect(ended).toHaveLength(1);
-    expect(socket.subscriptions).toEqual([]);
+    expect(socket.subscriptions()).toEqual([]);
     const after = await outcome(socket.subscribe('room:x', { onPublication: () => {} }));
     expect(failure<Error>(after).name).toBe('ClosedError');
   });

@@ -9,6 +9,7 @@ import {
 } from 'jose';
 import type { z } from 'zod';
 import type { Principal } from '../connection/state.js';
+import { DEFAULTS } from '../defaults.js';
 import { WsgConfigError } from '../errors.js';
 import type { JwtOptions } from '../options.js';
 
@@ -67,11 +68,11 @@ export function createJwtVerifier<C extends object = Record<string, unknown>>(
   options: JwtOptions & { claims?: z.ZodType<C> },
 ): (token: string) => Promise<Principal<C & RegisteredClaims> | null> {
   const { key, algorithms } = keyFrom(options);
-  const subjectClaim = options.subjectClaim ?? 'sub';
-  const requireExp = options.requireExp ?? true;
+  const subjectClaim = options.subjectClaim ?? DEFAULTS.jwt.subjectClaim;
+  const requireExp = options.requireExp ?? DEFAULTS.jwt.requireExp;
   const verifyOptions = {
     algorithms,
-    clockTolerance: options.clockTolerance ?? 5,
+    clockTolerance: options.clockTolerance ?? DEFAULTS.jwt.clockTolerance,
     ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
     ...(options.audience !== undefined ? { audience: options.audience } : {}),
     ...(requireExp ? { requiredClaims: ['exp'] } : {}),
