@@ -126,8 +126,13 @@ export interface AnnouncedLimits {
   maxPayload: number;
   /** Most channels one socket may be subscribed to. */
   maxSubscriptions?: number;
+  /** Messages per second on this socket (token bucket), and its burst. */
   messagesPerSecond?: number;
   burst?: number;
+  /** Messages per second for the user across all its sockets and nodes, and the burst. */
+  user?: { rate: number; burst: number };
+  /** Per message type, per user (a type missing here has no own limit). */
+  types?: Record<string, { rate: number; burst: number; cost?: number }>;
 }
 export interface AuthOkMessage {
   type: 'auth_ok';

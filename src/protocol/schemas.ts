@@ -84,6 +84,10 @@ export const authOkMessageSchema = z.object({
       maxSubscriptions: z.number().optional(),
       messagesPerSecond: z.number().optional(),
       burst: z.number().optional(),
+      user: z.object({ rate: z.number(), burst: z.number() }).optional(),
+      types: z
+        .record(z.string(), z.object({ rate: z.number(), burst: z.number(), cost: z.number().optional() }))
+        .optional(),
     })
     .optional(),
 });

@@ -128,12 +128,12 @@ export interface WsGuardOptions<
   /**
    * Per message type, who may send it; checked after schema, CSRF and rate limits, before the
    * handler. A refusal is `WSG_FORBIDDEN` and counts toward the penalty ladder.
-   * @default {} (every authenticated user may send every declared type)
+   * @default no rules: every authenticated user may send every declared type
    */
   authorize?: AuthorizeRules<M, U>;
   /**
    * Channel patterns (`'room:{name}'`) clients may subscribe to, each with its `authorize`;
-   * no pattern, no channel (docs/channels.md). @default {} (every subscribe is WSG_UNKNOWN_CHANNEL)
+   * no pattern, no channel (docs/channels.md). @default no channels: every subscribe is WSG_UNKNOWN_CHANNEL
    */
   channels?: ChannelsOptions<U>;
   /** Most channels one socket may be subscribed to; past it, WSG_TOO_MANY_SUBSCRIPTIONS. @default 100 */

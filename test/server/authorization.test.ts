@@ -89,6 +89,13 @@ describe('authorize per message type', () => {
     other.peer.close();
   });
 
+  it('auth_ok announces the per-type limits', async () => {
+    const s = await serve({ limits: { types: { post: { rate: 2, burst: 4, cost: 2 } } } });
+    const { ok, peer } = await connectAuthed(s.url, await signToken('u'));
+    expect(ok.limits).toMatchObject({ types: { post: { rate: 2, burst: 4, cost: 2 } } });
+    peer.close();
+  });
+
   it('requireClaim accepts an array claim; requireScope accepts scp arrays', async () => {
     const s = await serve();
     const c = await client(s, 'u', { role: ['dev', 'staff'], scp: ['chat:write'] });

@@ -1,8 +1,8 @@
 import { APP_TYPE_PATTERN, type ErrorCode, isChannelName } from '../../protocol/index.js';
 import { AppError, appErrorFrame } from '../app-error.js';
 import type { Principal } from '../connection/state.js';
+import { DEFAULTS } from '../defaults.js';
 import { WsgConfigError, WsgError } from '../errors.js';
-import type { EventBus } from '../events.js';
 import type { ChannelRequest } from '../pipeline/envelope.js';
 import { ackFrame, errorFrame } from '../pipeline/frames.js';
 import type { MessageContext } from '../pipeline/types.js';
@@ -21,7 +21,6 @@ export { capabilities, capabilityAllows } from './capabilities.js';
 export type * from './types.js';
 
 const CONTROL = 'wsguard:chctl';
-const DEFAULT_MAX_SUBSCRIPTIONS = 100;
 
 /** A socket with a pipeline: the refusals of channel requests are counted like any refusal. */
 export interface ChannelMember extends Member {
@@ -32,7 +31,6 @@ export interface ChannelsDeps {
   options: ChannelsOptions<never> | undefined;
   maxSubscriptions: number | undefined;
   store: PubSub;
-  events: EventBus;
   /** Counts and logs a refusal (penalty ladder, anomaly score, stats). */
   refused(member: ChannelMember, error: WsgError, m: MessageContext): void;
 }
@@ -66,7 +64,7 @@ export function createChannels(deps: ChannelsDeps) {
     }
   }
   const patterns = createPatterns(declared);
-  const max = deps.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
+  const max = deps.maxSubscriptions ?? DEFAULTS.maxSubscriptions;
   if (!Number.isInteger(max) || max < 0)
     throw new WsgConfigError('WSG_CONFIG_INVALID_NUMBER', `maxSubscriptions must be an integer >= 0`);
   const registry = createRegistry(deps.store);
@@ -223,8 +221,6 @@ export function createChannels(deps: ChannelsDeps) {
   };
 
   return {
-    /** True when the channels answer this message type (subscribe, unsubscribe, publish). */
-    handles: (type: string) => type === 'subscribe' || type === 'unsubscribe' || type === 'publish',
     /** Answers a subscribe, unsubscribe or publish: the ack or error frame for the message's id. */
     request(member: ChannelMember, m: MessageContext): string | Promise<string> {
       const req = m.payload as ChannelRequest;

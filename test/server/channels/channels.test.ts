@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { requireClaim, type WsGuardOptions } from '../../../src/server/index.js';
+import { capabilities, requireClaim, type WsGuardOptions } from '../../../src/server/index.js';
 import { assertNoLeak, connectAuthed } from '../../helpers/peer.js';
 import { signToken, startServer, type TestServer } from '../../helpers/server.js';
 import { type Client, frame, publications, received, request, subscribe } from './helpers.js';
@@ -20,6 +20,8 @@ const channels: WsGuardOptions['channels'] = {
   },
   'room:staff': { authorize: requireClaim('role', 'staff') },
   'user:{id}': { authorize: (user, { id }) => user.id === id },
+  'chat:{room}': { authorize: capabilities(), publish: { say: z.object({ text: z.string() }) } },
+  'ops:{room}': { authorize: capabilities() },
 };
 
 const base: Partial<WsGuardOptions> = {
@@ -95,7 +97,13 @@ describe('subscribe and publications', () => {
   it('unsubscribe stops publications; auth_ok announces maxSubscriptions', async () => {
     const s = await serve({ maxSubscriptions: 7 });
     const { peer, csrf, ok } = await connectAuthed(s.url, await signToken('u'));
-    expect(ok.limits).toMatchObject({ maxSubscriptions: 7 });
+    expect(ok.limits).toEqual({
+      maxPayload: 65536,
+      maxSubscriptions: 7,
+      messagesPerSecond: 50,
+      burst: 100,
+      user: { rate: 100, burst: 200 },
+    });
     const c = { peer, csrf };
     await subscribe(c, 'room:a');
     expect(await request(c, { type: 'unsubscribe', channel: 'room:a' })).toMatchObject({ type: 'ack' });
@@ -193,6 +201,33 @@ describe('channel IDOR and odd names', () => {
     expect(s.wss.channels().subscriptions).toBe(0);
     await stillServing(s);
     c.peer.close();
+  });
+});
+
+describe('capabilities from the token', () => {
+  it('grant exactly what the claim says: no publish from subscribe-only, no other namespace', async () => {
+    const s = await serve();
+    const c = await client(s, 'cap', { capabilities: { 'chat:*': ['subscribe'] } });
+    expect(await subscribe(c, 'chat:lobby')).toMatchObject({ type: 'ack' });
+    expect(
+      await request(c, { type: 'publish', channel: 'chat:lobby', event: 'say', payload: { text: 'x' } }),
+    ).toMatchObject({ code: 'WSG_FORBIDDEN' });
+    expect(await subscribe(c, 'ops:lobby')).toMatchObject({ code: 'WSG_FORBIDDEN' });
+    const none = await client(s, 'nocap');
+    expect(await subscribe(none, 'chat:lobby')).toMatchObject({ code: 'WSG_FORBIDDEN' });
+    const forged = await client(s, 'forged', { capabilities: '{"*":["admin"]}' });
+    expect(await subscribe(forged, 'ops:lobby')).toMatchObject({ code: 'WSG_FORBIDDEN' });
+    const writer = await client(s, 'writer', { capabilities: { 'chat:*': ['subscribe', 'publish'] } });
+    expect(
+      await request(writer, {
+        type: 'publish',
+        channel: 'chat:lobby',
+        event: 'say',
+        payload: { text: 'hi' },
+      }),
+    ).toMatchObject({ type: 'ack' });
+    expect(await frame(c, (m) => m.type === 'publication')).toMatchObject({ payload: { text: 'hi' } });
+    for (const x of [c, none, forged, writer]) x.peer.close();
   });
 });
 
