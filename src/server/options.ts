@@ -45,7 +45,12 @@ export interface JwtOptions {
   issuer?: string | string[];
   /** Required `aud`. @default undefined (not checked) */
   audience?: string | string[];
-  /** Allowed clock skew for `exp`/`nbf`, seconds. @default 5 */
+  /**
+   * Allowed clock skew for `exp`/`nbf`, seconds. Opt-in: with the default an expired token is
+   * refused the second it expires, as docs/PROTOCOL.md says; raise it only for issuers whose
+   * clocks you cannot sync.
+   * @default 0
+   */
   clockTolerance?: number;
   /** Claim that holds the user id. @default 'sub' */
   subjectClaim?: string;

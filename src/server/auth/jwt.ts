@@ -47,7 +47,7 @@ export function createJwtVerifier(options: JwtOptions): (token: string) => Promi
   const requireExp = options.requireExp ?? true;
   const verifyOptions = {
     algorithms,
-    clockTolerance: options.clockTolerance ?? 5,
+    clockTolerance: options.clockTolerance ?? 0,
     ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
     ...(options.audience !== undefined ? { audience: options.audience } : {}),
     ...(requireExp ? { requiredClaims: ['exp'] } : {}),
