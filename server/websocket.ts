@@ -45,12 +45,19 @@ export function setupWebSockets(server: Server): WsGuardServer {
     ...(process.stdout.isTTY && !production ? { logger: { transport: { target: 'pino-pretty' } } } : {}),
     // Library defaults, plus a per-type limit a human typing never meets: 5 chat lines a second.
     limits: { types: { chat: { rate: 5, burst: 10 } } },
+    // In production /metrics is served only behind WSGUARD_METRICS_TOKEN (Bearer), else not at all.
+    ...(production
+      ? {
+          http: process.env.WSGUARD_METRICS_TOKEN
+            ? { metricsToken: process.env.WSGUARD_METRICS_TOKEN }
+            : { metricsPath: false as const },
+        }
+      : {}),
     // Options you are likely to need next (all of them, with defaults: the TSDoc of WsGuardOptions):
     // allowedOrigins: ['https://app.example.com'], // browsers from other sites; default: same host only
     // trustProxy: ['10.0.0.0/8'],                 // behind nginx or a load balancer: believe its X-Forwarded-*
     // requireTls: true,                           // default: on when NODE_ENV=production (426 for plain ws://)
     // session: { maxAgeMs: 8 * 3600_000, idleTimeoutMs: 30 * 60_000 },
-    // http: { metricsToken: process.env.METRICS_TOKEN }, // protect /metrics in production
     // onAnomaly: (event) => alerting.notify(event),
     handlers: {
       echo: (_ctx, payload) => payload,

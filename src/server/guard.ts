@@ -14,7 +14,7 @@ import { keys } from './limits/keys.js';
 import { resolveBackpressure } from './monitor/backpressure.js';
 import { createHttpHandler, type HttpHandler } from './monitor/http.js';
 import { createMetrics } from './monitor/metrics.js';
-import { countUp, createStatsCounters, type ServerStats } from './monitor/stats.js';
+import { closeLabel, countUp, createStatsCounters, type ServerStats } from './monitor/stats.js';
 import type { Handler, MessageSchemas, WsGuardOptions } from './options.js';
 import { createCsrfStage } from './pipeline/csrf.js';
 import { createDedupeCache } from './pipeline/dedupe.js';
@@ -494,7 +494,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       sessions.close(conn);
       connections.delete(conn);
       authenticated.delete(conn);
-      countUp(counters.closes, code);
+      countUp(counters.closes, closeLabel(code));
       conn.event({ event: 'connection.closed', level: 'info', closeCode: code });
       settle();
     },
