@@ -21,6 +21,7 @@ export type SecurityEventName =
   | 'handler.error'
   | 'store.degraded'
   | 'store.recovered'
+  | 'proxy.invalid_hop'
   | 'server.closing';
 
 export interface SecurityEvent {

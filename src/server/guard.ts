@@ -133,7 +133,13 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   const logger = createLogger(options.logger);
   const events = createEventBus(logger, options.onEvent);
   const verifier = createTokenVerifier(options.auth);
-  const proxies = createProxyTrust(options.trustProxy ?? []);
+  const proxies = createProxyTrust(options.trustProxy ?? [], (hop) =>
+    events.emit({
+      event: 'proxy.invalid_hop',
+      level: 'warn',
+      detail: `X-Forwarded-For entry skipped: ${hop}`,
+    }),
+  );
   const originOk = createOriginCheck({
     allowedOrigins: options.allowedOrigins,
     requireOrigin: options.requireOrigin ?? options.allowedOrigins !== undefined,
