@@ -143,6 +143,9 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   const originOk = createOriginCheck({
     allowedOrigins: options.allowedOrigins,
     requireOrigin: options.requireOrigin ?? options.allowedOrigins !== undefined,
+    allowedHosts: options.allowedHosts,
+    production: process.env.NODE_ENV === 'production',
+    proxies,
   });
   const tlsOk = createTlsCheck(options.requireTls ?? process.env.NODE_ENV === 'production', proxies);
   const now = options.now ?? Date.now;

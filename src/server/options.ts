@@ -105,6 +105,15 @@ export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
    */
   allowedOrigins?: string[];
   /**
+   * Host names the `Host` header may name (`app.example.com` on any port, `app.example.com:8443`
+   * exactly); anything else is refused 403 `WSG_ORIGIN_FORBIDDEN`. Stops DNS rebinding, where a
+   * page of the attacker's reaches this server under the attacker's name, Host and Origin alike.
+   * Behind a proxy, the Host the proxy forwards.
+   * @default in production: the hosts of `allowedOrigins`, and setup throws when neither is set;
+   * otherwise undefined (any Host)
+   */
+  allowedHosts?: string[];
+  /**
    * Refuse upgrades with no `Origin` header (non-browser clients send none).
    * @default true when `allowedOrigins` is set, false otherwise
    */
