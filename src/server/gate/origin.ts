@@ -1,14 +1,11 @@
-import { WsgConfigError } from '../errors.js';
 import type { UpgradeRequest } from '../socket.js';
 import type { ProxyTrust } from './client-ip.js';
 
 export interface OriginOptions {
   allowedOrigins: readonly string[] | undefined;
   requireOrigin: boolean;
-  /** Hosts the `Host` header may name; see WsGuardOptions.allowedHosts. */
+  /** Hosts the `Host` header may name (resolved by config.ts); undefined: any. */
   allowedHosts?: readonly string[] | undefined;
-  /** Production: allowedHosts is required, or derived from allowedOrigins. */
-  production?: boolean;
   /** Believed for `X-Forwarded-Proto`, to know the scheme the browser used. */
   proxies?: ProxyTrust;
 }
@@ -46,20 +43,7 @@ export function createOriginCheck(options: OriginOptions): (req: UpgradeRequest)
  * without matches the host on any port.
  */
 function createHostCheck(options: OriginOptions): (req: UpgradeRequest) => boolean {
-  let hosts = options.allowedHosts;
-  if (hosts === undefined && options.production) {
-    if (options.allowedOrigins === undefined) {
-      throw new WsgConfigError(
-        'in production set allowedHosts (the host names clients connect to) or allowedOrigins: ' +
-          'without them any Host is accepted (DNS rebinding)',
-      );
-    }
-    hosts = options.allowedOrigins.map((o) => {
-      const c = canonical(o);
-      if (c === undefined) throw new WsgConfigError(`allowedOrigins entry is not an origin: ${o}`);
-      return new URL(c).host;
-    });
-  }
+  const hosts = options.allowedHosts;
   if (hosts === undefined) return () => true;
   const exact = new Set(hosts.map((h) => h.toLowerCase()));
   return (req) => {

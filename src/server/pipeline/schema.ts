@@ -11,7 +11,10 @@ export function createSchemaStage(messages: MessageSchemas, binaryType: string |
   for (const [type, schema] of schemas) {
     // A Zod 3 schema (zod/v3) or anything else would fail on the first message, not here.
     if (typeof (schema as { _zod?: { run?: unknown } })?._zod?.run !== 'function')
-      throw new WsgConfigError(`messages.${type} must be a Zod 4 schema (import { z } from 'zod')`);
+      throw new WsgConfigError(
+        'WSG_CONFIG_INVALID_SCHEMA',
+        `messages.${type} must be a Zod 4 schema (import { z } from 'zod')`,
+      );
   }
   // Refusals are immutable values, so one per distinct detail can be shared: a flood of the
   // same invalid message then builds no error at all. Bounded: a flood of distinct ones only
