@@ -91,7 +91,13 @@ export class Connection implements ConnectionInfo {
     // Armed on both paths: with a token from the upgrade, opening the session (store calls)
     // must not hold the socket open forever either.
     this.authTimer = setTimeout(() => {
-      if (this.state === 'authenticating' || this.state === 'verifying') this.fail('WSG_AUTH_TIMEOUT');
+      if (this.state !== 'authenticating' && this.state !== 'verifying') return;
+      this.fail('WSG_AUTH_TIMEOUT');
+      // A peer that never answers the close would hold its per-IP slot until ws gives up on
+      // the handshake (30 s): the slot goes back now, and the socket is cut off shortly after.
+      this.host.abandon(this);
+      const t = setTimeout(() => this.socket.terminate(), DEFAULTS.internal.overloadTerminateMs);
+      t.unref?.();
     }, this.host.authTimeoutMs);
     this.authTimer.unref?.();
     if (principal) {
