@@ -3,6 +3,7 @@ import type { Principal } from './connection/state.js';
 import { DEFAULTS } from './defaults.js';
 import { WsgError } from './errors.js';
 import type { EventBus, SecurityEvent, SocketEvent } from './events.js';
+import { type Bucket, fullBucket, take } from './limits/token-bucket.js';
 import type { HandlerContext } from './options.js';
 import type { Envelope } from './pipeline/envelope.js';
 import { errorFrame, eventFrame, pongFrame } from './pipeline/frames.js';
@@ -28,6 +29,8 @@ export interface ConnectionHost {
   readonly frameStages: readonly Stage[];
   /** Checks on an application message after its envelope is read, in order. */
   readonly appStages: readonly Stage[];
+  /** The limit stages a control message (ping, refresh) passes: per user, per type. */
+  readonly controlStages: readonly Stage[];
   verify(token: string, req: UpgradeRequest): Promise<Principal | null>;
   /** Creates the session for a verified principal; resolves with the auth_ok frame. */
   openSession(
@@ -75,6 +78,8 @@ export class Connection implements ConnectionInfo {
   /** Since when the send queue has been over the backpressure limit, ms. */
   overSince: number | undefined;
   private authTimer: NodeJS.Timeout | undefined;
+  /** `refresh` messages, one bucket per socket (a session lives on one socket). */
+  private readonly refreshBucket: Bucket = fullBucket(DEFAULTS.refresh, Date.now());
   private ctx: HandlerContext | undefined;
   /** The upgrade request, kept only until auth completes (for `verify(token, req)`). */
   private upgradeReq: UpgradeRequest | undefined;
@@ -255,10 +260,20 @@ export class Connection implements ConnectionInfo {
     const env = this.host.readEnvelope(value);
     if (env instanceof WsgError) return this.reject(env, m);
     switch (env.kind) {
+      // Control messages go through the same app limits (per user, the ladder sees refusals):
+      // a ping or refresh loop is work the limits must see.
       case 'ping':
-        return this.sendFrame(pongFrame(env.ts));
-      case 'refresh':
-        return void this.host.onRefresh(this, env.token);
+        m.type = 'ping';
+        return this.runApp(m, 0, () => this.sendFrame(pongFrame(env.ts)));
+      case 'refresh': {
+        // A refresh is a token check, store writes and a log line: its own tight limit.
+        const wait = take(this.refreshBucket, DEFAULTS.refresh, 1, Date.now());
+        if (wait > 0) {
+          return this.reject(new WsgError('WSG_RATE_LIMITED', { retryAfterMs: wait, detail: 'refresh' }), m);
+        }
+        m.type = 'refresh';
+        return this.runApp(m, 0, () => void this.host.onRefresh(this, env.token));
+      }
       case 'auth':
         return this.reject(new WsgError('WSG_INVALID_MESSAGE', { detail: 'already authenticated' }), m);
     }
@@ -270,16 +285,24 @@ export class Connection implements ConnectionInfo {
     this.runApp(m, 0);
   }
 
-  private runApp(m: MessageContext, from: number): void {
-    const { appStages } = this.host;
+  /**
+   * Runs the app stages from `from`, then the handler; or, for a control message, the control
+   * stages, then `control`.
+   */
+  private runApp(m: MessageContext, from: number, control?: () => void): void {
+    const appStages = control ? this.host.controlStages : this.host.appStages;
     for (let i = from; i < appStages.length; i++) {
       const r = (appStages[i] as Stage)(m);
       if (r === undefined) continue;
       if (r instanceof WsgError) return this.reject(r, m);
       return void r.then(
-        (err) => (err ? this.reject(err, m) : this.runApp(m, i + 1)),
+        (err) => (err ? this.reject(err, m) : this.runApp(m, i + 1, control)),
         (err: unknown) => this.reject(err instanceof WsgError ? err : new WsgError('WSG_INTERNAL'), m),
       );
+    }
+    if (control) {
+      if (this.state === 'open') control();
+      return;
     }
     const reply = this.host.dispatch(this, m);
     if (typeof reply === 'string') this.sendFrame(reply);

@@ -110,6 +110,9 @@ export const DEFAULTS = deepFreeze({
   close: { timeoutMs: 10_000 },
 
   /** Internal bounds, not options. */
+  /** `refresh` per socket: two at once, then one per 10 s (a client refreshes once per expiry). */
+  refresh: { rate: 0.1, burst: 2 },
+
   internal: {
     /** After the close grace of shutdown, sockets still open are terminated after this, ms. */
     shutdownTerminateMs: 2000,

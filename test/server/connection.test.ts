@@ -209,3 +209,50 @@ describe('idempotent ids', () => {
     expect(handled).toEqual([7, 8]);
   });
 });
+
+describe('control messages and the limits', () => {
+  const echoOnly = { messages: { echo: z.unknown() }, handlers: { echo: (_c: unknown, p: unknown) => p } };
+
+  it('app pings from several sockets of one user count toward the per-user limit', async () => {
+    srv = await startServer({
+      ...echoOnly,
+      limits: { user: { rate: 1, burst: 10 }, messages: { rate: 1000, burst: 1000 }, penalties: false },
+    });
+    const token = await signToken('pinger');
+    const peers = await Promise.all([1, 2, 3].map(() => connectAuthed(srv!.url, token)));
+    const answers: Record<string, unknown>[] = [];
+    for (let i = 0; i < 10; i++) {
+      for (const { peer } of peers) peer.send({ type: 'ping', ts: i });
+    }
+    for (const { peer } of peers) {
+      for (let i = 0; i < 10; i++) answers.push(await peer.next());
+    }
+    const refused = answers.filter((a) => a.type === 'error');
+    expect(answers.filter((a) => a.type === 'pong').length).toBeLessThanOrEqual(12);
+    expect(refused.length).toBeGreaterThanOrEqual(18);
+    for (const r of refused) expect(r).toMatchObject({ code: 'WSG_RATE_LIMITED' });
+    expect(typeof refused[0]?.retryAfterMs).toBe('number');
+    for (const { peer } of peers) peer.close();
+    await expectStillServing(srv.url);
+  });
+
+  it('refresh has its own tight limit per session: a refresh loop is refused WSG_RATE_LIMITED', async () => {
+    srv = await startServer(echoOnly);
+    const { peer } = await connectAuthed(srv.url, await signToken('refresher'));
+    const answers: Record<string, unknown>[] = [];
+    for (let i = 0; i < 6; i++) {
+      peer.send({ type: 'refresh', token: await signToken('refresher', { jti: `r${i}` }) });
+      answers.push(await peer.next());
+    }
+    expect(answers.slice(0, 2).every((a) => a.type === 'refresh_ok')).toBe(true);
+    const refused = answers.filter((a) => a.type === 'error');
+    expect(refused.length).toBeGreaterThanOrEqual(3);
+    for (const r of refused) {
+      expect(r).toMatchObject({ code: 'WSG_RATE_LIMITED' });
+      expect(r.retryAfterMs as number).toBeGreaterThan(1000);
+    }
+    assertNoLeak(peer.frames);
+    peer.close();
+    await expectStillServing(srv.url);
+  });
+});

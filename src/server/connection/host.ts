@@ -53,6 +53,7 @@ export function createConnectionHost(p: HostParts): ConnectionHost {
     readEnvelope,
     frameStages: protection.frameStages,
     appStages: p.appStages,
+    controlStages: protection.appStages,
     verify: p.verifier,
     openSession: p.openSession,
     dispatch: p.dispatch,
