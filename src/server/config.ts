@@ -23,6 +23,7 @@ export interface ResolvedConfig {
   readonly authTimeoutMs: number;
   readonly handlerTimeoutMs: number;
   readonly maxPayload: number;
+  readonly preAuthMaxPayload: number;
   readonly maxDepth: number;
   readonly maxKeys: number;
   readonly dedupeWindow: number;
@@ -338,6 +339,7 @@ export function resolveConfig<M extends MessageSchemas>(options: WsGuardOptions<
     authTimeoutMs: int('authTimeoutMs', options.authTimeoutMs, d.authTimeoutMs),
     handlerTimeoutMs: int('handlerTimeoutMs', options.handlerTimeoutMs, d.handlerTimeoutMs),
     maxPayload: int('maxPayload', options.maxPayload, d.maxPayload, 128),
+    preAuthMaxPayload: int('preAuthMaxPayload', options.preAuthMaxPayload, d.preAuthMaxPayload, 128),
     maxDepth: int('maxDepth', options.maxDepth, d.maxDepth),
     maxKeys: int('maxKeys', options.maxKeys, d.maxKeys),
     dedupeWindow: int('dedupeWindow', options.dedupeWindow, d.dedupeWindow, 0),

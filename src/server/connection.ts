@@ -29,6 +29,8 @@ export interface ConnectionHost {
   readonly frameStages: readonly Stage[];
   /** Checks on an application message after its envelope is read, in order. */
   readonly appStages: readonly Stage[];
+  /** Largest frame before auth, bytes. */
+  readonly preAuthMaxPayload: number;
   /** The limit stages a control message (ping, refresh) passes: per user, per type. */
   readonly controlStages: readonly Stage[];
   verify(token: string, req: UpgradeRequest): Promise<Principal | null>;
@@ -342,6 +344,16 @@ export class Connection implements ConnectionInfo {
       return;
     }
     if (isBinary) return this.failAuth('WSG_AUTH_REQUIRED', 'binary before auth');
+    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+    if (bytes > this.host.preAuthMaxPayload) {
+      this.event({
+        event: 'auth.failure',
+        level: 'warn',
+        code: 'WSG_MESSAGE_TOO_LARGE',
+        detail: `${bytes} bytes`,
+      });
+      return this.reject(new WsgError('WSG_MESSAGE_TOO_LARGE', { detail: 'before auth' }), undefined);
+    }
     const value = this.host.parse(typeof data === 'string' ? data : data.toString());
     const env = value instanceof WsgError ? value : this.host.readEnvelope(value);
     if (env instanceof WsgError || env.kind !== 'auth') {

@@ -22,6 +22,8 @@ export const DEFAULTS = deepFreeze({
   authTimeoutMs: 5000,
   handlerTimeoutMs: 30_000,
   maxPayload: 64 * 1024,
+  /** Before auth only an `auth` message is valid: a token (8192 characters at most) and its envelope. */
+  preAuthMaxPayload: 10 * 1024,
   maxDepth: 32,
   maxKeys: 2000,
   perMessageDeflate: false,

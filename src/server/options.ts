@@ -134,6 +134,13 @@ export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
   handlerTimeoutMs?: number;
   /** Largest message in bytes; bigger ones close the socket with 1009. @default 65536 */
   maxPayload?: number;
+  /**
+   * Largest frame accepted before auth, bytes (only an `auth` message is valid then); a larger
+   * one is closed 1009 `WSG_MESSAGE_TOO_LARGE` before any JSON work, so an anonymous client
+   * cannot make the server parse `maxPayload` bytes of hostile JSON.
+   * @default 10240
+   */
+  preAuthMaxPayload?: number;
   /** Deepest JSON nesting accepted. @default 32 */
   maxDepth?: number;
   /** Most JSON object keys and array items in one message. @default 2000 */

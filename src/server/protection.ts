@@ -137,6 +137,9 @@ export function createProtection(o: {
       }
     },
     rejected(conn, code) {
+      // Refusals that arrive while a block closes the socket count neither as strikes nor as
+      // anomaly signals: the flood that earned the block must not also earn a ban.
+      if (conn.strikes?.count === -1) return;
       const rule = rejectionOf(code);
       // The strike first: when it escalates to a block, the anomaly action below defers to it.
       if (rule.strike && penalties) {

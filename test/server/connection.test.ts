@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { assertNoLeak, connectAuthed } from '../helpers/peer.js';
+import { assertNoLeak, connect, connectAuthed } from '../helpers/peer.js';
 import { expectStillServing } from '../helpers/served.js';
 import { signToken, startServer, type TestServer } from '../helpers/server.js';
 
@@ -254,5 +254,40 @@ describe('control messages and the limits', () => {
     assertNoLeak(peer.frames);
     peer.close();
     await expectStillServing(srv.url);
+  });
+});
+
+describe('before auth', () => {
+  const echoOnly = { messages: { echo: z.unknown() }, handlers: { echo: (_c: unknown, p: unknown) => p } };
+
+  it('a frame over preAuthMaxPayload is closed 1009 before any JSON work; a big deep one too', async () => {
+    srv = await startServer({ ...echoOnly, limits: false, anomaly: false });
+    const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+    for (const text of [JSON.stringify({ type: 'auth', token: 'x'.repeat(12_000) }), deep]) {
+      const peer = await connect(srv.url);
+      peer.sendRaw(text);
+      expect(await peer.closed).toEqual({ code: 1009, reason: 'WSG_MESSAGE_TOO_LARGE' });
+      assertNoLeak(peer.frames);
+    }
+    // A real auth message with a long token still fits.
+    const ok = await connect(srv.url);
+    ok.send({ type: 'auth', token: await signToken(`long-${'u'.repeat(200)}`) });
+    expect(await ok.next('auth_ok')).toMatchObject({ type: 'auth_ok' });
+    ok.close();
+    await expectStillServing(srv.url);
+  });
+
+  it('deep or wide JSON is refused from a scan of the text, before parsing (also after auth)', async () => {
+    srv = await startServer({ ...echoOnly, limits: false, anomaly: false });
+    const { peer, csrf } = await connectAuthed(srv.url, await signToken('deep'));
+    const deep = `{"id":"d","type":"echo","csrf":"${csrf}","payload":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    peer.sendRaw(deep);
+    expect(await peer.next('error')).toMatchObject({ code: 'WSG_UNSAFE_JSON' });
+    peer.sendRaw(`{"id":"w","type":"echo","csrf":"${csrf}","payload":[${'1,'.repeat(3000)}1]}`);
+    expect(await peer.next('error')).toMatchObject({ code: 'WSG_UNSAFE_JSON' });
+    // Brackets and commas inside strings do not count.
+    peer.send({ id: 's', type: 'echo', csrf, payload: `${'[,'.repeat(3000)}` });
+    expect(await peer.next('ack')).toMatchObject({ id: 's' });
+    peer.close();
   });
 });

@@ -13,7 +13,7 @@ import type { Sockets } from './registry.js';
 
 /** The parts a connection calls into, made by server.ts. */
 export interface HostParts {
-  config: Pick<ResolvedConfig, 'authTimeoutMs' | 'binaryType' | 'backpressure'>;
+  config: Pick<ResolvedConfig, 'authTimeoutMs' | 'binaryType' | 'backpressure' | 'preAuthMaxPayload'>;
   events: EventBus;
   counters: StatsCounters;
   sockets: Sockets;
@@ -39,6 +39,7 @@ export function createConnectionHost(p: HostParts): ConnectionHost {
   return {
     events: p.events,
     authTimeoutMs: p.config.authTimeoutMs,
+    preAuthMaxPayload: p.config.preAuthMaxPayload,
     binaryType: p.config.binaryType,
     hardLimitBytes: p.config.backpressure.hardLimitBytes,
     received(data) {
