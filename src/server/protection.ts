@@ -71,7 +71,22 @@ export function createProtection(o: {
     const strongest = due[due.length - 1];
     if (!strongest || strongest.action === 'warn') return;
     const blocking = conn.strikes?.count === -1;
-    if (strongest.action === 'block' && penalties) {
+    if (strongest.action === 'block' && !conn.user && gate && limits) {
+      // An anonymous client cannot earn its address a ban (anyone behind it would pay): it gets
+      // the auth-failure block, minutes long, written before the close.
+      const ms = limits.authFailures ? limits.authFailures.blockMs : DEFAULTS.limits.authFailures.blockMs;
+      void gate.blockAuth(conn.ip, ms, 'anonymous anomaly').then(
+        () => conn.fail('WSG_ANOMALY'),
+        () => conn.fail('WSG_ANOMALY'),
+      );
+      return;
+    }
+    // blockIp: false means no block or ban of an address from what a user did.
+    if (strongest.action === 'block' && penalties && conn.user && ladder && !ladder.blockIp) {
+      if (!blocking) conn.fail('WSG_ANOMALY');
+      return;
+    }
+    if (strongest.action === 'block' && penalties && conn.user) {
       void Promise.resolve(penalties.ban(conn.ip, 'anomaly')).then(
         () => blocking || conn.fail('WSG_ANOMALY'),
         () => blocking || conn.fail('WSG_ANOMALY'),
