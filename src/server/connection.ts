@@ -3,7 +3,6 @@ import type { Principal } from './connection/state.js';
 import { DEFAULTS } from './defaults.js';
 import { WsgError } from './errors.js';
 import type { EventBus, SecurityEvent, SocketEvent } from './events.js';
-import { type Bucket, fullBucket, take } from './limits/token-bucket.js';
 import type { HandlerContext } from './options.js';
 import type { Envelope } from './pipeline/envelope.js';
 import { errorFrame, eventFrame, pongFrame } from './pipeline/frames.js';
@@ -29,10 +28,9 @@ export interface ConnectionHost {
   readonly frameStages: readonly Stage[];
   /** Checks on an application message after its envelope is read, in order. */
   readonly appStages: readonly Stage[];
-  /** Largest frame before auth, bytes. */
-  readonly preAuthMaxPayload: number;
   /** The limit stages a control message (ping, refresh) passes: per user, per type. */
   readonly controlStages: readonly Stage[];
+  readonly preAuthMaxPayload: number;
   verify(token: string, req: UpgradeRequest): Promise<Principal | null>;
   /** Creates the session for a verified principal; resolves with the auth_ok frame. */
   openSession(
@@ -80,8 +78,6 @@ export class Connection implements ConnectionInfo {
   /** Since when the send queue has been over the backpressure limit, ms. */
   overSince: number | undefined;
   private authTimer: NodeJS.Timeout | undefined;
-  /** `refresh` messages, one bucket per socket (a session lives on one socket). */
-  private readonly refreshBucket: Bucket = fullBucket(DEFAULTS.refresh, Date.now());
   private ctx: HandlerContext | undefined;
   /** The upgrade request, kept only until auth completes (for `verify(token, req)`). */
   private upgradeReq: UpgradeRequest | undefined;
@@ -100,11 +96,9 @@ export class Connection implements ConnectionInfo {
     this.authTimer = setTimeout(() => {
       if (this.state !== 'authenticating' && this.state !== 'verifying') return;
       this.fail('WSG_AUTH_TIMEOUT');
-      // A peer that never answers the close would hold its per-IP slot until ws gives up on
-      // the handshake (30 s): the slot goes back now, and the socket is cut off shortly after.
+      // A silent peer would hold its per-IP slot until ws gives up on the close (30 s).
       this.host.abandon(this);
-      const t = setTimeout(() => this.socket.terminate(), DEFAULTS.internal.overloadTerminateMs);
-      t.unref?.();
+      setTimeout(() => this.socket.terminate(), DEFAULTS.internal.overloadTerminateMs).unref?.();
     }, this.host.authTimeoutMs);
     this.authTimer.unref?.();
     if (principal) {
@@ -157,8 +151,7 @@ export class Connection implements ConnectionInfo {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.event({ event: 'connection.closed', level: 'warn', code: 'WSG_OVERLOADED', detail: 'slow reader' });
     this.closeSocket(1013, 'WSG_OVERLOADED');
-    const t = setTimeout(() => this.socket.terminate(), DEFAULTS.internal.overloadTerminateMs);
-    t.unref?.();
+    setTimeout(() => this.socket.terminate(), DEFAULTS.internal.overloadTerminateMs).unref?.();
   }
 
   handlePong(): void {
@@ -262,20 +255,12 @@ export class Connection implements ConnectionInfo {
     const env = this.host.readEnvelope(value);
     if (env instanceof WsgError) return this.reject(env, m);
     switch (env.kind) {
-      // Control messages go through the same app limits (per user, the ladder sees refusals):
-      // a ping or refresh loop is work the limits must see.
       case 'ping':
-        m.type = 'ping';
-        return this.runApp(m, 0, () => this.sendFrame(pongFrame(env.ts)));
-      case 'refresh': {
-        // A refresh is a token check, store writes and a log line: its own tight limit.
-        const wait = take(this.refreshBucket, DEFAULTS.refresh, 1, Date.now());
-        if (wait > 0) {
-          return this.reject(new WsgError('WSG_RATE_LIMITED', { retryAfterMs: wait, detail: 'refresh' }), m);
-        }
-        m.type = 'refresh';
-        return this.runApp(m, 0, () => void this.host.onRefresh(this, env.token));
-      }
+      case 'refresh':
+        m.type = env.kind;
+        return this.runApp(m, 0, () =>
+          env.kind === 'ping' ? this.sendFrame(pongFrame(env.ts)) : void this.host.onRefresh(this, env.token),
+        );
       case 'auth':
         return this.reject(new WsgError('WSG_INVALID_MESSAGE', { detail: 'already authenticated' }), m);
     }
@@ -287,10 +272,7 @@ export class Connection implements ConnectionInfo {
     this.runApp(m, 0);
   }
 
-  /**
-   * Runs the app stages from `from`, then the handler; or, for a control message, the control
-   * stages, then `control`.
-   */
+  /** App stages from `from`, then the handler; a control message: the limit stages, then `control`. */
   private runApp(m: MessageContext, from: number, control?: () => void): void {
     const appStages = control ? this.host.controlStages : this.host.appStages;
     for (let i = from; i < appStages.length; i++) {
@@ -302,10 +284,7 @@ export class Connection implements ConnectionInfo {
         (err: unknown) => this.reject(err instanceof WsgError ? err : new WsgError('WSG_INTERNAL'), m),
       );
     }
-    if (control) {
-      if (this.state === 'open') control();
-      return;
-    }
+    if (control) return void (this.state === 'open' && control());
     const reply = this.host.dispatch(this, m);
     if (typeof reply === 'string') this.sendFrame(reply);
     else if (reply !== undefined) {
@@ -344,14 +323,7 @@ export class Connection implements ConnectionInfo {
       return;
     }
     if (isBinary) return this.failAuth('WSG_AUTH_REQUIRED', 'binary before auth');
-    const bytes = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
-    if (bytes > this.host.preAuthMaxPayload) {
-      this.event({
-        event: 'auth.failure',
-        level: 'warn',
-        code: 'WSG_MESSAGE_TOO_LARGE',
-        detail: `${bytes} bytes`,
-      });
+    if ((typeof data === 'string' ? Buffer.byteLength(data) : data.length) > this.host.preAuthMaxPayload) {
       return this.reject(new WsgError('WSG_MESSAGE_TOO_LARGE', { detail: 'before auth' }), undefined);
     }
     const value = this.host.parse(typeof data === 'string' ? data : data.toString());

@@ -219,7 +219,8 @@ describe('control messages and the limits', () => {
       limits: { user: { rate: 1, burst: 10 }, messages: { rate: 1000, burst: 1000 }, penalties: false },
     });
     const token = await signToken('pinger');
-    const peers = await Promise.all([1, 2, 3].map(() => connectAuthed(srv!.url, token)));
+    const url = srv.url;
+    const peers = await Promise.all([1, 2, 3].map(() => connectAuthed(url, token)));
     const answers: Record<string, unknown>[] = [];
     for (let i = 0; i < 10; i++) {
       for (const { peer } of peers) peer.send({ type: 'ping', ts: i });

@@ -70,8 +70,9 @@ describe('/metrics and /healthz', () => {
   });
 
   it('answers concurrent scrapes from one rendering, the same text', async () => {
-    srv = await startServer(echo);
-    const bodies = await Promise.all([1, 2, 3, 4].map(() => get(srv!.port, '/metrics')));
+    const s = await startServer(echo);
+    srv = s;
+    const bodies = await Promise.all([1, 2, 3, 4].map(() => get(s.port, '/metrics')));
     expect(bodies.every((b) => b.status === 200 && b.body === bodies[0]?.body)).toBe(true);
   });
 });
