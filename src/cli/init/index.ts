@@ -15,6 +15,7 @@ import {
   SCRIPTS,
   SECRET_VAR,
   TEMPLATE_FILES,
+  templatePath,
 } from './plan.js';
 
 export const initCommand: CommandSpec = {
@@ -98,7 +99,7 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
 
   for (const t of TEMPLATE_FILES) {
     const target = join(dir, t.path);
-    const template = readFileSync(join(root, t.path), 'utf8');
+    const template = readFileSync(templatePath(root, t.path), 'utf8');
     const current = readText(target);
     verbose(`${t.path}: ${t.why}`);
     if ('onlyWithoutEntry' in t && current === undefined && withEntry) {
