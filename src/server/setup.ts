@@ -3,6 +3,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { attachWs } from './adapters/ws.js';
 import type { EventListener } from './events.js';
 import { type BanOptions, type CloseOptions, createGuard } from './guard.js';
+import { assertHttpServer } from './http/check-server.js';
 import { type HttpHandler, mountHttpHandler } from './monitor/http.js';
 import type { ServerStats } from './monitor/stats.js';
 import type { MessageSchemas, WsGuardOptions } from './options.js';
@@ -40,6 +41,7 @@ export function setupWebSockets<M extends MessageSchemas>(
   server: HttpServer | HttpsServer,
   options: WsGuardOptions<M>,
 ): WsGuardServer {
+  assertHttpServer(server);
   const guard = createGuard(options);
   const attachment = attachWs(server, guard);
   const unmount = guard.httpMount ? mountHttpHandler(server, guard.httpHandler) : () => {};

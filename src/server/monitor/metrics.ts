@@ -1,4 +1,5 @@
-import { Counter, Gauge, type Metric, Registry } from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
+import { loadOptional } from '../optional.js';
 import type { ServerStats } from './stats.js';
 
 /**
@@ -7,7 +8,8 @@ import type { ServerStats } from './stats.js';
  * counted twice and the hot path only increments plain numbers.
  */
 export interface Metrics {
-  registry: Registry;
+  /** The registry, made (and prom-client loaded) on first use. */
+  readonly registry: Registry;
   /** Handler latency histogram, observed per handled message. */
   observeHandler(seconds: number): void;
   render(): Promise<string>;
@@ -18,6 +20,41 @@ export function createMetrics(
   read: () => ServerStats & { connections: number; penalties: number; anomalies: number },
   prefix = 'wsguard_',
 ): Metrics {
+  const bounds = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
+  const histogram = createPlainHistogram(
+    `${prefix}handler_duration_seconds`,
+    'Time from a message passing the pipeline to its handler finishing',
+    bounds,
+  );
+  // prom-client is an optional peer: loaded at the first scrape, so an app that never serves
+  // /metrics never needs it installed.
+  let registry: Registry | undefined;
+  const get = () => {
+    registry ??= createRegistry(read, prefix, histogram.metric);
+    return registry;
+  };
+  return {
+    get registry() {
+      return get();
+    },
+    observeHandler: histogram.observe,
+    render: async () => get().metrics(),
+    contentType: PROMETHEUS_CONTENT_TYPE,
+  };
+}
+
+/** The Prometheus text format's type, as prom-client's registry answers it. */
+const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+function createRegistry(
+  read: Parameters<typeof createMetrics>[0],
+  prefix: string,
+  histogram: Metric,
+): Registry {
+  const { Counter, Gauge, Registry } = loadOptional<typeof import('prom-client')>(
+    'prom-client',
+    'The /metrics endpoint',
+  );
   const registry = new Registry();
   const counter = (name: string, help: string, value: (s: ReturnType<typeof read>) => number) =>
     new Counter({
@@ -72,18 +109,8 @@ export function createMetrics(
       this.set(read().socketsAuthenticated);
     },
   });
-  const histogram = createPlainHistogram(
-    registry,
-    `${prefix}handler_duration_seconds`,
-    'Time from a message passing the pipeline to its handler finishing',
-    [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-  );
-  return {
-    registry,
-    observeHandler: histogram.observe,
-    render: () => registry.metrics(),
-    contentType: registry.contentType,
-  };
+  registry.registerMetric(histogram);
+  return registry;
 }
 
 /**
@@ -92,11 +119,10 @@ export function createMetrics(
  * its own Histogram exports, so /metrics reads the same.
  */
 function createPlainHistogram(
-  registry: Registry,
   name: string,
   help: string,
   bounds: readonly number[],
-): { observe(value: number): void } {
+): { observe(value: number): void; metric: Metric } {
   // counts[i]: values in (bounds[i-1], bounds[i]]; the last slot is above every bound.
   const counts = new Float64Array(bounds.length + 1);
   let sum = 0;
@@ -127,8 +153,8 @@ function createPlainHistogram(
       count = 0;
     },
   };
-  registry.registerMetric(metric as unknown as Metric);
   return {
+    metric: metric as unknown as Metric,
     observe(value) {
       let i = 0;
       while (i < bounds.length && value > (bounds[i] as number)) i++;
