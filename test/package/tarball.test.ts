@@ -62,7 +62,9 @@ describe('the tarball', () => {
     const shipped = new Set(files);
     const missing: string[] = [];
     for (const m of maps) {
-      const map = JSON.parse(readFileSync(join(app, 'node_modules/wsguard', m), 'utf8')) as { sources: string[] };
+      const map = JSON.parse(readFileSync(join(app, 'node_modules/wsguard', m), 'utf8')) as {
+        sources: string[];
+      };
       for (const s of map.sources) {
         const resolved = new URL(s, `file:///${m}`).pathname.slice(1);
         if (!shipped.has(resolved)) missing.push(`${m} -> ${s}`);
@@ -73,10 +75,14 @@ describe('the tarball', () => {
 
   it('runs no script on install and states the Node versions it supports', () => {
     const pkg = JSON.parse(readFileSync(join(app, 'node_modules/wsguard/package.json'), 'utf8'));
-    for (const s of ['preinstall', 'install', 'postinstall', 'prepare']) expect(pkg.scripts?.[s]).toBeUndefined();
+    for (const s of ['preinstall', 'install', 'postinstall', 'prepare'])
+      expect(pkg.scripts?.[s]).toBeUndefined();
     expect(pkg.engines.node).toBe('>=20.19');
     expect(Object.keys(pkg.dependencies).sort()).toEqual(['jose', 'pino', 'ws', 'xss', 'zod']);
-    expect(pkg.peerDependenciesMeta).toMatchObject({ ioredis: { optional: true }, 'prom-client': { optional: true } });
+    expect(pkg.peerDependenciesMeta).toMatchObject({
+      ioredis: { optional: true },
+      'prom-client': { optional: true },
+    });
     expect(existsSync(join(app, 'node_modules/ioredis'))).toBe(false);
     expect(existsSync(join(app, 'node_modules/prom-client'))).toBe(false);
   });
@@ -109,8 +115,12 @@ describe('at run time, without the optional peers installed', () => {
     const out = JSON.parse(r.out.split('\n')[0] as string);
     expect(out.health).toBe(200);
     expect(out.metrics).toBe(501);
-    expect(out.metricsText).toBe("wsguard: The /metrics endpoint needs the package 'prom-client': npm install prom-client\n");
-    expect(out.redis).toBe("WsgConfigError: wsguard: redisStore() needs the package 'ioredis': npm install ioredis");
+    expect(out.metricsText).toBe(
+      "wsguard: The /metrics endpoint needs the package 'prom-client': npm install prom-client\n",
+    );
+    expect(out.redis).toBe(
+      "WsgConfigError: wsguard: redisStore() needs the package 'ioredis': npm install ioredis",
+    );
   });
 
   it('loads with require() (CommonJS)', () => {
@@ -126,7 +136,10 @@ describe('at run time, without the optional peers installed', () => {
   it('the CLI answers --version with the package version', () => {
     const r = run('node_modules/wsguard/dist/src/cli/bin.js', []);
     expect(r.code).toBe(2);
-    const v = spawnSync(process.execPath, ['node_modules/.bin/wsguard', '--version'], { cwd: app, encoding: 'utf8' });
+    const v = spawnSync(process.execPath, ['node_modules/.bin/wsguard', '--version'], {
+      cwd: app,
+      encoding: 'utf8',
+    });
     expect(v.stdout.trim()).toBe(JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')).version);
   });
 });
@@ -191,7 +204,11 @@ function typecheck(compiler: string, name: string, extra: Record<string, unknown
   };
   const file = `tsconfig.${name}.json`;
   writeFileSync(join(app, file), JSON.stringify(config, null, 2));
-  const r = spawnSync(process.execPath, [compiler, '-p', file], { cwd: app, encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(process.execPath, [compiler, '-p', file], {
+    cwd: app,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   return `${r.stdout}${r.stderr}`.trim();
 }
 
