@@ -18,6 +18,7 @@ export type {
   VerifyToken,
   WsGuardOptions,
 } from './options.js';
+export type { StandardSchemaV1 } from './pipeline/standard-schema.js';
 export { escapeHtml, richText, safeText } from './sanitize.js';
 export type { SessionOptions } from './session/options.js';
 export { setupWebSockets, type WsGuardServer } from './setup.js';

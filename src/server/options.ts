@@ -1,12 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Logger, LoggerOptions } from 'pino';
-import type { z } from 'zod';
 import type { AnomalyEvent, AnomalyOptions } from './anomaly/index.js';
 import type { SecurityEvent } from './events.js';
 import type { LimitsOptions } from './limits/options.js';
 import type { BackpressureOptions } from './monitor/backpressure.js';
 import type { HttpEndpointsOptions } from './monitor/http.js';
+import type { StandardSchemaV1 } from './pipeline/standard-schema.js';
 import type { SessionOptions } from './session/options.js';
 import type { UpgradeRequest } from './socket.js';
 import type { Store } from './stores/types.js';
@@ -60,8 +60,11 @@ export interface AuthOptions {
   verify?: VerifyToken;
 }
 
-/** Per-message-type Zod schemas: the only types a client may send. */
-export type MessageSchemas = Record<string, z.ZodType>;
+/**
+ * A schema per message type, from any Standard Schema validator (Zod 4, Valibot, ArkType):
+ * the only types a client may send. Handlers get the schema's output type.
+ */
+export type MessageSchemas = Record<string, StandardSchemaV1>;
 
 /** What a handler gets besides the validated payload. */
 export interface HandlerContext {
@@ -82,7 +85,7 @@ export interface HandlerContext {
 export type Handler<P = unknown> = (ctx: HandlerContext, payload: P) => unknown;
 
 export type Handlers<M extends MessageSchemas> = {
-  [K in keyof M]?: Handler<z.output<M[K]>>;
+  [K in keyof M]?: Handler<StandardSchemaV1.InferOutput<M[K]>>;
 };
 
 export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
@@ -90,7 +93,7 @@ export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
   auth: AuthOptions;
   /** URL path of the endpoint. @default '/ws' */
   path?: string;
-  /** Zod schema per application message type. @default {} */
+  /** A schema per application message type (Zod 4, Valibot, ArkType: any Standard Schema). @default {} */
   messages?: M;
   /** Handler per message type; a type with a schema and no handler is validated and acked. @default {} */
   handlers?: Handlers<M>;
