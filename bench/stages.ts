@@ -10,7 +10,6 @@ import { Bench } from 'tinybench';
 import { z } from 'zod';
 import { createAnomalyScorer } from '../src/server/anomaly/index.js';
 import { createEventBus } from '../src/server/events.js';
-import { createGuard } from '../src/server/guard.js';
 import { createSocketRateStage } from '../src/server/limits/socket-rate.js';
 import { createUserRateStage } from '../src/server/limits/user-rate.js';
 import { createCsrfStage } from '../src/server/pipeline/csrf.js';
@@ -19,6 +18,7 @@ import { ackFrame } from '../src/server/pipeline/frames.js';
 import { createSafeParse, inspectParsed } from '../src/server/pipeline/parse.js';
 import { createSchemaStage } from '../src/server/pipeline/schema.js';
 import type { ConnectionInfo, MessageContext, Stage } from '../src/server/pipeline/types.js';
+import { createGuard } from '../src/server/server.js';
 import type { GuardSocket } from '../src/server/socket.js';
 import { memoryStore } from '../src/server/stores/memory/index.js';
 

@@ -1,9 +1,11 @@
 import { type ErrorCode, ErrorCodes, formatCloseReason } from '../protocol/index.js';
+import type { Principal } from './connection/state.js';
+import { DEFAULTS } from './defaults.js';
 import { WsgError } from './errors.js';
-import type { EventBus, SecurityEvent } from './events.js';
-import type { HandlerContext, Principal } from './options.js';
+import type { EventBus, SecurityEvent, SocketEvent } from './events.js';
+import type { HandlerContext } from './options.js';
 import type { Envelope } from './pipeline/envelope.js';
-import { errorFrame, eventFrame } from './pipeline/frames.js';
+import { errorFrame, eventFrame, pongFrame } from './pipeline/frames.js';
 import type { ConnectionInfo, MessageContext, Stage } from './pipeline/types.js';
 import type { GuardSocket, UpgradeRequest } from './socket.js';
 
@@ -142,7 +144,7 @@ export class Connection implements ConnectionInfo {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.event({ event: 'connection.closed', level: 'warn', code: 'WSG_OVERLOADED', detail: 'slow reader' });
     this.closeSocket(1013, 'WSG_OVERLOADED');
-    const t = setTimeout(() => this.socket.terminate(), 1000);
+    const t = setTimeout(() => this.socket.terminate(), DEFAULTS.internal.overloadTerminateMs);
     t.unref?.();
   }
 
@@ -178,7 +180,7 @@ export class Connection implements ConnectionInfo {
   }
 
   /** Emits `e` (a fresh literal at every call site) with this socket's ids added to it. */
-  event(e: Omit<SecurityEvent, 'ip' | 'userId' | 'sessionId' | 'connectionId'>): void {
+  event(e: SocketEvent): void {
     // Filled in place: copying it with a spread was the largest cost of a refused message.
     const full = e as SecurityEvent;
     full.ip = this.ip;
@@ -248,7 +250,7 @@ export class Connection implements ConnectionInfo {
     if (env instanceof WsgError) return this.reject(env, m);
     switch (env.kind) {
       case 'ping':
-        return this.sendFrame(`{"type":"pong","ts":${env.ts}}`);
+        return this.sendFrame(pongFrame(env.ts));
       case 'refresh':
         return void this.host.onRefresh(this, env.token);
       case 'auth':

@@ -39,6 +39,9 @@ export interface SecurityEvent {
 
 export type EventListener = (event: SecurityEvent) => void;
 
+/** An event about one socket, before the socket adds its ids (Connection.event). */
+export type SocketEvent = Omit<SecurityEvent, 'ip' | 'userId' | 'sessionId' | 'connectionId'>;
+
 export interface EventBus {
   emit(event: SecurityEvent): void;
   /** Adds a listener (metrics, stats); returns the function that removes it. */

@@ -1,8 +1,7 @@
 export type { AnomalyEvent, AnomalyOptions, AnomalySignal } from './anomaly/index.js';
 export { createJwtVerifier } from './auth/jwt.js';
-export { WsgConfigError, WsgError } from './errors.js';
+export { type ConfigErrorCode, ConfigErrorCodes, WsgConfigError, WsgError } from './errors.js';
 export type { EventListener, SecurityEvent, SecurityEventName } from './events.js';
-export type { BanOptions, CloseOptions } from './guard.js';
 export type { LimitsOptions, PenaltyOptions, TypeLimit, WindowLimit } from './limits/options.js';
 export type { BackpressureOptions } from './monitor/backpressure.js';
 export type { HttpEndpointsOptions } from './monitor/http.js';
@@ -20,6 +19,7 @@ export type {
 } from './options.js';
 export type { StandardSchemaV1 } from './pipeline/standard-schema.js';
 export { escapeHtml, richText, safeText } from './sanitize.js';
+export type { BanOptions, CloseOptions } from './server.js';
 export type { SessionOptions } from './session/options.js';
 export { setupWebSockets, type WsGuardServer } from './setup.js';
 export type { UpgradeRequest } from './socket.js';

@@ -13,7 +13,10 @@ export function loadOptional<T>(name: 'ioredis' | 'prom-client', feature: string
     return require(name) as T;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND')
-      throw new WsgConfigError(`${feature} needs the package '${name}': npm install ${name}`);
+      throw new WsgConfigError(
+        'WSG_CONFIG_MISSING_PACKAGE',
+        `${feature} needs the package '${name}': npm install ${name}`,
+      );
     throw err;
   }
 }

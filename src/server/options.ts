@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Logger, LoggerOptions } from 'pino';
 import type { AnomalyEvent, AnomalyOptions } from './anomaly/index.js';
+import type { Principal } from './connection/state.js';
 import type { SecurityEvent } from './events.js';
 import type { LimitsOptions } from './limits/options.js';
 import type { BackpressureOptions } from './monitor/backpressure.js';
@@ -11,17 +12,7 @@ import type { SessionOptions } from './session/options.js';
 import type { UpgradeRequest } from './socket.js';
 import type { Store } from './stores/types.js';
 
-/** Who a token belongs to, as the verifier found it. */
-export interface Principal {
-  /** Stable user id (the JWT `sub` by default). */
-  id: string;
-  /** Verified claims, for handlers. */
-  claims?: Record<string, unknown>;
-  /** Token expiry, ms since the epoch; the session never outlives it. */
-  expiresAt?: number;
-  /** Token id (JWT `jti`), used for revocation. */
-  jti?: string;
-}
+export type { Principal } from './connection/state.js';
 
 /** A custom token check. Return `null` (or throw) to refuse. */
 export type VerifyToken = (

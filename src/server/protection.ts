@@ -1,21 +1,22 @@
 import type { ErrorCode } from '../protocol/index.js';
 import {
   type AnomalyEvent,
-  type AnomalyOptions,
   type AnomalySubject,
   createAnomalyScorer,
-  signalOf,
+  type ResolvedAnomaly,
 } from './anomaly/index.js';
+import { DEFAULTS } from './defaults.js';
 import { WsgError } from './errors.js';
 import type { EventBus } from './events.js';
 import type { GateCheck, GateRejection } from './gate/index.js';
 import { createLimitGate } from './limits/gate-checks.js';
 import { keys } from './limits/keys.js';
-import { type LimitsOptions, resolveLimits } from './limits/options.js';
+import type { ResolvedLimits } from './limits/options.js';
 import { createPenalties, type Offender } from './limits/penalties.js';
 import { createSocketRateStage } from './limits/socket-rate.js';
 import { createTypeRateStage, createUserRateStage } from './limits/user-rate.js';
 import type { Stage } from './pipeline/types.js';
+import { rejectionOf } from './rejections.js';
 import type { LimitStore } from './stores/types.js';
 
 /** The socket as the protection layer sees it. */
@@ -40,26 +41,25 @@ export interface Protection {
   authFailed(ip: string): void;
   opened(conn: Protected): void;
   closed(conn: Protected): void;
-  /** Every refusal: strikes on the ladder and anomaly signals; may close the socket. */
+  /** Every refusal, as its row in rejections.ts says: anomaly signal, strike, auth failure; may close the socket. */
   rejected(conn: Protected, code: ErrorCode): void;
 }
 
-const USER_SLOT_TTL = 24 * 3600_000;
 const ipReleased = new WeakSet<object>();
 
 export function createProtection(o: {
   store: LimitStore;
-  limits: LimitsOptions | false | undefined;
-  anomaly: AnomalyOptions | false | undefined;
+  limits: ResolvedLimits | false;
+  anomaly: ResolvedAnomaly | false;
   onAnomaly: ((e: AnomalyEvent) => void) | undefined;
   events: EventBus;
   now: () => number;
 }): Protection {
   const { store, events, now } = o;
-  const limits = resolveLimits(o.limits);
+  const { limits } = o;
   const gate = limits ? createLimitGate(store, limits, events, now) : undefined;
-  const penalties =
-    limits && limits.penalties ? createPenalties(store, limits.penalties, events, now) : undefined;
+  const ladder = limits ? limits.penalties : false;
+  const penalties = ladder ? createPenalties(store, ladder, events, now) : undefined;
 
   const act = (conn: Protected, due: AnomalyEvent[]) => {
     const strongest = due[due.length - 1];
@@ -71,7 +71,7 @@ export function createProtection(o: {
   const scorer =
     o.anomaly === false
       ? undefined
-      : createAnomalyScorer(o.anomaly ?? {}, events, now, o.onAnomaly, (subject) =>
+      : createAnomalyScorer(o.anomaly, events, now, o.onAnomaly, (subject) =>
           act(subject as Protected, scorer?.signal(subject, 'burst') ?? []),
         );
 
@@ -95,7 +95,7 @@ export function createProtection(o: {
     admitUser: async (userId) => gate?.userAdmission(userId),
     async acquireUserSlot(conn) {
       if (!perUser || !conn.user) return undefined;
-      const n = await store.acquire(keys.userSockets(conn.user.id), USER_SLOT_TTL);
+      const n = await store.acquire(keys.userSockets(conn.user.id), DEFAULTS.internal.userSlotTtlMs);
       if (n > perUser) {
         await store.release(keys.userSockets(conn.user.id));
         return new WsgError('WSG_TOO_MANY_CONNECTIONS', {
@@ -125,18 +125,18 @@ export function createProtection(o: {
       }
     },
     rejected(conn, code) {
-      const signal = signalOf(code);
-      if (signal && scorer) act(conn, scorer.signal(conn, signal));
-      if (code === 'WSG_RATE_LIMITED' && penalties) {
+      const rule = rejectionOf(code);
+      if (rule.signal && scorer) act(conn, scorer.signal(conn, rule.signal));
+      if (rule.strike && penalties) {
         const r = penalties.strike(conn);
         if (r !== undefined) {
           void Promise.resolve(r).then(
             (blockMs) => blockMs !== undefined && conn.fail('WSG_BLOCKED', blockMs),
-            () => conn.fail('WSG_BLOCKED', limits && limits.penalties ? limits.penalties.blockMs : 30_000),
+            () => conn.fail('WSG_BLOCKED', ladder ? ladder.blockMs : DEFAULTS.limits.penalties.blockMs),
           );
         }
       }
-      if ((code === 'WSG_AUTH_FAILED' || code === 'WSG_AUTH_REQUIRED') && gate) this.authFailed(conn.ip);
+      if (rule.authFailure && gate) this.authFailed(conn.ip);
     },
   };
 }

@@ -2,8 +2,8 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { ErrorCodes, isErrorCode, parseCloseReason } from '../../src/protocol/index.js';
 import type { Connection } from '../../src/server/connection.js';
-import { createGuard, type Guard } from '../../src/server/guard.js';
 import type { HandlerContext } from '../../src/server/options.js';
+import { createGuard, type Guard } from '../../src/server/server.js';
 import { type MemorySocket, memorySocket, memoryUpgradeRequest } from '../helpers/memory-socket.js';
 
 /**

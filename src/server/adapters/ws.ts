@@ -5,7 +5,7 @@ import { TLSSocket } from 'node:tls';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { BEARER_SUBPROTOCOL_PREFIX, type ErrorCode, ErrorCodes, SUBPROTOCOL } from '../../protocol/index.js';
 import type { Connection } from '../connection.js';
-import type { Guard } from '../guard.js';
+import type { Guard } from '../server.js';
 import type { GuardSocket, UpgradeRequest } from '../socket.js';
 
 /** The thin `ws` adapter: HTTP upgrade -> guard.admit -> ws handshake -> guard.open. */

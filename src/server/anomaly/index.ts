@@ -1,6 +1,6 @@
-import type { ErrorCode } from '../../protocol/index.js';
 import { createBoundedMap } from '../bounded-map.js';
-import { WsgConfigError } from '../errors.js';
+import type { SocketAnomalyState } from '../connection/state.js';
+import { DEFAULTS } from '../defaults.js';
 import type { EventBus } from '../events.js';
 import type { Stage } from '../pipeline/types.js';
 import { addSignal, NO_LEVELS, newScore, type Score } from './score.js';
@@ -29,7 +29,10 @@ export interface AnomalyThresholds {
 }
 
 export interface AnomalyOptions {
-  /** Weight per signal. @default validation 2, csrf 5, unknownType 2, rateLimit 1, oversized 5, authFailure 3, burst 5, binary 2, malformed 2, unsafeJson 5 */
+  /**
+   * Weight per signal (which refusal adds which signal: rejections.ts).
+   * @default { validation: 2, csrf: 5, unknownType: 2, rateLimit: 1, oversized: 5, authFailure: 3, burst: 5, binary: 2, malformed: 2, unsafeJson: 5 }
+   */
   weights?: Partial<Record<AnomalySignal, number>>;
   /** Scores halve every this many ms. @default 60000 */
   halfLifeMs?: number;
@@ -45,6 +48,15 @@ export interface AnomalyOptions {
   scopeFactors?: { user: number; ip: number };
 }
 
+/** AnomalyOptions after defaults and checks (config.ts). */
+export interface ResolvedAnomaly {
+  weights: Record<AnomalySignal, number>;
+  halfLifeMs: number;
+  thresholds: AnomalyThresholds;
+  burst: { factor: number; min: number };
+  scopeFactors: { user: number; ip: number };
+}
+
 /** What `onAnomaly` receives. */
 export interface AnomalyEvent {
   action: AnomalyAction;
@@ -57,15 +69,7 @@ export interface AnomalyEvent {
   connectionId: string;
 }
 
-/** Per-socket anomaly state, kept on the connection. */
-export interface SocketAnomalyState {
-  score: Score;
-  windowStart: number;
-  windowCount: number;
-  /** Moving average of messages per second. */
-  baseline: number;
-  burstFlagged: boolean;
-}
+export type { SocketAnomalyState };
 
 export interface AnomalySubject {
   readonly ip: string;
@@ -74,36 +78,7 @@ export interface AnomalySubject {
   anomaly: SocketAnomalyState | undefined;
 }
 
-export const DEFAULT_WEIGHTS: Record<AnomalySignal, number> = {
-  validation: 2,
-  csrf: 5,
-  unknownType: 2,
-  rateLimit: 1,
-  oversized: 5,
-  authFailure: 3,
-  burst: 5,
-  binary: 2,
-  malformed: 2,
-  unsafeJson: 5,
-};
-
-const SIGNAL_OF: Partial<Record<ErrorCode, AnomalySignal>> = {
-  WSG_VALIDATION_FAILED: 'validation',
-  WSG_CSRF_INVALID: 'csrf',
-  WSG_UNKNOWN_TYPE: 'unknownType',
-  WSG_RATE_LIMITED: 'rateLimit',
-  WSG_MESSAGE_TOO_LARGE: 'oversized',
-  WSG_AUTH_FAILED: 'authFailure',
-  WSG_AUTH_REQUIRED: 'authFailure',
-  WSG_BINARY_NOT_ALLOWED: 'binary',
-  WSG_INVALID_JSON: 'malformed',
-  WSG_INVALID_MESSAGE: 'malformed',
-  WSG_UNSAFE_JSON: 'unsafeJson',
-};
-
-export function signalOf(code: ErrorCode): AnomalySignal | undefined {
-  return SIGNAL_OF[code];
-}
+export const DEFAULT_WEIGHTS: Readonly<Record<AnomalySignal, number>> = DEFAULTS.anomaly.weights;
 
 const ACTIONS: readonly AnomalyAction[] = ['warn', 'disconnect', 'block'];
 /** What signal() returns when nothing is due (shared: callers only read it). */
@@ -124,23 +99,22 @@ export function createAnomalyScorer(
   /** Where the burst stage reports a burst (the guard scores it and acts). */
   reportBurst: (subject: AnomalySubject) => void,
 ): AnomalyScorer {
-  const weights = { ...DEFAULT_WEIGHTS, ...(options.weights ?? {}) };
-  const halfLife = options.halfLifeMs ?? 60_000;
-  const t = { warn: 10, disconnect: 25, block: 60, ...(options.thresholds ?? {}) };
-  if (!(t.warn < t.disconnect && t.disconnect < t.block) || !(halfLife > 0)) {
-    throw new WsgConfigError('anomaly thresholds must rise warn < disconnect < block, and halfLifeMs > 0');
-  }
+  // Checked once by resolveAnomaly (config.ts); merged again here for callers passing a subset.
+  const d = DEFAULTS.anomaly;
+  const weights = { ...d.weights, ...(options.weights ?? {}) };
+  const halfLife = options.halfLifeMs ?? d.halfLifeMs;
+  const t = { ...d.thresholds, ...(options.thresholds ?? {}) };
   const thresholds = [t.warn, t.disconnect, t.block];
-  const factors = { user: 2, ip: 4, ...(options.scopeFactors ?? {}) };
+  const factors = { ...d.scopeFactors, ...(options.scopeFactors ?? {}) };
   const scaled = {
     socket: thresholds,
     user: thresholds.map((x) => x * factors.user),
     ip: thresholds.map((x) => x * factors.ip),
   };
-  const burst = options.burst ?? { factor: 10, min: 30 };
+  const burst = options.burst ?? d.burst;
   // Users' and IPs' scores live in this process only; bounded so a flood of IPs cannot grow them.
-  const byUser = createBoundedMap<Score>(50_000, now);
-  const byIp = createBoundedMap<Score>(50_000, now);
+  const byUser = createBoundedMap<Score>(DEFAULTS.internal.anomalyScopeEntries, now);
+  const byIp = createBoundedMap<Score>(DEFAULTS.internal.anomalyScopeEntries, now);
   const ttl = halfLife * 10;
 
   const state = (s: AnomalySubject, at: number): SocketAnomalyState =>

@@ -1,10 +1,6 @@
-/** A decaying score: `value` as of time `at`, halving every half-life. */
-export interface Score {
-  value: number;
-  at: number;
-  /** Highest threshold index crossed and not yet decayed below (-1: none). */
-  level: number;
-}
+import type { Score } from '../connection/state.js';
+
+export type { Score };
 
 export function decayed(score: Score, now: number, halfLifeMs: number): number {
   const dt = now - score.at;

@@ -7,25 +7,34 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
+import type { Principal } from '../connection/state.js';
 import { WsgConfigError } from '../errors.js';
-import type { JwtOptions, Principal } from '../options.js';
+import type { JwtOptions } from '../options.js';
 
 type Key = Uint8Array | KeyObject | JWTVerifyGetKey;
 
 function keyFrom(options: JwtOptions): { key: Key | Promise<Key>; algorithms: string[] } {
   const { secret, publicKey, jwksUrl } = options;
   const given = [secret, publicKey, jwksUrl].filter((k) => k !== undefined).length;
-  if (given !== 1) throw new WsgConfigError('auth.jwt needs exactly one of secret, publicKey, jwksUrl');
+  if (given !== 1)
+    throw new WsgConfigError(
+      'WSG_CONFIG_INVALID_JWT',
+      'auth.jwt needs exactly one of secret, publicKey, jwksUrl',
+    );
   if (secret !== undefined) {
     const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
-    if (bytes.length < 32) throw new WsgConfigError('auth.jwt.secret must be at least 32 bytes');
+    if (bytes.length < 32)
+      throw new WsgConfigError('WSG_CONFIG_INVALID_JWT', 'auth.jwt.secret must be at least 32 bytes');
     return { key: bytes, algorithms: options.algorithms ?? ['HS256'] };
   }
   if (publicKey !== undefined) {
     const algorithms = options.algorithms ?? ['RS256'];
     if (algorithms.some((a) => a.startsWith('HS'))) {
       // An HMAC algorithm next to a public key is the classic algorithm-confusion hole.
-      throw new WsgConfigError('auth.jwt.algorithms cannot mix HS* with a public key');
+      throw new WsgConfigError(
+        'WSG_CONFIG_INVALID_JWT',
+        'auth.jwt.algorithms cannot mix HS* with a public key',
+      );
     }
     if (typeof publicKey === 'string') return { key: createPublicKey(publicKey), algorithms };
     if ('kty' in publicKey) {

@@ -1,5 +1,6 @@
+import type { Principal } from '../connection/state.js';
 import { WsgConfigError } from '../errors.js';
-import type { AuthOptions, Principal } from '../options.js';
+import type { AuthOptions } from '../options.js';
 import type { UpgradeRequest } from '../socket.js';
 import { createJwtVerifier } from './jwt.js';
 
@@ -10,7 +11,10 @@ const MAX_TOKEN_LENGTH = 8192;
 /** One token check from the auth options; it never throws, a refusal is null. */
 export function createTokenVerifier(auth: AuthOptions | undefined): TokenVerifier {
   if (!auth || (!auth.verify && !auth.jwt)) {
-    throw new WsgConfigError('options.auth needs `jwt` or `verify`: every connection is authenticated');
+    throw new WsgConfigError(
+      'WSG_CONFIG_NO_AUTH',
+      'options.auth needs `jwt` or `verify`: every connection is authenticated',
+    );
   }
   const check = auth.verify ?? createJwtVerifier(auth.jwt as NonNullable<AuthOptions['jwt']>);
   // jose already checked a JWT's exp (with clockTolerance); a custom verify may not have.

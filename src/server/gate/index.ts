@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../../protocol/index.js';
 import type { TokenVerifier } from '../auth/verifier.js';
-import type { Principal } from '../options.js';
+import type { Principal } from '../connection/state.js';
 import type { UpgradeRequest } from '../socket.js';
 import { extractUpgradeToken, type TokenSource } from './token.js';
 

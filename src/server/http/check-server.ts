@@ -11,6 +11,7 @@ export function assertHttpServer(server: unknown): asserts server is HttpServer 
   if (server instanceof HttpServer || server instanceof HttpsServer) return;
   const hint = describe(server);
   throw new WsgConfigError(
+    'WSG_CONFIG_INVALID_SERVER',
     `setupWebSockets needs the node:http or node:https Server, got ${hint.got}. ${hint.fix}`,
   );
 }

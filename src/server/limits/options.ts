@@ -1,4 +1,4 @@
-import { WsgConfigError } from '../errors.js';
+import { DEFAULTS } from '../defaults.js';
 import type { BucketRate } from './token-bucket.js';
 
 export interface WindowLimit {
@@ -70,54 +70,8 @@ export interface ResolvedLimits {
   penalties: ResolvedPenalties | false;
 }
 
-export const DEFAULT_PENALTIES: ResolvedPenalties = {
-  strikes: 20,
-  strikeWindowMs: 10_000,
-  blockMs: 30_000,
-  factor: 2,
-  maxBlockMs: 3_600_000,
-  banAfter: 5,
-  offenceWindowMs: 86_400_000,
-  banMs: 86_400_000,
-  blockIp: true,
-};
+/** The penalty ladder's defaults (DEFAULTS.limits.penalties). */
+export const DEFAULT_PENALTIES: Readonly<ResolvedPenalties> = DEFAULTS.limits.penalties;
 
-export const DEFAULT_LIMITS: ResolvedLimits = {
-  connectionsPerIp: { max: 30, windowMs: 60_000 },
-  concurrentPerIp: 50,
-  concurrentPerUser: 20,
-  messages: { rate: 50, burst: 100 },
-  bytes: { rate: 1_048_576, burst: 2_097_152 },
-  user: { rate: 100, burst: 200 },
-  types: {},
-  authFailures: { max: 10, windowMs: 300_000, blockMs: 900_000 },
-  penalties: DEFAULT_PENALTIES,
-};
-
-function checkRate(name: string, r: BucketRate | false): BucketRate | false {
-  if (r === false) return false;
-  if (!(r.rate > 0) || !(r.burst >= 1))
-    throw new WsgConfigError(`limits.${name} needs rate > 0 and burst >= 1`);
-  return r;
-}
-
-/** Fills in defaults; `false` switches every layer off. */
-export function resolveLimits(options: LimitsOptions | false | undefined): ResolvedLimits | false {
-  if (options === false) return false;
-  const o = options ?? {};
-  const types: Record<string, TypeLimit> = {};
-  for (const [type, limit] of Object.entries(o.types ?? {})) {
-    types[type] = checkRate(`types.${type}`, limit) as TypeLimit;
-  }
-  return {
-    connectionsPerIp: o.connectionsPerIp ?? DEFAULT_LIMITS.connectionsPerIp,
-    concurrentPerIp: o.concurrentPerIp ?? DEFAULT_LIMITS.concurrentPerIp,
-    concurrentPerUser: o.concurrentPerUser ?? DEFAULT_LIMITS.concurrentPerUser,
-    messages: checkRate('messages', o.messages ?? DEFAULT_LIMITS.messages),
-    bytes: checkRate('bytes', o.bytes ?? DEFAULT_LIMITS.bytes),
-    user: checkRate('user', o.user ?? DEFAULT_LIMITS.user),
-    types,
-    authFailures: o.authFailures ?? DEFAULT_LIMITS.authFailures,
-    penalties: o.penalties === false ? false : { ...DEFAULT_PENALTIES, ...(o.penalties ?? {}) },
-  };
-}
+/** Every layer's defaults (DEFAULTS.limits). */
+export const DEFAULT_LIMITS: Readonly<ResolvedLimits> = DEFAULTS.limits;

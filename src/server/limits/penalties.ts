@@ -1,3 +1,4 @@
+import type { StrikeState } from '../connection/state.js';
 import type { EventBus } from '../events.js';
 import type { LimitStore, MaybePromise } from '../stores/types.js';
 import { keys } from './keys.js';
@@ -9,7 +10,7 @@ export interface Offender {
   readonly user: { id: string } | undefined;
   readonly connectionId: string;
   /** Refusals in the current strike window, kept on the socket; `count` is -1 once escalated. */
-  strikes: { start: number; count: number } | undefined;
+  strikes: StrikeState | undefined;
 }
 
 export interface Penalties {

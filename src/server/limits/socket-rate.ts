@@ -1,13 +1,8 @@
 import { WsgError } from '../errors.js';
 import type { Stage } from '../pipeline/types.js';
-import type { BucketRate } from './token-bucket.js';
-import { type Bucket, fullBucket, take } from './token-bucket.js';
+import { type BucketRate, fullBucket, take } from './token-bucket.js';
 
-/** Per-socket limiter state, kept on the connection (no lookup per message). */
-export interface SocketRateState {
-  messages: Bucket | undefined;
-  bytes: Bucket | undefined;
-}
+export type { SocketRateState } from '../connection/state.js';
 
 /**
  * Messages and bytes per socket: a frame stage, so a flood is refused before any JSON work.

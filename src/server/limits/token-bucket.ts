@@ -1,9 +1,6 @@
-/** A token bucket's state: plain numbers, kept on the socket (local) or in a store entry. */
-export interface Bucket {
-  tokens: number;
-  /** When `tokens` was last brought up to date, ms. */
-  at: number;
-}
+import type { Bucket } from '../connection/state.js';
+
+export type { Bucket };
 
 export interface BucketRate {
   /** Tokens added per second. */

@@ -1,5 +1,3 @@
-import { WsgConfigError } from '../errors.js';
-
 export interface BackpressureOptions {
   /** Bytes a socket may have queued for sending before it counts as a slow reader. @default 1048576 (1 MiB) */
   maxBufferedBytes?: number;
@@ -10,18 +8,3 @@ export interface BackpressureOptions {
 }
 
 export type ResolvedBackpressure = Required<BackpressureOptions>;
-
-export function resolveBackpressure(o: BackpressureOptions = {}): ResolvedBackpressure {
-  const maxBufferedBytes = o.maxBufferedBytes ?? 1_048_576;
-  const r = {
-    maxBufferedBytes,
-    graceMs: o.graceMs ?? 5000,
-    hardLimitBytes: o.hardLimitBytes ?? maxBufferedBytes * 4,
-  };
-  if (!(r.maxBufferedBytes > 0 && r.graceMs >= 0 && r.hardLimitBytes >= r.maxBufferedBytes)) {
-    throw new WsgConfigError(
-      'backpressure needs maxBufferedBytes > 0, graceMs >= 0, hardLimitBytes >= maxBufferedBytes',
-    );
-  }
-  return r;
-}

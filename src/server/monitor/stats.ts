@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../../protocol/index.js';
+import type { SecurityEvent } from '../events.js';
 
 /** Live figures of one server (wss.stats()). */
 export interface ServerStats {
@@ -72,4 +73,52 @@ export function createStatsCounters(now: () => number = Date.now): StatsCounters
 
 export function countUp<K>(map: Map<K, number>, key: K): void {
   map.set(key, (map.get(key) ?? 0) + 1);
+}
+
+/** stats() over the counters; `sockets` says how many are open and authenticated now. */
+export function createStats(
+  counters: StatsCounters,
+  sockets: () => { open: number; authenticated: number },
+  now: () => number,
+): () => ServerStats {
+  return () => {
+    const t = now();
+    let activeBlocks = 0;
+    for (const until of counters.blocks.values()) if (until > t) activeBlocks++;
+    const s = sockets();
+    return {
+      socketsOpen: s.open,
+      socketsAuthenticated: s.authenticated,
+      messagesIn: counters.messagesIn,
+      messagesOut: counters.messagesOut,
+      bytesIn: counters.bytesIn,
+      bytesOut: counters.bytesOut,
+      rejections: Object.fromEntries(counters.rejections),
+      closes: Object.fromEntries([...counters.closes].map(([k, v]) => [String(k), v])),
+      activeBlocks,
+      handlerLatencyMs: counters.latency(),
+      uptimeMs: t - counters.startedAt,
+    };
+  };
+}
+
+/** Counts penalties, anomalies and live blocks from the security events; returns the unsubscribe. */
+export function countEvents(
+  events: { subscribe(listener: (e: SecurityEvent) => void): () => void },
+  counters: StatsCounters,
+  now: () => number,
+): () => void {
+  return events.subscribe((e) => {
+    if (e.event === 'penalty.blocked') {
+      counters.penalties++;
+      const d = e.detail as { blockMs?: number; banMs?: number } | undefined;
+      const ms = d?.blockMs ?? d?.banMs;
+      if (ms !== undefined) counters.blocks.set(`${e.code}:${e.userId ?? ''}:${e.ip ?? ''}`, now() + ms);
+    } else if (e.event === 'anomaly.flagged') counters.anomalies++;
+  });
+}
+
+/** Forgets blocks that have ended. */
+export function sweepBlocks(counters: StatsCounters, now: number): void {
+  for (const [k, until] of counters.blocks) if (until <= now) counters.blocks.delete(k);
 }

@@ -1,7 +1,13 @@
-import { type ErrorCode, ErrorCodes } from '../../protocol/index.js';
+import { ControlType, type ErrorCode, ErrorCodes } from '../../protocol/index.js';
 
-// Server frames are built by string concatenation from pre-encoded parts: they are sent on
-// every message, and JSON.stringify of a fresh object per reply costs more.
+// Every frame the server sends is built here, from the names in src/protocol/. Frames sent on
+// every message are concatenated from pre-encoded parts: JSON.stringify of a fresh object per
+// reply costs more.
+
+const T_ERROR = `{"type":${JSON.stringify(ControlType.Error)},`;
+const T_ACK = `{"type":${JSON.stringify(ControlType.Ack)},"id":`;
+const T_PONG = `{"type":${JSON.stringify(ControlType.Pong)},"ts":`;
+const T_EXPIRING = `{"type":${JSON.stringify(ControlType.SessionExpiring)},"expiresAt":`;
 
 const errorTail = new Map<ErrorCode, string>();
 for (const code of Object.keys(ErrorCodes) as ErrorCode[]) {
@@ -11,16 +17,48 @@ for (const code of Object.keys(ErrorCodes) as ErrorCode[]) {
 export function errorFrame(code: ErrorCode, id: string | undefined, retryAfterMs?: number): string {
   const idPart = id === undefined ? '' : `"id":${JSON.stringify(id)},`;
   const retry = retryAfterMs === undefined ? '' : `,"retryAfterMs":${Math.ceil(retryAfterMs)}`;
-  return `{"type":"error",${idPart}${errorTail.get(code)}${retry}}`;
+  return `${T_ERROR}${idPart}${errorTail.get(code)}${retry}}`;
 }
 
+/** Throws if `result` cannot be encoded (BigInt, a cycle): the caller answers WSG_INTERNAL. */
 export function ackFrame(id: string, result: unknown): string {
   const encoded = result === undefined ? undefined : JSON.stringify(result);
   return encoded === undefined
-    ? `{"type":"ack","id":${JSON.stringify(id)}}`
-    : `{"type":"ack","id":${JSON.stringify(id)},"result":${encoded}}`;
+    ? `${T_ACK}${JSON.stringify(id)}}`
+    : `${T_ACK}${JSON.stringify(id)},"result":${encoded}}`;
 }
 
+/** An application event: `{type, payload}`, for send() and broadcast(). */
 export function eventFrame(type: string, payload: unknown): string {
   return `{"type":${JSON.stringify(type)},"payload":${JSON.stringify(payload ?? null)}}`;
+}
+
+/** `ts` is a finite number (the envelope reader checked it). */
+export function pongFrame(ts: number): string {
+  return `${T_PONG}${ts}}`;
+}
+
+export function sessionExpiringFrame(expiresAt: number): string {
+  return `${T_EXPIRING}${expiresAt}}`;
+}
+
+export function authOkFrame(o: {
+  sessionId: string;
+  csrfToken: string;
+  expiresAt: number;
+  heartbeatMs: number;
+  maxPayload: number;
+}): string {
+  return JSON.stringify({
+    type: ControlType.AuthOk,
+    sessionId: o.sessionId,
+    csrfToken: o.csrfToken,
+    expiresAt: o.expiresAt,
+    heartbeatMs: o.heartbeatMs,
+    limits: { maxPayload: o.maxPayload },
+  });
+}
+
+export function refreshOkFrame(expiresAt: number, csrfToken: string): string {
+  return JSON.stringify({ type: ControlType.RefreshOk, expiresAt, csrfToken });
 }

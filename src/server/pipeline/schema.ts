@@ -80,6 +80,7 @@ function checker(type: string, schema: unknown): Check {
   // 'zod' on zod@3 and from 'zod/v3' on zod@4, and the fix depends on which.
   if (s !== null && typeof s === 'object' && s._def !== undefined && typeof s.safeParse === 'function')
     throw new WsgConfigError(
+      'WSG_CONFIG_INVALID_SCHEMA',
       `messages.${type} is a Zod 3 schema; wsguard takes Zod 4 (or any Standard Schema validator). ` +
         "With zod@3.25 or later, import { z } from 'zod/v4'; with zod@4, import { z } from 'zod' (not 'zod/v3'); or upgrade: npm install zod@4",
     );
@@ -87,6 +88,7 @@ function checker(type: string, schema: unknown): Check {
   if (std?.version === 1 && typeof std.validate === 'function')
     return standardCheck(std.validate as StandardSchemaV1.Props['validate']);
   throw new WsgConfigError(
+    'WSG_CONFIG_INVALID_SCHEMA',
     `messages.${type} must be a schema implementing Standard Schema v1 (Zod 4, Valibot >= 1, ArkType >= 2), got ${schema === null ? 'null' : typeof schema}`,
   );
 }

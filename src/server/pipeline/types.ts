@@ -1,22 +1,7 @@
-import type { SocketAnomalyState } from '../anomaly/index.js';
+import type { ConnectionInfo } from '../connection/state.js';
 import type { WsgError } from '../errors.js';
-import type { SocketRateState } from '../limits/socket-rate.js';
-import type { Principal } from '../options.js';
 
-/** What every stage of one socket can read about it. */
-export interface ConnectionInfo {
-  readonly connectionId: string;
-  readonly ip: string;
-  readonly user: Principal | undefined;
-  readonly sessionId: string | undefined;
-  readonly csrfToken: string | undefined;
-  /** Per-socket limiter state (limits/socket-rate.ts). */
-  rate: SocketRateState | undefined;
-  /** Per-socket anomaly score and burst baseline (anomaly/index.ts). */
-  anomaly: SocketAnomalyState | undefined;
-  /** Refusals in the current strike window (limits/penalties.ts). */
-  strikes: { start: number; count: number } | undefined;
-}
+export type { ConnectionInfo };
 
 /** One message on its way through the pipeline; stages fill it in as they go. */
 export interface MessageContext {

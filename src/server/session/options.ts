@@ -1,5 +1,3 @@
-import { WsgConfigError } from '../errors.js';
-
 export interface SessionOptions {
   /** Longest a session lives, whatever its tokens say; refresh cannot pass it. @default 86400000 (24 h) */
   maxAgeMs?: number;
@@ -14,18 +12,3 @@ export interface SessionOptions {
 }
 
 export type ResolvedSessionOptions = Required<SessionOptions>;
-
-export function resolveSessionOptions(o: SessionOptions = {}): ResolvedSessionOptions {
-  const r = {
-    maxAgeMs: o.maxAgeMs ?? 86_400_000,
-    idleTimeoutMs: o.idleTimeoutMs ?? 1_800_000,
-    refreshWindowMs: o.refreshWindowMs ?? 60_000,
-    rotateCsrfOnRefresh: o.rotateCsrfOnRefresh ?? false,
-    checkIntervalMs: o.checkIntervalMs ?? 1000,
-  };
-  for (const k of ['maxAgeMs', 'idleTimeoutMs', 'refreshWindowMs', 'checkIntervalMs'] as const) {
-    if (!(Number.isFinite(r[k]) && r[k] > 0))
-      throw new WsgConfigError(`session.${k} must be a positive number`);
-  }
-  return r;
-}

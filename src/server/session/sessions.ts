@@ -1,7 +1,7 @@
+import type { Principal } from '../connection/state.js';
 import { WsgError } from '../errors.js';
 import type { EventBus } from '../events.js';
 import { randomId } from '../ids.js';
-import type { Principal } from '../options.js';
 import type { SessionRecord, SessionStore } from '../stores/types.js';
 import type { ResolvedSessionOptions } from './options.js';
 

@@ -24,6 +24,7 @@ afterEach(async () => {
 describe('the server given to setupWebSockets', () => {
   it('an Express app: WsgConfigError naming app.listen and http.createServer(app)', () => {
     expect(setup(express())).toThrow(WsgConfigError);
+    expect(setup(express())).toThrow(expect.objectContaining({ code: 'WSG_CONFIG_INVALID_SERVER' }));
     expect(setup(express())).toThrow(
       'wsguard: setupWebSockets needs the node:http or node:https Server, got an Express-style app (a request handler function). Pass the server `app.listen(port)` returns, or `http.createServer(app)`.',
     );

@@ -84,7 +84,9 @@ describe('Standard Schema validators', () => {
 
   it('a Zod 3 schema is refused at setup, saying zod/v4 or upgrade', () => {
     for (const old of [z3.string(), z3FromV4.object({ a: z3FromV4.number() })]) {
-      expect(() => createSchemaStage({ chat: old as never }, undefined)).toThrow(WsgConfigError);
+      expect(() => createSchemaStage({ chat: old as never }, undefined)).toThrow(
+        expect.objectContaining({ name: 'WsgConfigError', code: 'WSG_CONFIG_INVALID_SCHEMA' }),
+      );
       expect(() => createSchemaStage({ chat: old as never }, undefined)).toThrow(
         "wsguard: messages.chat is a Zod 3 schema; wsguard takes Zod 4 (or any Standard Schema validator). With zod@3.25 or later, import { z } from 'zod/v4'; with zod@4, import { z } from 'zod' (not 'zod/v3'); or upgrade: npm install zod@4",
       );

@@ -1,0 +1,293 @@
+import { packageVersion } from '../package-root.js';
+import { createAdmission } from './admission.js';
+import { createTokenVerifier } from './auth/verifier.js';
+import { createBroadcast } from './broadcast.js';
+import { resolveConfig } from './config.js';
+import { createConnectionHost } from './connection/host.js';
+import { createSockets } from './connection/registry.js';
+import { Connection } from './connection.js';
+import { DEFAULTS } from './defaults.js';
+import { createDispatcher } from './dispatch.js';
+import { createEventBus, createLogger, type EventBus, type EventListener } from './events.js';
+import type { GateDecision } from './gate/index.js';
+import { randomId } from './ids.js';
+import { createHttpHandler, type HttpHandler } from './monitor/http.js';
+import { createMetrics } from './monitor/metrics.js';
+import {
+  countEvents,
+  countUp,
+  createStats,
+  createStatsCounters,
+  type ServerStats,
+  sweepBlocks,
+} from './monitor/stats.js';
+import type { MessageSchemas, WsGuardOptions } from './options.js';
+import { createCsrfStage } from './pipeline/csrf.js';
+import { createSafeParse } from './pipeline/parse.js';
+import { createSchemaStage } from './pipeline/schema.js';
+import type { Stage } from './pipeline/types.js';
+import { createProtection } from './protection.js';
+import { createRejectionHandler } from './rejections.js';
+import { createSessionOpener } from './session/open.js';
+import { createRefresher } from './session/refresh.js';
+import { type BanOptions, createRevocation } from './session/revocation.js';
+import { createSessionManager } from './session/sessions.js';
+import { drainAndClose } from './shutdown.js';
+import type { GuardSocket, UpgradeRequest } from './socket.js';
+import { memoryStore } from './stores/memory/index.js';
+import type { Store } from './stores/types.js';
+import { startTicker } from './ticker.js';
+
+export type { BanOptions };
+
+export interface CloseOptions {
+  /** How long in-flight handlers may take before sockets are closed anyway. @default 10000 */
+  timeoutMs?: number;
+}
+
+/**
+ * The live endpoint (what setupWebSockets returns). Transport-agnostic: an adapter
+ * (adapters/ws.ts) feeds it upgrades through `admit` and sockets through `open`.
+ */
+export interface WsGuardServer {
+  /** Sockets open now (authenticated or not). */
+  readonly clients: number;
+  /** Sends an application event to every authenticated socket, on every node sharing the store. */
+  broadcast(type: string, payload: unknown): void;
+  /** Closes the session's sockets with 4403 everywhere; it cannot come back until it would have expired. */
+  revokeSession(sessionId: string): Promise<void>;
+  /** Closes the user's sockets with 4403 everywhere; tokens issued before now are refused. */
+  revokeUser(userId: string): Promise<void>;
+  /**
+   * Bans an IP: its sockets close with 4403 `WSG_BANNED` on every node sharing the store, and
+   * new upgrades from it get 403 until the ban ends.
+   */
+  ban(ip: string, options?: BanOptions): Promise<void>;
+  /** Live figures: sockets, messages, bytes, refusals and closes by code, blocks, handler latency. */
+  stats(): ServerStats;
+  /** Answers /healthz and /metrics (true when it answered); mounted for you unless `http.mount: false`. */
+  httpHandler: HttpHandler;
+  /** Listens to security events (for metrics or alerting); returns the unsubscribe function. */
+  onEvent(listener: EventListener): () => void;
+  /** Graceful shutdown: stop accepting, finish in-flight handlers, close sockets with 1001. */
+  close(options?: CloseOptions): Promise<void>;
+  readonly closing: boolean;
+
+  // For transport adapters and the HTTP mount (setup.ts):
+  readonly path: string;
+  readonly maxPayload: number;
+  readonly perMessageDeflate: boolean;
+  readonly httpMount: boolean;
+  readonly events: EventBus;
+  readonly store: Store;
+  /** Decides an upgrade request; a refusal carries the code whose registry entry gives the HTTP status. */
+  admit(req: UpgradeRequest): Promise<GateDecision>;
+  /** Takes over a socket the gate admitted. */
+  open(socket: GuardSocket, decision: GateDecision & { ok: true }, req: UpgradeRequest): Connection;
+  /** Runs `detach` at the end of close() (the adapter stops taking upgrades). */
+  onClose(detach: () => void): void;
+}
+
+/** The same interface, by the name the transport adapters know it. */
+export type Guard = WsGuardServer;
+
+/**
+ * Builds the server from its options. This function only wires the parts together; each part
+ * is in its own file (docs/ARCHITECTURE.md has the map). Throws WsgConfigError on a bad option.
+ */
+export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>): WsGuardServer {
+  // 1. Options: every default and check in config.ts; `config` is frozen.
+  const config = resolveConfig(options);
+  const now = options.now ?? Date.now;
+  const store = options.store ?? memoryStore();
+  const events = createEventBus(createLogger(options.logger), options.onEvent);
+  const verifier = createTokenVerifier(options.auth);
+
+  // 2. State shared by the parts: the sockets, the stats counters, closing.
+  const sockets = createSockets();
+  const counters = createStatsCounters(now);
+  let closing = false;
+  const metrics = createMetrics(() => ({
+    ...stats(),
+    connections: counters.connections,
+    penalties: counters.penalties,
+    anomalies: counters.anomalies,
+  }));
+  const stats = createStats(
+    counters,
+    () => ({ open: sockets.all.size, authenticated: sockets.authenticated.size }),
+    now,
+  );
+  countEvents(events, counters, now);
+
+  // 3. Security: limits, penalties and anomaly scoring (protection.ts); sessions.
+  const protection = createProtection({
+    store,
+    limits: config.limits,
+    anomaly: config.anomaly,
+    onAnomaly: options.onAnomaly,
+    events,
+    now,
+  });
+  const sessions = createSessionManager(store, config.session, events, now);
+  const rejections = createRejectionHandler<Connection>({
+    events,
+    count: (code) => countUp(counters.rejections, code),
+    penalise: (conn, code) => protection.rejected(conn, code),
+  });
+
+  // 4. The upgrade gate (admission.ts): everything decided before a socket exists.
+  const admit = createAdmission({
+    config,
+    verifier,
+    protection,
+    sessions,
+    closing: () => closing,
+    onRejected: rejections.onUpgrade,
+  });
+
+  // 5. The message pipeline: frame stages (limits) run in connection.ts, then the envelope,
+  //    then these app stages in order, then dispatch (handler, timeout, dedupe, ack).
+  const appStages: Stage[] = [createSchemaStage(config.messages, config.binaryType)];
+  const csrfStage = createCsrfStage({ enabled: config.csrf, exempt: config.csrfExempt });
+  if (csrfStage) appStages.push(csrfStage);
+  appStages.push(...protection.appStages);
+  const dispatcher = createDispatcher({
+    handlers: config.handlers,
+    handlerTimeoutMs: config.handlerTimeoutMs,
+    dedupeWindow: config.dedupeWindow,
+    dedupeTtlMs: config.dedupeTtlMs,
+    onLatency: (ms) => {
+      counters.recordLatency(ms);
+      metrics.observeHandler(ms / 1000);
+    },
+  });
+
+  // 6. Cross-node channels: broadcasts; revocations and bans (and a recheck after an outage).
+  const broadcast = createBroadcast(store, sockets, events);
+  const revocation = createRevocation({
+    store,
+    sessions,
+    sockets,
+    events,
+    now,
+    sessionMaxAgeMs: config.session.maxAgeMs,
+  });
+  const stopStatus = store.onStatus?.((status, detail) => {
+    if (status === 'ok') revocation.recheck();
+    events.emit(
+      status === 'ok'
+        ? { event: 'store.recovered', level: 'info', detail: `${store.kind} store reachable again` }
+        : {
+            event: 'store.degraded',
+            level: 'error',
+            code: 'WSG_OVERLOADED',
+            detail: `${store.kind} store unreachable: ${detail ?? 'unknown'}`,
+          },
+    );
+  });
+
+  // 7. What every connection calls into (connection/host.ts).
+  const host = createConnectionHost({
+    config,
+    events,
+    counters,
+    sockets,
+    protection,
+    sessions,
+    verifier,
+    parse: createSafeParse({ maxDepth: config.maxDepth, maxKeys: config.maxKeys }),
+    appStages,
+    openSession: createSessionOpener({
+      protection,
+      sessions,
+      heartbeatMs: config.heartbeatMs,
+      maxPayload: config.maxPayload,
+    }),
+    refresh: createRefresher({ verifier, protection, sessions, path: config.path }),
+    dispatch: dispatcher.dispatch,
+    onRejected: rejections.onSocket,
+    broadcast: broadcast.send,
+    closing: () => closing,
+  });
+
+  // 8. Timers (ticker.ts): heartbeats, slow readers, session expiry; cache sweeps.
+  const stopTicker = startTicker({
+    sockets,
+    sessions,
+    heartbeatMs: config.heartbeatMs,
+    checkIntervalMs: config.session.checkIntervalMs,
+    backpressure: config.backpressure,
+    sweepTtlMs: config.dedupeTtlMs,
+    sweep: () => {
+      dispatcher.sweep(Date.now());
+      sweepBlocks(counters, now());
+    },
+    now,
+  });
+
+  // 9. /healthz and /metrics.
+  const version = packageVersion();
+  const httpHandler = createHttpHandler({
+    options: config.http,
+    health: () => {
+      const storeStatus = store.status();
+      return {
+        status: closing ? 'closing' : storeStatus === 'ok' ? 'ok' : 'degraded',
+        sockets: { open: sockets.all.size, authenticated: sockets.authenticated.size },
+        store: { kind: store.kind, status: storeStatus },
+        version,
+        uptimeMs: now() - counters.startedAt,
+      };
+    },
+    metrics: () => metrics.render(),
+    metricsContentType: metrics.contentType,
+  });
+
+  const detachers: (() => void)[] = [];
+  return {
+    path: config.path,
+    maxPayload: config.maxPayload,
+    perMessageDeflate: config.perMessageDeflate,
+    httpMount: config.http.mount,
+    events,
+    store,
+    httpHandler,
+    stats,
+    admit,
+    open(socket, decision, req) {
+      const conn = new Connection(socket, host, randomId(9), decision.ip);
+      sockets.all.add(conn);
+      counters.connections++;
+      protection.opened(conn);
+      conn.event({ event: 'connection.accepted', level: 'info' });
+      conn.start(decision.principal, req);
+      return conn;
+    },
+    get clients() {
+      return sockets.all.size;
+    },
+    get closing() {
+      return closing;
+    },
+    broadcast: broadcast.send,
+    revokeSession: revocation.revokeSession,
+    revokeUser: revocation.revokeUser,
+    ban: revocation.ban,
+    onEvent: (listener) => events.subscribe(listener),
+    onClose: (detach) => void detachers.push(detach),
+    // 10. Shutdown (shutdown.ts): refuse upgrades, stop timers and channels, drain, close 1001.
+    async close(closeOptions = {}) {
+      if (!closing) {
+        closing = true;
+        events.emit({ event: 'server.closing', level: 'info' });
+      }
+      stopTicker();
+      broadcast.close();
+      revocation.close();
+      stopStatus?.();
+      await drainAndClose(sockets, closeOptions.timeoutMs ?? DEFAULTS.close.timeoutMs);
+      for (const detach of detachers.splice(0)) detach();
+    },
+  };
+}
