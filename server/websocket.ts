@@ -41,13 +41,15 @@ export function setupWebSockets(server: Server): WsGuardServer {
     // More than one process (cluster, several machines): share limits, sessions, revocations and
     // broadcasts through Redis. Without REDIS_URL everything stays in this process.
     ...(process.env.REDIS_URL ? { store: redisStore({ url: process.env.REDIS_URL }) } : {}),
+    // Behind nginx or a load balancer: its addresses (comma-separated IPs or CIDRs), whose
+    // X-Forwarded-For and X-Forwarded-Proto are believed. Nobody else's are.
+    ...(process.env.TRUST_PROXY ? { trustProxy: process.env.TRUST_PROXY.split(',') } : {}),
     // Readable logs on a terminal, JSON lines everywhere else (pino-pretty is a dev dependency).
     ...(process.stdout.isTTY && !production ? { logger: { transport: { target: 'pino-pretty' } } } : {}),
     // Library defaults, plus a per-type limit a human typing never meets: 5 chat lines a second.
     limits: { types: { chat: { rate: 5, burst: 10 } } },
     // Options you are likely to need next (all of them, with defaults: the TSDoc of WsGuardOptions):
     // allowedOrigins: ['https://app.example.com'], // browsers from other sites; default: same host only
-    // trustProxy: ['10.0.0.0/8'],                 // behind nginx or a load balancer: believe its X-Forwarded-*
     // requireTls: true,                           // default: on when NODE_ENV=production (426 for plain ws://)
     // session: { maxAgeMs: 8 * 3600_000, idleTimeoutMs: 30 * 60_000 },
     // http: { metricsToken: process.env.METRICS_TOKEN }, // protect /metrics in production
