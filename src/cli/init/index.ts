@@ -41,6 +41,7 @@ export const initCommand: CommandSpec = {
     'node scripts/setup-websocket-security.js',
     'node scripts/setup-websocket-security.js --dir=../my-app --verbose',
     'npx wsguard init --force --no-install',
+    'npx wsguard init --from=./wsguard-0.1.0.tgz',
   ],
 };
 
