@@ -9,14 +9,14 @@ export interface FlagSpec {
   default?: string | boolean;
 }
 
-/** The target flags every command that talks to an endpoint takes, with the seed's defaults. */
+/** The target flags every command that talks to an endpoint takes, with the defaults of the scripts in scripts/. */
 export const TARGET_FLAGS = {
   url: { type: 'string', valueName: 'URL', help: 'WebSocket server URL', default: 'ws://localhost:3000/ws' },
   token: { type: 'string', valueName: 'TOKEN', help: 'Authentication token', default: 'test_token' },
 } satisfies Record<string, FlagSpec>;
 
 export interface CommandSpec {
-  /** The seed's command line, e.g. `node scripts/setup-websocket-security.js`. */
+  /** The equivalent command line of scripts/, e.g. `node scripts/setup-websocket-security.js`. */
   usage: string;
   summary: string;
   flags: Record<string, FlagSpec>;

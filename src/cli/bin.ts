@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `wsguard <command>`: the seed's scripts, reachable through npx.
+// `wsguard <command>`: the commands of scripts/, reachable through npx.
 import { packageVersion } from '../package-root.js';
 
 const commands: Record<string, () => Promise<{ main(argv: readonly string[]): Promise<number> }>> = {

@@ -1,6 +1,7 @@
 import { CloseCode, type ErrorCode, parseCloseReason } from '../protocol/index.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { AuthError, ConnectionError } from './errors.js';
+import type { TransportClose } from './transport.js';
 
 /** Why a connection ended, from the client's side. */
 export type CloseCause =
@@ -209,4 +210,19 @@ export function nextStep(info: CloseInfo, state: CloseState, config: CloseConfig
       ? 0
       : Math.max(backoffDelay(attempts - 1, config.backoff, config.random), decision.retryAfterMs);
   return { ...base, action: action === 'reauth' ? 'reauth' : 'reconnect', delayMs, error: undefined };
+}
+
+/** A socket's close as the client reports it; a 4401 while refreshing is the refresh failing. */
+export function closeInfoOf(t: TransportClose, attempt: number, refreshing: boolean): CloseInfo {
+  const info: CloseInfo = {
+    code: t.code,
+    reason: t.reason,
+    cause: t.code === 1006 || t.httpStatus !== undefined ? 'network' : 'server',
+    attempt,
+  };
+  if (t.httpStatus !== undefined) info.httpStatus = t.httpStatus;
+  if (t.retryAfterMs !== undefined) info.retryAfterMs = t.retryAfterMs;
+  withReason(info);
+  if (refreshing && t.code === 4401) info.cause = 'refresh-failed';
+  return info;
 }

@@ -1,4 +1,7 @@
 import type { CloseInfo } from './close-policy.js';
+import { createEmitter, type Emitter } from './emitter.js';
+import { SecureWebSocketError } from './errors.js';
+import type { DebugLog } from './logger.js';
 import type { IncomingMap, IncomingMessage, OutgoingMap } from './options.js';
 import type { QueueEvent } from './outbox.js';
 
@@ -55,3 +58,47 @@ export type OutgoingMessage<Out extends OutgoingMap, T extends keyof Out & strin
 } & (undefined extends Out[T]['payload'] ? { payload?: Out[T]['payload'] } : { payload: Out[T]['payload'] });
 
 export type ResultOf<S> = S extends { result: infer R } ? R : unknown;
+
+/** The client's two event surfaces: lifecycle events and application events by type. */
+export interface ClientEvents {
+  readonly lifecycle: Emitter<ClientEventMap>;
+  readonly app: Emitter<Record<string, unknown>>;
+  /** Reports an error that is not tied to one `send()`. */
+  error(error: Error): void;
+  /** Delivers an application event: `onMessage`, then `message` listeners, then `on(type)` listeners. */
+  deliver(type: string, payload: unknown): void;
+}
+
+/** A throwing listener becomes an `error` event; a throwing `error` listener is only logged. */
+export function createClientEvents(
+  log: DebugLog,
+  onMessage: ((message: IncomingMessage<IncomingMap>) => void) | undefined,
+): ClientEvents {
+  const error = (e: Error) => {
+    log('error', { error: e });
+    lifecycle.emit('error', e);
+  };
+  const failed = (err: unknown, where: PropertyKey) => {
+    if (where === 'error') return log('an error listener threw', { error: err });
+    error(new SecureWebSocketError(`a ${String(where)} listener threw`, false, { cause: err }));
+  };
+  const lifecycle = createEmitter<ClientEventMap>(failed);
+  const app = createEmitter<Record<string, unknown>>(failed);
+  return {
+    lifecycle,
+    app,
+    error,
+    deliver(type, payload) {
+      const event = { type, payload } as IncomingMessage<IncomingMap>;
+      if (onMessage) {
+        try {
+          onMessage(event);
+        } catch (err) {
+          failed(err, 'onMessage');
+        }
+      }
+      lifecycle.emit('message', event);
+      app.emit(type, payload);
+    },
+  };
+}

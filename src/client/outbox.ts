@@ -9,7 +9,8 @@ import {
 } from './errors.js';
 import { messageId, utf8Length } from './ids.js';
 import type { DebugLog } from './logger.js';
-import { createMessageQueue, type QueueLimits } from './queue.js';
+import type { ResolvedOptions } from './options.js';
+import { createMessageQueue } from './queue.js';
 import { isObject, MAX_TIMER_MS, type Timer, toError } from './util.js';
 
 /** Why application messages wait instead of going out. */
@@ -46,12 +47,10 @@ export interface SessionLink {
   maxPayload: number | undefined;
 }
 
-export interface OutboxOptions {
-  queue: QueueLimits;
-  ackTimeoutMs: number;
-  /** Resend a message refused with WSG_RATE_LIMITED after its retry-after. */
-  retryRateLimited: boolean;
-  now(): number;
+/** The client's settings the outbox reads (`retryRateLimited`: resend after a WSG_RATE_LIMITED). */
+export type OutboxSettings = Pick<ResolvedOptions, 'queue' | 'ackTimeoutMs' | 'retryRateLimited' | 'now'>;
+
+export interface OutboxHooks {
   log: DebugLog;
   /** Why application messages cannot be written now; undefined when they can. */
   blocked(): Exclude<WaitReason, 'paused'> | undefined;
@@ -130,7 +129,8 @@ export function prepareMessage(message: unknown, now: number): Prepared {
   };
 }
 
-export function createOutbox(o: OutboxOptions): Outbox {
+export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outbox {
+  const o = { ...settings, ...hooks };
   const queue = createMessageQueue<Pending>(o.queue);
   /** Sent at least once and not yet answered, in first-send order. */
   const inflight = new Map<string, Pending>();

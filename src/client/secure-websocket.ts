@@ -1,31 +1,32 @@
-import { BEARER_SUBPROTOCOL_PREFIX, type ErrorCode, SUBPROTOCOL } from '../protocol/index.js';
+import type { ErrorCode } from '../protocol/index.js';
 import { isOffline, watchBrowser } from './browser.js';
-import { type CloseCause, type CloseInfo, nextStep, withReason } from './close-policy.js';
-import { createEmitter, type Emitter } from './emitter.js';
-import { AuthError, ClosedError, ConnectionError, SecureWebSocketError, ServerError } from './errors.js';
-import type { ClientEventMap, ClientState, OutgoingMessage, ResultOf } from './events.js';
+import { type CloseCause, type CloseInfo, closeInfoOf, nextStep } from './close-policy.js';
+import { dial } from './dial.js';
+import { AuthError, ClosedError, type ConnectionError, ServerError } from './errors.js';
+import {
+  type ClientEventMap,
+  type ClientEvents,
+  type ClientState,
+  createClientEvents,
+  type OutgoingMessage,
+  type ResultOf,
+} from './events.js';
 import { parseServerFrame, type ServerFrame } from './frames.js';
-import { createHeartbeat, createPings, type Heartbeat } from './heartbeat.js';
-import { createDebugLog, type DebugLog } from './logger.js';
+import { createDebugLog, createSecretList, type DebugLog } from './logger.js';
 import {
   type IncomingMap,
-  type IncomingMessage,
   type OutgoingMap,
   type ResolvedOptions,
   resolveOptions,
   resolveUrl,
   type SecureWebSocketOptions,
 } from './options.js';
-import { createOutbox, type Outbox, type SessionLink, type WaitReason } from './outbox.js';
+import { createOutbox, type Outbox, type WaitReason } from './outbox.js';
 import { createRedial, type Redial } from './redial.js';
-import { createSessionRefresh, type SessionRefresh } from './refresh.js';
+import { createLiveSession, type LiveSession } from './session.js';
 import { createTokenSource, type TokenSource } from './token-source.js';
-import { openTransport, resolveWebSocket, type Transport, type TransportClose } from './transport.js';
+import type { Transport, TransportClose } from './transport.js';
 import { type Timer, toError } from './util.js';
-
-interface Session extends SessionLink {
-  id: string;
-}
 
 /** The most secrets (tokens, CSRF tokens) the debug log redacts: the recent ones are the live ones. */
 const MAX_SECRETS = 16;
@@ -47,13 +48,10 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   private readonly url: string;
   private readonly tokens: TokenSource;
   private readonly log: DebugLog;
-  private readonly events: Emitter<ClientEventMap>;
-  private readonly appEvents: Emitter<Record<string, unknown>>;
+  private readonly events: ClientEvents;
   private readonly outbox: Outbox;
-  private readonly refresher: SessionRefresh;
-  private readonly heartbeat: Heartbeat | undefined;
-  private readonly pings = createPings();
-  private readonly secrets: string[] = [];
+  private readonly live: LiveSession;
+  private readonly secrets = createSecretList(MAX_SECRETS);
   private readonly unwatch: () => void;
 
   private transport: Transport | undefined;
@@ -62,10 +60,7 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   private attempts = 0;
   private authRetried = false;
   private lastAuthError: AuthError | undefined;
-  private session: Session | undefined;
-  private openedAt: number | undefined;
   private everOpened = false;
-  private latency: number | undefined;
   private connectTimer: Timer | undefined;
   private readonly redial: Redial;
 
@@ -79,76 +74,49 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
       getToken: options.getToken,
       inProtocol: opts.authTransport === 'protocol',
     });
-    if (options.authToken !== undefined) this.remember(options.authToken);
+    if (options.authToken !== undefined) this.secrets.remember(options.authToken);
     this.log = createDebugLog({
       enabled: options.debug === true,
       logger: options.logger,
-      secrets: () => this.secrets,
+      secrets: () => this.secrets.list,
     });
-    const failed = (err: unknown, type: PropertyKey) => this.listenerFailed(err, String(type));
-    this.events = createEmitter<ClientEventMap>(failed);
-    this.appEvents = createEmitter<Record<string, unknown>>(failed);
-    this.outbox = createOutbox({
-      queue: opts.queue,
-      ackTimeoutMs: opts.ackTimeoutMs,
-      retryRateLimited: opts.retryRateLimited,
-      now: opts.now,
+    this.events = createClientEvents(this.log, this.options.onMessage);
+    this.outbox = createOutbox(opts, {
       log: this.log,
       blocked: () => this.blocked(),
-      session: () => this.session,
+      session: () => this.live.current,
       write: (frame) => this.transport?.send(frame),
-      onChange: (event) => this.events.emit('queue', event),
+      onChange: (event) => this.events.lifecycle.emit('queue', event),
     });
-    this.refresher = createSessionRefresh({
-      marginMs: opts.refreshMarginMs,
-      timeoutMs: opts.connectTimeoutMs,
-      now: opts.now,
+    this.live = createLiveSession(opts, {
       log: this.log,
       getToken: () => this.tokens.get(),
-      sendRefresh: (token) => {
-        this.remember(token);
-        this.transport?.send(JSON.stringify({ type: 'refresh', token }));
-      },
-      onRefreshed: (csrf) => {
-        this.remember(csrf);
-        if (this.session) this.session.csrf = csrf;
-        this.outbox.flush();
-      },
-      onFailed: (error) => {
-        this.emitError(error);
+      send: (frame) => this.transport?.send(frame),
+      remember: (secret) => this.secrets.remember(secret),
+      onDead: () => this.drop('pong-timeout', 1006),
+      onLatency: (latencyMs) => this.events.lifecycle.emit('latency', { latencyMs }),
+      onRefreshed: () => this.outbox.flush(),
+      onRefreshFailed: (error) => {
+        this.events.error(error);
         // The 4401's one fresh-token retry: reconnect at once.
-        if (this._state !== 'closed' && this.refresher.active) this.drop('refresh-failed', 4401);
+        if (this._state !== 'closed' && this.live.refreshing) this.drop('refresh-failed', 4401);
       },
-      onActiveChange: () => this.outbox.changed(),
+      onRefreshChange: () => this.outbox.changed(),
     });
-    const hb = opts.heartbeat;
-    this.heartbeat = hb
-      ? createHeartbeat({
-          intervalMs: hb.intervalMs,
-          timeoutMs: hb.timeoutMs,
-          now: opts.now,
-          sendPing: (ts) => this.transport?.send(`{"type":"ping","ts":${ts}}`),
-          onDead: () => {
-            this.log('no pong by the deadline: connection is dead');
-            this.drop('pong-timeout', 1006);
-          },
-          onLatency: (ms) => this.measured(ms),
-        })
-      : undefined;
     this.redial = createRedial({
       now: opts.now,
       log: this.log,
       live: () => this._state !== 'closed',
-      dial: () => this.dial(),
+      dial: () => this.connect(),
       onOfflineChange: () => this.outbox.changed(),
     });
     this.unwatch = watchBrowser({
       online: () => this.wake('online'),
       offline: () => {
-        if (this._state === 'open') this.heartbeat?.check();
+        if (this._state === 'open') this.live.check();
       },
       visible: () => {
-        if (this._state === 'open') this.heartbeat?.check();
+        if (this._state === 'open') this.live.check();
         else this.wake('visible');
       },
     });
@@ -173,12 +141,12 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
 
   /** Round trip of the last app-level ping, in ms; undefined before the first pong. */
   get latencyMs(): number | undefined {
-    return this.latency;
+    return this.live.latencyMs;
   }
 
   /** The current session's id, while open. */
   get sessionId(): string | undefined {
-    return this.session?.id;
+    return this.live.current?.id;
   }
 
   /**
@@ -192,7 +160,7 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
 
   /** Listens to an application event type; returns the unsubscribe function. */
   on<T extends keyof In & string>(type: T, handler: (payload: In[T]) => void): () => void {
-    return this.appEvents.on(type, handler as (arg: unknown) => void);
+    return this.events.app.on(type, handler as (arg: unknown) => void);
   }
 
   /** Listens to a lifecycle event (`open`, `close`, `message`, `stateChange`, `latency`, `queue`, `error`); returns the unsubscribe. */
@@ -200,14 +168,14 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     type: K,
     listener: (event: ClientEventMap[K]) => void,
   ): () => void {
-    return this.events.on(type, listener);
+    return this.events.lifecycle.on(type, listener);
   }
 
   removeEventListener<K extends keyof ClientEventMap>(
     type: K,
     listener: (event: ClientEventMap[K]) => void,
   ): void {
-    this.events.off(type, listener);
+    this.events.lifecycle.off(type, listener);
   }
 
   /**
@@ -217,7 +185,7 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   ping(timeoutMs = 5000): Promise<number> {
     const t = this.transport;
     if (this.state !== 'open' || !t) return Promise.reject(new ClosedError('not open', false));
-    return this.pings.ping((ts) => t.send(JSON.stringify({ type: 'ping', ts })), timeoutMs);
+    return this.live.ping(timeoutMs);
   }
 
   /**
@@ -239,16 +207,11 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
         return 'closed';
       case 'open':
         if (!this.transport) return 'reconnecting';
-        return this.refresher.active ? 'refreshing' : undefined;
+        return this.live.refreshing ? 'refreshing' : undefined;
       default:
         if (this.redial.offline || isOffline()) return 'offline';
         return this.everOpened ? 'reconnecting' : 'connecting';
     }
-  }
-
-  private measured(ms: number): void {
-    this.latency = ms;
-    this.events.emit('latency', { latencyMs: ms });
   }
 
   // Connecting
@@ -258,68 +221,39 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     if (this._state === 'reconnecting' || this._state === 'connecting') this.redial.wake(why);
   }
 
-  private dial(): void {
+  private connect(): void {
     const gen = ++this.gen;
     this.connectTimer = setTimeout(() => {
       if (gen !== this.gen) return;
       this.log('connect timeout');
       this.drop('connect-timeout', 1006);
     }, this.opts.connectTimeoutMs);
-    this.openSocket(gen).catch((err: unknown) => this.emitError(toError(err)));
-  }
-
-  private async openSocket(gen: number): Promise<void> {
-    let token: string;
-    let Ctor: Awaited<ReturnType<typeof resolveWebSocket>>;
-    try {
-      [token, Ctor] = await Promise.all([this.tokens.get(), resolveWebSocket(this.options.WebSocket)]);
-    } catch (err) {
-      if (gen !== this.gen || this._state === 'closed') return;
-      if (err instanceof ConnectionError) return this.fatal(err);
-      this.emitError(toError(err));
-      this.lost({ code: 1006, reason: '', cause: 'token', attempt: this.attempts });
-      return;
-    }
-    if (gen !== this.gen || this._state === 'closed') return;
-    this.remember(token);
-    const protocols = [SUBPROTOCOL];
-    if (this.opts.authTransport === 'protocol') protocols.push(BEARER_SUBPROTOCOL_PREFIX + token);
-    try {
-      this.transport = openTransport(Ctor, this.url, protocols, {
-        open: () => {
-          if (gen !== this.gen) return;
-          this.setState('authenticating');
-          if (this.opts.authTransport === 'message' && gen === this.gen) {
-            this.transport?.send(JSON.stringify({ type: 'auth', token }));
-            this.log('auth sent');
-          }
+    const { url, log, tokens } = this;
+    const { authTransport } = this.opts;
+    dial(
+      { url, authTransport, WebSocket: this.options.WebSocket, tokens, log },
+      {
+        current: () => gen === this.gen && this._state !== 'closed',
+        token: (token) => this.secrets.remember(token),
+        attached: (transport) => {
+          this.transport = transport;
+          this.log('dialing', { attempt: this.attempts });
         },
-        message: (text) => {
-          if (gen === this.gen) this.onFrame(text, token);
+        opened: () => this.setState('authenticating'),
+        message: (text, token) => this.onFrame(text, token),
+        closed: (info) => this.onTransportClose(info),
+        noToken: (error) => {
+          this.events.error(error);
+          this.lost({ code: 1006, reason: '', cause: 'token', attempt: this.attempts });
         },
-        close: (info) => {
-          if (gen === this.gen) this.onTransportClose(info);
-        },
-      });
-    } catch (err) {
-      this.fatal(new ConnectionError('cannot open the WebSocket', { cause: err }));
-      return;
-    }
-    this.log('dialing', { attempt: this.attempts });
+        fatal: (error) => this.fatal(error),
+      },
+    ).catch((err: unknown) => this.events.error(toError(err)));
   }
 
   private onTransportClose(t: TransportClose): void {
     this.transport = undefined;
-    const info: CloseInfo = {
-      code: t.code,
-      reason: t.reason,
-      cause: t.code === 1006 || t.httpStatus !== undefined ? 'network' : 'server',
-      attempt: this.attempts,
-    };
-    if (t.httpStatus !== undefined) info.httpStatus = t.httpStatus;
-    if (t.retryAfterMs !== undefined) info.retryAfterMs = t.retryAfterMs;
-    withReason(info);
-    if (this.refresher.active && t.code === 4401) info.cause = 'refresh-failed';
+    const info = closeInfoOf(t, this.attempts, this.live.refreshing);
     this.log('socket closed', { code: info.code, reason: info.reason, httpStatus: info.httpStatus });
     this.lost(info);
   }
@@ -337,19 +271,16 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   private lost(closed: CloseInfo): void {
     if (this._state === 'closed') return;
     const now = this.opts.now();
-    const uptimeMs = this._state === 'open' && this.openedAt !== undefined ? now - this.openedAt : undefined;
+    const { openedAt } = this.live;
+    const uptimeMs = this._state === 'open' && openedAt !== undefined ? now - openedAt : undefined;
     this.endConnection();
-    const o = this.opts;
-    const step = nextStep(
-      closed,
-      { attempts: this.attempts, authRetried: this.authRetried, uptimeMs, authError: this.lastAuthError },
-      {
-        reconnect: o.reconnect,
-        backoff: o.backoff,
-        shouldReconnect: this.options.shouldReconnect,
-        random: o.random,
-      },
-    );
+    const state = {
+      attempts: this.attempts,
+      authRetried: this.authRetried,
+      uptimeMs,
+      authError: this.lastAuthError,
+    };
+    const step = nextStep(closed, state, { ...this.opts, shouldReconnect: this.options.shouldReconnect });
     const { info, delayMs } = step;
     this.attempts = step.attempts;
     this.authRetried = step.authRetried;
@@ -357,17 +288,14 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     this.setState('reconnecting');
     this.log('reconnecting', { code: info.code, cause: info.cause, attempt: this.attempts, delayMs });
     this.redial.after(delayMs, now + step.retryAfterMs);
-    this.events.emit('close', { ...info, willReconnect: true, delayMs });
+    this.events.lifecycle.emit('close', { ...info, willReconnect: true, delayMs });
   }
 
   /** Forgets the current connection: its timers, its session; unacked messages wait for a resend. */
   private endConnection(): void {
     this.gen++;
-    this.clearConnectTimer();
-    this.heartbeat?.stop();
-    this.refresher.stop();
-    this.session = undefined;
-    this.openedAt = undefined;
+    clearTimeout(this.connectTimer);
+    this.live.stop();
     this.outbox.disconnected();
   }
 
@@ -386,9 +314,9 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     this.unwatch();
     this.setState('closed');
     this.outbox.close(info.code, error);
-    if (error) this.emitError(error);
+    if (error) this.events.error(error);
     this.log('closed', { code: info.code, cause: info.cause });
-    this.events.emit(
+    this.events.lifecycle.emit(
       'close',
       error ? { ...info, willReconnect: false, error } : { ...info, willReconnect: false },
     );
@@ -409,31 +337,15 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
         return this.outbox.ack(frame.id, frame.result);
       case 'error':
         return this.onServerError(frame.id, frame.code, frame.message, frame.retryAfterMs);
-      case 'pong': {
-        const ms = this.pings.pong(frame.ts);
-        if (ms === undefined) this.heartbeat?.pong(frame.ts);
-        else this.measured(ms);
-        return;
-      }
+      case 'pong':
+        return this.live.pong(frame.ts);
       case 'session_expiring':
         this.log('session expiring');
-        return this.refresher.refresh();
+        return this.live.refresh();
       case 'refresh_ok':
-        if (this.session) this.refresher.ok(frame);
-        return;
+        return this.live.refreshOk(frame);
     }
-    if (this._state !== 'open') return;
-    const event = { type: frame.type, payload: frame.payload } as IncomingMessage<In> &
-      IncomingMessage<IncomingMap>;
-    if (this.options.onMessage) {
-      try {
-        this.options.onMessage(event);
-      } catch (err) {
-        this.listenerFailed(err, 'onMessage');
-      }
-    }
-    this.events.emit('message', event);
-    this.appEvents.emit(frame.type, frame.payload);
+    if (this._state === 'open') this.events.deliver(frame.type, frame.payload);
   }
 
   private onAuthOk(frame: Extract<ServerFrame, { kind: 'auth_ok' | 'bad_auth_ok' }>, token: string): void {
@@ -443,10 +355,8 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
       return this.drop('protocol', 1002);
     }
     const { sessionId, csrfToken, expiresAt, maxPayload } = frame;
-    this.clearConnectTimer();
-    this.session = { id: sessionId, csrf: csrfToken, maxPayload };
-    this.remember(csrfToken);
-    this.openedAt = this.opts.now();
+    clearTimeout(this.connectTimer);
+    this.live.start({ id: sessionId, csrf: csrfToken, maxPayload });
     this.authRetried = false;
     this.lastAuthError = undefined;
     const reconnected = this.everOpened;
@@ -455,11 +365,10 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     this.log('authenticated', { sessionId, reconnected });
     this.setState('open');
     if (gen !== this.gen) return;
-    this.heartbeat?.start();
-    this.refresher.start(token, expiresAt);
+    this.live.keepAlive(token, expiresAt);
     this.outbox.resume();
     if (gen !== this.gen) return;
-    this.events.emit('open', { sessionId, expiresAt, reconnected });
+    this.events.lifecycle.emit('open', { sessionId, expiresAt, reconnected });
   }
 
   private onServerError(id: string | undefined, code: ErrorCode, text: string, retryAfterMs?: number): void {
@@ -469,44 +378,19 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
       this.lastAuthError = new AuthError(text, code);
       return;
     }
-    if (this.refresher.active) return this.refresher.fail(new AuthError(text, code));
-    this.emitError(new ServerError(code, text, retryAfterMs));
+    if (this.live.refreshing) return this.live.refreshFailed(new AuthError(text, code));
+    this.events.error(new ServerError(code, text, retryAfterMs));
   }
 
   // Plumbing
-
-  private clearConnectTimer(): void {
-    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
-  }
 
   private setState(to: ClientState): void {
     const from = this._state;
     if (from === to) return;
     this._state = to;
     this.log('state', { from, to });
-    this.events.emit('stateChange', { from, to });
+    this.events.lifecycle.emit('stateChange', { from, to });
     // The final report comes from the outbox once it has rejected what it held.
     if (to !== 'closed') this.outbox.changed();
-  }
-
-  private remember(secret: string): void {
-    if (this.secrets.includes(secret)) return;
-    this.secrets.push(secret);
-    if (this.secrets.length > MAX_SECRETS) this.secrets.shift();
-  }
-
-  private emitError(error: Error): void {
-    this.log('error', { error });
-    this.events.emit('error', error);
-  }
-
-  private listenerFailed(err: unknown, where: string): void {
-    if (where === 'error') {
-      this.log('an error listener threw', { error: err });
-      return;
-    }
-    const error = new SecureWebSocketError(`a ${where} listener threw`, false, { cause: err });
-    this.emitError(error);
   }
 }

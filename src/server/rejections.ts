@@ -15,8 +15,9 @@ import type { ResolvedPenalties } from './limits/options.js';
  * - `upgradeEvent`: the event logged when the upgrade gate refuses with the code (HTTP answer).
  * - `signal`: the anomaly signal added to the socket's, user's and IP's scores. A socket whose
  *   score reaches `anomaly.thresholds.disconnect` is closed 1008 `WSG_ANOMALY`; so with the
- *   defaults the 5th `WSG_CSRF_INVALID` within a half-life (weight 5 x 5 = 25) closes the
- *   socket 1008, and at `block` the IP is banned. `closesAfter()` gives N for any code.
+ *   defaults the 5th `WSG_CSRF_INVALID` in a row (weight 5 x 5 = 25) closes the socket 1008
+ *   (the 6th if time lets the score decay a little), and at `block` the IP is banned.
+ *   `closesAfter()` gives N for any code.
  * - `strike`: counts on the penalty ladder: `limits.penalties.strikes` of them within
  *   `strikeWindowMs` close the socket 4429 `WSG_BLOCKED` and block the user and IP.
  * - `authFailure`: counts toward `limits.authFailures` for the IP (then its auth is blocked).
@@ -61,7 +62,7 @@ export const REJECTIONS: Readonly<Record<ErrorCode, RejectionRule>> = Object.fre
   WSG_INVALID_MESSAGE: { ...plain, signal: 'malformed' },
   WSG_UNKNOWN_TYPE: { ...plain, signal: 'unknownType' },
   WSG_VALIDATION_FAILED: { ...plain, event: 'validation.failure', signal: 'validation' },
-  // Replied `error`, the socket stays open; weight 5: the 5th within a half-life closes 1008.
+  // Replied `error`, the socket stays open; weight 5: the 5th in a row closes 1008 WSG_ANOMALY.
   WSG_CSRF_INVALID: { ...plain, event: 'csrf.failure', signal: 'csrf' },
   WSG_RATE_LIMITED: { ...plain, event: 'rate.limited', signal: 'rateLimit', strike: true },
   WSG_BLOCKED: plain,
@@ -81,8 +82,9 @@ export function rejectionOf(code: ErrorCode): RejectionRule {
 /**
  * How many of this refusal, back to back on one socket, end it, and how: by anomaly score
  * (1008 `WSG_ANOMALY`), by strikes (4429 `WSG_BLOCKED`), or by the code itself (its registry
- * entry closes). Undefined when repeats never close the socket. Scores decay between signals,
- * so refusals spread over time need more.
+ * entry closes). Undefined when repeats never close the socket. Scores halve every
+ * `halfLifeMs`, so refusals spread over time need more (CSRF with the defaults: the 5th at
+ * once, the 6th when they come up to about 6 s apart).
  */
 export function closesAfter(
   code: ErrorCode,

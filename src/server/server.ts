@@ -1,4 +1,3 @@
-import { packageVersion } from '../package-root.js';
 import { createAdmission } from './admission.js';
 import { createTokenVerifier } from './auth/verifier.js';
 import { createBroadcast } from './broadcast.js';
@@ -11,16 +10,9 @@ import { createDispatcher } from './dispatch.js';
 import { createEventBus, createLogger, type EventBus, type EventListener } from './events.js';
 import type { GateDecision } from './gate/index.js';
 import { randomId } from './ids.js';
-import { createHttpHandler, type HttpHandler } from './monitor/http.js';
-import { createMetrics } from './monitor/metrics.js';
-import {
-  countEvents,
-  countUp,
-  createStats,
-  createStatsCounters,
-  type ServerStats,
-  sweepBlocks,
-} from './monitor/stats.js';
+import type { HttpHandler } from './monitor/http.js';
+import { createMonitoring } from './monitor/monitoring.js';
+import { countUp, type ServerStats, sweepBlocks } from './monitor/stats.js';
 import type { MessageSchemas, WsGuardOptions } from './options.js';
 import { createCsrfStage } from './pipeline/csrf.js';
 import { createSafeParse } from './pipeline/parse.js';
@@ -103,22 +95,18 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   const events = createEventBus(createLogger(options.logger), options.onEvent);
   const verifier = createTokenVerifier(options.auth);
 
-  // 2. State shared by the parts: the sockets, the stats counters, closing.
+  // 2. State shared by the parts: the sockets, closing, the counters behind stats() and /metrics.
   const sockets = createSockets();
-  const counters = createStatsCounters(now);
   let closing = false;
-  const metrics = createMetrics(() => ({
-    ...stats(),
-    connections: counters.connections,
-    penalties: counters.penalties,
-    anomalies: counters.anomalies,
-  }));
-  const stats = createStats(
-    counters,
-    () => ({ open: sockets.all.size, authenticated: sockets.authenticated.size }),
+  const monitoring = createMonitoring({
+    http: config.http,
+    events,
+    store,
+    sockets: () => ({ open: sockets.all.size, authenticated: sockets.authenticated.size }),
+    closing: () => closing,
     now,
-  );
-  countEvents(events, counters, now);
+  });
+  const { counters } = monitoring;
 
   // 3. Security: limits, penalties and anomaly scoring (protection.ts); sessions.
   const protection = createProtection({
@@ -157,13 +145,10 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     handlerTimeoutMs: config.handlerTimeoutMs,
     dedupeWindow: config.dedupeWindow,
     dedupeTtlMs: config.dedupeTtlMs,
-    onLatency: (ms) => {
-      counters.recordLatency(ms);
-      metrics.observeHandler(ms / 1000);
-    },
+    onLatency: monitoring.handled,
   });
 
-  // 6. Cross-node channels: broadcasts; revocations and bans (and a recheck after an outage).
+  // 6. Cross-node channels (store pub/sub): broadcasts; revocations and bans, rechecked after a store outage.
   const broadcast = createBroadcast(store, sockets, events);
   const revocation = createRevocation({
     store,
@@ -172,19 +157,6 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     events,
     now,
     sessionMaxAgeMs: config.session.maxAgeMs,
-  });
-  const stopStatus = store.onStatus?.((status, detail) => {
-    if (status === 'ok') revocation.recheck();
-    events.emit(
-      status === 'ok'
-        ? { event: 'store.recovered', level: 'info', detail: `${store.kind} store reachable again` }
-        : {
-            event: 'store.degraded',
-            level: 'error',
-            code: 'WSG_OVERLOADED',
-            detail: `${store.kind} store unreachable: ${detail ?? 'unknown'}`,
-          },
-    );
   });
 
   // 7. What every connection calls into (connection/host.ts).
@@ -226,24 +198,6 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     now,
   });
 
-  // 9. /healthz and /metrics.
-  const version = packageVersion();
-  const httpHandler = createHttpHandler({
-    options: config.http,
-    health: () => {
-      const storeStatus = store.status();
-      return {
-        status: closing ? 'closing' : storeStatus === 'ok' ? 'ok' : 'degraded',
-        sockets: { open: sockets.all.size, authenticated: sockets.authenticated.size },
-        store: { kind: store.kind, status: storeStatus },
-        version,
-        uptimeMs: now() - counters.startedAt,
-      };
-    },
-    metrics: () => metrics.render(),
-    metricsContentType: metrics.contentType,
-  });
-
   const detachers: (() => void)[] = [];
   return {
     path: config.path,
@@ -252,8 +206,8 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     httpMount: config.http.mount,
     events,
     store,
-    httpHandler,
-    stats,
+    httpHandler: monitoring.httpHandler,
+    stats: monitoring.stats,
     admit,
     open(socket, decision, req) {
       const conn = new Connection(socket, host, randomId(9), decision.ip);
@@ -276,7 +230,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     ban: revocation.ban,
     onEvent: (listener) => events.subscribe(listener),
     onClose: (detach) => void detachers.push(detach),
-    // 10. Shutdown (shutdown.ts): refuse upgrades, stop timers and channels, drain, close 1001.
+    // 9. Shutdown (shutdown.ts): refuse upgrades, stop timers and channels, drain, close 1001.
     async close(closeOptions = {}) {
       if (!closing) {
         closing = true;
@@ -285,7 +239,6 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       stopTicker();
       broadcast.close();
       revocation.close();
-      stopStatus?.();
       await drainAndClose(sockets, closeOptions.timeoutMs ?? DEFAULTS.close.timeoutMs);
       for (const detach of detachers.splice(0)) detach();
     },

@@ -41,6 +41,9 @@ export function writeHttpRejection(
   ];
   if (retryAfterMs !== undefined) headers.push(`Retry-After: ${Math.max(1, Math.ceil(retryAfterMs / 1000))}`);
   if (status === 426) headers.push('Upgrade: websocket');
+  // end() only half-closes: a peer that ignores the answer and never sends its FIN would keep
+  // this socket open. Destroyed once the answer is flushed, as ws's abortHandshake does.
+  socket.once('finish', socket.destroy);
   socket.end(`${headers.join('\r\n')}\r\n\r\n${body}`);
 }
 

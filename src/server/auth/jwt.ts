@@ -8,6 +8,7 @@ import {
   jwtVerify,
 } from 'jose';
 import type { Principal } from '../connection/state.js';
+import { DEFAULTS } from '../defaults.js';
 import { WsgConfigError } from '../errors.js';
 import type { JwtOptions } from '../options.js';
 
@@ -52,11 +53,11 @@ function keyFrom(options: JwtOptions): { key: Key | Promise<Key>; algorithms: st
  */
 export function createJwtVerifier(options: JwtOptions): (token: string) => Promise<Principal | null> {
   const { key, algorithms } = keyFrom(options);
-  const subjectClaim = options.subjectClaim ?? 'sub';
-  const requireExp = options.requireExp ?? true;
+  const subjectClaim = options.subjectClaim ?? DEFAULTS.jwt.subjectClaim;
+  const requireExp = options.requireExp ?? DEFAULTS.jwt.requireExp;
   const verifyOptions = {
     algorithms,
-    clockTolerance: options.clockTolerance ?? 5,
+    clockTolerance: options.clockTolerance ?? DEFAULTS.jwt.clockTolerance,
     ...(options.issuer !== undefined ? { issuer: options.issuer } : {}),
     ...(options.audience !== undefined ? { audience: options.audience } : {}),
     ...(requireExp ? { requiredClaims: ['exp'] } : {}),

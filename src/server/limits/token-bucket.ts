@@ -1,7 +1,9 @@
 import type { Bucket } from '../connection/state.js';
+import type { BucketSpec } from '../stores/types.js';
 
 export type { Bucket };
 
+/** A token bucket's rate: the one shape for every rate option (limits.messages, .bytes, .user, .types). */
 export interface BucketRate {
   /** Tokens added per second. */
   rate: number;
@@ -19,16 +21,35 @@ export interface BucketRate {
  * 350 ns for an awaited RateLimiterMemory.consume, some 7x.
  */
 export function take(bucket: Bucket, spec: BucketRate, cost: number, now: number): number {
+  return takeTokens(bucket, spec.burst, spec.rate, cost, now);
+}
+
+/** take() with the bucket's size and rate as numbers (the memory store's `BucketSpec` path). */
+export function takeTokens(
+  bucket: Bucket,
+  burst: number,
+  ratePerSec: number,
+  cost: number,
+  now: number,
+): number {
   const elapsed = now - bucket.at;
   if (elapsed > 0) {
-    bucket.tokens = Math.min(spec.burst, bucket.tokens + (elapsed * spec.rate) / 1000);
+    bucket.tokens = Math.min(burst, bucket.tokens + (elapsed * ratePerSec) / 1000);
     bucket.at = now;
   }
   if (bucket.tokens >= cost) {
     bucket.tokens -= cost;
     return 0;
   }
-  return Math.ceil(((cost - bucket.tokens) * 1000) / spec.rate);
+  return Math.ceil(((cost - bucket.tokens) * 1000) / ratePerSec);
+}
+
+/**
+ * The store's form of a rate (`LimitStore.take` takes a `BucketSpec`, a shape custom stores
+ * implement): made once at setup, never per message.
+ */
+export function toBucketSpec(r: BucketRate): BucketSpec {
+  return { capacity: r.burst, refillPerSec: r.rate };
 }
 
 export function fullBucket(spec: BucketRate, now: number): Bucket {

@@ -1,9 +1,10 @@
+import { DEFAULTS } from '../defaults.js';
 import { WsgError } from '../errors.js';
 import type { Stage } from '../pipeline/types.js';
 import type { LimitStore, TakeResult } from '../stores/types.js';
 import { keys } from './keys.js';
 import type { TypeLimit } from './options.js';
-import type { BucketRate } from './token-bucket.js';
+import { type BucketRate, toBucketSpec } from './token-bucket.js';
 
 function refuse(r: TakeResult, detail: string): WsgError | undefined {
   return r.allowed ? undefined : new WsgError('WSG_RATE_LIMITED', { retryAfterMs: r.retryAfterMs, detail });
@@ -12,7 +13,7 @@ function refuse(r: TakeResult, detail: string): WsgError | undefined {
 /** Messages per user across all their sockets, through the store (shared across processes). */
 export function createUserRateStage(store: LimitStore, user: BucketRate | false): Stage | undefined {
   if (!user) return undefined;
-  const spec = { capacity: user.burst, refillPerSec: user.rate };
+  const spec = toBucketSpec(user);
   return (m) => {
     const id = m.conn.user?.id;
     if (id === undefined) return undefined;
@@ -26,7 +27,7 @@ export function createTypeRateStage(store: LimitStore, types: Record<string, Typ
   const specs = new Map(
     Object.entries(types).map(([t, l]) => [
       t,
-      { spec: { capacity: l.burst, refillPerSec: l.rate }, cost: l.cost ?? 1 },
+      { spec: toBucketSpec(l), cost: l.cost ?? DEFAULTS.limits.typeCost },
     ]),
   );
   if (specs.size === 0) return undefined;

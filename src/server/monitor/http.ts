@@ -1,5 +1,6 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import { DEFAULTS } from '../defaults.js';
 import { WsgConfigError } from '../errors.js';
 import { safeEqual } from '../ids.js';
 
@@ -27,8 +28,8 @@ export function createHttpHandler(o: {
   metrics: () => Promise<string>;
   metricsContentType: string;
 }): HttpHandler {
-  const healthPath = o.options.healthPath ?? '/healthz';
-  const metricsPath = o.options.metricsPath ?? '/metrics';
+  const healthPath = o.options.healthPath ?? DEFAULTS.http.healthPath;
+  const metricsPath = o.options.metricsPath ?? DEFAULTS.http.metricsPath;
   const token = o.options.metricsToken;
   return (req, res) => {
     const url = req.url ?? '/';

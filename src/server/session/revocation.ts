@@ -53,9 +53,9 @@ export interface Revocation {
   revokeSession(sessionId: string): Promise<void>;
   revokeUser(userId: string): Promise<void>;
   ban(ip: string, options?: BanOptions): Promise<void>;
-  /** Checks every authenticated socket against the store (after it was unreachable). */
+  /** Checks every authenticated socket against the store (run when it is reachable again). */
   recheck(): void;
-  /** Stops listening on the channel. */
+  /** Stops listening on the channel and to the store's status. */
   close(): void;
 }
 
@@ -105,7 +105,7 @@ export function createRevocation(o: {
     }
   });
 
-  return {
+  const revocation: Revocation = {
     async revokeSession(sessionId) {
       const record = (await store.getSession(sessionId)) ?? {
         id: sessionId,
@@ -151,6 +151,26 @@ export function createRevocation(o: {
         })().catch(() => {});
       }
     },
-    close: unsubscribe,
+    close() {
+      unsubscribe();
+      stopStatus?.();
+    },
   };
+
+  // Revocations and bans published while this node could not hear them: every socket is
+  // checked against the store once it answers again.
+  const stopStatus = store.onStatus?.((status, detail) => {
+    if (status === 'ok') revocation.recheck();
+    events.emit(
+      status === 'ok'
+        ? { event: 'store.recovered', level: 'info', detail: `${store.kind} store reachable again` }
+        : {
+            event: 'store.degraded',
+            level: 'error',
+            code: 'WSG_OVERLOADED',
+            detail: `${store.kind} store unreachable: ${detail ?? 'unknown'}`,
+          },
+    );
+  });
+  return revocation;
 }

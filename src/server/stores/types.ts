@@ -7,8 +7,12 @@
  */
 export type MaybePromise<T> = T | Promise<T>;
 
-// ---- rate limiting (issue "Rate limits") ----
+// ---- rate limiting ----
 
+/**
+ * A BucketRate as the store contract spells it (custom stores implement this shape): made from
+ * the options once, at setup, by toBucketSpec() in limits/token-bucket.ts.
+ */
 export interface BucketSpec {
   /** Most tokens the bucket holds (the burst). */
   capacity: number;
@@ -48,7 +52,7 @@ export interface LimitStore {
   offend(key: string, windowMs: number): MaybePromise<number>;
 }
 
-// ---- sessions and revocation (issue "Sessions") ----
+// ---- sessions and revocation ----
 
 export interface SessionRecord {
   id: string;
@@ -73,7 +77,7 @@ export interface SessionStore {
   revokedUntil(kind: RevocationKind, id: string): MaybePromise<number | undefined>;
 }
 
-// ---- cross-process messages (issue "Redis") ----
+// ---- cross-process messages ----
 
 export interface PubSub {
   publish(channel: string, message: string): MaybePromise<void>;

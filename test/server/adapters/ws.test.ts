@@ -1,6 +1,8 @@
+import { connect as netConnect } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { connectAuthed } from '../../helpers/peer.js';
+import { expectStillServing } from '../../helpers/served.js';
 import { signToken, startServer, type TestServer } from '../../helpers/server.js';
 
 let srv: TestServer | undefined;
@@ -38,5 +40,36 @@ describe('ws adapter: batching replies', () => {
     );
     expect(peer.ws.readyState).toBe(peer.ws.OPEN);
     peer.close();
+  });
+});
+
+// A refused upgrade is answered and the server's socket closed, whatever the peer does: one
+// that ignores the answer and never sends its FIN must not hold a server socket.
+describe('ws adapter: refused upgrades', () => {
+  const upgrade = (headers: string) =>
+    `GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n${headers}\r\n`;
+
+  it.each([
+    ['a forbidden Origin (403)', 'Origin: https://evil.example\r\n', 403],
+    ['a bad token (401)', 'Authorization: Bearer not-a-token\r\n', 401],
+  ])('closes the server side for %s when the peer never closes its own', async (_name, headers, status) => {
+    srv = await startServer();
+    const server = srv;
+    // allowHalfOpen: the peer does not answer the server's FIN with its own, like a careless client.
+    const peer = netConnect({ host: '127.0.0.1', port: server.port, allowHalfOpen: true });
+    await new Promise<void>((resolve) => peer.once('connect', () => resolve()));
+    let answer = '';
+    peer.on('data', (d: Buffer) => {
+      answer += d.toString('latin1');
+    });
+    peer.on('error', () => {});
+    peer.write(upgrade(headers));
+    await vi.waitFor(() => expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `)));
+    expect(answer).not.toMatch(/stack|Error:|at \//);
+    await vi.waitFor(() => expect(server.sockets.size).toBe(0), { timeout: 1000 });
+    expect(peer.destroyed).toBe(false);
+    peer.destroy();
+    await expectStillServing(server.url, { echo: false });
   });
 });

@@ -1,5 +1,5 @@
 import { createBoundedMap } from '../../bounded-map.js';
-import { fullBucket, take } from '../../limits/token-bucket.js';
+import { takeTokens } from '../../limits/token-bucket.js';
 import type { BlockRecord, LimitStore } from '../types.js';
 
 export interface MemoryLimitsOptions {
@@ -30,9 +30,8 @@ export function createMemoryLimits(
     },
     take(key, spec, cost) {
       const t = now();
-      const rate = { rate: spec.refillPerSec, burst: spec.capacity };
-      const b = buckets.get(key) ?? fullBucket(rate, t);
-      const wait = take(b, rate, cost, t);
+      const b = buckets.get(key) ?? { tokens: spec.capacity, at: t };
+      const wait = takeTokens(b, spec.capacity, spec.refillPerSec, cost, t);
       // A bucket is full again (and so forgettable) after burst / rate seconds.
       buckets.set(key, b, t + Math.ceil((spec.capacity / spec.refillPerSec) * 1000) + 1);
       return { allowed: wait === 0, remaining: wait === 0 ? b.tokens : 0, retryAfterMs: wait };
