@@ -203,6 +203,8 @@ describe('resolveConfig: each mistake has its code', () => {
   it('every code is produced by some mistake above, and documented in docs/ARCHITECTURE.md', () => {
     const tested = new Set([...MISTAKES, ...SETUP_MISTAKES].map(([, , code]) => code));
     tested.add('WSG_CONFIG_INVALID_BAN');
+    // Production only: test/server/gate/origin.test.ts.
+    tested.add('WSG_CONFIG_NO_ALLOWED_HOSTS');
     tested.add('WSG_CONFIG_INVALID_DASHBOARD');
     // Thrown by calls, not by options: appError() and wss.sendToUser() (test/server/authorization.test.ts,
     // test/server/channels/channels.test.ts).

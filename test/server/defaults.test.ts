@@ -43,6 +43,7 @@ const PROSE: Record<string, string> = {
   'LimitsOptions.penalties': 'see PenaltyOptions',
   'WsGuardOptions.authorize': 'no rules: every declared type allowed',
   'WsGuardOptions.channels': 'no channels',
+  'WsGuardOptions.allowedHosts': 'computed from allowedOrigins in production',
 };
 
 /** Required (or one of them is): no default to document. */
