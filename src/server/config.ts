@@ -57,7 +57,7 @@ const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null &&
 function int(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min)
-    fail('WSG_CONFIG_INVALID_NUMBER', `${name} must be an integer >= ${min}, got ${v}`);
+    fail('ERR_WSG_CONFIG_INVALID_NUMBER', `${name} must be an integer >= ${min}, got ${v}`);
   return v;
 }
 
@@ -65,7 +65,7 @@ function bool(
   name: string,
   value: unknown,
   fallback: boolean,
-  code: ConfigErrorCode = 'WSG_CONFIG_INVALID_TYPE',
+  code: ConfigErrorCode = 'ERR_WSG_CONFIG_INVALID_TYPE',
 ): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') fail(code, `${name} must be true or false, got ${String(value)}`);
@@ -75,13 +75,13 @@ function bool(
 function strings(name: string, value: unknown): string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((s) => typeof s === 'string'))
-    fail('WSG_CONFIG_INVALID_TYPE', `${name} must be a list of strings`);
+    fail('ERR_WSG_CONFIG_INVALID_TYPE', `${name} must be a list of strings`);
   return [...value];
 }
 
 function fn(name: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'function')
-    fail('WSG_CONFIG_INVALID_TYPE', `${name} must be a function`);
+    fail('ERR_WSG_CONFIG_INVALID_TYPE', `${name} must be a function`);
 }
 
 /** A positive finite number (a duration, a rate, a factor). */
@@ -99,7 +99,7 @@ function count(code: ConfigErrorCode, name: string, v: unknown): number {
 
 function appType(name: string, type: string): void {
   if (!APP_TYPE_PATTERN.test(type) || isReservedType(type))
-    fail('WSG_CONFIG_INVALID_MESSAGE_TYPE', `${name} '${type}' is reserved or not a valid name`);
+    fail('ERR_WSG_CONFIG_INVALID_MESSAGE_TYPE', `${name} '${type}' is reserved or not a valid name`);
 }
 
 // ---- limits ----
@@ -113,29 +113,29 @@ function rate(name: string, r: BucketRate | false): BucketRate | false {
     !Number.isFinite(r.rate) ||
     !Number.isFinite(r.burst)
   )
-    fail('WSG_CONFIG_INVALID_LIMIT', `limits.${name} needs rate > 0 and burst >= 1`);
+    fail('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.${name} needs rate > 0 and burst >= 1`);
   return { rate: r.rate, burst: r.burst };
 }
 
 function window(name: string, w: WindowLimit | false): WindowLimit | false {
   if (w === false) return false;
-  if (!isObject(w)) fail('WSG_CONFIG_INVALID_LIMIT', `limits.${name} must be { max, windowMs } or false`);
+  if (!isObject(w)) fail('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.${name} must be { max, windowMs } or false`);
   return {
-    max: count('WSG_CONFIG_INVALID_LIMIT', `limits.${name}.max`, w.max),
-    windowMs: positive('WSG_CONFIG_INVALID_LIMIT', `limits.${name}.windowMs`, w.windowMs),
+    max: count('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.${name}.max`, w.max),
+    windowMs: positive('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.${name}.windowMs`, w.windowMs),
   };
 }
 
 function concurrent(name: string, v: number | false): number | false {
-  return v === false ? false : count('WSG_CONFIG_INVALID_LIMIT', `limits.${name}`, v);
+  return v === false ? false : count('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.${name}`, v);
 }
 
 function penalties(o: LimitsOptions['penalties']): ResolvedPenalties | false {
   if (o === false) return false;
   if (o !== undefined && !isObject(o))
-    fail('WSG_CONFIG_INVALID_PENALTY', 'limits.penalties must be an object or false');
+    fail('ERR_WSG_CONFIG_INVALID_PENALTY', 'limits.penalties must be an object or false');
   const p = { ...DEFAULTS.limits.penalties, ...(o ?? {}) };
-  const c = 'WSG_CONFIG_INVALID_PENALTY';
+  const c = 'ERR_WSG_CONFIG_INVALID_PENALTY';
   const r: ResolvedPenalties = {
     strikes: count(c, 'limits.penalties.strikes', p.strikes),
     strikeWindowMs: positive(c, 'limits.penalties.strikeWindowMs', p.strikeWindowMs),
@@ -155,7 +155,7 @@ function penalties(o: LimitsOptions['penalties']): ResolvedPenalties | false {
 export function resolveLimits(options: LimitsOptions | false | undefined): ResolvedLimits | false {
   if (options === false) return false;
   if (options !== undefined && !isObject(options))
-    fail('WSG_CONFIG_INVALID_LIMIT', 'limits must be an object or false');
+    fail('ERR_WSG_CONFIG_INVALID_LIMIT', 'limits must be an object or false');
   const o = options ?? {};
   const d = DEFAULTS.limits;
   const types: Record<string, TypeLimit> = {};
@@ -164,7 +164,7 @@ export function resolveLimits(options: LimitsOptions | false | undefined): Resol
     const cost =
       limit.cost === undefined
         ? d.typeCost
-        : positive('WSG_CONFIG_INVALID_LIMIT', `limits.types.${type}.cost`, limit.cost);
+        : positive('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.types.${type}.cost`, limit.cost);
     types[type] = { ...r, cost };
   }
   const auth = o.authFailures ?? d.authFailures;
@@ -173,7 +173,7 @@ export function resolveLimits(options: LimitsOptions | false | undefined): Resol
     const w = window('authFailures', auth) as WindowLimit;
     authFailures = {
       ...w,
-      blockMs: positive('WSG_CONFIG_INVALID_LIMIT', 'limits.authFailures.blockMs', auth.blockMs),
+      blockMs: positive('ERR_WSG_CONFIG_INVALID_LIMIT', 'limits.authFailures.blockMs', auth.blockMs),
     };
   }
   return {
@@ -193,7 +193,7 @@ export function resolveLimits(options: LimitsOptions | false | undefined): Resol
 
 export function resolveSessionOptions(o: SessionOptions = {}): ResolvedSessionOptions {
   const d = DEFAULTS.session;
-  const c = 'WSG_CONFIG_INVALID_SESSION';
+  const c = 'ERR_WSG_CONFIG_INVALID_SESSION';
   return {
     maxAgeMs: positive(c, 'session.maxAgeMs', o.maxAgeMs ?? d.maxAgeMs),
     idleTimeoutMs: positive(c, 'session.idleTimeoutMs', o.idleTimeoutMs ?? d.idleTimeoutMs),
@@ -213,7 +213,7 @@ export function resolveBackpressure(o: BackpressureOptions = {}): ResolvedBackpr
   };
   if (!(r.maxBufferedBytes > 0 && r.graceMs >= 0 && r.hardLimitBytes >= r.maxBufferedBytes)) {
     fail(
-      'WSG_CONFIG_INVALID_BACKPRESSURE',
+      'ERR_WSG_CONFIG_INVALID_BACKPRESSURE',
       'backpressure needs maxBufferedBytes > 0, graceMs >= 0, hardLimitBytes >= maxBufferedBytes',
     );
   }
@@ -223,7 +223,7 @@ export function resolveBackpressure(o: BackpressureOptions = {}): ResolvedBackpr
 export function resolveAnomaly(o: AnomalyOptions | false | undefined): ResolvedAnomaly | false {
   if (o === false) return false;
   const d = DEFAULTS.anomaly;
-  const c = 'WSG_CONFIG_INVALID_ANOMALY';
+  const c = 'ERR_WSG_CONFIG_INVALID_ANOMALY';
   if (o !== undefined && !isObject(o)) fail(c, 'anomaly must be an object or false');
   const opts = o ?? {};
   const weights = { ...d.weights };
@@ -258,10 +258,10 @@ function resolveHttp(o: HttpEndpointsOptions | undefined): ResolvedConfig['http'
   for (const k of ['healthPath', 'metricsPath'] as const) {
     const p = h[k];
     if (p !== undefined && p !== false && (typeof p !== 'string' || !p.startsWith('/')))
-      fail('WSG_CONFIG_INVALID_PATH', `http.${k} must start with '/' or be false, got ${String(p)}`);
+      fail('ERR_WSG_CONFIG_INVALID_PATH', `http.${k} must start with '/' or be false, got ${String(p)}`);
   }
   if (h.metricsToken !== undefined && (typeof h.metricsToken !== 'string' || h.metricsToken.length === 0))
-    fail('WSG_CONFIG_INVALID_TYPE', 'http.metricsToken must be a non-empty string');
+    fail('ERR_WSG_CONFIG_INVALID_TYPE', 'http.metricsToken must be a non-empty string');
   return {
     healthPath: h.healthPath ?? d.healthPath,
     metricsPath: h.metricsPath ?? d.metricsPath,
@@ -287,14 +287,14 @@ export function resolveConfig<M extends MessageSchemas>(options: WsGuardOptions<
   const d = DEFAULTS;
   const path = options.path ?? d.path;
   if (typeof path !== 'string' || !path.startsWith('/'))
-    fail('WSG_CONFIG_INVALID_PATH', `path must start with '/', got ${String(path)}`);
+    fail('ERR_WSG_CONFIG_INVALID_PATH', `path must start with '/', got ${String(path)}`);
   const messages: MessageSchemas = options.messages ?? {};
   const handlers = (options.handlers ?? {}) as Record<string, Handler | undefined>;
-  if (!isObject(messages)) fail('WSG_CONFIG_INVALID_TYPE', 'messages must be an object of schemas');
-  if (!isObject(handlers)) fail('WSG_CONFIG_INVALID_TYPE', 'handlers must be an object of functions');
+  if (!isObject(messages)) fail('ERR_WSG_CONFIG_INVALID_TYPE', 'messages must be an object of schemas');
+  if (!isObject(handlers)) fail('ERR_WSG_CONFIG_INVALID_TYPE', 'handlers must be an object of functions');
   for (const [type, handler] of Object.entries(handlers)) {
     if (!Object.hasOwn(messages, type) && type !== options.binaryType) {
-      fail('WSG_CONFIG_HANDLER_WITHOUT_SCHEMA', `handler '${type}' has no schema in options.messages`);
+      fail('ERR_WSG_CONFIG_HANDLER_WITHOUT_SCHEMA', `handler '${type}' has no schema in options.messages`);
     }
     fn(`handlers.${type}`, handler);
   }

@@ -19,13 +19,13 @@ function keyFrom(options: JwtOptions): { key: Key | Promise<Key>; algorithms: st
   const given = [secret, publicKey, jwksUrl].filter((k) => k !== undefined).length;
   if (given !== 1)
     throw new WsgConfigError(
-      'WSG_CONFIG_INVALID_JWT',
+      'ERR_WSG_CONFIG_INVALID_JWT',
       'auth.jwt needs exactly one of secret, publicKey, jwksUrl',
     );
   if (secret !== undefined) {
     const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
     if (bytes.length < 32)
-      throw new WsgConfigError('WSG_CONFIG_INVALID_JWT', 'auth.jwt.secret must be at least 32 bytes');
+      throw new WsgConfigError('ERR_WSG_CONFIG_INVALID_JWT', 'auth.jwt.secret must be at least 32 bytes');
     return { key: bytes, algorithms: options.algorithms ?? ['HS256'] };
   }
   if (publicKey !== undefined) {
@@ -33,7 +33,7 @@ function keyFrom(options: JwtOptions): { key: Key | Promise<Key>; algorithms: st
     if (algorithms.some((a) => a.startsWith('HS'))) {
       // An HMAC algorithm next to a public key is the classic algorithm-confusion hole.
       throw new WsgConfigError(
-        'WSG_CONFIG_INVALID_JWT',
+        'ERR_WSG_CONFIG_INVALID_JWT',
         'auth.jwt.algorithms cannot mix HS* with a public key',
       );
     }

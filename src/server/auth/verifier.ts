@@ -12,7 +12,7 @@ const MAX_TOKEN_LENGTH = 8192;
 export function createTokenVerifier(auth: AuthOptions | undefined): TokenVerifier {
   if (!auth || (!auth.verify && !auth.jwt)) {
     throw new WsgConfigError(
-      'WSG_CONFIG_NO_AUTH',
+      'ERR_WSG_CONFIG_NO_AUTH',
       'options.auth needs `jwt` or `verify`: every connection is authenticated',
     );
   }

@@ -12,7 +12,7 @@ export function createSchemaStage(messages: MessageSchemas, binaryType: string |
     // A Zod 3 schema (zod/v3) or anything else would fail on the first message, not here.
     if (typeof (schema as { _zod?: { run?: unknown } })?._zod?.run !== 'function')
       throw new WsgConfigError(
-        'WSG_CONFIG_INVALID_SCHEMA',
+        'ERR_WSG_CONFIG_INVALID_SCHEMA',
         `messages.${type} must be a Zod 4 schema (import { z } from 'zod')`,
       );
   }

@@ -124,7 +124,7 @@ export function createRevocation(o: {
     async ban(ip, options = {}) {
       const durationMs = options.durationMs ?? DEFAULTS.ban.durationMs;
       if (!(durationMs > 0))
-        throw new WsgConfigError('WSG_CONFIG_INVALID_BAN', 'ban durationMs must be a positive number');
+        throw new WsgConfigError('ERR_WSG_CONFIG_INVALID_BAN', 'ban durationMs must be a positive number');
       const reason = options.reason ?? DEFAULTS.ban.reason;
       const block = { until: now() + durationMs, level: 1, reason };
       await store.setBlock(keys.ban(ip), block);
