@@ -1,4 +1,7 @@
 import { CloseCode, type ErrorCode, parseCloseReason } from '../protocol/index.js';
+import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { AuthError, ConnectionError } from './errors.js';
+import type { TransportClose } from './transport.js';
 
 /** Why a connection ended, from the client's side. */
 export type CloseCause =
@@ -110,5 +113,116 @@ export function withReason(info: CloseInfo): CloseInfo {
   const parsed = parseCloseReason(info.reason);
   if (parsed.code !== undefined) info.errorCode = parsed.code;
   if (parsed.retryAfterMs !== undefined) info.retryAfterMs = parsed.retryAfterMs;
+  return info;
+}
+
+/** What the client does after a connection (or an attempt) ended. */
+export type NextAction =
+  /** Dial again after `delayMs`. */
+  | 'reconnect'
+  /** Dial again after `delayMs` with a fresh token; the next refusal stops. */
+  | 'reauth'
+  /** Stop for good. */
+  | 'stop';
+
+/** What the decision needs to remember between closes. */
+export interface CloseState {
+  /** Failed attempts in a row before this close. */
+  attempts: number;
+  /** A refused token already got its one fresh retry. */
+  authRetried: boolean;
+  /** How long the connection that ended was open (authenticated); undefined if it never was. */
+  uptimeMs: number | undefined;
+  /** The server's own words when it refused the token, if it sent any. */
+  authError: AuthError | undefined;
+}
+
+/** The reconnect settings the decision reads; `false` never reconnects. */
+export interface CloseConfig {
+  reconnect: (BackoffOptions & { maxRetries: number; minUptimeMs: number }) | false;
+  backoff: BackoffOptions;
+  shouldReconnect: ((info: CloseInfo) => boolean | undefined) | undefined;
+  random: () => number;
+}
+
+export interface NextStep {
+  action: NextAction;
+  /** Wait before the next dial; 0 when stopping. */
+  delayMs: number;
+  /** The server's retry-after: no dial before it has passed, whatever wakes the client. */
+  retryAfterMs: number;
+  /** Why the client stops, when it stops on its own (undefined for a close 1000). */
+  error: Error | undefined;
+  /** The close as reported (its `attempt` is 0 when the connection had stayed up long enough). */
+  info: CloseInfo;
+  /** The state to keep for the next close. */
+  attempts: number;
+  authRetried: boolean;
+}
+
+/**
+ * The next step after a close or a refused connection, decided from the close and what the
+ * client remembers: the close-code table, `shouldReconnect`, the one re-auth, `maxRetries`,
+ * the backoff and the server's retry-after. Touches nothing: the caller applies the step.
+ */
+export function nextStep(info: CloseInfo, state: CloseState, config: CloseConfig): NextStep {
+  const { reconnect } = config;
+  let attempts = state.attempts;
+  let authRetried = state.authRetried;
+  let seen = info;
+  // A connection that stayed up long enough ends the run of failures.
+  if (state.uptimeMs !== undefined && state.uptimeMs >= (reconnect === false ? 0 : reconnect.minUptimeMs)) {
+    attempts = 0;
+    seen = { ...info, attempt: 0 };
+  }
+  const decision: CloseDecision =
+    reconnect === false ? { action: 'stop', retryAfterMs: 0 } : decideClose(seen, config.shouldReconnect);
+  let action = decision.action;
+  let error: Error | undefined;
+  if (action === 'reauth') {
+    if (authRetried) action = 'stop';
+    else authRetried = true;
+  }
+  if (action !== 'stop' && reconnect !== false) {
+    attempts++;
+    if (attempts > reconnect.maxRetries) {
+      action = 'stop';
+      error = new ConnectionError(`gave up after ${reconnect.maxRetries} reconnect attempts`);
+    }
+  }
+  const base = { retryAfterMs: decision.retryAfterMs, info: seen, attempts, authRetried };
+  if (action === 'stop') {
+    const authRefused = info.code === 4401 || info.httpStatus === 401 || info.cause === 'refresh-failed';
+    if (!error && authRefused) {
+      error =
+        state.authError ?? new AuthError('the server refused the token', info.errorCode ?? 'WSG_AUTH_FAILED');
+    } else if (!error && info.code !== 1000) {
+      const what = info.httpStatus !== undefined ? `HTTP ${info.httpStatus}` : `close ${info.code}`;
+      error = new ConnectionError(
+        `the server ended the connection for good (${what} ${info.errorCode ?? ''})`.trim(),
+      );
+    }
+    return { ...base, action: 'stop', delayMs: 0, error };
+  }
+  // A failed refresh reconnects at once: the session is fine, only its token was not renewed.
+  const delayMs =
+    info.cause === 'refresh-failed'
+      ? 0
+      : Math.max(backoffDelay(attempts - 1, config.backoff, config.random), decision.retryAfterMs);
+  return { ...base, action: action === 'reauth' ? 'reauth' : 'reconnect', delayMs, error: undefined };
+}
+
+/** A socket's close as the client reports it; a 4401 while refreshing is the refresh failing. */
+export function closeInfoOf(t: TransportClose, attempt: number, refreshing: boolean): CloseInfo {
+  const info: CloseInfo = {
+    code: t.code,
+    reason: t.reason,
+    cause: t.code === 1006 || t.httpStatus !== undefined ? 'network' : 'server',
+    attempt,
+  };
+  if (t.httpStatus !== undefined) info.httpStatus = t.httpStatus;
+  if (t.retryAfterMs !== undefined) info.retryAfterMs = t.retryAfterMs;
+  withReason(info);
+  if (refreshing && t.code === 4401) info.cause = 'refresh-failed';
   return info;
 }

@@ -1,3 +1,5 @@
+import { AckTimeoutError } from './errors.js';
+
 export interface HeartbeatOptions {
   intervalMs: number;
   timeoutMs: number;
@@ -76,5 +78,43 @@ export function createHeartbeat(o: HeartbeatOptions): Heartbeat {
       clearDeadline();
     },
     check,
+  };
+}
+
+/** On-demand pings (`ping()`), told apart from the heartbeat's by their timestamp. */
+export interface Pings {
+  /** Sends a ping; resolves with the round trip in ms, rejects without a pong within `timeoutMs`. */
+  ping(send: (ts: number) => void, timeoutMs: number): Promise<number>;
+  /** Settles the ping with this timestamp and returns its round trip; undefined if it is not one. */
+  pong(ts: number): number | undefined;
+}
+
+export function createPings(): Pings {
+  const waiting = new Map<number, (ms: number) => void>();
+  return {
+    ping(send, timeoutMs) {
+      let ts = performance.now();
+      while (waiting.has(ts)) ts += 0.001;
+      const sentAt = ts;
+      return new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(sentAt);
+          reject(new AckTimeoutError('ping', timeoutMs));
+        }, timeoutMs);
+        waiting.set(sentAt, (ms) => {
+          clearTimeout(timer);
+          resolve(ms);
+        });
+        send(sentAt);
+      });
+    },
+    pong(ts) {
+      const settle = waiting.get(ts);
+      if (!settle) return undefined;
+      waiting.delete(ts);
+      const ms = performance.now() - ts;
+      settle(ms);
+      return ms;
+    },
   };
 }

@@ -17,6 +17,18 @@ export {
   SecureWebSocketError,
   ServerError,
 } from './errors.js';
+export type {
+  ClientEventMap,
+  ClientState,
+  CloseEvent,
+  LatencyEvent,
+  OpenEvent,
+  OutgoingMessage,
+  QueueEvent,
+  ResultOf,
+  StateChangeEvent,
+  WaitReason,
+} from './events.js';
 export { readJwtExpiry } from './jwt.js';
 export type { ClientLogger } from './logger.js';
 export type {
@@ -31,14 +43,5 @@ export type {
   SecureWebSocketOptions,
 } from './options.js';
 export type { OverflowPolicy } from './queue.js';
-export {
-  type ClientEventMap,
-  type ClientState,
-  type CloseEvent,
-  type OpenEvent,
-  type OutgoingMessage,
-  type ResultOf,
-  SecureWebSocket,
-  type StateChangeEvent,
-} from './secure-websocket.js';
+export { SecureWebSocket } from './secure-websocket.js';
 export type { WebSocketConstructor, WebSocketLike } from './transport.js';

@@ -64,3 +64,21 @@ export function createDebugLog(options: {
     }
   };
 }
+
+/** The secrets the debug log redacts: every token and CSRF token the client held, the newest `max`. */
+export interface SecretList {
+  readonly list: readonly string[];
+  remember(secret: string): void;
+}
+
+export function createSecretList(max: number): SecretList {
+  const list: string[] = [];
+  return {
+    list,
+    remember(secret) {
+      if (list.includes(secret)) return;
+      list.push(secret);
+      if (list.length > max) list.shift();
+    },
+  };
+}

@@ -1,146 +1,57 @@
-import {
-  APP_TYPE_PATTERN,
-  BEARER_SUBPROTOCOL_PREFIX,
-  type ErrorCode,
-  ErrorCodes,
-  isErrorCode,
-  isReservedType,
-  SUBPROTOCOL,
-} from '../protocol/index.js';
-import { backoffDelay } from './backoff.js';
+import type { ErrorCode } from '../protocol/index.js';
 import { isOffline, watchBrowser } from './browser.js';
-import { type CloseCause, type CloseInfo, decideClose, withReason } from './close-policy.js';
-import { createEmitter, type Emitter } from './emitter.js';
+import { type CloseCause, type CloseInfo, closeInfoOf, nextStep } from './close-policy.js';
+import { dial } from './dial.js';
+import { AuthError, ClosedError, type ConnectionError, ServerError } from './errors.js';
 import {
-  AckTimeoutError,
-  AuthError,
-  ClosedError,
-  ConnectionError,
-  InvalidMessageError,
-  MessageExpiredError,
-  QueueOverflowError,
-  SecureWebSocketError,
-  ServerError,
-} from './errors.js';
-import { createHeartbeat, type Heartbeat } from './heartbeat.js';
-import { messageId, utf8Length } from './ids.js';
-import { readJwtExpiry } from './jwt.js';
-import { createDebugLog, type DebugLog } from './logger.js';
+  type ClientEventMap,
+  type ClientEvents,
+  type ClientState,
+  createClientEvents,
+  type OutgoingMessage,
+  type ResultOf,
+} from './events.js';
+import { parseServerFrame, type ServerFrame } from './frames.js';
+import { createDebugLog, createSecretList, type DebugLog } from './logger.js';
 import {
   type IncomingMap,
-  type IncomingMessage,
   type OutgoingMap,
   type ResolvedOptions,
   resolveOptions,
   resolveUrl,
   type SecureWebSocketOptions,
 } from './options.js';
-import { createMessageQueue, type MessageQueue } from './queue.js';
+import { createOutbox, type Outbox, type WaitReason } from './outbox.js';
+import { createRedial, type Redial } from './redial.js';
+import { createLiveSession, type LiveSession } from './session.js';
 import { createTokenSource, type TokenSource } from './token-source.js';
-import { openTransport, resolveWebSocket, type Transport, type TransportClose } from './transport.js';
+import type { Transport, TransportClose } from './transport.js';
+import { type Timer, toError } from './util.js';
 
-export type ClientState = 'connecting' | 'authenticating' | 'open' | 'reconnecting' | 'closed';
-
-export interface OpenEvent {
-  sessionId: string;
-  /** Session expiry (server clock), ms since the epoch. */
-  expiresAt: number | undefined;
-  /** False for the first connection, true after a reconnect. */
-  reconnected: boolean;
-}
-
-export interface CloseEvent extends CloseInfo {
-  /** Whether the client will reconnect (after `delayMs`). */
-  willReconnect: boolean;
-  delayMs?: number;
-  /** Why the client stopped for good, when it did on its own. */
-  error?: Error;
-}
-
-export interface StateChangeEvent {
-  from: ClientState;
-  to: ClientState;
-}
-
-/** Lifecycle events. `message` is untyped here; `on(type)` and `onMessage` give typed payloads. */
-export interface ClientEventMap {
-  /** Authenticated (first time and after every reconnect). */
-  open: OpenEvent;
-  /** A connection ended; `willReconnect` says what happens next. */
-  close: CloseEvent;
-  /** Every application event from the server. */
-  message: IncomingMessage<IncomingMap>;
-  stateChange: StateChangeEvent;
-  /** Something went wrong that is not tied to one `send()`: auth refused, a listener threw, ... */
-  error: Error;
-}
-
-/** The payload part of `send()`'s argument: optional when the type's payload may be undefined. */
-export type OutgoingMessage<Out extends OutgoingMap, T extends keyof Out & string> = {
-  type: T;
-} & (undefined extends Out[T]['payload'] ? { payload?: Out[T]['payload'] } : { payload: Out[T]['payload'] });
-
-export type ResultOf<S> = S extends { result: infer R } ? R : unknown;
-
-type Timer = ReturnType<typeof setTimeout>;
-
-interface Pending {
-  readonly id: string;
-  readonly type: string;
-  readonly payloadJson: string | undefined;
-  readonly bytes: number;
-  readonly enqueuedAt: number;
-  resolve(result: unknown): void;
-  reject(err: Error): void;
-  /** Written on the current socket and not yet answered. */
-  onWire: boolean;
-  firstSentAt?: number;
-  ackTimer?: Timer;
-  csrfUsed?: string;
-  csrfRetried?: boolean;
-}
-
-interface Session {
-  id: string;
-  csrf: string;
-  expiresAt: number | undefined;
-  maxPayload: number | undefined;
-}
-
-/** Earliest a scheduled refresh may run, so a nearly expired token cannot cause a refresh loop. */
-const MIN_REFRESH_DELAY_MS = 1000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The most secrets (tokens, CSRF tokens) the debug log redacts: the recent ones are the live ones. */
 const MAX_SECRETS = 16;
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function toError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
-}
 
 /**
  * A WebSocket that stays connected and authenticated: token auth, CSRF on every application
  * message, acks, a bounded queue while disconnected, backoff reconnects with a close-code
- * policy, session refresh and health pings. A class because it is one long-lived state machine.
+ * policy, session refresh and health pings. A class because it is one long-lived state machine;
+ * this file is that machine: dial (`dial.ts`, when: `redial.ts`), authenticate, route frames
+ * (`frames.ts`), apply the next step after a close (decided by `close-policy.ts`). Delivery is
+ * `outbox.ts`; the live session with its health pings and refresh is `session.ts`.
  *
  * `Out` maps outgoing types to `{ payload, result }`; `In` maps incoming event types to payloads.
  */
 export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends IncomingMap = IncomingMap> {
   private _state: ClientState = 'connecting';
   private readonly opts: ResolvedOptions;
+  private readonly options: SecureWebSocketOptions<IncomingMap>;
   private readonly url: string;
   private readonly tokens: TokenSource;
   private readonly log: DebugLog;
-  private readonly events: Emitter<ClientEventMap>;
-  private readonly appEvents: Emitter<Record<string, unknown>>;
-  private readonly queue: MessageQueue<Pending>;
-  /** Sent at least once and not yet answered, in first-send order. */
-  private readonly inflight = new Map<string, Pending>();
-  private readonly options: SecureWebSocketOptions<IncomingMap>;
-  private readonly heartbeat: Heartbeat | undefined;
-  private readonly secrets: string[] = [];
+  private readonly events: ClientEvents;
+  private readonly outbox: Outbox;
+  private readonly live: LiveSession;
+  private readonly secrets = createSecretList(MAX_SECRETS);
   private readonly unwatch: () => void;
 
   private transport: Transport | undefined;
@@ -149,74 +60,68 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   private attempts = 0;
   private authRetried = false;
   private lastAuthError: AuthError | undefined;
-  private session: Session | undefined;
-  private currentToken: string | undefined;
-  private openedAt: number | undefined;
   private everOpened = false;
-  private needsFlush = false;
-  private refreshing = false;
-  private refreshToken: string | undefined;
-  private pausedUntil = 0;
-  private retryAfterUntil = 0;
-  private waitingOnline = false;
-  private latency: number | undefined;
-  /** On-demand pings waiting for their pong, by timestamp. */
-  private readonly pings = new Map<number, (ms: number) => void>();
   private connectTimer: Timer | undefined;
-  private retryTimer: Timer | undefined;
-  private ttlTimer: Timer | undefined;
-  private refreshTimer: Timer | undefined;
-  private refreshTimeout: Timer | undefined;
-  private pauseTimer: Timer | undefined;
+  private readonly redial: Redial;
 
   constructor(options: SecureWebSocketOptions<In>) {
     this.opts = resolveOptions(options as SecureWebSocketOptions<IncomingMap>);
     this.url = resolveUrl(options.url);
     this.options = options as SecureWebSocketOptions<IncomingMap>;
+    const opts = this.opts;
     this.tokens = createTokenSource({
       authToken: options.authToken,
       getToken: options.getToken,
-      inProtocol: this.opts.authTransport === 'protocol',
+      inProtocol: opts.authTransport === 'protocol',
     });
-    if (options.authToken !== undefined) this.remember(options.authToken);
+    if (options.authToken !== undefined) this.secrets.remember(options.authToken);
     this.log = createDebugLog({
       enabled: options.debug === true,
       logger: options.logger,
-      secrets: () => this.secrets,
+      secrets: () => this.secrets.list,
     });
-    this.events = createEmitter<ClientEventMap>((err, type) => this.listenerFailed(err, String(type)));
-    this.appEvents = createEmitter<Record<string, unknown>>((err, type) =>
-      this.listenerFailed(err, String(type)),
-    );
-    this.queue = createMessageQueue<Pending>(this.opts.queue);
-    const hb = this.opts.heartbeat;
-    this.heartbeat = hb
-      ? createHeartbeat({
-          intervalMs: hb.intervalMs,
-          timeoutMs: hb.timeoutMs,
-          now: this.opts.now,
-          sendPing: (ts) => this.transport?.send(`{"type":"ping","ts":${ts}}`),
-          onDead: () => {
-            this.log('no pong by the deadline: connection is dead');
-            this.drop('pong-timeout', 1006);
-          },
-          onLatency: (ms) => {
-            this.latency = ms;
-          },
-        })
-      : undefined;
+    this.events = createClientEvents(this.log, this.options.onMessage);
+    this.outbox = createOutbox(opts, {
+      log: this.log,
+      blocked: () => this.blocked(),
+      session: () => this.live.current,
+      write: (frame) => this.transport?.send(frame),
+      onChange: (event) => this.events.lifecycle.emit('queue', event),
+    });
+    this.live = createLiveSession(opts, {
+      log: this.log,
+      getToken: () => this.tokens.get(),
+      send: (frame) => this.transport?.send(frame),
+      remember: (secret) => this.secrets.remember(secret),
+      onDead: () => this.drop('pong-timeout', 1006),
+      onLatency: (latencyMs) => this.events.lifecycle.emit('latency', { latencyMs }),
+      onRefreshed: () => this.outbox.flush(),
+      onRefreshFailed: (error) => {
+        this.events.error(error);
+        // The 4401's one fresh-token retry: reconnect at once.
+        if (this._state !== 'closed' && this.live.refreshing) this.drop('refresh-failed', 4401);
+      },
+      onRefreshChange: () => this.outbox.changed(),
+    });
+    this.redial = createRedial({
+      now: opts.now,
+      log: this.log,
+      live: () => this._state !== 'closed',
+      dial: () => this.connect(),
+      onOfflineChange: () => this.outbox.changed(),
+    });
     this.unwatch = watchBrowser({
       online: () => this.wake('online'),
       offline: () => {
-        if (this._state === 'open') this.heartbeat?.check();
+        if (this._state === 'open') this.live.check();
       },
       visible: () => {
-        if (this._state === 'open') this.heartbeat?.check();
+        if (this._state === 'open') this.live.check();
         else this.wake('visible');
       },
     });
-    this.log('created', { url: this.url, authTransport: this.opts.authTransport });
-    this.dialWhenOnline();
+    this.log('created', { url: this.url, authTransport: opts.authTransport });
+    this.redial.now();
   }
 
   /** `connecting | authenticating | open | reconnecting | closed`. */
@@ -226,24 +131,22 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
 
   /** Messages waiting to be sent: queued while not connected, or waiting to be resent. */
   get queueSize(): number {
-    let waiting = 0;
-    for (const p of this.inflight.values()) if (!p.onWire) waiting++;
-    return this.queue.size + waiting;
+    return this.outbox.queued;
   }
 
   /** Messages sent and not yet acked. */
   get pendingAcks(): number {
-    return this.inflight.size;
+    return this.outbox.pendingAcks;
   }
 
   /** Round trip of the last app-level ping, in ms; undefined before the first pong. */
   get latencyMs(): number | undefined {
-    return this.latency;
+    return this.live.latencyMs;
   }
 
   /** The current session's id, while open. */
   get sessionId(): string | undefined {
-    return this.session?.id;
+    return this.live.current?.id;
   }
 
   /**
@@ -252,48 +155,27 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
    * `maybeHandled` says whether the server could have handled the message anyway.
    */
   send<T extends keyof Out & string>(message: OutgoingMessage<Out, T>): Promise<ResultOf<Out[T]>> {
-    let pending: Omit<Pending, 'resolve' | 'reject'>;
-    try {
-      pending = this.prepare(message as { type: unknown; payload?: unknown });
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (this._state === 'closed') return Promise.reject(new ClosedError('the client is closed', false));
-    return new Promise<ResultOf<Out[T]>>((resolve, reject) => {
-      const p = pending as Pending;
-      p.resolve = resolve as (result: unknown) => void;
-      p.reject = reject;
-      if (this.writable() && this.queue.size === 0 && !this.needsFlush) {
-        this.inflight.set(p.id, p);
-        this.write(p);
-        return;
-      }
-      const { accepted, dropped } = this.queue.push(p);
-      for (const d of dropped) d.reject(new QueueOverflowError('drop-oldest'));
-      if (!accepted) return reject(new QueueOverflowError('reject-new'));
-      this.log('queued', { id: p.id, type: p.type, queued: this.queue.size });
-      this.scheduleExpiry();
-    });
+    return this.outbox.send(message) as Promise<ResultOf<Out[T]>>;
   }
 
   /** Listens to an application event type; returns the unsubscribe function. */
   on<T extends keyof In & string>(type: T, handler: (payload: In[T]) => void): () => void {
-    return this.appEvents.on(type, handler as (arg: unknown) => void);
+    return this.events.app.on(type, handler as (arg: unknown) => void);
   }
 
-  /** Listens to a lifecycle event (`open`, `close`, `message`, `stateChange`, `error`); returns the unsubscribe. */
+  /** Listens to a lifecycle event (`open`, `close`, `message`, `stateChange`, `latency`, `queue`, `error`); returns the unsubscribe. */
   addEventListener<K extends keyof ClientEventMap>(
     type: K,
     listener: (event: ClientEventMap[K]) => void,
   ): () => void {
-    return this.events.on(type, listener);
+    return this.events.lifecycle.on(type, listener);
   }
 
   removeEventListener<K extends keyof ClientEventMap>(
     type: K,
     listener: (event: ClientEventMap[K]) => void,
   ): void {
-    this.events.off(type, listener);
+    this.events.lifecycle.off(type, listener);
   }
 
   /**
@@ -301,23 +183,9 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
    * ClosedError when not open, or AckTimeoutError without a pong within `timeoutMs`.
    */
   ping(timeoutMs = 5000): Promise<number> {
-    if (this.state !== 'open' || !this.transport) {
-      return Promise.reject(new ClosedError('not open', false));
-    }
-    let ts = performance.now();
-    while (this.pings.has(ts)) ts += 0.001;
-    const sentAt = ts;
-    return new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pings.delete(sentAt);
-        reject(new AckTimeoutError('ping', timeoutMs));
-      }, timeoutMs);
-      this.pings.set(sentAt, (ms) => {
-        clearTimeout(timer);
-        resolve(ms);
-      });
-      this.transport?.send(JSON.stringify({ type: 'ping', ts: sentAt }));
-    });
+    const t = this.transport;
+    if (this.state !== 'open' || !t) return Promise.reject(new ClosedError('not open', false));
+    return this.live.ping(timeoutMs);
   }
 
   /**
@@ -332,231 +200,60 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     this.finish({ code, reason, cause: 'client', attempt: this.attempts });
   }
 
-  // Sending
-
-  private prepare(message: { type: unknown; payload?: unknown }): Omit<Pending, 'resolve' | 'reject'> {
-    if (!isObject(message)) throw new InvalidMessageError('type', 'send() needs { type, payload }');
-    const { type, payload } = message;
-    if (typeof type !== 'string' || !APP_TYPE_PATTERN.test(type) || isReservedType(type)) {
-      throw new InvalidMessageError('type', `invalid message type: ${String(type).slice(0, 64)}`);
+  /** Why application messages cannot go out now; undefined when they can. */
+  private blocked(): Exclude<WaitReason, 'paused'> | undefined {
+    switch (this._state) {
+      case 'closed':
+        return 'closed';
+      case 'open':
+        if (!this.transport) return 'reconnecting';
+        return this.live.refreshing ? 'refreshing' : undefined;
+      default:
+        if (this.redial.offline || isOffline()) return 'offline';
+        return this.everOpened ? 'reconnecting' : 'connecting';
     }
-    let payloadJson: string | undefined;
-    try {
-      payloadJson = payload === undefined ? undefined : JSON.stringify(payload);
-    } catch (err) {
-      throw new InvalidMessageError('payload', `payload is not JSON: ${toError(err).message}`);
-    }
-    if (payload !== undefined && payloadJson === undefined) {
-      throw new InvalidMessageError('payload', 'payload is not JSON');
-    }
-    return {
-      id: messageId(),
-      type,
-      payloadJson,
-      bytes: utf8Length(type) + (payloadJson === undefined ? 0 : utf8Length(payloadJson)),
-      enqueuedAt: this.opts.now(),
-      onWire: false,
-    };
-  }
-
-  private writable(): boolean {
-    return (
-      this._state === 'open' &&
-      this.transport !== undefined &&
-      !this.refreshing &&
-      this.opts.now() >= this.pausedUntil
-    );
-  }
-
-  /** Writes `p` on the current socket with the session's CSRF token. `p` is in `inflight`. */
-  private write(p: Pending): void {
-    const session = this.session as Session;
-    const payload = p.payloadJson === undefined ? '' : `,"payload":${p.payloadJson}`;
-    const frame = `{"id":${JSON.stringify(p.id)},"type":${JSON.stringify(p.type)}${payload},"csrf":${JSON.stringify(session.csrf)}}`;
-    if (session.maxPayload !== undefined && utf8Length(frame) > session.maxPayload) {
-      this.settle(p);
-      p.reject(
-        new InvalidMessageError('too-large', `message larger than the server's ${session.maxPayload} bytes`),
-      );
-      return;
-    }
-    (this.transport as Transport).send(frame);
-    p.onWire = true;
-    p.csrfUsed = session.csrf;
-    if (p.firstSentAt === undefined) {
-      p.firstSentAt = this.opts.now();
-      p.ackTimer = setTimeout(() => this.ackTimedOut(p), this.opts.ackTimeoutMs);
-    }
-  }
-
-  /** Resends what the last connection left unacked, then the queue, in order. */
-  private flush(): void {
-    if (!this.writable()) return;
-    let resent = 0;
-    for (const p of this.inflight.values()) {
-      if (p.onWire) continue;
-      this.write(p);
-      resent++;
-      if (!this.writable()) return;
-    }
-    let sent = 0;
-    while (this.writable()) {
-      const p = this.queue.shift();
-      if (!p) break;
-      this.inflight.set(p.id, p);
-      this.write(p);
-      sent++;
-    }
-    if (this.writable()) this.needsFlush = false;
-    if (resent + sent > 0) this.log('flushed', { resent, sent, queued: this.queue.size });
-  }
-
-  /** Removes `p` from the books (its promise is settled by the caller). */
-  private settle(p: Pending): void {
-    this.inflight.delete(p.id);
-    if (p.ackTimer !== undefined) clearTimeout(p.ackTimer);
-  }
-
-  private ackTimedOut(p: Pending): void {
-    if (this.inflight.get(p.id) !== p) return;
-    this.settle(p);
-    this.log('ack timeout', { id: p.id, type: p.type });
-    p.reject(new AckTimeoutError(p.id, this.opts.ackTimeoutMs));
-  }
-
-  private scheduleExpiry(): void {
-    if (this.ttlTimer !== undefined) return;
-    const at = this.queue.nextExpiry();
-    if (at === undefined) return;
-    this.ttlTimer = setTimeout(
-      () => {
-        this.ttlTimer = undefined;
-        const expired = this.queue.expire(this.opts.now());
-        if (expired.length > 0) this.log('expired in queue', { count: expired.length });
-        for (const p of expired) p.reject(new MessageExpiredError(this.opts.queue.ttlMs));
-        this.scheduleExpiry();
-      },
-      Math.min(MAX_TIMER_MS, Math.max(0, at - this.opts.now())),
-    );
-  }
-
-  /** The server asked us to wait (WSG_RATE_LIMITED): hold writes until then. */
-  private pause(ms: number): void {
-    const until = this.opts.now() + ms;
-    if (until <= this.pausedUntil) return;
-    this.pausedUntil = until;
-    this.log('paused by the server', { ms });
-    this.resumeAfterPause();
-  }
-
-  private resumeAfterPause(): void {
-    if (this.pauseTimer !== undefined) clearTimeout(this.pauseTimer);
-    this.pauseTimer = setTimeout(
-      () => {
-        this.pauseTimer = undefined;
-        // A timer may fire a little early by the wall clock: wait out the rest, or nothing would flush.
-        if (this.opts.now() < this.pausedUntil) return this.resumeAfterPause();
-        this.flush();
-      },
-      Math.max(0, this.pausedUntil - this.opts.now()),
-    );
   }
 
   // Connecting
 
-  private dialWhenOnline(): void {
-    if (this._state === 'closed') return;
-    // Timers may fire a little early by the wall clock; a server's retry-after is a hard floor.
-    const early = this.retryAfterUntil - this.opts.now();
-    if (early > 0) return this.scheduleDial(early);
-    if (isOffline()) {
-      this.waitingOnline = true;
-      this.log('offline: waiting for the online event');
-      return;
-    }
-    this.dial();
-  }
-
-  private scheduleDial(delayMs: number): void {
-    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      this.dialWhenOnline();
-    }, delayMs);
-  }
-
   /** Back online, or the page is visible again: retry now instead of waiting out the backoff. */
   private wake(why: string): void {
-    if (this._state !== 'reconnecting' && this._state !== 'connecting') return;
-    if (!this.waitingOnline && this.retryTimer === undefined) return;
-    this.waitingOnline = false;
-    this.log(`${why}: reconnecting now`);
-    this.scheduleDial(Math.max(0, this.retryAfterUntil - this.opts.now()));
+    if (this._state === 'reconnecting' || this._state === 'connecting') this.redial.wake(why);
   }
 
-  private dial(): void {
+  private connect(): void {
     const gen = ++this.gen;
     this.connectTimer = setTimeout(() => {
       if (gen !== this.gen) return;
       this.log('connect timeout');
       this.drop('connect-timeout', 1006);
     }, this.opts.connectTimeoutMs);
-    this.spawn(this.openSocket(gen));
-  }
-
-  private async openSocket(gen: number): Promise<void> {
-    let token: string;
-    let Ctor: Awaited<ReturnType<typeof resolveWebSocket>>;
-    try {
-      [token, Ctor] = await Promise.all([this.tokens.get(), resolveWebSocket(this.options.WebSocket)]);
-    } catch (err) {
-      if (gen !== this.gen || this._state === 'closed') return;
-      if (err instanceof ConnectionError) return this.fatal(err);
-      this.emitError(toError(err));
-      this.lost({ code: 1006, reason: '', cause: 'token', attempt: this.attempts });
-      return;
-    }
-    if (gen !== this.gen || this._state === 'closed') return;
-    this.remember(token);
-    this.currentToken = token;
-    const protocols = [SUBPROTOCOL];
-    if (this.opts.authTransport === 'protocol') protocols.push(BEARER_SUBPROTOCOL_PREFIX + token);
-    try {
-      this.transport = openTransport(Ctor, this.url, protocols, {
-        open: () => {
-          if (gen !== this.gen) return;
-          this.setState('authenticating');
-          if (this.opts.authTransport === 'message' && gen === this.gen) {
-            this.transport?.send(JSON.stringify({ type: 'auth', token }));
-            this.log('auth sent');
-          }
+    const { url, log, tokens } = this;
+    const { authTransport } = this.opts;
+    dial(
+      { url, authTransport, WebSocket: this.options.WebSocket, tokens, log },
+      {
+        current: () => gen === this.gen && this._state !== 'closed',
+        token: (token) => this.secrets.remember(token),
+        attached: (transport) => {
+          this.transport = transport;
+          this.log('dialing', { attempt: this.attempts });
         },
-        message: (text) => {
-          if (gen === this.gen) this.onFrame(text);
+        opened: () => this.setState('authenticating'),
+        message: (text, token) => this.onFrame(text, token),
+        closed: (info) => this.onTransportClose(info),
+        noToken: (error) => {
+          this.events.error(error);
+          this.lost({ code: 1006, reason: '', cause: 'token', attempt: this.attempts });
         },
-        close: (info) => {
-          if (gen === this.gen) this.onTransportClose(info);
-        },
-      });
-    } catch (err) {
-      this.fatal(new ConnectionError('cannot open the WebSocket', { cause: err }));
-      return;
-    }
-    this.log('dialing', { attempt: this.attempts });
+        fatal: (error) => this.fatal(error),
+      },
+    ).catch((err: unknown) => this.events.error(toError(err)));
   }
 
   private onTransportClose(t: TransportClose): void {
     this.transport = undefined;
-    const info: CloseInfo = {
-      code: t.code,
-      reason: t.reason,
-      cause: t.code === 1006 || t.httpStatus !== undefined ? 'network' : 'server',
-      attempt: this.attempts,
-    };
-    if (t.httpStatus !== undefined) info.httpStatus = t.httpStatus;
-    if (t.retryAfterMs !== undefined) info.retryAfterMs = t.retryAfterMs;
-    withReason(info);
-    if (this.refreshing && t.code === 4401) info.cause = 'refresh-failed';
+    const info = closeInfoOf(t, this.attempts, this.live.refreshing);
     this.log('socket closed', { code: info.code, reason: info.reason, httpStatus: info.httpStatus });
     this.lost(info);
   }
@@ -570,83 +267,36 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     this.lost({ code, reason: '', cause, attempt: this.attempts });
   }
 
-  /** A connection (or an attempt) ended: decide between reconnecting and stopping. */
-  private lost(info: CloseInfo): void {
+  /** A connection (or an attempt) ended: apply the close policy's next step. */
+  private lost(closed: CloseInfo): void {
     if (this._state === 'closed') return;
     const now = this.opts.now();
-    if (
-      this._state === 'open' &&
-      this.openedAt !== undefined &&
-      now - this.openedAt >= this.reconnectMinUptime()
-    ) {
-      this.attempts = 0;
-      info.attempt = 0;
-    }
+    const { openedAt } = this.live;
+    const uptimeMs = this._state === 'open' && openedAt !== undefined ? now - openedAt : undefined;
     this.endConnection();
-    const decision =
-      this.opts.reconnect === false
-        ? { action: 'stop' as const, retryAfterMs: 0 }
-        : decideClose(info, this.options.shouldReconnect);
-    let action = decision.action;
-    let error: Error | undefined;
-    const authRefused = info.code === 4401 || info.httpStatus === 401 || info.cause === 'refresh-failed';
-    if (action === 'reauth') {
-      if (this.authRetried) action = 'stop';
-      else this.authRetried = true;
-    }
-    if (action !== 'stop' && this.opts.reconnect !== false) {
-      this.attempts++;
-      if (this.attempts > this.opts.reconnect.maxRetries) {
-        action = 'stop';
-        error = new ConnectionError(`gave up after ${this.opts.reconnect.maxRetries} reconnect attempts`);
-      }
-    }
-    if (action === 'stop') {
-      if (!error && authRefused) {
-        error =
-          this.lastAuthError ??
-          new AuthError('the server refused the token', info.errorCode ?? 'WSG_AUTH_FAILED');
-      } else if (!error && info.code !== 1000) {
-        const what = info.httpStatus !== undefined ? `HTTP ${info.httpStatus}` : `close ${info.code}`;
-        error = new ConnectionError(
-          `the server ended the connection for good (${what} ${info.errorCode ?? ''})`.trim(),
-        );
-      }
-      this.finish(info, error);
-      return;
-    }
-    const delay =
-      info.cause === 'refresh-failed'
-        ? 0
-        : Math.max(
-            backoffDelay(this.attempts - 1, this.opts.backoff, this.opts.random),
-            decision.retryAfterMs,
-          );
-    this.retryAfterUntil = now + decision.retryAfterMs;
+    const state = {
+      attempts: this.attempts,
+      authRetried: this.authRetried,
+      uptimeMs,
+      authError: this.lastAuthError,
+    };
+    const step = nextStep(closed, state, { ...this.opts, shouldReconnect: this.options.shouldReconnect });
+    const { info, delayMs } = step;
+    this.attempts = step.attempts;
+    this.authRetried = step.authRetried;
+    if (step.action === 'stop') return this.finish(info, step.error);
     this.setState('reconnecting');
-    this.log('reconnecting', { code: info.code, cause: info.cause, attempt: this.attempts, delayMs: delay });
-    this.scheduleDial(delay);
-    this.events.emit('close', { ...info, willReconnect: true, delayMs: delay });
-  }
-
-  private reconnectMinUptime(): number {
-    return this.opts.reconnect === false ? 0 : this.opts.reconnect.minUptimeMs;
+    this.log('reconnecting', { code: info.code, cause: info.cause, attempt: this.attempts, delayMs });
+    this.redial.after(delayMs, now + step.retryAfterMs);
+    this.events.lifecycle.emit('close', { ...info, willReconnect: true, delayMs });
   }
 
   /** Forgets the current connection: its timers, its session; unacked messages wait for a resend. */
   private endConnection(): void {
     this.gen++;
-    this.clearConnectTimer();
-    this.heartbeat?.stop();
-    this.clearRefresh();
-    this.session = undefined;
-    this.openedAt = undefined;
-    for (const p of this.inflight.values()) {
-      if (p.onWire) {
-        p.onWire = false;
-        this.needsFlush = true;
-      }
-    }
+    clearTimeout(this.connectTimer);
+    this.live.stop();
+    this.outbox.disconnected();
   }
 
   private fatal(error: ConnectionError): void {
@@ -660,21 +310,13 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   private finish(info: CloseInfo, error?: Error): void {
     if (this._state === 'closed') return;
     this.endConnection();
-    for (const t of [this.retryTimer, this.ttlTimer, this.pauseTimer]) if (t !== undefined) clearTimeout(t);
-    this.retryTimer = this.ttlTimer = this.pauseTimer = undefined;
+    this.redial.stop();
     this.unwatch();
     this.setState('closed');
-    const cause = error ? { cause: error } : undefined;
-    for (const p of this.queue.drain()) {
-      p.reject(new ClosedError('closed before the message was sent', false, info.code, cause));
-    }
-    for (const p of [...this.inflight.values()]) {
-      this.settle(p);
-      p.reject(new ClosedError('closed before the message was acked', true, info.code, cause));
-    }
-    if (error) this.emitError(error);
+    this.outbox.close(info.code, error);
+    if (error) this.events.error(error);
     this.log('closed', { code: info.code, cause: info.cause });
-    this.events.emit(
+    this.events.lifecycle.emit(
       'close',
       error ? { ...info, willReconnect: false, error } : { ...info, willReconnect: false },
     );
@@ -682,75 +324,39 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
 
   // Receiving
 
-  private onFrame(text: string): void {
-    let msg: unknown;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      this.log('ignored a frame that is not JSON');
-      return;
-    }
-    if (!isObject(msg) || typeof msg.type !== 'string') return;
-    switch (msg.type) {
+  private onFrame(text: string, token: string): void {
+    const frame = parseServerFrame(text);
+    if (frame === undefined) return;
+    switch (frame.kind) {
+      case 'invalid':
+        return this.log('ignored a frame that is not JSON');
       case 'auth_ok':
-        return this.onAuthOk(msg);
+      case 'bad_auth_ok':
+        return this.onAuthOk(frame, token);
       case 'ack':
-        return this.onAck(msg);
+        return this.outbox.ack(frame.id, frame.result);
       case 'error':
-        return this.onServerError(msg);
+        return this.onServerError(frame.id, frame.code, frame.message, frame.retryAfterMs);
       case 'pong':
-        if (typeof msg.ts === 'number') {
-          const waiting = this.pings.get(msg.ts);
-          if (waiting) {
-            this.pings.delete(msg.ts);
-            waiting(performance.now() - msg.ts);
-          } else this.heartbeat?.pong(msg.ts);
-        }
-        return;
+        return this.live.pong(frame.ts);
       case 'session_expiring':
         this.log('session expiring');
-        this.startRefresh();
-        return;
+        return this.live.refresh();
       case 'refresh_ok':
-        return this.onRefreshOk(msg);
-      case 'auth':
-      case 'refresh':
-      case 'ping':
-        return;
+        return this.live.refreshOk(frame);
     }
-    if (this._state !== 'open') return;
-    const event = { type: msg.type, payload: msg.payload } as IncomingMessage<In> &
-      IncomingMessage<IncomingMap>;
-    if (this.options.onMessage) {
-      try {
-        this.options.onMessage(event);
-      } catch (err) {
-        this.listenerFailed(err, 'onMessage');
-      }
-    }
-    this.events.emit('message', event);
-    this.appEvents.emit(msg.type, msg.payload);
+    if (this._state === 'open') this.events.deliver(frame.type, frame.payload);
   }
 
-  private onAuthOk(msg: Record<string, unknown>): void {
+  private onAuthOk(frame: Extract<ServerFrame, { kind: 'auth_ok' | 'bad_auth_ok' }>, token: string): void {
     if (this._state !== 'authenticating') return;
-    const { sessionId, csrfToken, expiresAt, limits } = msg;
-    if (typeof sessionId !== 'string' || typeof csrfToken !== 'string' || csrfToken.length === 0) {
+    if (frame.kind === 'bad_auth_ok') {
       this.log('malformed auth_ok');
-      this.drop('protocol', 1002);
-      return;
+      return this.drop('protocol', 1002);
     }
-    this.clearConnectTimer();
-    const maxPayload =
-      isObject(limits) && typeof limits.maxPayload === 'number' ? limits.maxPayload : undefined;
-    this.session = {
-      id: sessionId,
-      csrf: csrfToken,
-      expiresAt: typeof expiresAt === 'number' ? expiresAt : undefined,
-      maxPayload,
-    };
-    this.remember(csrfToken);
-    this.openedAt = this.opts.now();
+    const { sessionId, csrfToken, expiresAt, maxPayload } = frame;
+    clearTimeout(this.connectTimer);
+    this.live.start({ id: sessionId, csrf: csrfToken, maxPayload });
     this.authRetried = false;
     this.lastAuthError = undefined;
     const reconnected = this.everOpened;
@@ -759,185 +365,32 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     this.log('authenticated', { sessionId, reconnected });
     this.setState('open');
     if (gen !== this.gen) return;
-    this.heartbeat?.start();
-    this.scheduleRefresh(undefined);
-    this.needsFlush = true;
-    this.flush();
+    this.live.keepAlive(token, expiresAt);
+    this.outbox.resume();
     if (gen !== this.gen) return;
-    this.events.emit('open', { sessionId, expiresAt: this.session.expiresAt, reconnected });
+    this.events.lifecycle.emit('open', { sessionId, expiresAt, reconnected });
   }
 
-  private onAck(msg: Record<string, unknown>): void {
-    const p = typeof msg.id === 'string' ? this.inflight.get(msg.id) : undefined;
-    if (!p) return;
-    this.settle(p);
-    p.resolve(msg.result);
-  }
-
-  private onServerError(msg: Record<string, unknown>): void {
-    const code: ErrorCode = isErrorCode(msg.code) ? msg.code : 'WSG_INTERNAL';
-    const text = typeof msg.message === 'string' ? msg.message.slice(0, 200) : ErrorCodes[code].message;
-    const retryAfterMs =
-      typeof msg.retryAfterMs === 'number' && msg.retryAfterMs >= 0 ? msg.retryAfterMs : undefined;
-    if (typeof msg.id === 'string') {
-      const p = this.inflight.get(msg.id);
-      if (!p) return;
-      if (code === 'WSG_RATE_LIMITED' && this.opts.retryRateLimited) {
-        // Refused before any handler ran, so a resend is safe; keep its place in the order.
-        p.onWire = false;
-        this.needsFlush = true;
-        this.pause(retryAfterMs ?? 1000);
-        return;
-      }
-      if (code === 'WSG_CSRF_INVALID' && !p.csrfRetried && p.csrfUsed !== this.session?.csrf) {
-        // Sent with the token a refresh just rotated: resend once with the new one.
-        p.csrfRetried = true;
-        p.onWire = false;
-        this.needsFlush = true;
-        this.flush();
-        return;
-      }
-      this.settle(p);
-      p.reject(new ServerError(code, text, retryAfterMs));
-      return;
-    }
+  private onServerError(id: string | undefined, code: ErrorCode, text: string, retryAfterMs?: number): void {
+    if (id !== undefined) return this.outbox.refused(id, code, text, retryAfterMs);
     if (this._state === 'authenticating') {
       // The close that follows decides what to do; keep the server's words for the error.
       this.lastAuthError = new AuthError(text, code);
       return;
     }
-    if (this.refreshing) return this.refreshFailed(new AuthError(text, code));
-    this.emitError(new ServerError(code, text, retryAfterMs));
-  }
-
-  // Session refresh
-
-  /** Refreshes at a margin before the session (or the JWT) expires. */
-  private scheduleRefresh(previousExpiry: number | undefined): void {
-    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
-    this.refreshTimer = undefined;
-    const expiry = this.expiry();
-    if (expiry === undefined) return;
-    // A refresh that did not move the expiry must not schedule the same refresh again.
-    if (previousExpiry !== undefined && expiry <= previousExpiry) return;
-    const left = expiry - this.opts.now();
-    const margin = Math.min(this.opts.refreshMarginMs, left / 2);
-    const delay = Math.min(MAX_TIMER_MS, Math.max(MIN_REFRESH_DELAY_MS, left - margin));
-    this.refreshTimer = setTimeout(() => {
-      this.refreshTimer = undefined;
-      this.startRefresh();
-    }, delay);
-  }
-
-  private expiry(): number | undefined {
-    const jwt = this.currentToken === undefined ? undefined : readJwtExpiry(this.currentToken);
-    const server = this.session?.expiresAt;
-    if (jwt === undefined) return server;
-    return server === undefined ? jwt : Math.min(jwt, server);
-  }
-
-  private startRefresh(): void {
-    if (this._state !== 'open' || this.refreshing) return;
-    const gen = this.gen;
-    this.refreshing = true;
-    if (this.refreshTimer !== undefined) clearTimeout(this.refreshTimer);
-    this.refreshTimer = undefined;
-    this.refreshTimeout = setTimeout(() => {
-      if (gen === this.gen) this.refreshFailed(new AuthError('no refresh_ok in time'));
-    }, this.opts.connectTimeoutMs);
-    this.log('refreshing the session');
-    this.spawn(
-      (async () => {
-        let token: string;
-        try {
-          token = await this.tokens.get();
-        } catch (err) {
-          if (gen === this.gen) this.refreshFailed(toError(err));
-          return;
-        }
-        if (gen !== this.gen || !this.refreshing) return;
-        this.remember(token);
-        this.refreshToken = token;
-        this.transport?.send(JSON.stringify({ type: 'refresh', token }));
-      })(),
-    );
-  }
-
-  private onRefreshOk(msg: Record<string, unknown>): void {
-    if (!this.refreshing || !this.session) return;
-    const { csrfToken, expiresAt } = msg;
-    if (typeof csrfToken !== 'string' || csrfToken.length === 0) {
-      return this.refreshFailed(new AuthError('malformed refresh_ok'));
-    }
-    const previous = this.expiry();
-    this.clearRefresh();
-    this.remember(csrfToken);
-    this.session.csrf = csrfToken;
-    if (typeof expiresAt === 'number') this.session.expiresAt = expiresAt;
-    if (this.refreshToken !== undefined) this.currentToken = this.refreshToken;
-    this.refreshToken = undefined;
-    this.log('session refreshed', { expiresAt: this.session.expiresAt });
-    this.scheduleRefresh(previous);
-    this.flush();
-  }
-
-  /** The live refresh failed: reconnect at once with a fresh token (4401's one retry). */
-  private refreshFailed(error: Error): void {
-    if (!this.refreshing) return;
-    this.log('refresh failed', { error });
-    this.emitError(
-      error instanceof AuthError
-        ? error
-        : new AuthError('session refresh failed', undefined, { cause: error }),
-    );
-    if (this._state === 'closed' || !this.refreshing) return;
-    this.drop('refresh-failed', 4401);
-  }
-
-  private clearRefresh(): void {
-    this.refreshing = false;
-    this.refreshToken = undefined;
-    for (const t of [this.refreshTimer, this.refreshTimeout]) if (t !== undefined) clearTimeout(t);
-    this.refreshTimer = this.refreshTimeout = undefined;
+    if (this.live.refreshing) return this.live.refreshFailed(new AuthError(text, code));
+    this.events.error(new ServerError(code, text, retryAfterMs));
   }
 
   // Plumbing
-
-  private clearConnectTimer(): void {
-    if (this.connectTimer !== undefined) clearTimeout(this.connectTimer);
-    this.connectTimer = undefined;
-  }
 
   private setState(to: ClientState): void {
     const from = this._state;
     if (from === to) return;
     this._state = to;
     this.log('state', { from, to });
-    this.events.emit('stateChange', { from, to });
-  }
-
-  private remember(secret: string): void {
-    if (this.secrets.includes(secret)) return;
-    this.secrets.push(secret);
-    if (this.secrets.length > MAX_SECRETS) this.secrets.shift();
-  }
-
-  private emitError(error: Error): void {
-    this.log('error', { error });
-    this.events.emit('error', error);
-  }
-
-  private listenerFailed(err: unknown, where: string): void {
-    if (where === 'error') {
-      this.log('an error listener threw', { error: err });
-      return;
-    }
-    const error = new SecureWebSocketError(`a ${where} listener threw`, false, { cause: err });
-    this.emitError(error);
-  }
-
-  /** Runs an internal async task; nothing it does may become an unhandled rejection. */
-  private spawn(task: Promise<void>): void {
-    task.catch((err: unknown) => this.emitError(toError(err)));
+    this.events.lifecycle.emit('stateChange', { from, to });
+    // The final report comes from the outbox once it has rejected what it held.
+    if (to !== 'closed') this.outbox.changed();
   }
 }

@@ -17,6 +17,13 @@ export const ControlType = {
   AuthOk: 'auth_ok',
   RefreshOk: 'refresh_ok',
   SessionExpiring: 'session_expiring',
+  Subscribe: 'subscribe',
+  Unsubscribe: 'unsubscribe',
+  Publish: 'publish',
+  Publication: 'publication',
+  Unsubscribed: 'unsubscribed',
+  /** Reserved for channels with presence; not sent yet. */
+  Presence: 'presence',
 } as const;
 
 export type ControlType = (typeof ControlType)[keyof typeof ControlType];
@@ -31,6 +38,34 @@ export function isReservedType(type: string): boolean {
 export const APP_TYPE_PATTERN = /^[A-Za-z][\w.:-]{0,63}$/;
 /** Message ids (idempotency keys): 1 to 64 printable ASCII characters. */
 export const MESSAGE_ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
+
+/**
+ * Channel names: `<namespace>:<rest>`, 1 to 128 characters of `[A-Za-z0-9:_-.@]`. The set leaves
+ * out `/`, `{`, `}`, `*`, spaces and anything outside ASCII, so a name can never look like a
+ * path, a pattern or a capability wildcard.
+ */
+export const CHANNEL_NAME_PATTERN = /^[A-Za-z0-9_.@-]+:[A-Za-z0-9:_.@-]+$/;
+export const MAX_CHANNEL_NAME = 128;
+
+export function isChannelName(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_CHANNEL_NAME && CHANNEL_NAME_PATTERN.test(value);
+}
+
+/** Codes an application refuses with (`APP_NOT_FOUND`): `APP_`, then capitals, digits, `_`. */
+export const APP_ERROR_CODE_PATTERN = /^APP_[A-Z0-9_]{1,60}$/;
+export type AppErrorCode = `APP_${string}`;
+
+export function isAppErrorCode(value: unknown): value is AppErrorCode {
+  return typeof value === 'string' && APP_ERROR_CODE_PATTERN.test(value);
+}
+/** Longest message an application error may carry on the wire. */
+export const MAX_APP_ERROR_MESSAGE = 200;
+
+/** Where a client resumes a channel with history (accepted; history is not kept yet). */
+export interface StreamPosition {
+  epoch: string;
+  offset: number;
+}
 
 // Client -> server
 
@@ -54,15 +89,50 @@ export interface AppMessage<T extends string = string, P = unknown> {
   /** The session's CSRF token from `auth_ok`. */
   csrf?: string;
 }
-export type ClientMessage = AuthMessage | RefreshMessage | PingMessage | AppMessage;
+export interface SubscribeMessage {
+  id: string;
+  type: 'subscribe';
+  channel: string;
+  csrf: string;
+  since?: StreamPosition;
+}
+export interface UnsubscribeMessage {
+  id: string;
+  type: 'unsubscribe';
+  channel: string;
+  csrf: string;
+}
+export interface PublishMessage<E extends string = string, P = unknown> {
+  id: string;
+  type: 'publish';
+  channel: string;
+  event: E;
+  payload: P;
+  csrf: string;
+}
+export type ClientMessage =
+  | AuthMessage
+  | RefreshMessage
+  | PingMessage
+  | SubscribeMessage
+  | UnsubscribeMessage
+  | PublishMessage
+  | AppMessage;
 
 // Server -> client
 
 /** Limits the server announces so a client can pace itself. */
 export interface AnnouncedLimits {
   maxPayload: number;
+  /** Most channels one socket may be subscribed to. */
+  maxSubscriptions?: number;
+  /** Messages per second on this socket (token bucket), and its burst. */
   messagesPerSecond?: number;
   burst?: number;
+  /** Messages per second for the user across all its sockets and nodes, and the burst. */
+  user?: { rate: number; burst: number };
+  /** Per message type, per user (a type missing here has no own limit). */
+  types?: Record<string, { rate: number; burst: number; cost?: number }>;
 }
 export interface AuthOkMessage {
   type: 'auth_ok';
@@ -86,7 +156,8 @@ export interface AckMessage<R = unknown> {
 export interface ErrorMessage {
   type: 'error';
   id?: string;
-  code: ErrorCode;
+  /** A wsguard code, or the application's own `APP_` code (its message chosen by the app). */
+  code: ErrorCode | AppErrorCode;
   message: string;
   retryAfterMs?: number;
 }
@@ -97,6 +168,27 @@ export interface PongMessage {
 export interface SessionExpiringMessage {
   type: 'session_expiring';
   expiresAt: number;
+}
+/** The ack of a subscribe: `{"type":"ack","id","result":SubscribeResult}`. */
+export interface SubscribeResult {
+  channel: string;
+  epoch?: string;
+  offset?: number;
+  recovered?: boolean;
+}
+export interface PublicationMessage<E extends string = string, P = unknown> {
+  type: 'publication';
+  channel: string;
+  event: E;
+  payload: P;
+  offset?: number;
+  epoch?: string;
+}
+/** The server dropped a subscription (lost right, revocation, `wss.unsubscribe`). */
+export interface UnsubscribedMessage {
+  type: 'unsubscribed';
+  channel: string;
+  code: ErrorCode;
 }
 export interface AppEvent<T extends string = string, P = unknown> {
   type: T;
@@ -109,4 +201,6 @@ export type ServerMessage =
   | ErrorMessage
   | PongMessage
   | SessionExpiringMessage
+  | PublicationMessage
+  | UnsubscribedMessage
   | AppEvent;

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { errorCodeList } from './error-codes.js';
-import { APP_TYPE_PATTERN, isReservedType, MESSAGE_ID_PATTERN } from './messages.js';
+import {
+  APP_ERROR_CODE_PATTERN,
+  APP_TYPE_PATTERN,
+  CHANNEL_NAME_PATTERN,
+  isReservedType,
+  MAX_APP_ERROR_MESSAGE,
+  MAX_CHANNEL_NAME,
+  MESSAGE_ID_PATTERN,
+} from './messages.js';
 
 /**
  * Zod schemas of the wire protocol, for third-party peers and tests. The server's hot path
@@ -22,6 +30,48 @@ export const appMessageSchema = z.strictObject({
   csrf: z.string().max(256).optional(),
 });
 
+const messageId = z.string().regex(MESSAGE_ID_PATTERN);
+const csrf = z.string().max(256);
+/** A channel name as the protocol allows it; the server may still not know it (WSG_UNKNOWN_CHANNEL). */
+export const channelNameSchema = z.string().max(MAX_CHANNEL_NAME).regex(CHANNEL_NAME_PATTERN);
+const position = z.strictObject({ epoch: z.string().max(64), offset: z.number().int().nonnegative() });
+
+export const subscribeMessageSchema = z.strictObject({
+  id: messageId,
+  type: z.literal('subscribe'),
+  channel: z.string(),
+  csrf,
+  since: position.optional(),
+});
+export const unsubscribeMessageSchema = z.strictObject({
+  id: messageId,
+  type: z.literal('unsubscribe'),
+  channel: z.string(),
+  csrf,
+});
+export const publishMessageSchema = z.strictObject({
+  id: messageId,
+  type: z.literal('publish'),
+  channel: z.string(),
+  event: z.string().regex(APP_TYPE_PATTERN),
+  payload: z.unknown(),
+  csrf,
+});
+
+export const publicationMessageSchema = z.object({
+  type: z.literal('publication'),
+  channel: channelNameSchema,
+  event: z.string(),
+  payload: z.unknown(),
+  offset: z.number().int().optional(),
+  epoch: z.string().optional(),
+});
+export const unsubscribedMessageSchema = z.object({
+  type: z.literal('unsubscribed'),
+  channel: channelNameSchema,
+  code: z.enum(errorCodeList as [string, ...string[]]),
+});
+
 export const authOkMessageSchema = z.object({
   type: z.literal('auth_ok'),
   sessionId: z.string(),
@@ -31,8 +81,13 @@ export const authOkMessageSchema = z.object({
   limits: z
     .object({
       maxPayload: z.number(),
+      maxSubscriptions: z.number().optional(),
       messagesPerSecond: z.number().optional(),
       burst: z.number().optional(),
+      user: z.object({ rate: z.number(), burst: z.number() }).optional(),
+      types: z
+        .record(z.string(), z.object({ rate: z.number(), burst: z.number(), cost: z.number().optional() }))
+        .optional(),
     })
     .optional(),
 });
@@ -49,8 +104,8 @@ export const ackMessageSchema = z.object({
 export const errorMessageSchema = z.object({
   type: z.literal('error'),
   id: z.string().optional(),
-  code: z.enum(errorCodeList as [string, ...string[]]),
-  message: z.string().max(200),
+  code: z.union([z.enum(errorCodeList as [string, ...string[]]), z.string().regex(APP_ERROR_CODE_PATTERN)]),
+  message: z.string().max(MAX_APP_ERROR_MESSAGE),
   retryAfterMs: z.number().optional(),
 });
 export const pongMessageSchema = z.object({ type: z.literal('pong'), ts: z.number() });

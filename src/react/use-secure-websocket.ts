@@ -76,8 +76,8 @@ export function useSecureWebSocket<
       snapshot = next;
       for (const l of listeners) l();
     };
-    const refresh = () =>
-      client && update({ state: client.state, latencyMs: client.latencyMs, queueSize: client.queueSize });
+    const sync = (c: SecureWebSocket<Out, In>) =>
+      update({ state: c.state, latencyMs: c.latencyMs, queueSize: c.queueSize });
     return {
       subscribe(l: () => void) {
         listeners.add(l);
@@ -101,27 +101,28 @@ export function useSecureWebSocket<
             latest.current.onMessage?.(m);
           },
         });
-        client.addEventListener('stateChange', refresh);
-        client.addEventListener('open', () => update({ error: undefined }));
-        client.addEventListener('error', (e) => update({ error: e }));
-        refresh();
-        return client;
+        // Each field is re-read when the client reports a change, nothing is polled. Reading the
+        // client (not the event) stays right when a listener changes the state inside another's event.
+        const c = client;
+        for (const type of ['stateChange', 'latency', 'queue'] as const)
+          c.addEventListener(type, () => sync(c));
+        c.addEventListener('open', () => update({ error: undefined }));
+        c.addEventListener('error', (e) => update({ error: e }));
+        sync(c);
+        return c;
       },
       close() {
         client?.close();
         client = undefined;
         update({ ...IDLE, state: 'closed' });
       },
-      refresh,
     };
   }, [url, authTransport]);
 
   useEffect(() => {
     const timer = setTimeout(() => store.open(), 0);
-    const poll = setInterval(store.refresh, 1000);
     return () => {
       clearTimeout(timer);
-      clearInterval(poll);
       store.close();
     };
   }, [store]);
@@ -132,10 +133,7 @@ export function useSecureWebSocket<
     ((message: Parameters<SecureWebSocket<Out, In>['send']>[0]) => {
       const client = store.client ?? store.open();
       if (!client) return Promise.reject(new ClosedError('not connected', false));
-      const sent = client.send(message);
-      store.refresh();
-      void sent.then(store.refresh, store.refresh);
-      return sent;
+      return client.send(message);
     }) as SecureWebSocket<Out, In>['send'],
     [store],
   );

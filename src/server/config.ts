@@ -1,5 +1,6 @@
 import { APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
 import type { AnomalyOptions, AnomalySignal, ResolvedAnomaly } from './anomaly/index.js';
+import { applyAuthorize } from './authorization.js';
 import { DEFAULTS } from './defaults.js';
 import { type ConfigErrorCode, WsgConfigError } from './errors.js';
 import type {
@@ -12,7 +13,7 @@ import type {
 import type { BucketRate } from './limits/token-bucket.js';
 import type { BackpressureOptions, ResolvedBackpressure } from './monitor/backpressure.js';
 import type { HttpEndpointsOptions } from './monitor/http.js';
-import type { Handler, MessageSchemas, WsGuardOptions } from './options.js';
+import type { Handler, MessageSchemas, Principal, WsGuardOptions } from './options.js';
 import type { ResolvedSessionOptions, SessionOptions } from './session/options.js';
 
 export { DEFAULTS };
@@ -57,7 +58,7 @@ const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null &&
 function int(name: string, value: number | undefined, fallback: number, min = 1): number {
   const v = value ?? fallback;
   if (!Number.isInteger(v) || v < min)
-    fail('ERR_WSG_CONFIG_INVALID_NUMBER', `${name} must be an integer >= ${min}, got ${v}`);
+    fail('WSG_CONFIG_INVALID_NUMBER', `${name} must be an integer >= ${min}, got ${v}`);
   return v;
 }
 
@@ -65,7 +66,7 @@ function bool(
   name: string,
   value: unknown,
   fallback: boolean,
-  code: ConfigErrorCode = 'ERR_WSG_CONFIG_INVALID_TYPE',
+  code: ConfigErrorCode = 'WSG_CONFIG_INVALID_TYPE',
 ): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean') fail(code, `${name} must be true or false, got ${String(value)}`);
@@ -75,13 +76,13 @@ function bool(
 function strings(name: string, value: unknown): string[] | undefined {
   if (value === undefined) return undefined;
   if (!Array.isArray(value) || !value.every((s) => typeof s === 'string'))
-    fail('ERR_WSG_CONFIG_INVALID_TYPE', `${name} must be a list of strings`);
+    fail('WSG_CONFIG_INVALID_TYPE', `${name} must be a list of strings`);
   return [...value];
 }
 
 function fn(name: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'function')
-    fail('ERR_WSG_CONFIG_INVALID_TYPE', `${name} must be a function`);
+    fail('WSG_CONFIG_INVALID_TYPE', `${name} must be a function`);
 }
 
 /** A positive finite number (a duration, a rate, a factor). */
@@ -99,7 +100,7 @@ function count(code: ConfigErrorCode, name: string, v: unknown): number {
 
 function appType(name: string, type: string): void {
   if (!APP_TYPE_PATTERN.test(type) || isReservedType(type))
-    fail('ERR_WSG_CONFIG_INVALID_MESSAGE_TYPE', `${name} '${type}' is reserved or not a valid name`);
+    fail('WSG_CONFIG_INVALID_MESSAGE_TYPE', `${name} '${type}' is reserved or not a valid name`);
 }
 
 // ---- limits ----
@@ -113,29 +114,29 @@ function rate(name: string, r: BucketRate | false): BucketRate | false {
     !Number.isFinite(r.rate) ||
     !Number.isFinite(r.burst)
   )
-    fail('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.${name} needs rate > 0 and burst >= 1`);
+    fail('WSG_CONFIG_INVALID_LIMIT', `limits.${name} needs rate > 0 and burst >= 1`);
   return { rate: r.rate, burst: r.burst };
 }
 
 function window(name: string, w: WindowLimit | false): WindowLimit | false {
   if (w === false) return false;
-  if (!isObject(w)) fail('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.${name} must be { max, windowMs } or false`);
+  if (!isObject(w)) fail('WSG_CONFIG_INVALID_LIMIT', `limits.${name} must be { max, windowMs } or false`);
   return {
-    max: count('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.${name}.max`, w.max),
-    windowMs: positive('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.${name}.windowMs`, w.windowMs),
+    max: count('WSG_CONFIG_INVALID_LIMIT', `limits.${name}.max`, w.max),
+    windowMs: positive('WSG_CONFIG_INVALID_LIMIT', `limits.${name}.windowMs`, w.windowMs),
   };
 }
 
 function concurrent(name: string, v: number | false): number | false {
-  return v === false ? false : count('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.${name}`, v);
+  return v === false ? false : count('WSG_CONFIG_INVALID_LIMIT', `limits.${name}`, v);
 }
 
 function penalties(o: LimitsOptions['penalties']): ResolvedPenalties | false {
   if (o === false) return false;
   if (o !== undefined && !isObject(o))
-    fail('ERR_WSG_CONFIG_INVALID_PENALTY', 'limits.penalties must be an object or false');
+    fail('WSG_CONFIG_INVALID_PENALTY', 'limits.penalties must be an object or false');
   const p = { ...DEFAULTS.limits.penalties, ...(o ?? {}) };
-  const c = 'ERR_WSG_CONFIG_INVALID_PENALTY';
+  const c = 'WSG_CONFIG_INVALID_PENALTY';
   const r: ResolvedPenalties = {
     strikes: count(c, 'limits.penalties.strikes', p.strikes),
     strikeWindowMs: positive(c, 'limits.penalties.strikeWindowMs', p.strikeWindowMs),
@@ -155,7 +156,7 @@ function penalties(o: LimitsOptions['penalties']): ResolvedPenalties | false {
 export function resolveLimits(options: LimitsOptions | false | undefined): ResolvedLimits | false {
   if (options === false) return false;
   if (options !== undefined && !isObject(options))
-    fail('ERR_WSG_CONFIG_INVALID_LIMIT', 'limits must be an object or false');
+    fail('WSG_CONFIG_INVALID_LIMIT', 'limits must be an object or false');
   const o = options ?? {};
   const d = DEFAULTS.limits;
   const types: Record<string, TypeLimit> = {};
@@ -164,7 +165,7 @@ export function resolveLimits(options: LimitsOptions | false | undefined): Resol
     const cost =
       limit.cost === undefined
         ? d.typeCost
-        : positive('ERR_WSG_CONFIG_INVALID_LIMIT', `limits.types.${type}.cost`, limit.cost);
+        : positive('WSG_CONFIG_INVALID_LIMIT', `limits.types.${type}.cost`, limit.cost);
     types[type] = { ...r, cost };
   }
   const auth = o.authFailures ?? d.authFailures;
@@ -173,7 +174,7 @@ export function resolveLimits(options: LimitsOptions | false | undefined): Resol
     const w = window('authFailures', auth) as WindowLimit;
     authFailures = {
       ...w,
-      blockMs: positive('ERR_WSG_CONFIG_INVALID_LIMIT', 'limits.authFailures.blockMs', auth.blockMs),
+      blockMs: positive('WSG_CONFIG_INVALID_LIMIT', 'limits.authFailures.blockMs', auth.blockMs),
     };
   }
   return {
@@ -193,7 +194,7 @@ export function resolveLimits(options: LimitsOptions | false | undefined): Resol
 
 export function resolveSessionOptions(o: SessionOptions = {}): ResolvedSessionOptions {
   const d = DEFAULTS.session;
-  const c = 'ERR_WSG_CONFIG_INVALID_SESSION';
+  const c = 'WSG_CONFIG_INVALID_SESSION';
   return {
     maxAgeMs: positive(c, 'session.maxAgeMs', o.maxAgeMs ?? d.maxAgeMs),
     idleTimeoutMs: positive(c, 'session.idleTimeoutMs', o.idleTimeoutMs ?? d.idleTimeoutMs),
@@ -213,7 +214,7 @@ export function resolveBackpressure(o: BackpressureOptions = {}): ResolvedBackpr
   };
   if (!(r.maxBufferedBytes > 0 && r.graceMs >= 0 && r.hardLimitBytes >= r.maxBufferedBytes)) {
     fail(
-      'ERR_WSG_CONFIG_INVALID_BACKPRESSURE',
+      'WSG_CONFIG_INVALID_BACKPRESSURE',
       'backpressure needs maxBufferedBytes > 0, graceMs >= 0, hardLimitBytes >= maxBufferedBytes',
     );
   }
@@ -223,7 +224,7 @@ export function resolveBackpressure(o: BackpressureOptions = {}): ResolvedBackpr
 export function resolveAnomaly(o: AnomalyOptions | false | undefined): ResolvedAnomaly | false {
   if (o === false) return false;
   const d = DEFAULTS.anomaly;
-  const c = 'ERR_WSG_CONFIG_INVALID_ANOMALY';
+  const c = 'WSG_CONFIG_INVALID_ANOMALY';
   if (o !== undefined && !isObject(o)) fail(c, 'anomaly must be an object or false');
   const opts = o ?? {};
   const weights = { ...d.weights };
@@ -258,10 +259,10 @@ function resolveHttp(o: HttpEndpointsOptions | undefined): ResolvedConfig['http'
   for (const k of ['healthPath', 'metricsPath'] as const) {
     const p = h[k];
     if (p !== undefined && p !== false && (typeof p !== 'string' || !p.startsWith('/')))
-      fail('ERR_WSG_CONFIG_INVALID_PATH', `http.${k} must start with '/' or be false, got ${String(p)}`);
+      fail('WSG_CONFIG_INVALID_PATH', `http.${k} must start with '/' or be false, got ${String(p)}`);
   }
   if (h.metricsToken !== undefined && (typeof h.metricsToken !== 'string' || h.metricsToken.length === 0))
-    fail('ERR_WSG_CONFIG_INVALID_TYPE', 'http.metricsToken must be a non-empty string');
+    fail('WSG_CONFIG_INVALID_TYPE', 'http.metricsToken must be a non-empty string');
   return {
     healthPath: h.healthPath ?? d.healthPath,
     metricsPath: h.metricsPath ?? d.metricsPath,
@@ -283,18 +284,20 @@ function deepFreeze<T>(value: T): T {
  * not on the first message. Auth, trustProxy entries and schemas are checked where they are
  * compiled (auth/, gate/client-ip.ts, pipeline/schema.ts), also at setup.
  */
-export function resolveConfig<M extends MessageSchemas>(options: WsGuardOptions<M>): ResolvedConfig {
+export function resolveConfig<M extends MessageSchemas, U extends Principal<object>>(
+  options: WsGuardOptions<M, U>,
+): ResolvedConfig {
   const d = DEFAULTS;
   const path = options.path ?? d.path;
   if (typeof path !== 'string' || !path.startsWith('/'))
-    fail('ERR_WSG_CONFIG_INVALID_PATH', `path must start with '/', got ${String(path)}`);
+    fail('WSG_CONFIG_INVALID_PATH', `path must start with '/', got ${String(path)}`);
   const messages: MessageSchemas = options.messages ?? {};
   const handlers = (options.handlers ?? {}) as Record<string, Handler | undefined>;
-  if (!isObject(messages)) fail('ERR_WSG_CONFIG_INVALID_TYPE', 'messages must be an object of schemas');
-  if (!isObject(handlers)) fail('ERR_WSG_CONFIG_INVALID_TYPE', 'handlers must be an object of functions');
+  if (!isObject(messages)) fail('WSG_CONFIG_INVALID_TYPE', 'messages must be an object of schemas');
+  if (!isObject(handlers)) fail('WSG_CONFIG_INVALID_TYPE', 'handlers must be an object of functions');
   for (const [type, handler] of Object.entries(handlers)) {
     if (!Object.hasOwn(messages, type) && type !== options.binaryType) {
-      fail('ERR_WSG_CONFIG_HANDLER_WITHOUT_SCHEMA', `handler '${type}' has no schema in options.messages`);
+      fail('WSG_CONFIG_HANDLER_WITHOUT_SCHEMA', `handler '${type}' has no schema in options.messages`);
     }
     fn(`handlers.${type}`, handler);
   }
@@ -327,7 +330,7 @@ export function resolveConfig<M extends MessageSchemas>(options: WsGuardOptions<
     binaryType: options.binaryType,
     // Shallow copies: the schemas and handlers themselves are the application's objects.
     messages: Object.freeze({ ...messages }),
-    handlers: Object.freeze({ ...handlers }),
+    handlers: Object.freeze(applyAuthorize(handlers, messages, options.authorize)),
     session: resolveSessionOptions(options.session),
     backpressure: resolveBackpressure(options.backpressure),
     limits: resolveLimits(options.limits),

@@ -34,24 +34,31 @@ export class WsgError extends Error {
  * docs/ARCHITECTURE.md, "Configuration errors"). The message says which option and value.
  */
 export const ConfigErrorCodes = {
-  ERR_WSG_CONFIG_NO_AUTH: 'options.auth has neither `jwt` nor `verify`',
-  ERR_WSG_CONFIG_INVALID_JWT:
-    'auth.jwt: not exactly one key, a secret under 32 bytes, or HS* with a public key',
-  ERR_WSG_CONFIG_INVALID_PATH: 'path (or an http endpoint path) does not start with `/`',
-  ERR_WSG_CONFIG_INVALID_NUMBER: 'a numeric option is not an integer, or below its minimum',
-  ERR_WSG_CONFIG_INVALID_TYPE: 'an option has the wrong type (a boolean, list or function expected)',
-  ERR_WSG_CONFIG_INVALID_MESSAGE_TYPE: 'a message type or binaryType is reserved or not a valid name',
-  ERR_WSG_CONFIG_HANDLER_WITHOUT_SCHEMA: 'a handler has no schema in options.messages',
-  ERR_WSG_CONFIG_INVALID_SCHEMA: 'a schema in options.messages is not a Zod 4 schema',
-  ERR_WSG_CONFIG_INVALID_PROXY: 'a trustProxy entry is not an IP address or CIDR range',
-  ERR_WSG_CONFIG_INVALID_SESSION: 'a session option is not a positive number, or not a boolean',
-  ERR_WSG_CONFIG_INVALID_BACKPRESSURE:
+  WSG_CONFIG_NO_AUTH: 'options.auth has neither `jwt` nor `verify`',
+  WSG_CONFIG_INVALID_JWT: 'auth.jwt: not exactly one key, a secret under 32 bytes, or HS* with a public key',
+  WSG_CONFIG_INVALID_PATH: 'path (or an http endpoint path) does not start with `/`',
+  WSG_CONFIG_INVALID_NUMBER: 'a numeric option is not an integer, or below its minimum',
+  WSG_CONFIG_INVALID_TYPE: 'an option has the wrong type (a boolean, list or function expected)',
+  WSG_CONFIG_INVALID_MESSAGE_TYPE: 'a message type or binaryType is reserved or not a valid name',
+  WSG_CONFIG_HANDLER_WITHOUT_SCHEMA: 'a handler has no schema in options.messages',
+  WSG_CONFIG_INVALID_SCHEMA: 'a schema in options.messages is not a Zod 4 schema',
+  WSG_CONFIG_INVALID_PROXY: 'a trustProxy entry is not an IP address or CIDR range',
+  WSG_CONFIG_INVALID_SESSION: 'a session option is not a positive number, or not a boolean',
+  WSG_CONFIG_INVALID_BACKPRESSURE:
     'backpressure: maxBufferedBytes <= 0, graceMs < 0 or hardLimitBytes < maxBufferedBytes',
-  ERR_WSG_CONFIG_INVALID_LIMIT: 'a limits layer is malformed (rates, windows, counts)',
-  ERR_WSG_CONFIG_INVALID_PENALTY: 'a limits.penalties option is out of range',
-  ERR_WSG_CONFIG_INVALID_ANOMALY:
+  WSG_CONFIG_INVALID_LIMIT: 'a limits layer is malformed (rates, windows, counts)',
+  WSG_CONFIG_INVALID_PENALTY: 'a limits.penalties option is out of range',
+  WSG_CONFIG_INVALID_ANOMALY:
     'anomaly: thresholds do not rise warn < disconnect < block, or a weight, factor or half-life is out of range',
-  ERR_WSG_CONFIG_INVALID_BAN: 'wss.ban(): durationMs is not a positive number',
+  WSG_CONFIG_INVALID_BAN: 'wss.ban(): durationMs is not a positive number',
+  WSG_CONFIG_INVALID_DASHBOARD:
+    'dashboard: no token of at least 32 bytes, a path that is not absolute or overlaps the endpoint, or a bad number',
+  WSG_CONFIG_INVALID_AUTHORIZE: 'an authorize rule is not a function, or names a type without a schema',
+  WSG_CONFIG_INVALID_CHANNEL:
+    'a channel pattern is not <namespace>:<rest> with {params}, two patterns match the same names, or its options are malformed',
+  WSG_CONFIG_INVALID_APP_ERROR:
+    'appError(): the code is not APP_[A-Z0-9_] or the message is not 1 to 200 characters',
+  WSG_CONFIG_INVALID_ARGUMENT: 'an admin call (publish, sendToUser) got an invalid event or type name',
 } as const;
 
 export type ConfigErrorCode = keyof typeof ConfigErrorCodes;

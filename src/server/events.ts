@@ -19,9 +19,13 @@ export type SecurityEventName =
   | 'session.expired'
   | 'session.revoked'
   | 'handler.error'
+  | 'handler.refused'
+  | 'authz.forbidden'
+  | 'handler.refused'
   | 'store.degraded'
   | 'store.recovered'
-  | 'server.closing';
+  | 'server.closing'
+  | 'admin.action';
 
 export interface SecurityEvent {
   event: SecurityEventName;

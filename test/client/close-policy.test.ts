@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { decideClose } from '../../src/client/close-policy.js';
+import {
+  type CloseConfig,
+  type CloseInfo,
+  type CloseState,
+  closeInfoOf,
+  decideClose,
+  nextStep,
+} from '../../src/client/close-policy.js';
 import {
   AuthError,
   ClosedError,
@@ -73,6 +80,147 @@ describe('the close-code table', () => {
       action: 'retry',
       retryAfterMs: 700,
     });
+  });
+});
+
+describe('nextStep: the pure decision after a close', () => {
+  const config: CloseConfig = {
+    reconnect: { minDelayMs: 100, maxDelayMs: 1000, factor: 2, maxRetries: 5, minUptimeMs: 5000 },
+    backoff: { minDelayMs: 100, maxDelayMs: 1000, factor: 2 },
+    shouldReconnect: undefined,
+    random: () => 0, // the backoff's floor: 100 ms
+  };
+  const fresh: CloseState = { attempts: 0, authRetried: false, uptimeMs: undefined, authError: undefined };
+  const closeOf = (code: number, retryAfterMs?: number): CloseInfo => ({
+    code,
+    reason: '',
+    cause: code === 1006 ? 'network' : 'server',
+    attempt: 0,
+    ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+  });
+
+  // [code, action, error class when stopping]
+  const table: [number, 'reconnect' | 'reauth' | 'stop', (new (...a: never[]) => Error) | undefined][] = [
+    [1000, 'stop', undefined],
+    [1001, 'reconnect', undefined],
+    [1006, 'reconnect', undefined],
+    [1008, 'stop', ConnectionError],
+    [1009, 'reconnect', undefined],
+    [1011, 'reconnect', undefined],
+    [1013, 'reconnect', undefined],
+    [4400, 'stop', ConnectionError],
+    [4401, 'reauth', undefined],
+    [4403, 'stop', ConnectionError],
+    [4408, 'reconnect', undefined],
+    [4429, 'reconnect', undefined],
+  ];
+  const cases = table.flatMap(([code, action, error]) => [
+    [code, undefined, action, error] as const,
+    [code, 700, action, error] as const,
+  ]);
+
+  it.each(cases)('close %i (retryAfterMs %s): %s', (code, retryAfterMs, action, error) => {
+    const info = closeOf(code, retryAfterMs);
+    const before = structuredClone(info);
+    const step = nextStep(info, fresh, config);
+    expect(step.action).toBe(action);
+    expect(step.retryAfterMs).toBe(retryAfterMs ?? 0);
+    if (action === 'stop') {
+      expect(step.delayMs).toBe(0);
+      if (error) {
+        expect(step.error).toBeInstanceOf(error);
+        expect(step.error?.message).toContain(`close ${code}`);
+      } else expect(step.error).toBeUndefined();
+      expect(step.attempts).toBe(0);
+    } else {
+      // The backoff floor, or the server's retry-after when it asks for longer.
+      expect(step.delayMs).toBe(Math.max(100, retryAfterMs ?? 0));
+      expect(step.error).toBeUndefined();
+      expect(step.attempts).toBe(1);
+    }
+    expect(step.authRetried).toBe(code === 4401);
+    expect(info).toEqual(before); // the input is not touched
+  });
+
+  it('a refused token gets one fresh retry, then stops with the AuthError the server sent (or a generic one)', () => {
+    const first = nextStep(closeOf(4401), fresh, config);
+    expect(first).toMatchObject({ action: 'reauth', authRetried: true, attempts: 1 });
+    const serverSaid = new AuthError('session expired', 'WSG_SESSION_EXPIRED');
+    const again = { ...fresh, attempts: first.attempts, authRetried: true };
+    expect(nextStep(closeOf(4401), { ...again, authError: serverSaid }, config)).toMatchObject({
+      action: 'stop',
+      error: serverSaid,
+    });
+    const generic = nextStep({ ...closeOf(1006), httpStatus: 401, cause: 'network' }, again, config);
+    expect(generic.action).toBe('stop');
+    expect(generic.error).toBeInstanceOf(AuthError);
+    expect(generic.error).toMatchObject({ code: 'WSG_AUTH_FAILED' });
+  });
+
+  it('grows the backoff per failed attempt and gives up after maxRetries with a ConnectionError', () => {
+    const top = { ...config, random: () => 1 }; // the backoff's ceiling
+    const delays: number[] = [];
+    let state = fresh;
+    for (;;) {
+      const step = nextStep(closeOf(1006), state, top);
+      if (step.action === 'stop') {
+        expect(step.error).toBeInstanceOf(ConnectionError);
+        expect(step.error?.message).toContain('gave up after 5');
+        break;
+      }
+      delays.push(step.delayMs);
+      state = { ...state, attempts: step.attempts };
+    }
+    expect(delays).toEqual([200, 400, 800, 1000, 1000]);
+  });
+
+  it('resets the attempts after a connection that stayed up minUptimeMs, and reports attempt 0', () => {
+    const info = { ...closeOf(1006), attempt: 4 };
+    const shortLived = nextStep(info, { ...fresh, attempts: 4, uptimeMs: 4999 }, config);
+    expect([shortLived.attempts, shortLived.info.attempt]).toEqual([5, 4]);
+    const longLived = nextStep(info, { ...fresh, attempts: 4, uptimeMs: 5000 }, config);
+    expect([longLived.attempts, longLived.info.attempt]).toEqual([1, 0]);
+    expect(info.attempt).toBe(4);
+  });
+
+  it('reconnects at once after a failed refresh, and never with reconnect: false', () => {
+    const refresh = { ...closeOf(4401), cause: 'refresh-failed' as const };
+    expect(nextStep(refresh, fresh, config)).toMatchObject({ action: 'reauth', delayMs: 0 });
+    const never = { ...config, reconnect: false as const };
+    const step = nextStep(closeOf(1006), fresh, never);
+    expect(step).toMatchObject({ action: 'stop', delayMs: 0 });
+    expect(step.error).toBeInstanceOf(ConnectionError);
+  });
+
+  it('asks shouldReconnect with the close as reported, and lets it override the table', () => {
+    const asked: CloseInfo[] = [];
+    const yes = {
+      ...config,
+      shouldReconnect: (i: CloseInfo) => {
+        asked.push(i);
+        return true;
+      },
+    };
+    expect(nextStep(closeOf(4403), fresh, yes).action).toBe('reconnect');
+    expect(asked.map((i) => i.code)).toEqual([4403]);
+    const no = { ...config, shouldReconnect: () => false };
+    expect(nextStep(closeOf(1001), fresh, no).action).toBe('stop');
+  });
+
+  it('closeInfoOf reads the reason, the HTTP status, and a 4401 during a refresh', () => {
+    expect(closeInfoOf({ code: 4429, reason: 'WSG_BLOCKED;retryAfterMs=5000' }, 2, false)).toEqual({
+      code: 4429,
+      reason: 'WSG_BLOCKED;retryAfterMs=5000',
+      cause: 'server',
+      attempt: 2,
+      errorCode: 'WSG_BLOCKED',
+      retryAfterMs: 5000,
+    });
+    expect(
+      closeInfoOf({ code: 1006, reason: '', httpStatus: 429, retryAfterMs: 1000 }, 0, false),
+    ).toMatchObject({ cause: 'network', httpStatus: 429, retryAfterMs: 1000 });
+    expect(closeInfoOf({ code: 4401, reason: '' }, 0, true).cause).toBe('refresh-failed');
+    expect(closeInfoOf({ code: 4401, reason: '' }, 0, false).cause).toBe('server');
   });
 });
 

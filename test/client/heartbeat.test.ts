@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { createHeartbeat } from '../../src/client/heartbeat.js';
+import { createHeartbeat, createPings } from '../../src/client/heartbeat.js';
 import { SecureWebSocket } from '../../src/client/index.js';
 import { nextEvent, reachState } from '../helpers/client.js';
 import { signToken, startServer, type TestServer } from '../helpers/server.js';
@@ -112,5 +112,21 @@ describe('dead connection detection against a real server', () => {
     const close = nextEvent(socket, 'close');
     offset = 61_000; // the deadline timer (60 s) has not fired; the clock says it has passed
     expect(await close).toMatchObject({ cause: 'pong-timeout' });
+  });
+});
+
+describe('createPings', () => {
+  it('tells on-demand pings apart by timestamp, resolves each with its round trip, and times out the rest', async () => {
+    const pings = createPings();
+    const sent: number[] = [];
+    const a = pings.ping((ts) => sent.push(ts), 1000);
+    const b = pings.ping((ts) => sent.push(ts), 20);
+    expect(new Set(sent).size).toBe(2);
+    expect(pings.pong(-1)).toBeUndefined(); // not one of ours: the heartbeat's
+    const ms = pings.pong(sent[0] as number);
+    expect(ms).toBeGreaterThanOrEqual(0);
+    await expect(a).resolves.toBe(ms);
+    await expect(b).rejects.toMatchObject({ name: 'AckTimeoutError' });
+    expect(pings.pong(sent[1] as number)).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import { SecureWebSocket } from '../../src/client/index.js';
-import { createDebugLog, redact } from '../../src/client/logger.js';
+import { createDebugLog, createSecretList, redact } from '../../src/client/logger.js';
 import { nextEvent, outcome, reachState } from '../helpers/client.js';
 import { signToken, startServer, type TestServer } from '../helpers/server.js';
 import { type MinimalServer, startMinimalProtocolServer } from './minimal-protocol-server.js';
@@ -157,5 +157,13 @@ describe('debug output of a whole client life never contains a token or a CSRF t
     const lines = debug.mock.calls.map((c) => c.map((a) => JSON.stringify(a)).join(' '));
     socket.close();
     assertClean(lines, [...tokens, ...csrfs]);
+  });
+});
+
+describe('createSecretList', () => {
+  it('remembers each secret once and keeps only the newest max', () => {
+    const secrets = createSecretList(2);
+    for (const s of ['a-token', 'b-token', 'a-token', 'c-token']) secrets.remember(s);
+    expect(secrets.list).toEqual(['b-token', 'c-token']);
   });
 });

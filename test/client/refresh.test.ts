@@ -1,6 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { AuthError, SecureWebSocket, type SecureWebSocketOptions } from '../../src/client/index.js';
+import {
+  createSessionRefresh,
+  MIN_REFRESH_DELAY_MS,
+  refreshDelay,
+  sessionExpiry,
+} from '../../src/client/refresh.js';
 import { nextEvent, reachState } from '../helpers/client.js';
 import { signToken, startServer, type TestServer } from '../helpers/server.js';
 import { type MinimalServer, startMinimalProtocolServer } from './minimal-protocol-server.js';
@@ -175,5 +181,112 @@ describe('refresh before the JWT expires, against the real server (which has no 
     await expect(socket.send({ type: 'echo', payload: 'alive' })).resolves.toBe('alive');
     expect(srv.wss.stats().closes).toEqual({});
     socket.close();
+  });
+});
+
+describe('createSessionRefresh', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function refresher(getToken: () => Promise<string> = async () => 'fresh-token') {
+    const log: string[] = [];
+    const sent: string[] = [];
+    const refreshed: string[] = [];
+    const failures: Error[] = [];
+    let changes = 0;
+    const r = createSessionRefresh({
+      marginMs: 2000,
+      timeoutMs: 1000,
+      now: () => Date.now(),
+      log: (m) => log.push(m),
+      getToken,
+      sendRefresh: (token) => sent.push(token),
+      onRefreshed: (csrf) => refreshed.push(csrf),
+      onFailed: (error) => failures.push(error),
+      onActiveChange: () => changes++,
+    });
+    return { r, log, sent, refreshed, failures, changes: () => changes };
+  }
+
+  it('refreshes marginMs before the expiry, sends the fresh token, and schedules the next one from refresh_ok', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const h = refresher();
+    h.r.start('opaque-token', 10_000);
+    await vi.advanceTimersByTimeAsync(7_999);
+    expect(h.sent).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(h.sent).toEqual(['fresh-token']);
+    expect([h.r.active, h.changes()]).toEqual([true, 1]);
+    h.r.ok({ csrfToken: 'csrf-2', expiresAt: 30_000 });
+    expect(h.refreshed).toEqual(['csrf-2']);
+    expect(h.r.active).toBe(false);
+    await vi.advanceTimersByTimeAsync(20_000); // 28_000: the next refresh
+    expect(h.sent).toEqual(['fresh-token', 'fresh-token']);
+    expect(h.failures).toEqual([]);
+    h.r.stop();
+  });
+
+  it('a refresh_ok that does not move the expiry schedules nothing more', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const h = refresher();
+    h.r.start(undefined, 10_000);
+    h.r.refresh();
+    await vi.advanceTimersByTimeAsync(0);
+    h.r.ok({ csrfToken: 'same', expiresAt: 10_000 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(h.sent).toHaveLength(1);
+  });
+
+  it('fails with an AuthError without refresh_ok in time, on a bad refresh_ok, or when getToken fails', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const late = refresher();
+    late.r.start(undefined, undefined);
+    late.r.refresh();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(late.failures.map((e) => [e.name, e.message])).toEqual([['AuthError', 'no refresh_ok in time']]);
+
+    const malformed = refresher();
+    malformed.r.start(undefined, undefined);
+    malformed.r.refresh();
+    await vi.advanceTimersByTimeAsync(0);
+    malformed.r.ok({ csrfToken: '' });
+    expect(malformed.failures.map((e) => e.message)).toEqual(['malformed refresh_ok']);
+
+    const cause = new Error('login server down');
+    const noToken = refresher(() => Promise.reject(cause));
+    noToken.r.start(undefined, undefined);
+    noToken.r.refresh();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(noToken.failures).toHaveLength(1);
+    expect(noToken.failures[0]).toBeInstanceOf(AuthError);
+    expect(noToken.failures[0]?.cause).toBe(cause);
+  });
+
+  it('does nothing before start or after stop; a token that arrives after stop is not sent', async () => {
+    vi.useFakeTimers({ now: 0 });
+    let release: (token: string) => void = () => {};
+    const h = refresher(() => new Promise((resolve) => (release = resolve)));
+    h.r.refresh();
+    expect(h.r.active).toBe(false);
+    h.r.start(undefined, undefined);
+    h.r.refresh();
+    h.r.stop();
+    release('too-late');
+    await vi.advanceTimersByTimeAsync(5000);
+    expect([h.sent, h.failures, h.r.active]).toEqual([[], [], false]);
+    h.r.ok({ csrfToken: 'x' });
+    expect(h.refreshed).toEqual([]);
+  });
+
+  it('sessionExpiry takes the earlier of the JWT exp and the session; refreshDelay keeps to [1 s, half the time left]', () => {
+    const jwt = (exp: number) => `e30.${Buffer.from(JSON.stringify({ exp })).toString('base64url')}.sig`;
+    expect(sessionExpiry(jwt(100), 200_000)).toBe(100_000);
+    expect(sessionExpiry(jwt(300), 200_000)).toBe(200_000);
+    expect(sessionExpiry('opaque', 5)).toBe(5);
+    expect(sessionExpiry(undefined, undefined)).toBeUndefined();
+    expect(refreshDelay(100_000, 0, 60_000)).toBe(50_000); // half of the time left
+    expect(refreshDelay(1_000_000, 0, 60_000)).toBe(940_000);
+    expect(refreshDelay(500, 0, 60_000)).toBe(MIN_REFRESH_DELAY_MS);
   });
 });

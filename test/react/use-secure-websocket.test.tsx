@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { act, cleanup, render, screen, waitFor } from '@testing-library/react';
 import { StrictMode } from 'react';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
 import type { WebSocketConstructor } from '../../src/client/index.js';
@@ -11,6 +11,7 @@ import { signToken, startServer, type TestServer } from '../helpers/server.js';
 let srv: TestServer | undefined;
 let upgrades = 0;
 afterEach(async () => {
+  vi.restoreAllMocks();
   cleanup();
   await srv?.close();
   srv = undefined;
@@ -72,4 +73,66 @@ describe('useSecureWebSocket', () => {
     await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
     await waitFor(() => expect(s.wss.stats().socketsOpen).toBe(1));
   });
+
+  it('follows the queue from queue events: queued before the socket opens, 0 once flushed, with no interval timer', async () => {
+    const s = await serve();
+    const intervals = hookIntervals();
+    seen = [];
+    render(<Queued url={s.url} />);
+    // Sent before the first tick: the hook opens the client, which queues until auth_ok.
+    let sent: Promise<unknown> | undefined;
+    act(() => {
+      sent = lastSend?.({ type: 'echo', payload: 7 });
+    });
+    await waitFor(() => expect(seen).toContain(1));
+    await expect(sent).resolves.toBe(7);
+    await waitFor(() => expect(screen.getByTestId('queued').textContent).toBe('0'));
+    expect(seen).toEqual([0, 1, 0]);
+    expect(intervals).toEqual([]);
+  });
+
+  it("shows latency from the client's latency events, with no interval timer of its own", async () => {
+    const s = await serve();
+    const intervals = hookIntervals();
+    render(<Latency url={s.url} />);
+    // The first heartbeat ping goes out at auth_ok (the next in a minute); its pong is the first latency event.
+    await waitFor(() => expect(screen.getByTestId('latency').textContent).toBe('measured'));
+    expect(intervals).toEqual([]);
+  });
 });
+
+/** Records every setInterval call made from the hook's file (waitFor and the client's heartbeat have their own). */
+function hookIntervals(): string[] {
+  const calls: string[] = [];
+  const real = globalThis.setInterval;
+  vi.spyOn(globalThis, 'setInterval').mockImplementation(((...args: Parameters<typeof setInterval>) => {
+    const stack = new Error().stack ?? '';
+    if (stack.includes('use-secure-websocket.ts')) calls.push(stack);
+    return real(...args);
+  }) as typeof setInterval);
+  return calls;
+}
+
+let seen: number[] = [];
+
+function Queued({ url }: { url: string }) {
+  const ws = useSecureWebSocket({
+    url,
+    authToken: token,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    heartbeat: false,
+  });
+  lastSend = ws.send as never;
+  if (seen.at(-1) !== ws.queueSize) seen.push(ws.queueSize);
+  return <span data-testid="queued">{ws.queueSize}</span>;
+}
+
+function Latency({ url }: { url: string }) {
+  const ws = useSecureWebSocket({
+    url,
+    authToken: token,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    heartbeat: { intervalMs: 60_000, timeoutMs: 10_000 },
+  });
+  return <span data-testid="latency">{ws.latencyMs === undefined ? 'none' : 'measured'}</span>;
+}

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DEFAULTS, resolveConfig } from '../../src/server/config.js';
 import { type ConfigErrorCode, ConfigErrorCodes, WsgConfigError } from '../../src/server/errors.js';
-import type { WsGuardOptions } from '../../src/server/index.js';
+import { setupWebSockets, type WsGuardOptions } from '../../src/server/index.js';
 import { createGuard } from '../../src/server/server.js';
 import { repoRoot } from '../helpers/project.js';
 import { TEST_SECRET } from '../helpers/server.js';
@@ -15,158 +16,151 @@ const chat = { chat: z.object({ text: z.string() }) };
 
 /** Each mistake, the options that make it, and the code it must be refused with. */
 const MISTAKES: [string, Record<string, unknown>, ConfigErrorCode][] = [
-  ['a relative path', { path: 'ws' }, 'ERR_WSG_CONFIG_INVALID_PATH'],
-  ['a relative http.healthPath', { http: { healthPath: 'healthz' } }, 'ERR_WSG_CONFIG_INVALID_PATH'],
-  ['a relative http.metricsPath', { http: { metricsPath: 'metrics' } }, 'ERR_WSG_CONFIG_INVALID_PATH'],
-  ['a negative authTimeoutMs', { authTimeoutMs: -1 }, 'ERR_WSG_CONFIG_INVALID_NUMBER'],
-  ['a zero handlerTimeoutMs', { handlerTimeoutMs: 0 }, 'ERR_WSG_CONFIG_INVALID_NUMBER'],
-  ['a maxPayload under 128', { maxPayload: 10 }, 'ERR_WSG_CONFIG_INVALID_NUMBER'],
-  ['a zero maxDepth', { maxDepth: 0 }, 'ERR_WSG_CONFIG_INVALID_NUMBER'],
-  ['a fractional maxKeys', { maxKeys: 1.5 }, 'ERR_WSG_CONFIG_INVALID_NUMBER'],
-  ['a negative dedupeWindow', { dedupeWindow: -1 }, 'ERR_WSG_CONFIG_INVALID_NUMBER'],
-  ['a zero dedupeTtlMs', { dedupeTtlMs: 0 }, 'ERR_WSG_CONFIG_INVALID_NUMBER'],
-  ['a NaN heartbeatMs', { heartbeatMs: Number.NaN }, 'ERR_WSG_CONFIG_INVALID_NUMBER'],
-  ['csrf as a string', { csrf: 'yes' }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['perMessageDeflate as a number', { perMessageDeflate: 1 }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['allowQueryToken as a string', { allowQueryToken: 'true' }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['requireOrigin as a string', { requireOrigin: 'no' }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['requireTls as a number', { requireTls: 0 }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['csrfExempt as a string', { csrfExempt: 'chat' }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['allowedOrigins as a string', { allowedOrigins: 'https://a.example' }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['trustProxy with a number', { trustProxy: [1] }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['now as a number', { now: 5 }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['onEvent as a string', { onEvent: 'log' }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  [
-    'a handler that is not a function',
-    { messages: chat, handlers: { chat: 1 } },
-    'ERR_WSG_CONFIG_INVALID_TYPE',
-  ],
-  ['messages as a list', { messages: [] }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['an empty http.metricsToken', { http: { metricsToken: '' } }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['http.mount as a string', { http: { mount: 'yes' } }, 'ERR_WSG_CONFIG_INVALID_TYPE'],
-  ['a reserved type name', { messages: { ack: z.unknown() } }, 'ERR_WSG_CONFIG_INVALID_MESSAGE_TYPE'],
-  ['an invalid type name', { messages: { 'bad name': z.unknown() } }, 'ERR_WSG_CONFIG_INVALID_MESSAGE_TYPE'],
-  ['a reserved binaryType', { binaryType: 'auth' }, 'ERR_WSG_CONFIG_INVALID_MESSAGE_TYPE'],
-  ['a handler without a schema', { handlers: { chat: () => 1 } }, 'ERR_WSG_CONFIG_HANDLER_WITHOUT_SCHEMA'],
-  ['a zero session.maxAgeMs', { session: { maxAgeMs: 0 } }, 'ERR_WSG_CONFIG_INVALID_SESSION'],
+  ['a relative path', { path: 'ws' }, 'WSG_CONFIG_INVALID_PATH'],
+  ['a relative http.healthPath', { http: { healthPath: 'healthz' } }, 'WSG_CONFIG_INVALID_PATH'],
+  ['a relative http.metricsPath', { http: { metricsPath: 'metrics' } }, 'WSG_CONFIG_INVALID_PATH'],
+  ['a negative authTimeoutMs', { authTimeoutMs: -1 }, 'WSG_CONFIG_INVALID_NUMBER'],
+  ['a zero handlerTimeoutMs', { handlerTimeoutMs: 0 }, 'WSG_CONFIG_INVALID_NUMBER'],
+  ['a maxPayload under 128', { maxPayload: 10 }, 'WSG_CONFIG_INVALID_NUMBER'],
+  ['a zero maxDepth', { maxDepth: 0 }, 'WSG_CONFIG_INVALID_NUMBER'],
+  ['a fractional maxKeys', { maxKeys: 1.5 }, 'WSG_CONFIG_INVALID_NUMBER'],
+  ['a negative dedupeWindow', { dedupeWindow: -1 }, 'WSG_CONFIG_INVALID_NUMBER'],
+  ['a zero dedupeTtlMs', { dedupeTtlMs: 0 }, 'WSG_CONFIG_INVALID_NUMBER'],
+  ['a NaN heartbeatMs', { heartbeatMs: Number.NaN }, 'WSG_CONFIG_INVALID_NUMBER'],
+  ['csrf as a string', { csrf: 'yes' }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['perMessageDeflate as a number', { perMessageDeflate: 1 }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['allowQueryToken as a string', { allowQueryToken: 'true' }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['requireOrigin as a string', { requireOrigin: 'no' }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['requireTls as a number', { requireTls: 0 }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['csrfExempt as a string', { csrfExempt: 'chat' }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['allowedOrigins as a string', { allowedOrigins: 'https://a.example' }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['trustProxy with a number', { trustProxy: [1] }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['now as a number', { now: 5 }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['onEvent as a string', { onEvent: 'log' }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['a handler that is not a function', { messages: chat, handlers: { chat: 1 } }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['messages as a list', { messages: [] }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['an empty http.metricsToken', { http: { metricsToken: '' } }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['http.mount as a string', { http: { mount: 'yes' } }, 'WSG_CONFIG_INVALID_TYPE'],
+  ['a reserved type name', { messages: { ack: z.unknown() } }, 'WSG_CONFIG_INVALID_MESSAGE_TYPE'],
+  ['an invalid type name', { messages: { 'bad name': z.unknown() } }, 'WSG_CONFIG_INVALID_MESSAGE_TYPE'],
+  ['a reserved binaryType', { binaryType: 'auth' }, 'WSG_CONFIG_INVALID_MESSAGE_TYPE'],
+  ['a handler without a schema', { handlers: { chat: () => 1 } }, 'WSG_CONFIG_HANDLER_WITHOUT_SCHEMA'],
+  ['a zero session.maxAgeMs', { session: { maxAgeMs: 0 } }, 'WSG_CONFIG_INVALID_SESSION'],
   [
     'an infinite session.idleTimeoutMs',
     { session: { idleTimeoutMs: Infinity } },
-    'ERR_WSG_CONFIG_INVALID_SESSION',
+    'WSG_CONFIG_INVALID_SESSION',
   ],
-  [
-    'a negative session.refreshWindowMs',
-    { session: { refreshWindowMs: -1 } },
-    'ERR_WSG_CONFIG_INVALID_SESSION',
-  ],
-  ['a zero session.checkIntervalMs', { session: { checkIntervalMs: 0 } }, 'ERR_WSG_CONFIG_INVALID_SESSION'],
+  ['a negative session.refreshWindowMs', { session: { refreshWindowMs: -1 } }, 'WSG_CONFIG_INVALID_SESSION'],
+  ['a zero session.checkIntervalMs', { session: { checkIntervalMs: 0 } }, 'WSG_CONFIG_INVALID_SESSION'],
   [
     'session.rotateCsrfOnRefresh as a string',
     { session: { rotateCsrfOnRefresh: 'y' } },
-    'ERR_WSG_CONFIG_INVALID_SESSION',
+    'WSG_CONFIG_INVALID_SESSION',
   ],
   [
     'a zero backpressure.maxBufferedBytes',
     { backpressure: { maxBufferedBytes: 0 } },
-    'ERR_WSG_CONFIG_INVALID_BACKPRESSURE',
+    'WSG_CONFIG_INVALID_BACKPRESSURE',
   ],
-  [
-    'a negative backpressure.graceMs',
-    { backpressure: { graceMs: -1 } },
-    'ERR_WSG_CONFIG_INVALID_BACKPRESSURE',
-  ],
+  ['a negative backpressure.graceMs', { backpressure: { graceMs: -1 } }, 'WSG_CONFIG_INVALID_BACKPRESSURE'],
   [
     'hardLimitBytes under maxBufferedBytes',
     { backpressure: { maxBufferedBytes: 1000, hardLimitBytes: 999 } },
-    'ERR_WSG_CONFIG_INVALID_BACKPRESSURE',
+    'WSG_CONFIG_INVALID_BACKPRESSURE',
   ],
-  ['limits as a number', { limits: 5 }, 'ERR_WSG_CONFIG_INVALID_LIMIT'],
-  ['a zero limits.concurrentPerIp', { limits: { concurrentPerIp: 0 } }, 'ERR_WSG_CONFIG_INVALID_LIMIT'],
+  ['limits as a number', { limits: 5 }, 'WSG_CONFIG_INVALID_LIMIT'],
+  ['a zero limits.concurrentPerIp', { limits: { concurrentPerIp: 0 } }, 'WSG_CONFIG_INVALID_LIMIT'],
   [
     'a fractional limits.concurrentPerUser',
     { limits: { concurrentPerUser: 1.5 } },
-    'ERR_WSG_CONFIG_INVALID_LIMIT',
+    'WSG_CONFIG_INVALID_LIMIT',
   ],
   [
     'a zero connectionsPerIp.max',
     { limits: { connectionsPerIp: { max: 0, windowMs: 1000 } } },
-    'ERR_WSG_CONFIG_INVALID_LIMIT',
+    'WSG_CONFIG_INVALID_LIMIT',
   ],
   [
     'a missing connectionsPerIp.windowMs',
     { limits: { connectionsPerIp: { max: 5 } } },
-    'ERR_WSG_CONFIG_INVALID_LIMIT',
+    'WSG_CONFIG_INVALID_LIMIT',
   ],
   [
     'a negative authFailures.blockMs',
     { limits: { authFailures: { max: 10, windowMs: 1000, blockMs: -1 } } },
-    'ERR_WSG_CONFIG_INVALID_LIMIT',
+    'WSG_CONFIG_INVALID_LIMIT',
   ],
   [
     'a zero authFailures.max',
     { limits: { authFailures: { max: 0, windowMs: 1000, blockMs: 1 } } },
-    'ERR_WSG_CONFIG_INVALID_LIMIT',
+    'WSG_CONFIG_INVALID_LIMIT',
   ],
-  ['a zero messages rate', { limits: { messages: { rate: 0, burst: 10 } } }, 'ERR_WSG_CONFIG_INVALID_LIMIT'],
-  ['a bytes burst under 1', { limits: { bytes: { rate: 10, burst: 0.5 } } }, 'ERR_WSG_CONFIG_INVALID_LIMIT'],
-  [
-    'an infinite user rate',
-    { limits: { user: { rate: Infinity, burst: 10 } } },
-    'ERR_WSG_CONFIG_INVALID_LIMIT',
-  ],
+  ['a zero messages rate', { limits: { messages: { rate: 0, burst: 10 } } }, 'WSG_CONFIG_INVALID_LIMIT'],
+  ['a bytes burst under 1', { limits: { bytes: { rate: 10, burst: 0.5 } } }, 'WSG_CONFIG_INVALID_LIMIT'],
+  ['an infinite user rate', { limits: { user: { rate: Infinity, burst: 10 } } }, 'WSG_CONFIG_INVALID_LIMIT'],
   [
     'a type limit with burst 0',
     { limits: { types: { chat: { rate: 1, burst: 0 } } } },
-    'ERR_WSG_CONFIG_INVALID_LIMIT',
+    'WSG_CONFIG_INVALID_LIMIT',
   ],
   [
     'a type limit with a negative cost',
     { limits: { types: { chat: { rate: 1, burst: 5, cost: -1 } } } },
-    'ERR_WSG_CONFIG_INVALID_LIMIT',
+    'WSG_CONFIG_INVALID_LIMIT',
   ],
-  ['penalties as a number', { limits: { penalties: 3 } }, 'ERR_WSG_CONFIG_INVALID_PENALTY'],
-  ['zero strikes', { limits: { penalties: { strikes: 0 } } }, 'ERR_WSG_CONFIG_INVALID_PENALTY'],
-  [
-    'a zero strikeWindowMs',
-    { limits: { penalties: { strikeWindowMs: 0 } } },
-    'ERR_WSG_CONFIG_INVALID_PENALTY',
-  ],
-  ['a NaN blockMs', { limits: { penalties: { blockMs: Number.NaN } } }, 'ERR_WSG_CONFIG_INVALID_PENALTY'],
-  ['a factor under 1', { limits: { penalties: { factor: 0.5 } } }, 'ERR_WSG_CONFIG_INVALID_PENALTY'],
-  ['a negative maxBlockMs', { limits: { penalties: { maxBlockMs: -5 } } }, 'ERR_WSG_CONFIG_INVALID_PENALTY'],
-  ['a zero banAfter', { limits: { penalties: { banAfter: 0 } } }, 'ERR_WSG_CONFIG_INVALID_PENALTY'],
-  [
-    'a zero offenceWindowMs',
-    { limits: { penalties: { offenceWindowMs: 0 } } },
-    'ERR_WSG_CONFIG_INVALID_PENALTY',
-  ],
-  ['a zero banMs', { limits: { penalties: { banMs: 0 } } }, 'ERR_WSG_CONFIG_INVALID_PENALTY'],
-  ['blockIp as a string', { limits: { penalties: { blockIp: 'yes' } } }, 'ERR_WSG_CONFIG_INVALID_PENALTY'],
-  [
-    'thresholds that do not rise',
-    { anomaly: { thresholds: { warn: 30 } } },
-    'ERR_WSG_CONFIG_INVALID_ANOMALY',
-  ],
-  ['a zero halfLifeMs', { anomaly: { halfLifeMs: 0 } }, 'ERR_WSG_CONFIG_INVALID_ANOMALY'],
-  ['a weight for no signal', { anomaly: { weights: { nope: 1 } } }, 'ERR_WSG_CONFIG_INVALID_ANOMALY'],
-  ['a negative weight', { anomaly: { weights: { csrf: -1 } } }, 'ERR_WSG_CONFIG_INVALID_ANOMALY'],
-  ['a zero burst factor', { anomaly: { burst: { factor: 0, min: 30 } } }, 'ERR_WSG_CONFIG_INVALID_ANOMALY'],
-  ['a zero user scope factor', { anomaly: { scopeFactors: { user: 0 } } }, 'ERR_WSG_CONFIG_INVALID_ANOMALY'],
-  ['anomaly as a string', { anomaly: 'on' }, 'ERR_WSG_CONFIG_INVALID_ANOMALY'],
+  ['penalties as a number', { limits: { penalties: 3 } }, 'WSG_CONFIG_INVALID_PENALTY'],
+  ['zero strikes', { limits: { penalties: { strikes: 0 } } }, 'WSG_CONFIG_INVALID_PENALTY'],
+  ['a zero strikeWindowMs', { limits: { penalties: { strikeWindowMs: 0 } } }, 'WSG_CONFIG_INVALID_PENALTY'],
+  ['a NaN blockMs', { limits: { penalties: { blockMs: Number.NaN } } }, 'WSG_CONFIG_INVALID_PENALTY'],
+  ['a factor under 1', { limits: { penalties: { factor: 0.5 } } }, 'WSG_CONFIG_INVALID_PENALTY'],
+  ['a negative maxBlockMs', { limits: { penalties: { maxBlockMs: -5 } } }, 'WSG_CONFIG_INVALID_PENALTY'],
+  ['a zero banAfter', { limits: { penalties: { banAfter: 0 } } }, 'WSG_CONFIG_INVALID_PENALTY'],
+  ['a zero offenceWindowMs', { limits: { penalties: { offenceWindowMs: 0 } } }, 'WSG_CONFIG_INVALID_PENALTY'],
+  ['a zero banMs', { limits: { penalties: { banMs: 0 } } }, 'WSG_CONFIG_INVALID_PENALTY'],
+  ['blockIp as a string', { limits: { penalties: { blockIp: 'yes' } } }, 'WSG_CONFIG_INVALID_PENALTY'],
+  ['thresholds that do not rise', { anomaly: { thresholds: { warn: 30 } } }, 'WSG_CONFIG_INVALID_ANOMALY'],
+  ['a zero halfLifeMs', { anomaly: { halfLifeMs: 0 } }, 'WSG_CONFIG_INVALID_ANOMALY'],
+  ['a weight for no signal', { anomaly: { weights: { nope: 1 } } }, 'WSG_CONFIG_INVALID_ANOMALY'],
+  ['a negative weight', { anomaly: { weights: { csrf: -1 } } }, 'WSG_CONFIG_INVALID_ANOMALY'],
+  ['a zero burst factor', { anomaly: { burst: { factor: 0, min: 30 } } }, 'WSG_CONFIG_INVALID_ANOMALY'],
+  ['a zero user scope factor', { anomaly: { scopeFactors: { user: 0 } } }, 'WSG_CONFIG_INVALID_ANOMALY'],
+  ['anomaly as a string', { anomaly: 'on' }, 'WSG_CONFIG_INVALID_ANOMALY'],
 ];
 
 /** Mistakes found where the option is compiled (auth, proxies, schemas), at setup too. */
 const SETUP_MISTAKES: [string, Record<string, unknown>, ConfigErrorCode][] = [
-  ['no auth', { auth: undefined }, 'ERR_WSG_CONFIG_NO_AUTH'],
-  ['empty auth', { auth: {} }, 'ERR_WSG_CONFIG_NO_AUTH'],
-  ['a short JWT secret', { auth: { jwt: { secret: 'short' } } }, 'ERR_WSG_CONFIG_INVALID_JWT'],
+  [
+    'authorize for a type without a schema',
+    { authorize: { nope: () => true } },
+    'WSG_CONFIG_INVALID_AUTHORIZE',
+  ],
+  [
+    'an authorize rule that is not a function',
+    { messages: { a: z.unknown() }, authorize: { a: true } },
+    'WSG_CONFIG_INVALID_AUTHORIZE',
+  ],
+  [
+    'a channel pattern with a slash',
+    { channels: { 'room:a/{x}': { authorize: () => true } } },
+    'WSG_CONFIG_INVALID_CHANNEL',
+  ],
+  ['a channel without authorize', { channels: { 'room:{x}': {} } }, 'WSG_CONFIG_INVALID_CHANNEL'],
+  [
+    'two channel patterns for the same names',
+    { channels: { 'a:{x}': { authorize: () => true }, 'a:{y}': { authorize: () => true } } },
+    'WSG_CONFIG_INVALID_CHANNEL',
+  ],
+  ['no auth', { auth: undefined }, 'WSG_CONFIG_NO_AUTH'],
+  ['empty auth', { auth: {} }, 'WSG_CONFIG_NO_AUTH'],
+  ['a short JWT secret', { auth: { jwt: { secret: 'short' } } }, 'WSG_CONFIG_INVALID_JWT'],
   [
     'two JWT keys',
     { auth: { jwt: { secret: TEST_SECRET, jwksUrl: 'https://a.example/jwks' } } },
-    'ERR_WSG_CONFIG_INVALID_JWT',
+    'WSG_CONFIG_INVALID_JWT',
   ],
-  ['a bad trustProxy entry', { trustProxy: ['not-an-ip'] }, 'ERR_WSG_CONFIG_INVALID_PROXY'],
-  ['a schema that is not Zod 4', { messages: { chat: { parse: () => 1 } } }, 'ERR_WSG_CONFIG_INVALID_SCHEMA'],
+  ['a bad trustProxy entry', { trustProxy: ['not-an-ip'] }, 'WSG_CONFIG_INVALID_PROXY'],
+  ['a schema that is not Zod 4', { messages: { chat: { parse: () => 1 } } }, 'WSG_CONFIG_INVALID_SCHEMA'],
 ];
 
 /** A layer that is on (the test set it). */
@@ -195,17 +189,31 @@ describe('resolveConfig: each mistake has its code', () => {
     expect(codeOf(() => createGuard({ ...base, ...bad } as WsGuardOptions))).toBe(code);
   });
 
-  it('wss.ban() with a duration that is not positive: ERR_WSG_CONFIG_INVALID_BAN', async () => {
+  it('wss.ban() with a duration that is not positive: WSG_CONFIG_INVALID_BAN', async () => {
     const guard = createGuard(base);
     await expect(guard.ban('203.0.113.9', { durationMs: 0 })).rejects.toMatchObject({
-      code: 'ERR_WSG_CONFIG_INVALID_BAN',
+      code: 'WSG_CONFIG_INVALID_BAN',
     });
     await guard.close({ timeoutMs: 0 });
   });
 
+  it('a dashboard token under 32 bytes (at setupWebSockets): WSG_CONFIG_INVALID_DASHBOARD', () => {
+    const server = createServer();
+    expect(codeOf(() => setupWebSockets(server, { ...base, dashboard: { token: 'short' } }))).toBe(
+      'WSG_CONFIG_INVALID_DASHBOARD',
+    );
+    // Refused before anything was attached.
+    expect(server.listenerCount('upgrade')).toBe(0);
+  });
+
   it('every code is produced by some mistake above, and documented in docs/ARCHITECTURE.md', () => {
     const tested = new Set([...MISTAKES, ...SETUP_MISTAKES].map(([, , code]) => code));
-    tested.add('ERR_WSG_CONFIG_INVALID_BAN');
+    tested.add('WSG_CONFIG_INVALID_BAN');
+    tested.add('WSG_CONFIG_INVALID_DASHBOARD');
+    // Thrown by calls, not by options: appError() and wss.sendToUser() (test/server/authorization.test.ts,
+    // test/server/channels/channels.test.ts).
+    tested.add('WSG_CONFIG_INVALID_APP_ERROR');
+    tested.add('WSG_CONFIG_INVALID_ARGUMENT');
     expect([...tested].sort()).toEqual(Object.keys(ConfigErrorCodes).sort());
     const doc = readFileSync(join(repoRoot, 'docs/ARCHITECTURE.md'), 'utf8');
     for (const code of Object.keys(ConfigErrorCodes)) expect(doc, code).toContain(`\`${code}\``);

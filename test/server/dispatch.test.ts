@@ -35,6 +35,8 @@ function dispatcher(handlers: Record<string, Handler>, handlerTimeoutMs = 30_000
     dedupeWindow: 100,
     dedupeTtlMs: 60_000,
     onLatency: (ms) => latencies.push(ms),
+    onRefused: () => {},
+    channelRequest: () => '{"type":"ack","id":"channel"}',
   });
   return { ...d, latencies };
 }

@@ -20,10 +20,7 @@ export function createProxyTrust(cidrs: readonly string[]): ProxyTrust {
     const [addr = '', bits] = entry.split('/');
     const family = isIP(addr);
     if (family === 0)
-      throw new WsgConfigError(
-        'ERR_WSG_CONFIG_INVALID_PROXY',
-        `trustProxy entry is not an IP or CIDR: ${entry}`,
-      );
+      throw new WsgConfigError('WSG_CONFIG_INVALID_PROXY', `trustProxy entry is not an IP or CIDR: ${entry}`);
     const type = family === 4 ? 'ipv4' : 'ipv6';
     if (bits === undefined) list.addAddress(addr, type);
     else list.addSubnet(addr, Number(bits), type);

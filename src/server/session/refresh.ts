@@ -17,6 +17,8 @@ export function createRefresher(o: {
   sessions: SessionManager;
   /** The endpoint path, for the request a custom verify() is given. */
   path: string;
+  /** After refresh_ok: what was granted under the old token is checked again (channels). */
+  onRefreshed?(conn: Connection): void;
 }): (conn: Connection, token: string) => Promise<void> {
   const { verifier, protection, sessions, path } = o;
   return async (conn, token) => {
@@ -55,5 +57,6 @@ export function createRefresher(o: {
       return conn.fail(result.code);
     }
     conn.sendFrame(refreshOkFrame(result.expiresAt, result.csrfToken));
+    o.onRefreshed?.(conn);
   };
 }

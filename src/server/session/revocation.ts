@@ -66,6 +66,8 @@ export function createRevocation(o: {
   events: EventBus;
   now: () => number;
   sessionMaxAgeMs: number;
+  /** A revoked socket, before its close (its channel subscriptions are dropped). */
+  onRevoked?(conn: Connection): void;
 }): Revocation {
   const { store, sessions, sockets, events, now } = o;
 
@@ -73,6 +75,7 @@ export function createRevocation(o: {
     for (const c of sockets.authenticated) {
       if (!matches(c)) continue;
       c.event({ event: 'session.revoked', level: 'warn', code: 'WSG_SESSION_REVOKED' });
+      o.onRevoked?.(c);
       c.fail('WSG_SESSION_REVOKED');
     }
   };
@@ -124,7 +127,7 @@ export function createRevocation(o: {
     async ban(ip, options = {}) {
       const durationMs = options.durationMs ?? DEFAULTS.ban.durationMs;
       if (!(durationMs > 0))
-        throw new WsgConfigError('ERR_WSG_CONFIG_INVALID_BAN', 'ban durationMs must be a positive number');
+        throw new WsgConfigError('WSG_CONFIG_INVALID_BAN', 'ban durationMs must be a positive number');
       const reason = options.reason ?? DEFAULTS.ban.reason;
       const block = { until: now() + durationMs, level: 1, reason };
       await store.setBlock(keys.ban(ip), block);

@@ -53,7 +53,7 @@ describe('server frames', () => {
       csrfToken: 'c',
       expiresAt: 1,
       heartbeatMs: 2,
-      maxPayload: 3,
+      limits: { maxPayload: 3 },
     });
     expect(authOkMessageSchema.strict().parse(JSON.parse(authOk))).toEqual({
       type: 'auth_ok',
