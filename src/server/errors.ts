@@ -59,6 +59,8 @@ export const ConfigErrorCodes = {
   WSG_CONFIG_INVALID_APP_ERROR:
     'appError(): the code is not APP_[A-Z0-9_] or the message is not 1 to 200 characters',
   WSG_CONFIG_INVALID_ARGUMENT: 'an admin call (publish, sendToUser) got an invalid event or type name',
+  WSG_CONFIG_NO_ALLOWED_HOSTS:
+    'production without allowedHosts or allowedOrigins: any Host would be accepted (DNS rebinding)',
 } as const;
 
 export type ConfigErrorCode = keyof typeof ConfigErrorCodes;

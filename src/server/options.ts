@@ -38,7 +38,12 @@ export interface JwtOptions {
   issuer?: string | string[];
   /** Required `aud`. @default undefined (not checked) */
   audience?: string | string[];
-  /** Allowed clock skew for `exp`/`nbf`, seconds. @default 5 */
+  /**
+   * Allowed clock skew for `exp`/`nbf`, seconds. Opt-in: with the default an expired token is
+   * refused the second it expires, as docs/PROTOCOL.md says; raise it only for issuers whose
+   * clocks you cannot sync.
+   * @default 0
+   */
   clockTolerance?: number;
   /** Claim that holds the user id. @default 'sub' */
   subjectClaim?: string;
@@ -145,6 +150,15 @@ export interface WsGuardOptions<
    */
   allowedOrigins?: string[];
   /**
+   * Host names the `Host` header may name (`app.example.com` on any port, `app.example.com:8443`
+   * exactly); anything else is refused 403 `WSG_ORIGIN_FORBIDDEN`. Stops DNS rebinding, where a
+   * page of the attacker's reaches this server under the attacker's name, Host and Origin alike.
+   * Behind a proxy, the Host the proxy forwards.
+   * @default in production: the hosts of `allowedOrigins`, and setup throws when neither is set;
+   * otherwise undefined (any Host)
+   */
+  allowedHosts?: string[];
+  /**
    * Refuse upgrades with no `Origin` header (non-browser clients send none).
    * @default true when `allowedOrigins` is set, false otherwise
    */
@@ -174,6 +188,13 @@ export interface WsGuardOptions<
   handlerTimeoutMs?: number;
   /** Largest message in bytes; bigger ones close the socket with 1009. @default 65536 */
   maxPayload?: number;
+  /**
+   * Largest frame accepted before auth, bytes (only an `auth` message is valid then); a larger
+   * one is closed 1009 `WSG_MESSAGE_TOO_LARGE` before any JSON work, so an anonymous client
+   * cannot make the server parse `maxPayload` bytes of hostile JSON.
+   * @default 10240
+   */
+  preAuthMaxPayload?: number;
   /** Deepest JSON nesting accepted. @default 32 */
   maxDepth?: number;
   /** Most JSON object keys and array items in one message. @default 2000 */

@@ -36,6 +36,7 @@ function admission(
     protection,
     sessions,
     closing: () => o.closing ?? false,
+    events,
     onRejected: (ip, r) => refused.push([ip, r]),
   });
   return { admit, refused, store };

@@ -206,9 +206,21 @@ describe('resolveConfig: each mistake has its code', () => {
     expect(server.listenerCount('upgrade')).toBe(0);
   });
 
+  it('production with neither allowedHosts nor allowedOrigins: WSG_CONFIG_NO_ALLOWED_HOSTS', () => {
+    const env = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      expect(codeOf(() => resolveConfig(base))).toBe('WSG_CONFIG_NO_ALLOWED_HOSTS');
+      expect(resolveConfig({ ...base, allowedOrigins: ['https://app.example'] }).requireTls).toBe(true);
+    } finally {
+      process.env.NODE_ENV = env;
+    }
+  });
+
   it('every code is produced by some mistake above, and documented in docs/ARCHITECTURE.md', () => {
     const tested = new Set([...MISTAKES, ...SETUP_MISTAKES].map(([, , code]) => code));
     tested.add('WSG_CONFIG_INVALID_BAN');
+    tested.add('WSG_CONFIG_NO_ALLOWED_HOSTS');
     tested.add('WSG_CONFIG_INVALID_DASHBOARD');
     // Thrown by calls, not by options: appError() and wss.sendToUser() (test/server/authorization.test.ts,
     // test/server/channels/channels.test.ts).

@@ -1,7 +1,9 @@
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
+import { createBoundedMap } from '../bounded-map.js';
 import { DEFAULTS } from '../defaults.js';
 import { safeEqual } from '../ids.js';
+import { type Bucket, type BucketRate, fullBucket, take } from '../limits/token-bucket.js';
 
 export interface HttpEndpointsOptions {
   /** Path of the JSON health endpoint, or false for none. @default '/healthz' */
@@ -16,6 +18,14 @@ export interface HttpEndpointsOptions {
    * @default true
    */
   mount?: boolean;
+  /**
+   * Requests to these two paths per peer address (the TCP peer, not X-Forwarded-For: monitoring
+   * usually scrapes directly), apart from the WebSocket limits; over it, 429 with Retry-After.
+   * Load balancers and Prometheus ask every few seconds and never meet it; a client hammering
+   * the scrape does. false: no limit.
+   * @default { rate: 1, burst: 10 }
+   */
+  rateLimit?: BucketRate | false;
 }
 
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -29,11 +39,29 @@ export function createHttpHandler(o: {
   const healthPath = o.options.healthPath ?? DEFAULTS.http.healthPath;
   const metricsPath = o.options.metricsPath ?? DEFAULTS.http.metricsPath;
   const token = o.options.metricsToken;
+  const rate = o.options.rateLimit ?? { rate: 1, burst: 10 };
+  // Bounded like every per-address table: a flood of addresses evicts the oldest buckets.
+  const buckets = createBoundedMap<Bucket>(4096);
+  const limited = (req: IncomingMessage, res: ServerResponse): boolean => {
+    if (rate === false) return false;
+    const now = Date.now();
+    const key = req.socket.remoteAddress ?? '';
+    const bucket = buckets.get(key) ?? fullBucket(rate, now);
+    const waitMs = take(bucket, rate, 1, now);
+    buckets.set(key, bucket, now + (rate.burst * 1000) / rate.rate);
+    if (waitMs === 0) return false;
+    res.writeHead(429, { 'content-type': 'text/plain', 'retry-after': String(Math.ceil(waitMs / 1000)) });
+    res.end('Too Many Requests\n');
+    return true;
+  };
   return (req, res) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+    const ours =
+      (healthPath !== false && path === healthPath) || (metricsPath !== false && path === metricsPath);
+    if (ours && limited(req, res)) return true;
     if (healthPath !== false && path === healthPath) {
       const body = o.health();
       res.writeHead(body.status === 'ok' ? 200 : 503, {

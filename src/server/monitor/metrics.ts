@@ -1,10 +1,15 @@
 import { Counter, Gauge, type Metric, Registry } from 'prom-client';
+import { isErrorCode } from '../../protocol/index.js';
 import type { ServerStats } from './stats.js';
 
 /**
  * Prometheus metrics in a registry of this server's own (not prom-client's global one, so two
  * servers in one process do not clash). Counters read the live stats when scraped: nothing is
- * counted twice and the hot path only increments plain numbers.
+ * counted twice and the hot path only increments plain numbers. A scrape reads the stats once
+ * (not once per metric) and scrapes that arrive while one renders share its text, so a scrape
+ * costs O(series) however often it is asked for. Label values come from fixed sets: `code` of
+ * `rejections_total` is a registered `WSG_*` code, `code` of `closes_total` an RFC 6455 or
+ * wsguard close code, anything else `other`.
  */
 export interface Metrics {
   registry: Registry;
@@ -19,6 +24,12 @@ export function createMetrics(
   prefix = 'wsguard_',
 ): Metrics {
   const registry = new Registry();
+  let snapshot: ReturnType<typeof read> | undefined;
+  const current = () => {
+    snapshot ??= read();
+    return snapshot;
+  };
+  let rendering: Promise<string> | undefined;
   const counter = (name: string, help: string, value: (s: ReturnType<typeof read>) => number) =>
     new Counter({
       name: `${prefix}${name}`,
@@ -26,7 +37,7 @@ export function createMetrics(
       registers: [registry],
       collect() {
         this.reset();
-        this.inc(value(read()));
+        this.inc(value(current()));
       },
     });
   counter('connections_total', 'WebSocket connections accepted', (s) => s.connections);
@@ -43,7 +54,9 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      for (const [code, n] of Object.entries(read().rejections)) this.inc({ code }, n as number);
+      for (const [code, n] of Object.entries(current().rejections)) {
+        this.inc({ code: isErrorCode(code) ? code : 'other' }, n as number);
+      }
     },
   });
   new Counter({
@@ -53,7 +66,9 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      for (const [code, n] of Object.entries(read().closes)) this.inc({ code }, n);
+      for (const [code, n] of Object.entries(current().closes)) {
+        this.inc({ code: /^[14]\d{3}$/.test(code) ? code : 'other' }, n);
+      }
     },
   });
   new Gauge({
@@ -61,7 +76,7 @@ export function createMetrics(
     help: 'Sockets open now',
     registers: [registry],
     collect() {
-      this.set(read().socketsOpen);
+      this.set(current().socketsOpen);
     },
   });
   new Gauge({
@@ -69,7 +84,7 @@ export function createMetrics(
     help: 'Authenticated sockets open now',
     registers: [registry],
     collect() {
-      this.set(read().socketsAuthenticated);
+      this.set(current().socketsAuthenticated);
     },
   });
   const histogram = createPlainHistogram(
@@ -81,7 +96,13 @@ export function createMetrics(
   return {
     registry,
     observeHandler: histogram.observe,
-    render: () => registry.metrics(),
+    render() {
+      rendering ??= registry.metrics().finally(() => {
+        snapshot = undefined;
+        rendering = undefined;
+      });
+      return rendering;
+    },
     contentType: registry.contentType,
   };
 }
