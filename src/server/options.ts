@@ -10,6 +10,7 @@ import type { SecurityEvent } from './events.js';
 import type { LimitsOptions } from './limits/options.js';
 import type { BackpressureOptions } from './monitor/backpressure.js';
 import type { HttpEndpointsOptions } from './monitor/http.js';
+import type { StandardSchemaV1 } from './pipeline/standard-schema.js';
 import type { SessionOptions } from './session/options.js';
 import type { UpgradeRequest } from './socket.js';
 import type { Store } from './stores/types.js';
@@ -64,8 +65,11 @@ export interface AuthOptions<U extends Principal<object> = Principal> {
   verify?: VerifyToken<U>;
 }
 
-/** Per-message-type Zod schemas: the only types a client may send. */
-export type MessageSchemas = Record<string, z.ZodType>;
+/**
+ * A schema per message type, from any Standard Schema validator (Zod 4, Valibot, ArkType):
+ * the only types a client may send. Handlers get the schema's output type.
+ */
+export type MessageSchemas = Record<string, StandardSchemaV1>;
 
 /** What a handler gets besides the validated payload. */
 export interface HandlerContext<U extends Principal<object> = Principal> {
@@ -100,7 +104,7 @@ export type Handler<P = unknown, U extends Principal<object> = Principal> = (
 ) => unknown;
 
 export type Handlers<M extends MessageSchemas, U extends Principal<object> = Principal> = {
-  [K in keyof M]?: Handler<z.output<M[K]>, U>;
+  [K in keyof M]?: Handler<StandardSchemaV1.InferOutput<M[K]>, U>;
 };
 
 /**
@@ -116,7 +120,7 @@ export type Authorize<U extends Principal<object> = Principal, P = unknown> = (
 
 /** Per message type, who may send it (`{ chat: requireScope('chat:write') }`). */
 export type AuthorizeRules<M extends MessageSchemas, U extends Principal<object> = Principal> = {
-  [K in keyof M]?: Authorize<U, z.output<M[K]>>;
+  [K in keyof M]?: Authorize<U, StandardSchemaV1.InferOutput<M[K]>>;
 };
 
 export interface WsGuardOptions<
@@ -127,7 +131,7 @@ export interface WsGuardOptions<
   auth: AuthOptions<U>;
   /** URL path of the endpoint. @default '/ws' */
   path?: string;
-  /** Zod schema per application message type. @default {} */
+  /** A schema per application message type (Zod 4, Valibot, ArkType: any Standard Schema). @default {} */
   messages?: M;
   /** Handler per message type; a type with a schema and no handler is validated and acked. @default {} */
   handlers?: Handlers<M, U>;

@@ -2,6 +2,7 @@ import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node
 import type { Server as HttpsServer } from 'node:https';
 import { createBoundedMap } from '../bounded-map.js';
 import { DEFAULTS } from '../defaults.js';
+import { WsgConfigError } from '../errors.js';
 import { safeEqual } from '../ids.js';
 import { type Bucket, type BucketRate, fullBucket, take } from '../limits/token-bucket.js';
 
@@ -13,8 +14,9 @@ export interface HttpEndpointsOptions {
   /** Bearer token `/metrics` requires (401 without it). Set it in production. @default undefined (public) */
   metricsToken?: string;
   /**
-   * Answer these paths on the server given to setupWebSockets, ahead of the request handlers
-   * it already has. Off: call `wss.httpHandler(req, res)` yourself (it returns true when it answered).
+   * Answer these paths on the server given to setupWebSockets, ahead of its request handlers
+   * (those added before setup and after it alike); every other request reaches them untouched.
+   * Off: call `wss.httpHandler(req, res)` yourself (it returns true when it answered).
    * @default true
    */
   mount?: boolean;
@@ -85,9 +87,11 @@ export function createHttpHandler(o: {
           res.writeHead(200, { 'content-type': o.metricsContentType, 'cache-control': 'no-store' });
           res.end(text);
         },
-        () => {
-          res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end('metrics unavailable\n');
+        (err: unknown) => {
+          // The one failure worth telling the scraper: the optional prom-client is not installed.
+          const missing = err instanceof WsgConfigError;
+          res.writeHead(missing ? 501 : 500, { 'content-type': 'text/plain' });
+          res.end(missing ? `${err.message}\n` : 'metrics unavailable\n');
         },
       );
       return true;
@@ -96,28 +100,49 @@ export function createHttpHandler(o: {
   };
 }
 
+type Server = HttpServer | HttpsServer;
+type Emit = Server['emit'];
+
+/** Per server: its own emit and the handlers of every endpoint mounted on it. */
+const mounted = new WeakMap<Server, { emit: Emit; handlers: Set<HttpHandler> }>();
+
 /**
- * Puts `handler` in front of the server's existing 'request' listeners: Node calls every
- * listener for every request, so ours cannot simply be added next to the app's (both would
- * answer). The app's listeners run only for requests the handler did not answer. Returns the
- * function that restores them.
+ * Answers `handler`'s paths ahead of the server's 'request' listeners, whenever those were
+ * added: Node calls every listener for every request, so a listener of ours next to the app's
+ * would have both answer, and taking the app's listeners away would miss those added later.
+ * Instead the server's `emit` gives each request to the handlers first; the listeners see
+ * only the requests no handler answered (a server with no listener answers 404). Returns the
+ * function that undoes it.
  */
-export function mountHttpHandler(server: HttpServer | HttpsServer, handler: HttpHandler): () => void {
-  type Listener = (req: IncomingMessage, res: ServerResponse) => void;
-  const original = server.listeners('request') as Listener[];
-  server.removeAllListeners('request');
-  const front: Listener = (req, res) => {
-    if (handler(req, res)) return;
-    if (original.length === 0) {
-      res.writeHead(404, { 'content-type': 'text/plain' });
-      res.end('Not found\n');
-      return;
-    }
-    for (const l of original) l.call(server, req, res);
-  };
-  server.on('request', front);
+export function mountHttpHandler(server: Server, handler: HttpHandler): () => void {
+  let entry = mounted.get(server);
+  if (entry === undefined) {
+    const own = server.emit;
+    const handlers = new Set<HttpHandler>();
+    entry = { emit: own, handlers };
+    mounted.set(server, entry);
+    server.emit = function emit(this: Server, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'request') {
+        const [req, res] = args as [IncomingMessage, ServerResponse];
+        for (const h of handlers) if (h(req, res)) return true;
+        if (this.listenerCount('request') === 0) {
+          res.writeHead(404, { 'content-type': 'text/plain' });
+          res.end('Not found\n');
+          return true;
+        }
+      }
+      return (own as (this: Server, event: string | symbol, ...a: unknown[]) => boolean).call(
+        this,
+        event,
+        ...args,
+      );
+    } as Emit;
+  }
+  entry.handlers.add(handler);
   return () => {
-    server.off('request', front);
-    for (const l of original) server.on('request', l);
+    const e = mounted.get(server);
+    if (e === undefined || !e.handlers.delete(handler) || e.handlers.size > 0) return;
+    server.emit = e.emit;
+    mounted.delete(server);
   };
 }
