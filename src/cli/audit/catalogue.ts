@@ -2,6 +2,7 @@ import { authenticationChecks, lateAuthenticationChecks } from './checks/authent
 import { csrfChecks } from './checks/csrf.js';
 import { errorChecks } from './checks/errors.js';
 import { inputChecks } from './checks/input.js';
+import { jwtChecks } from './checks/jwt.js';
 import { monitoringChecks } from './checks/monitoring.js';
 import { originChecks } from './checks/origin.js';
 import { performanceChecks } from './checks/performance.js';
@@ -22,6 +23,7 @@ export function catalogue(full: boolean): CheckDef<AuditContext>[] {
   return [
     ...transportChecks,
     ...authenticationChecks,
+    ...jwtChecks,
     ...originChecks,
     ...csrfChecks,
     ...inputChecks,

@@ -1,3 +1,5 @@
+import type { Signer } from './signer.js';
+
 /** Every load the audit may put on the target; each is enforced where the load is sent. */
 export interface AuditBounds {
   /** How long to wait for one answer, ms. @default 2000 */
@@ -31,10 +33,14 @@ export interface AuditContext {
   token: string;
   /** A valid token of another user (the refresh-subject check); undefined skips that check. */
   otherToken: string | undefined;
+  /** Signs tokens with the server's key (--secret / --private-key); the deep JWT checks skip without it. */
+  signer: Signer | undefined;
   /** The legitimate browser origin, e.g. `https://app.example.com`. */
   origin: string;
   /** A message type the server handles (the CSRF, input and rate-limit checks send it). */
   type: string;
+  /** A valid payload of `type` (--payload); undefined sends the checks' own filler payloads. */
+  payload: unknown;
   full: boolean;
   /** Accept an untrusted TLS certificate (--insecure); `transport.tls` still reports it. */
   insecure: boolean;
@@ -43,6 +49,12 @@ export interface AuditContext {
   verbose: (line: string) => void;
   /** Every text the server sent back (frames, close reasons, refusal bodies and headers), for the error checks. */
   seen: { where: string; text: string }[];
+  /** Checks during which the server sent a frame or body above the audit's read bounds. */
+  oversized: string[];
+  /** Whether the target host resolves to loopback addresses only. */
+  loopback: boolean;
+  /** Round trip measured before the first check, ms; every wait is scaled by it. */
+  rttMs: number;
   /** Set by the authentication checks when the server handles messages without any authentication. */
   noAuth: boolean;
   /** The first `auth_ok` the audit received (the session checks read it). */

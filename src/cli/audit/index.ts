@@ -1,12 +1,24 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type CommandIo, type CommandSpec, formatUsage, readCommandLine, TARGET_FLAGS } from '../args.js';
+import {
+  type CommandIo,
+  type CommandSpec,
+  formatUsage,
+  PROBE_FLAGS,
+  type ProbeSpec,
+  readCommandLine,
+  readProbeSpec,
+  TARGET_FLAGS,
+} from '../args.js';
+import { escapeTerminal } from '../escape.js';
 import { formatLine, paint, withSpinner } from '../output.js';
 import { UnreachableError } from '../probe.js';
 import { ALL_CHECKS } from './catalogue.js';
 import type { AuditBounds } from './context.js';
-import { isLoopback } from './net.js';
+import { resolvesToLoopback } from './net.js';
 import { writeReports } from './report.js';
 import { defaultOrigin, runAudit } from './run.js';
+import { type Signer, signerFrom } from './signer.js';
 import { type Finding, isFinding, type Result, SEVERITIES, type Severity } from './types.js';
 
 export { type AuditBounds, DEFAULT_BOUNDS } from './context.js';
@@ -48,7 +60,17 @@ export const auditCommand: CommandSpec = {
       valueName: 'TOKEN',
       help: 'A valid token of another user (refresh check; skipped without it)',
     },
-    type: { type: 'string', valueName: 'TYPE', help: 'A message type the server handles', default: 'echo' },
+    ...PROBE_FLAGS,
+    secret: {
+      type: 'string',
+      valueName: 'SECRET',
+      help: 'The HS256 secret the server verifies tokens with (signed-token JWT checks; skipped without it)',
+    },
+    'private-key': {
+      type: 'string',
+      valueName: 'FILE',
+      help: 'A PEM private key (RSA, EC P-256, Ed25519) the server trusts: the JWT checks, algorithm confusion included',
+    },
     only: {
       type: 'string',
       valueName: 'LIST',
@@ -124,6 +146,8 @@ export async function main(
   let bounds: AuditBounds;
   let url: URL;
   let origin: string;
+  let probe: ProbeSpec;
+  let signer: Signer | undefined;
   const failOn = String(flags['fail-on']) as Severity;
   try {
     try {
@@ -149,6 +173,15 @@ export async function main(
         .filter((s) => s && !known.has(s));
       if (unknown.length) throw new FlagError(`--only names no check or category: ${unknown.join(', ')}`);
     }
+    try {
+      probe = readProbeSpec(flags, (p) => readFileSync(p, 'utf8'));
+      signer = signerFrom({
+        secret: flags.secret === undefined ? undefined : String(flags.secret),
+        privateKeyFile: flags['private-key'] === undefined ? undefined : String(flags['private-key']),
+      });
+    } catch (err) {
+      throw new FlagError((err as Error).message);
+    }
     bounds = {
       timeoutMs: int(flags, 'timeout', 100, 60_000),
       burst: int(flags, 'burst', 1, 5000),
@@ -162,9 +195,9 @@ export async function main(
     io.err(`${err.message}\n\n${formatUsage(auditCommand)}`);
     return 2;
   }
-  if (flags.full && !isLoopback(url.hostname) && !flags['i-own-this-host']) {
+  if (flags.full && !flags['i-own-this-host'] && !(await resolvesToLoopback(url.hostname))) {
     io.err(
-      `wsguard audit: refusing --full against ${url.hostname}, which is not a loopback address; pass --i-own-this-host if you own it`,
+      `wsguard audit: refusing --full against ${url.hostname}, which does not resolve to loopback addresses only; pass --i-own-this-host if you own it`,
     );
     return 2;
   }
@@ -182,9 +215,11 @@ export async function main(
       {
         url: url.href,
         token: String(flags.token),
-        otherToken: flags['other-token'] === undefined ? undefined : String(flags['other-token']),
+        otherToken: flags['other-token'] === undefined ? probe.otherToken : String(flags['other-token']),
         origin,
-        type: String(flags.type),
+        type: probe.type,
+        payload: probe.payload,
+        signer,
         full: flags.full === true,
         insecure: flags.insecure === true,
         bounds,
@@ -210,7 +245,7 @@ export async function main(
               ...f.evidence.sent.map((l) => `> ${l}`),
               ...f.evidence.received.map((l) => `< ${l}`),
             ])
-              io.out(`      ${line}`);
+              io.out(`      ${escapeTerminal(line)}`);
         },
       },
     );

@@ -2,8 +2,9 @@ import { packageVersion } from '../../package-root.js';
 import { UnreachableError } from '../probe.js';
 import { catalogue } from './catalogue.js';
 import type { AuditBounds, AuditContext } from './context.js';
-import { SkipError, ThrottledError, upgrade } from './net.js';
+import { resolvesToLoopback, SkipError, ThrottledError, upgrade } from './net.js';
 import { type AuditReport, auditReportSchema, REPORT_SCHEMA_VERSION } from './schema.js';
+import type { Signer } from './signer.js';
 import {
   CATEGORIES,
   type CheckDef,
@@ -27,6 +28,10 @@ export interface AuditOptions {
   origin?: string | undefined;
   /** A message type the server handles (CSRF, input and rate-limit checks send it). */
   type: string;
+  /** A valid payload of `type`. @default undefined (the checks' own filler payloads) */
+  payload?: unknown;
+  /** Signs tokens with the server's key for the deep JWT checks. @default undefined (they skip) */
+  signer?: Signer | undefined;
   /** Add the performance and stress checks (the caller enforces the loopback rule). */
   full: boolean;
   /** Accept an untrusted TLS certificate (transport.tls still reports it). @default false */
@@ -51,6 +56,11 @@ export interface AuditHooks {
 /** The origin a browser page served by the endpoint's own host would send. */
 export function defaultOrigin(url: URL): string {
   return `${url.protocol === 'wss:' ? 'https' : 'http'}://${url.host}`;
+}
+
+/** The user's bounds with every wait for an answer lengthened by two round trips. */
+export function scaledBounds(b: AuditBounds, rttMs: number): AuditBounds {
+  return { ...b, timeoutMs: b.timeoutMs + 2 * rttMs };
 }
 
 /** The longest one check may wait for answers: far above any healthy run, so only a stalling server meets it. */
@@ -128,11 +138,16 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     otherToken: options.otherToken,
     origin: options.origin ?? defaultOrigin(target),
     type: options.type,
+    payload: options.payload,
+    signer: options.signer,
     full: options.full,
     insecure: options.insecure ?? false,
     bounds: options.bounds,
     verbose: options.verbose ?? (() => {}),
     seen: [],
+    oversized: [],
+    loopback: await resolvesToLoopback(target.hostname),
+    rttMs: 0,
     noAuth: false,
     authOk: undefined,
     current: 'preflight',
@@ -143,12 +158,18 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
   };
   const startedAt = new Date();
   ctx.verbose(`preflight: one upgrade to ${options.url} offering permessage-deflate`);
+  const t0 = performance.now();
   const pre = await upgrade(ctx, {
     Origin: ctx.origin,
     'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits',
   });
   if (pre.status === 404) throw new UnreachableError(`no WebSocket endpoint at ${options.url} (HTTP 404)`);
   ctx.preflight = { status: pre.status, headers: pre.headers };
+  // One upgrade is a connect plus a request: an upper bound of the round trip, which is the safe side
+  // for every wait scaled by it (a slow link must not look like a silent server).
+  ctx.rttMs = Math.min(5000, Math.max(1, Math.round(performance.now() - t0)));
+  ctx.bounds = scaledBounds(options.bounds, ctx.rttMs);
+  ctx.verbose(`round trip ≤ ${ctx.rttMs} ms: answers awaited ${ctx.bounds.timeoutMs} ms`);
 
   const checks = catalogue(options.full).filter((c) => selected(c, options.only));
   const findings: Finding[] = [];
@@ -169,6 +190,7 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'wsguard audit', version: packageVersion() },
     target: { url: options.url, origin: ctx.origin },
+    measured: { rttMs: ctx.rttMs },
     options: {
       full: options.full,
       only: options.only ?? null,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CATEGORIES, RESULTS, SEVERITIES } from './types.js';
 
 /** Version of the report layout; bumped on any incompatible change. */
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
 const counts = <T extends readonly [string, ...string[]]>(keys: T) =>
   z
@@ -39,6 +39,8 @@ export const auditReportSchema = z
     schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
     tool: z.object({ name: z.literal('wsguard audit'), version: z.string().min(1) }).strict(),
     target: z.object({ url: z.url(), origin: z.string() }).strict(),
+    /** Measured before the first check: the upper bound of the round trip every wait was scaled by. */
+    measured: z.object({ rttMs: z.number().nonnegative() }).strict(),
     options: z
       .object({
         full: z.boolean(),

@@ -1,5 +1,6 @@
 import { SecureWebSocket } from '../../client/index.js';
 import { type CommandSpec, formatUsage, readCommandLine, TARGET_FLAGS } from '../args.js';
+import { escapeTerminal } from '../escape.js';
 import { formatLine, withSpinner } from '../output.js';
 import { openProbe, UnreachableError } from '../probe.js';
 import {
@@ -111,7 +112,7 @@ export async function main(
     token: String(flags.token),
     samples,
     echoType: String(flags.type),
-    verbose: flags.verbose ? (l) => io.out(`  ${l}`) : () => {},
+    verbose: flags.verbose ? (l) => io.out(`  ${escapeTerminal(l)}`) : () => {},
   };
   let first = true;
   try {
@@ -120,7 +121,7 @@ export async function main(
       if (first) io.out(`wsguard health check: ${ctx.url}\n`);
       first = false;
       io.out(formatLine(c));
-      if (flags.verbose && c.data) io.out(`    ${JSON.stringify(c.data)}`);
+      if (flags.verbose && c.data) io.out(`    ${escapeTerminal(JSON.stringify(c.data))}`);
     });
     if (json) io.out(JSON.stringify(result, null, 2));
     else {
@@ -132,7 +133,7 @@ export async function main(
     return result.ok ? 0 : 1;
   } catch (err) {
     if (err instanceof UnreachableError || /^HTTP \d+/.test((err as Error).message)) {
-      io.err(`wsguard health: ${(err as Error).message}`);
+      io.err(`wsguard health: ${escapeTerminal((err as Error).message)}`);
       return 2;
     }
     throw err;

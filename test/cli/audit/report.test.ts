@@ -46,9 +46,10 @@ describe('summary and --fail-on', () => {
 
 describe('Markdown report', () => {
   const report: AuditReport = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     tool: { name: 'wsguard audit', version: '0.0.0' },
     target: { url: 'ws://127.0.0.1:1/ws', origin: 'http://127.0.0.1:1' },
+    measured: { rttMs: 1 },
     options: {
       full: false,
       only: null,

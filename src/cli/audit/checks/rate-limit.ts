@@ -14,15 +14,27 @@ interface BurstResult {
   stoppedBy: Answer | undefined;
 }
 
+/** The rate a burst aims at, messages per second, whatever the round trip. */
+export const BURST_RATE = 500;
+
 /**
- * Sends at most `max` messages in batches of 10, reading every answer, and stops at the first
- * refusal: enough to meet a limit, too few refusals to climb a penalty ladder.
+ * Messages in flight per round trip: a fixed batch would send 10 per round trip, about 100
+ * per second over a 100 ms link, below many real limits (a false "never limited").
+ */
+export function burstWindow(rttMs: number): number {
+  return Math.min(100, Math.max(10, Math.ceil((rttMs * BURST_RATE) / 1000)));
+}
+
+/**
+ * Sends at most `max` messages in batches sized by the round trip, reading every answer, and
+ * stops at the first refusal: enough to meet a limit, too few refusals to climb a penalty ladder.
  */
 async function burst(ctx: AuditContext, conn: Conn, max: number): Promise<BurstResult> {
   let handled = 0;
   const t = ctx.bounds.timeoutMs;
+  const window = burstWindow(ctx.rttMs);
   for (let sent = 0; sent < max; ) {
-    const n = Math.min(10, max - sent);
+    const n = Math.min(window, max - sent);
     for (let i = 0; i < n; i++) conn.send(appMessage(ctx, conn, sent + i));
     sent += n;
     for (let i = 0; i < n; i++) {
@@ -45,7 +57,7 @@ export const burstCheck: Check = {
   cwe: 'CWE-770',
   remediation:
     'Limit messages per socket and per user with token buckets, refuse the excess with an error carrying a retry time (wsguard: `limits.messages`, `limits.user`, WSG_RATE_LIMITED).',
-  plan: 'sends at most --burst application messages in batches of 10, stopping at the first refusal',
+  plan: 'sends at most --burst application messages, as many in flight as the round trip needs for 500 per second, stopping at the first refusal',
   async run(ctx) {
     const conn = await shared(ctx, 'rate');
     const r = await burst(ctx, conn, ctx.bounds.burst);
@@ -143,7 +155,7 @@ export const escalationCheck: Check = {
     let refused = 0;
     let handled = 0;
     for (let sent = 0; sent < ctx.bounds.burst; ) {
-      const n = Math.min(10, ctx.bounds.burst - sent);
+      const n = Math.min(burstWindow(ctx.rttMs), ctx.bounds.burst - sent);
       for (let i = 0; i < n; i++) conn.send(appMessage(ctx, conn, sent + i));
       sent += n;
       for (let i = 0; i < n; i++) {

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import type { AuditContext } from '../context.js';
-import { isLoopback, SkipError } from '../net.js';
+import { SkipError } from '../net.js';
 import type { CheckDef } from '../types.js';
 
 type Check = CheckDef<AuditContext>;
@@ -31,7 +31,7 @@ export const plainWs: Check = {
     const received = [`HTTP ${pre.status}`];
     if (ctx.target.protocol === 'wss:')
       return { result: 'pass', detail: 'the URL is wss://', evidence: { sent } };
-    if (isLoopback(ctx.target.hostname))
+    if (ctx.loopback)
       return {
         result: 'pass',
         detail: 'plain ws:// on a loopback address (local traffic); audit the public URL too',
