@@ -22,3 +22,12 @@ export function escapeMarkdown(text: string): string {
     .replace(/[\\`*_{}[\]()<>#!|~&]/g, (c) => `\\${c}`)
     .replace(/:\/\//g, '\\://');
 }
+
+// JSON.stringify escapes C0 controls but leaves DEL, C1 (0x9b is a one-byte CSI) and bidi
+// controls raw; `\uXXXX` keeps the JSON identical in value.
+const JSON_UNSAFE = /[\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/** JSON text safe to print on a terminal, the same value once parsed. */
+export function escapeJson(json: string): string {
+  return json.replace(JSON_UNSAFE, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+}

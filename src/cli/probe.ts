@@ -125,10 +125,26 @@ export function openProbe(
   });
 }
 
-/** A probe that has sent `auth` and got `auth_ok` (or undefined when refused). */
+/** A probe that has sent `auth` and got `auth_ok` (or undefined when refused); the caller closes it. */
 export async function authedProbe(url: string, token: string) {
   const probe = await openProbe(url);
   probe.send({ type: 'auth', token });
   const ok = await probe.next('auth_ok');
   return { probe, ok };
+}
+
+/**
+ * The `ws` constructor for every SecureWebSocket a CLI opens against an untrusted server: no
+ * compression offered (a small frame cannot inflate to gigabytes), frames above
+ * PROBE_MAX_PAYLOAD refused, no redirects.
+ */
+export class BoundedWebSocket extends WebSocket {
+  constructor(address: string | URL, protocols?: string | string[], options?: WebSocket.ClientOptions) {
+    super(address, protocols, {
+      ...options,
+      perMessageDeflate: false,
+      maxPayload: PROBE_MAX_PAYLOAD,
+      maxRedirects: 0,
+    });
+  }
 }
