@@ -101,7 +101,11 @@ export function openProbe(
       const done = () => {
         clearTimeout(timer);
         reject(
-          Object.assign(new Error(`HTTP ${res.statusCode} from ${url}`), { status: res.statusCode, body }),
+          Object.assign(new Error(`HTTP ${res.statusCode} from ${url}`), {
+            status: res.statusCode,
+            body,
+            headers: res.headers,
+          }),
         );
         ws.terminate();
       };

@@ -16,6 +16,18 @@ export interface AuditBounds {
   authWaitMs: number;
 }
 
+/** How politely the audit treats the target. */
+export interface AuditManners {
+  /** Most upgrades in any 60 s (wsguard's default limit is 30 per IP). @default 24 */
+  upgradesPerMinute: number;
+  /** Most upgrades in the whole run. @default 150 */
+  budget: number;
+  /** Run rate-limit.escalation, which gets the auditor blocked on a defended server. @default false */
+  escalate: boolean;
+}
+
+export const DEFAULT_MANNERS: AuditManners = { upgradesPerMinute: 24, budget: 150, escalate: false };
+
 export const DEFAULT_BOUNDS: AuditBounds = {
   timeoutMs: 2000,
   burst: 300,
@@ -49,6 +61,10 @@ export interface AuditContext {
   verbose: (line: string) => void;
   /** Every text the server sent back (frames, close reasons, refusal bodies and headers), for the error checks. */
   seen: { where: string; text: string }[];
+  /** Upgrades this run made (paced per minute, bounded per run). */
+  upgrades: { times: number[]; total: number; perMinute: number; budget: number };
+  /** The first lockout (429/403/block) the server answered the auditor with; the run stops there. */
+  lockout: { check: string; detail: string; retryAfterS: number | undefined } | undefined;
   /** Checks during which the server sent a frame or body above the audit's read bounds. */
   oversized: string[];
   /** Whether the target host resolves to loopback addresses only. */
@@ -65,6 +81,8 @@ export interface AuditContext {
   deadline: number;
   /** Results one check leaves for a later one (e.g. the burst size for the reconnect check). */
   memo: Map<string, unknown>;
+  /** Run rate-limit.escalation (--escalate). */
+  escalate: boolean;
   /** The first answer to the preflight upgrade. */
   preflight?: { status: number; headers: Record<string, string | string[] | undefined> };
   /** Sockets a check keeps open for a later one; closed at the end of the audit. */

@@ -14,10 +14,10 @@ import { escapeTerminal } from '../escape.js';
 import { formatLine, paint, withSpinner } from '../output.js';
 import { UnreachableError } from '../probe.js';
 import { ALL_CHECKS } from './catalogue.js';
-import type { AuditBounds } from './context.js';
+import type { AuditBounds, AuditManners } from './context.js';
 import { resolvesToLoopback } from './net.js';
 import { writeReports } from './report.js';
-import { defaultOrigin, runAudit } from './run.js';
+import { defaultOrigin, limitedLine, runAudit } from './run.js';
 import { type Signer, signerFrom } from './signer.js';
 import { type Finding, isFinding, type Result, SEVERITIES, type Severity } from './types.js';
 
@@ -97,6 +97,17 @@ export const auditCommand: CommandSpec = {
       help: 'Longest wait for the auth timeout, seconds',
       default: '10',
     },
+    'upgrades-per-minute': {
+      type: 'string',
+      valueName: 'N',
+      help: 'Most upgrades in any minute (wsguard allows 30 per IP by default)',
+      default: '24',
+    },
+    budget: { type: 'string', valueName: 'N', help: 'Most upgrades in the whole run', default: '150' },
+    escalate: {
+      type: 'boolean',
+      help: 'Run rate-limit.escalation, which gets your address blocked on a defended server',
+    },
     'i-own-this-host': { type: 'boolean', help: 'Allow --full against a host that is not loopback' },
     insecure: { type: 'boolean', help: 'Accept an untrusted wss:// certificate (still reported)' },
     help: { type: 'boolean', help: 'Show help message' },
@@ -144,6 +155,7 @@ export async function main(
   const flags = readCommandLine(auditCommand, argv, io);
   if (typeof flags === 'number') return flags;
   let bounds: AuditBounds;
+  let manners: AuditManners;
   let url: URL;
   let origin: string;
   let probe: ProbeSpec;
@@ -190,6 +202,11 @@ export async function main(
       durationMs: int(flags, 'duration', 1, 120) * 1000,
       authWaitMs: int(flags, 'auth-wait', 1, 120) * 1000,
     };
+    manners = {
+      upgradesPerMinute: int(flags, 'upgrades-per-minute', 1, 10_000),
+      budget: int(flags, 'budget', 1, 100_000),
+      escalate: flags.escalate === true,
+    };
   } catch (err) {
     if (!(err instanceof FlagError)) throw err;
     io.err(`${err.message}\n\n${formatUsage(auditCommand)}`);
@@ -223,6 +240,7 @@ export async function main(
         full: flags.full === true,
         insecure: flags.insecure === true,
         bounds,
+        manners,
         only:
           flags.only === undefined
             ? undefined
@@ -263,6 +281,7 @@ export async function main(
     io.out(
       s.failed ? `Failed: a finding at or above ${failOn}.` : `Passed: no finding at or above ${failOn}.`,
     );
+    io.out(limitedLine(report.politeness));
     return s.failed ? 1 : 0;
   } catch (err) {
     if (err instanceof UnreachableError) {

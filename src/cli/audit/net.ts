@@ -16,6 +16,39 @@ export class SkipError extends Error {
 /** The server's own defences refused the auditor (429, a ban, an anomaly close): a later run can retry. */
 export class ThrottledError extends Error {
   override name = 'ThrottledError';
+  constructor(
+    message: string,
+    /** Seconds the server asked the auditor to wait (Retry-After / retryAfterMs), when it said. */
+    readonly retryAfterS?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Retry-After in seconds (delta form), when present and sane. */
+export function retryAfter(headers: IncomingHttpHeaders | undefined): number | undefined {
+  const v = Number(headers?.['retry-after']);
+  return Number.isFinite(v) && v >= 0 && v <= 86_400 ? v : undefined;
+}
+
+/**
+ * Waits until one more upgrade keeps the run under `upgradesPerMinute` (servers count upgrades
+ * per IP: wsguard allows 30 a minute by default), and spends one of the run's upgrade budget.
+ */
+export async function paceUpgrade(ctx: AuditContext): Promise<void> {
+  if (ctx.upgrades.total >= ctx.upgrades.budget)
+    throw new SkipError(`the run's probe budget of ${ctx.upgrades.budget} upgrades is spent (--budget)`);
+  const times = ctx.upgrades.times;
+  for (;;) {
+    const now = performance.now();
+    while (times.length > 0 && (times[0] ?? 0) <= now - 60_000) times.shift();
+    if (times.length < ctx.upgrades.perMinute) break;
+    const waitMs = (times[0] ?? now) + 60_000 - now;
+    ctx.verbose(`pacing: ${times.length} upgrades in the last minute, waiting ${Math.ceil(waitMs / 1000)} s`);
+    await new Promise((r) => setTimeout(r, waitMs + 10));
+  }
+  times.push(performance.now());
+  ctx.upgrades.total++;
 }
 
 /** Shortens text for evidence and console lines. */
@@ -177,7 +210,7 @@ function send(
  * A raw upgrade request (no WebSocket is kept: a 101 is closed at once). Lets a check set any
  * header, including a forged Origin, and see the exact status, headers and body.
  */
-export function upgrade(
+export async function upgrade(
   ctx: AuditContext,
   headers: Record<string, string> = {},
   target: URL = ctx.target,
@@ -186,6 +219,8 @@ export function upgrade(
 ): Promise<HttpAnswer> {
   const url = new URL(target.href);
   url.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
+  // The connection flood (hold) is a deliberate load under --full: not paced.
+  if (!hold) await paceUpgrade(ctx);
   return send(
     ctx,
     url,
@@ -260,6 +295,7 @@ export async function open(
   options: { headers?: Record<string, string>; url?: string; auth?: boolean; token?: string } = {},
 ): Promise<Conn> {
   let probe: Awaited<ReturnType<typeof openProbe>>;
+  await paceUpgrade(ctx);
   try {
     probe = await openProbe(options.url ?? ctx.url, {
       timeoutMs: ctx.bounds.timeoutMs * 2,
@@ -275,7 +311,10 @@ export async function open(
         `the server refused the Origin ${ctx.origin} (HTTP 403 WSG_ORIGIN_FORBIDDEN); pass --origin with an allowed origin`,
       );
     if (THROTTLE_STATUS.has(status))
-      throw new ThrottledError(`the server refused a new connection with HTTP ${status}`);
+      throw new ThrottledError(
+        `the server refused a new connection with HTTP ${status}`,
+        retryAfter((err as { headers?: IncomingHttpHeaders }).headers),
+      );
     throw err;
   }
   const inbox: Frame[] = [];

@@ -1,7 +1,7 @@
 import { packageVersion } from '../../package-root.js';
 import { UnreachableError } from '../probe.js';
 import { catalogue } from './catalogue.js';
-import type { AuditBounds, AuditContext } from './context.js';
+import { type AuditBounds, type AuditContext, type AuditManners, DEFAULT_MANNERS } from './context.js';
 import { resolvesToLoopback, SkipError, ThrottledError, upgrade } from './net.js';
 import { type AuditReport, auditReportSchema, REPORT_SCHEMA_VERSION } from './schema.js';
 import type { Signer } from './signer.js';
@@ -38,6 +38,8 @@ export interface AuditOptions {
   insecure?: boolean;
   /** Every load's bound; see DEFAULT_BOUNDS. */
   bounds: AuditBounds;
+  /** Pacing and budget of upgrades, opt-in penalties. @default DEFAULT_MANNERS */
+  manners?: AuditManners | undefined;
   /** Check ids, id prefixes or categories to run. @default undefined (all) */
   only?: string[] | undefined;
   /** `summary.failed` when a finding is at or above this. */
@@ -91,6 +93,8 @@ async function runOne(ctx: AuditContext, check: CheckDef<AuditContext>): Promise
     outcome = await Promise.race([check.run(ctx), overdue]);
   } catch (err) {
     const message = (err as Error).message.split('\n')[0] ?? 'failed';
+    if (err instanceof ThrottledError)
+      ctx.lockout ??= { check: check.id, detail: message, retryAfterS: err.retryAfterS };
     outcome =
       err instanceof SkipError || err instanceof ThrottledError
         ? { result: 'skip', detail: message }
@@ -113,6 +117,30 @@ async function runOne(ctx: AuditContext, check: CheckDef<AuditContext>): Promise
   };
 }
 
+function notRun(check: CheckDef<AuditContext>, detail: string): Finding {
+  return {
+    id: check.id,
+    title: check.title,
+    category: check.category,
+    severity: check.severity,
+    cwe: check.cwe,
+    result: 'skip',
+    detail,
+    evidence: { sent: [], received: [] },
+    remediation: check.remediation,
+    durationMs: 0,
+  };
+}
+
+/** The closing line: may the auditor's address now be limited, and for how long? */
+export function limitedLine(p: AuditReport['politeness']): string {
+  if (p.lockout)
+    return `Your address may now be limited: the server refused the auditor during ${p.lockout.check}${p.lockout.retryAfterS === null ? ' (it did not say for how long; wsguard blocks 30 s to 15 min)' : ` and asked it to wait ${p.lockout.retryAfterS} s`}.`;
+  if (p.escalated)
+    return "Your address may now be blocked for the server's block time (rate-limit.escalation ran; wsguard: 30 s by default).";
+  return `No sign that the server limited your address (${p.upgrades} upgrades, at most ${p.upgradesPerMinute} a minute).`;
+}
+
 /** Counts findings per severity and checks per result; `failed` when a finding reaches `failOn`. */
 export function summarize(findings: readonly Finding[], failOn: Severity): AuditReport['summary'] {
   const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
@@ -131,6 +159,7 @@ export function summarize(findings: readonly Finding[], failOn: Severity): Audit
  */
 export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): Promise<AuditReport> {
   const target = new URL(options.url);
+  const manners = options.manners ?? DEFAULT_MANNERS;
   const ctx: AuditContext = {
     url: options.url,
     target,
@@ -145,6 +174,9 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     bounds: options.bounds,
     verbose: options.verbose ?? (() => {}),
     seen: [],
+    upgrades: { times: [], total: 0, perMinute: manners.upgradesPerMinute, budget: manners.budget },
+    lockout: undefined,
+    escalate: manners.escalate,
     oversized: [],
     loopback: await resolvesToLoopback(target.hostname),
     rttMs: 0,
@@ -176,7 +208,11 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
   try {
     for (const [i, check] of checks.entries()) {
       hooks.onStart?.(check, i, checks.length);
-      const f = await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
+      // Locked out: hammering on would only lengthen the block; the rest is reported as not run.
+      const lockout = ctx.lockout;
+      const f = lockout
+        ? notRun(check, `not run: the server locked the auditor out during ${lockout.check}`)
+        : await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
       findings.push(f);
       hooks.onResult?.(f, i, checks.length);
     }
@@ -191,6 +227,12 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     tool: { name: 'wsguard audit', version: packageVersion() },
     target: { url: options.url, origin: ctx.origin },
     measured: { rttMs: ctx.rttMs },
+    politeness: {
+      upgrades: ctx.upgrades.total,
+      upgradesPerMinute: ctx.upgrades.perMinute,
+      lockout: ctx.lockout ? { ...ctx.lockout, retryAfterS: ctx.lockout.retryAfterS ?? null } : null,
+      escalated: ctx.memo.get('rate-limit.escalated') === true,
+    },
     options: {
       full: options.full,
       only: options.only ?? null,

@@ -41,6 +41,20 @@ export const auditReportSchema = z
     target: z.object({ url: z.url(), origin: z.string() }).strict(),
     /** Measured before the first check: the upper bound of the round trip every wait was scaled by. */
     measured: z.object({ rttMs: z.number().nonnegative() }).strict(),
+    /** What the run did to the auditor's standing with the server. */
+    politeness: z
+      .object({
+        upgrades: z.number().int().nonnegative(),
+        upgradesPerMinute: z.number().int().positive(),
+        /** The first lockout (429, 403, a block); the run stopped there. */
+        lockout: z
+          .object({ check: z.string(), detail: z.string(), retryAfterS: z.number().nullable() })
+          .strict()
+          .nullable(),
+        /** rate-limit.escalation ran and got the auditor closed (blocked). */
+        escalated: z.boolean(),
+      })
+      .strict(),
     options: z
       .object({
         full: z.boolean(),

@@ -50,6 +50,7 @@ describe('Markdown report', () => {
     tool: { name: 'wsguard audit', version: '0.0.0' },
     target: { url: 'ws://127.0.0.1:1/ws', origin: 'http://127.0.0.1:1' },
     measured: { rttMs: 1 },
+    politeness: { upgrades: 1, upgradesPerMinute: 24, lockout: null, escalated: false },
     options: {
       full: false,
       only: null,

@@ -1,5 +1,5 @@
 import type { AuditContext } from '../context.js';
-import { SkipError, short, ThrottledError, upgrade } from '../net.js';
+import { retryAfter, SkipError, short, ThrottledError, upgrade } from '../net.js';
 import type { CheckDef, Severity } from '../types.js';
 
 type Check = CheckDef<AuditContext>;
@@ -21,7 +21,10 @@ function parts(ctx: AuditContext) {
 async function attempt(ctx: AuditContext, origin: string | undefined) {
   const res = await upgrade(ctx, origin === undefined ? {} : { Origin: origin });
   if (res.status === 429 || res.status === 503 || (res.status === 403 && /BANNED|BLOCKED/.test(res.body)))
-    throw new ThrottledError(`the server throttled the auditor: HTTP ${res.status} ${short(res.body, 80)}`);
+    throw new ThrottledError(
+      `the server throttled the auditor: HTTP ${res.status} ${short(res.body, 80)}`,
+      retryAfter(res.headers),
+    );
   return {
     accepted: res.status === 101,
     evidence: {
