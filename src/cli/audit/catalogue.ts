@@ -9,7 +9,7 @@ import { performanceChecks } from './checks/performance.js';
 import { rateLimitChecks } from './checks/rate-limit.js';
 import { sessionChecks } from './checks/session.js';
 import { stressChecks } from './checks/stress.js';
-import { transportChecks } from './checks/transport.js';
+import { closingTransportChecks, transportChecks } from './checks/transport.js';
 import type { AuditContext } from './context.js';
 import type { CheckDef } from './types.js';
 
@@ -34,6 +34,7 @@ export function catalogue(full: boolean): CheckDef<AuditContext>[] {
     ...rateLimitChecks,
     ...(full ? stressChecks : []),
     ...lateAuthenticationChecks,
+    ...closingTransportChecks,
   ];
 }
 

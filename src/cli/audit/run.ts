@@ -1,6 +1,7 @@
 import { packageVersion } from '../../package-root.js';
 import { UnreachableError } from '../probe.js';
 import { catalogue } from './catalogue.js';
+import { oversized } from './checks/transport.js';
 import { type AuditBounds, type AuditContext, type AuditManners, DEFAULT_MANNERS } from './context.js';
 import { resolvesToLoopback, SkipError, ThrottledError, upgrade } from './net.js';
 import { type AuditReport, auditReportSchema, REPORT_SCHEMA_VERSION } from './schema.js';
@@ -216,6 +217,8 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
       findings.push(f);
       hooks.onResult?.(f, i, checks.length);
     }
+    // Oversized answers are reported even when --only left their check out.
+    if (ctx.oversized.length > 0 && !checks.includes(oversized)) findings.push(await runOne(ctx, oversized));
   } finally {
     for (const close of ctx.cleanup) close();
   }

@@ -71,6 +71,7 @@ async function trackedClient(ctx: HealthContext, extra: { getToken?: () => Promi
     url: ctx.url,
     ...(extra.getToken ? { getToken: extra.getToken } : { authToken: ctx.token }),
     WebSocket: Tracked,
+    ackTimeoutMs: 5000,
     reconnect: { minDelayMs: 50, maxDelayMs: 500, maxRetries: 5 },
     heartbeat: false,
   });

@@ -90,6 +90,8 @@ export async function runHealth(
     reconnect: false,
     heartbeat: false,
     debug: false,
+    // A server that never acks must not hold one check for the client's default 30 s.
+    ackTimeoutMs: 5000,
     WebSocket: BoundedWebSocket as unknown as WebSocketConstructor,
   });
   try {
