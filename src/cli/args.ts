@@ -77,7 +77,7 @@ export function readProbeSpec(flags: ParsedFlags, readFile: (path: string) => st
 }
 
 export interface CommandSpec {
-  /** The seed's command line, e.g. `node scripts/setup-websocket-security.js`. */
+  /** The command as a user types it, e.g. `wsguard init` (the scripts under scripts/ run the same). */
   usage: string;
   summary: string;
   flags: Record<string, FlagSpec>;

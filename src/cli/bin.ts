@@ -14,12 +14,15 @@ Commands:
   health   check a WebSocket endpoint (node scripts/test-websocket-health.js)
   init     set up wsguard in a project (node scripts/setup-websocket-security.js)
 
-Run \`wsguard <command> --help\` for a command's options.`;
+Run \`wsguard <command> --help\` for a command's options, \`wsguard --version\` for the version.`;
 
 const [name, ...rest] = process.argv.slice(2);
 const load = name === undefined ? undefined : commands[name];
 if (name === '--help' || name === '-h') {
   console.log(usage);
+} else if (name === '--version' || name === '-v') {
+  const { packageVersion } = await import('../package-root.js');
+  console.log(packageVersion());
 } else if (!load) {
   console.error(name ? `wsguard: unknown command '${name}'\n\n${usage}` : usage);
   process.exitCode = 2;

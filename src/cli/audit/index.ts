@@ -24,10 +24,11 @@ import { type Finding, isFinding, type Result, SEVERITIES, type Severity } from 
 export { type AuditBounds, DEFAULT_BOUNDS } from './context.js';
 export { renderMarkdown, writeReports } from './report.js';
 export { type AuditOptions, runAudit } from './run.js';
+export { toSarif } from './sarif.js';
 export { type AuditReport, auditReportSchema } from './schema.js';
 
 export const auditCommand: CommandSpec = {
-  usage: 'node scripts/websocket-security-audit.js',
+  usage: 'wsguard audit',
   summary:
     'Audits a WebSocket endpoint for security weaknesses: transport, authentication, origin (CSWSH), CSRF,\n' +
     'rate limiting, input validation, error handling, sessions and monitoring; --full adds bounded\n' +
@@ -44,6 +45,7 @@ export const auditCommand: CommandSpec = {
       help: 'Directory for the reports',
       default: 'reports/websocket-security',
     },
+    sarif: { type: 'boolean', help: 'Also write a SARIF 2.1.0 report (code-scanning dashboards)' },
     'fail-on': {
       type: 'string',
       valueName: 'SEVERITY',
@@ -267,7 +269,7 @@ export async function main(
         },
       },
     );
-    const paths = await writeReports(report, resolve(String(flags.out)));
+    const paths = await writeReports(report, resolve(String(flags.out)), { sarif: flags.sarif === true });
     const s = report.summary;
     io.out(
       `\nFindings: ${[...SEVERITIES]
@@ -277,7 +279,7 @@ export async function main(
           ', ',
         )} (checks: ${s.byResult.pass} passed, ${s.byResult.fail} failed, ${s.byResult.warn} warned, ${s.byResult.skip} skipped, ${s.byResult.error} errors)`,
     );
-    io.out(`Reports: ${paths.json}\n         ${paths.md}`);
+    io.out(`Reports: ${[paths.json, paths.md, ...(paths.sarif ? [paths.sarif] : [])].join('\n         ')}`);
     io.out(
       s.failed ? `Failed: a finding at or above ${failOn}.` : `Passed: no finding at or above ${failOn}.`,
     );

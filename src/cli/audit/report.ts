@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { escapeMarkdown, escapeTerminal } from '../escape.js';
+import { toSarif } from './sarif.js';
 import type { AuditReport } from './schema.js';
 import { isFinding, SEVERITIES, severityRank } from './types.js';
 
@@ -68,13 +69,23 @@ export function renderMarkdown(report: AuditReport): string {
   return out.join('\n');
 }
 
-/** Writes `<timestamp>.json` and `<timestamp>.md` into `dir` (created when missing); returns both paths. */
-export async function writeReports(report: AuditReport, dir: string): Promise<{ json: string; md: string }> {
+/**
+ * Writes `<timestamp>.json` and `<timestamp>.md` (and `<timestamp>.sarif` with `sarif`) into
+ * `dir` (created when missing); returns the paths.
+ */
+export async function writeReports(
+  report: AuditReport,
+  dir: string,
+  options: { sarif?: boolean } = {},
+): Promise<{ json: string; md: string; sarif?: string }> {
   await mkdir(dir, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const json = join(dir, `${stamp}.json`);
   const md = join(dir, `${stamp}.md`);
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(md, renderMarkdown(report));
-  return { json, md };
+  if (!options.sarif) return { json, md };
+  const sarif = join(dir, `${stamp}.sarif`);
+  await writeFile(sarif, `${JSON.stringify(toSarif(report), null, 2)}\n`);
+  return { json, md, sarif };
 }

@@ -28,7 +28,7 @@ import {
 } from './checks.js';
 
 export const healthCommand: CommandSpec = {
-  usage: 'node scripts/test-websocket-health.js',
+  usage: 'wsguard health',
   summary:
     'Checks a wsguard WebSocket endpoint: connection, authentication (a valid token accepted, an invalid one\n' +
     'refused), ping/pong latency, automatic reconnection, and security features (CSRF token, 64 KiB limit,\n' +

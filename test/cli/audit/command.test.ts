@@ -88,5 +88,9 @@ describe('command line', () => {
     const top = startChild(process.execPath, ['dist/src/cli/bin.js', '--help'], { cwd: repoRoot });
     await new Promise((r) => top.proc.once('exit', r));
     expect(top.output()).toMatch(/audit {4}audit a WebSocket endpoint/);
+    const version = startChild(process.execPath, ['dist/src/cli/bin.js', '--version'], { cwd: repoRoot });
+    expect(await new Promise((r) => version.proc.once('exit', r))).toBe(0);
+    expect(version.output().trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(formatUsage(auditCommand).split('\n')[0]).toBe('Usage: wsguard audit [options]');
   });
 });
