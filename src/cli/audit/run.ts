@@ -1,3 +1,4 @@
+import { connect as netConnect } from 'node:net';
 import { packageVersion } from '../../package-root.js';
 import { UnreachableError } from '../probe.js';
 import { catalogue } from './catalogue.js';
@@ -118,6 +119,44 @@ async function runOne(ctx: AuditContext, check: CheckDef<AuditContext>): Promise
   };
 }
 
+const UNREACHABLE =
+  /cannot reach|no complete answer|ECONNRESET|ECONNREFUSED|socket hang up|closed 1006|did not finish/;
+
+/** Whether anything accepts a TCP connection at the target's host and port within `timeoutMs`. */
+function answersTcp(target: URL, timeoutMs: number): Promise<boolean> {
+  const port = Number(target.port || (target.protocol === 'wss:' ? 443 : 80));
+  return new Promise((resolve) => {
+    const s = netConnect({ host: target.hostname.replace(/^\[|\]$/g, ''), port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+function availabilityFinding(last: string, detail: string): Finding {
+  return {
+    id: 'availability.target-down',
+    title: 'The target stopped answering during the audit',
+    category: 'availability',
+    severity: 'high',
+    cwe: 'CWE-400',
+    result: 'fail',
+    detail: `the target stopped answering during ${last} (the last check run); the checks after it were not run`,
+    evidence: {
+      sent: [`the probes of ${last}`],
+      received: [detail, 'no TCP connection accepted afterwards'],
+    },
+    remediation:
+      'Find what the last check sent (--verbose shows it) and make the server survive it: bounded parsing, a try/catch around handlers, a supervisor that restarts it.',
+    durationMs: 0,
+  };
+}
+
 function notRun(check: CheckDef<AuditContext>, detail: string): Finding {
   return {
     id: check.id,
@@ -206,16 +245,28 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
 
   const checks = catalogue(options.full).filter((c) => selected(c, options.only));
   const findings: Finding[] = [];
+  let down: string | undefined;
   try {
     for (const [i, check] of checks.entries()) {
       hooks.onStart?.(check, i, checks.length);
       // Locked out: hammering on would only lengthen the block; the rest is reported as not run.
       const lockout = ctx.lockout;
-      const f = lockout
-        ? notRun(check, `not run: the server locked the auditor out during ${lockout.check}`)
-        : await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
+      const f = down
+        ? notRun(check, `not run: the target stopped answering after ${down}`)
+        : lockout
+          ? notRun(check, `not run: the server locked the auditor out during ${lockout.check}`)
+          : await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
       findings.push(f);
       hooks.onResult?.(f, i, checks.length);
+      // A check that could not reach the target: is the target still there at all?
+      if (!down && UNREACHABLE.test(`${f.detail} ${f.evidence.received.join(' ')}`)) {
+        if (!(await answersTcp(ctx.target, ctx.bounds.timeoutMs))) {
+          down = check.id;
+          const a = availabilityFinding(check.id, f.detail);
+          findings.push(a);
+          hooks.onResult?.(a, i, checks.length);
+        }
+      }
     }
     // Oversized answers are reported even when --only left their check out.
     if (ctx.oversized.length > 0 && !checks.includes(oversized)) findings.push(await runOne(ctx, oversized));

@@ -10,6 +10,7 @@ import {
   startAnyErrorNoLimit,
   startCatchAll,
   startCookieOnly,
+  startCrashOnArray,
   startHeaderTimeout,
   startMarkdownInjection,
   startNoHeaderTimeout,
@@ -176,5 +177,22 @@ describe('right verdicts', () => {
     expect(looksLikePrometheus('# HELP a A.\n# TYPE a counter\na_total 3\nb{x="1"} 2.5e3 1700000000\n')).toBe(
       true,
     );
+  });
+
+  it('a target that dies mid-audit: one high availability finding naming the last check, the rest not run (was: a string of errors)', async () => {
+    srv = await startCrashOnArray();
+    const run = await audit(srv.url, ['--only=input,errors,session']);
+    expect(finding(run.report, 'availability.target-down')).toMatchObject({
+      result: 'fail',
+      severity: 'high',
+      detail: expect.stringMatching(
+        /^the target stopped answering during input\.deep-nesting \(the last check run\)/,
+      ),
+    });
+    expect(run.report.findings.filter((f) => f.result === 'error')).toEqual([]);
+    expect(finding(run.report, 'errors.stack-trace')).toMatchObject({
+      result: 'skip',
+      detail: 'not run: the target stopped answering after input.deep-nesting',
+    });
   });
 });
