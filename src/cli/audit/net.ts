@@ -1,86 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingHttpHeaders, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { openProbe, UnreachableError } from '../probe.js';
 import type { AuditContext } from './context.js';
+import { paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
 
-/** The check does not apply to this server (or needs something the audit lacks). */
-export class SkipError extends Error {
-  override name = 'SkipError';
-}
-
-/** The server's own defences refused the auditor (429, a ban, an anomaly close): a later run can retry. */
-export class ThrottledError extends Error {
-  override name = 'ThrottledError';
-  constructor(
-    message: string,
-    /** Seconds the server asked the auditor to wait (Retry-After / retryAfterMs), when it said. */
-    readonly retryAfterS?: number,
-  ) {
-    super(message);
-  }
-}
-
-/** Retry-After in seconds (delta form), when present and sane. */
-export function retryAfter(headers: IncomingHttpHeaders | undefined): number | undefined {
-  const v = Number(headers?.['retry-after']);
-  return Number.isFinite(v) && v >= 0 && v <= 86_400 ? v : undefined;
-}
-
-/**
- * Waits until one more upgrade keeps the run under `upgradesPerMinute` (servers count upgrades
- * per IP: wsguard allows 30 a minute by default), and spends one of the run's upgrade budget.
- */
-export async function paceUpgrade(ctx: AuditContext): Promise<void> {
-  if (ctx.upgrades.total >= ctx.upgrades.budget)
-    throw new SkipError(`the run's probe budget of ${ctx.upgrades.budget} upgrades is spent (--budget)`);
-  const times = ctx.upgrades.times;
-  for (;;) {
-    const now = performance.now();
-    while (times.length > 0 && (times[0] ?? 0) <= now - 60_000) times.shift();
-    if (times.length < ctx.upgrades.perMinute) break;
-    const waitMs = (times[0] ?? now) + 60_000 - now;
-    ctx.verbose(`pacing: ${times.length} upgrades in the last minute, waiting ${Math.ceil(waitMs / 1000)} s`);
-    await new Promise((r) => setTimeout(r, waitMs + 10));
-  }
-  times.push(performance.now());
-  ctx.upgrades.total++;
-}
+export { isLoopback, type Lookup, resolvesToLoopback } from './host.js';
+export { paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
 
 /** Shortens text for evidence and console lines. */
 export function short(text: string, max = 200): string {
   const flat = text.replace(/\s+/g, ' ');
   return flat.length > max ? `${flat.slice(0, max)}… (${text.length} chars)` : flat;
-}
-
-/** A loopback address or the name `localhost` itself, without asking DNS. */
-export function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
-
-export type Lookup = (host: string) => Promise<string[]>;
-const systemLookup: Lookup = async (host) =>
-  (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
-
-/**
- * Loopback once resolved: `*.localhost` names are loopback only by convention, and a resolver
- * (a hosts file, a corporate DNS) can point them anywhere, so every address must be loopback.
- */
-export async function resolvesToLoopback(hostname: string, lookup: Lookup = systemLookup): Promise<boolean> {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  if (isIP(h)) return isLoopback(h);
-  if (h === 'localhost') return true;
-  try {
-    const addresses = await lookup(h);
-    return addresses.length > 0 && addresses.every(isLoopback);
-  } catch {
-    return false;
-  }
 }
 
 /** The http(s) URL of `path` on the target's host and port. */
