@@ -88,7 +88,8 @@ async function runOne(ctx: AuditContext, check: CheckDef<AuditContext>): Promise
   const overdue = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
       () => reject(new Error(`the check did not finish within ${limitMs} ms`)),
-      limitMs + 5000,
+      // Plus the longest pacing wait of one upgrade (a minute), which is the auditor's own doing.
+      limitMs + 5000 + 61_000,
     );
   });
   try {

@@ -18,7 +18,7 @@ import {
 } from './plan.js';
 
 export const initCommand: CommandSpec = {
-  usage: 'wsguard init',
+  usage: 'node scripts/setup-websocket-security.js',
   summary:
     'Sets up wsguard in the project in the current directory: writes server/websocket.ts, server/index.ts\n' +
     '(when the project has no server entry) and client/src/utils/secureWebSocket.ts, a .env with a fresh\n' +

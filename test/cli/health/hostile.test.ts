@@ -104,7 +104,9 @@ describe('the CLIs against a hostile server', () => {
     expect(r.stdout).toMatch(/\\x1b\[2J/);
     const j = await health(url, ['--json', '--deadline=60']);
     expect(j.stdout).not.toMatch(RAW_ESCAPES);
-    const parsed = JSON.parse(j.stdout) as { checks: { detail?: string }[] };
+    const parsed = JSON.parse(Buffer.from(j.stdout, 'latin1').toString('utf8')) as {
+      checks: { detail?: string }[];
+    };
     expect(parsed.checks.some((c) => c.detail?.includes(ESCAPES))).toBe(true);
   }, 100_000);
 
