@@ -35,9 +35,9 @@ const MAX_SECRETS = 16;
  * A WebSocket that stays connected and authenticated: token auth, CSRF on every application
  * message, acks, a bounded queue while disconnected, backoff reconnects with a close-code
  * policy, session refresh and health pings. A class because it is one long-lived state machine;
- * this file is that machine (dial, authenticate, route frames, decide after a close). Delivery
- * is `outbox.ts`, refresh `refresh.ts`, the decision after a close `close-policy.ts`, health
- * `heartbeat.ts`.
+ * this file is that machine: dial (`dial.ts`, when: `redial.ts`), authenticate, route frames
+ * (`frames.ts`), apply the next step after a close (decided by `close-policy.ts`). Delivery is
+ * `outbox.ts`; the live session with its health pings and refresh is `session.ts`.
  *
  * `Out` maps outgoing types to `{ payload, result }`; `In` maps incoming event types to payloads.
  */
