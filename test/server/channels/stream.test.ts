@@ -12,7 +12,7 @@ afterEach(async () => {
 });
 
 const staff = new Set<string>();
-const channels: WsGuardOptions['channels'] = {
+const channels: NonNullable<WsGuardOptions['channels']> = {
   'room:{name}': {
     authorize: () => true,
     history: { size: 100, ttlMs: 120_000 },
