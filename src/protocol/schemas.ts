@@ -22,24 +22,32 @@ export const appMessageSchema = z.strictObject({
   csrf: z.string().max(256).optional(),
 });
 
+const announcedRateSchema = z.object({ rate: z.number().positive(), burst: z.number().min(1) });
+const announcedPairSchema = z.object({
+  messages: announcedRateSchema.optional(),
+  bytes: announcedRateSchema.optional(),
+});
+export const announcedLimitsSchema = z.object({
+  maxPayload: z.number(),
+  socket: announcedPairSchema.optional(),
+  user: announcedPairSchema.optional(),
+  types: z.record(z.string(), announcedRateSchema.extend({ cost: z.number().positive() })).optional(),
+  maxSubscriptions: z.number().int().min(0).optional(),
+});
+
 export const authOkMessageSchema = z.object({
   type: z.literal('auth_ok'),
   sessionId: z.string(),
   csrfToken: z.string(),
   expiresAt: z.number(),
   heartbeatMs: z.number(),
-  limits: z
-    .object({
-      maxPayload: z.number(),
-      messagesPerSecond: z.number().optional(),
-      burst: z.number().optional(),
-    })
-    .optional(),
+  limits: announcedLimitsSchema.optional(),
 });
 export const refreshOkMessageSchema = z.object({
   type: z.literal('refresh_ok'),
   expiresAt: z.number(),
   csrfToken: z.string(),
+  limits: announcedLimitsSchema.optional(),
 });
 export const ackMessageSchema = z.object({
   type: z.literal('ack'),

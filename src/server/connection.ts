@@ -1,4 +1,4 @@
-import { type ErrorCode, ErrorCodes, formatCloseReason } from '../protocol/index.js';
+import { type ErrorCode, ErrorCodes, formatCloseReason, MESSAGE_ID_PATTERN } from '../protocol/index.js';
 import type { Principal } from './connection/state.js';
 import { DEFAULTS } from './defaults.js';
 import { WsgError } from './errors.js';
@@ -245,9 +245,16 @@ export class Connection implements ConnectionInfo {
       return this.runApp(m, 0);
     }
     const value = this.host.parse(typeof data === 'string' ? data : data.toString());
-    if (value instanceof WsgError) return this.reject(value, m);
+    if (value instanceof WsgError) {
+      m.id = peekId(data);
+      return this.reject(value, m);
+    }
     const env = this.host.readEnvelope(value);
-    if (env instanceof WsgError) return this.reject(env, m);
+    if (env instanceof WsgError) {
+      // A refused envelope still names its id when it has a well-formed one: the client settles that send.
+      m.id = idOf(value);
+      return this.reject(env, m);
+    }
     switch (env.kind) {
       case 'ping':
         return this.sendFrame(pongFrame(env.ts));
@@ -373,6 +380,13 @@ export class Connection implements ConnectionInfo {
   handleTransportError(code: ErrorCode): void {
     this.host.onRejected(this, new WsgError(code), undefined);
   }
+}
+
+/** The `id` of a parsed message whose envelope was refused, when it is a well-formed id. */
+function idOf(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const id = (value as { id?: unknown }).id;
+  return typeof id === 'string' && MESSAGE_ID_PATTERN.test(id) ? id : undefined;
 }
 
 const ID_AT_START = /^\{\s*"id"\s*:\s*"([\x21\x23-\x5b\x5d-\x7e]{1,64})"/;

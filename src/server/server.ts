@@ -10,6 +10,7 @@ import { createDispatcher } from './dispatch.js';
 import { createEventBus, createLogger, type EventBus, type EventListener } from './events.js';
 import type { GateDecision } from './gate/index.js';
 import { randomId } from './ids.js';
+import { announceLimits } from './limits/announce.js';
 import type { HttpHandler } from './monitor/http.js';
 import { createMonitoring } from './monitor/monitoring.js';
 import { countUp, type ServerStats, sweepBlocks } from './monitor/stats.js';
@@ -162,6 +163,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
   });
 
   // 7. What every connection calls into (connection/host.ts).
+  const announced = announceLimits(config.limits, config.maxPayload);
   const host = createConnectionHost({
     config,
     events,
@@ -176,9 +178,9 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       protection,
       sessions,
       heartbeatMs: config.heartbeatMs,
-      maxPayload: config.maxPayload,
+      limits: announced,
     }),
-    refresh: createRefresher({ verifier, protection, sessions, path: config.path }),
+    refresh: createRefresher({ verifier, protection, sessions, path: config.path, limits: announced }),
     dispatch: dispatcher.dispatch,
     onRejected: rejections.onSocket,
     broadcast: broadcast.send,

@@ -1,4 +1,4 @@
-import { ControlType, type ErrorCode, ErrorCodes } from '../../protocol/index.js';
+import { type AnnouncedLimits, ControlType, type ErrorCode, ErrorCodes } from '../../protocol/index.js';
 
 // Every frame the server sends is built here, from the names in src/protocol/. Frames sent on
 // every message are concatenated from pre-encoded parts: JSON.stringify of a fresh object per
@@ -47,7 +47,7 @@ export function authOkFrame(o: {
   csrfToken: string;
   expiresAt: number;
   heartbeatMs: number;
-  maxPayload: number;
+  limits: AnnouncedLimits;
 }): string {
   return JSON.stringify({
     type: ControlType.AuthOk,
@@ -55,10 +55,10 @@ export function authOkFrame(o: {
     csrfToken: o.csrfToken,
     expiresAt: o.expiresAt,
     heartbeatMs: o.heartbeatMs,
-    limits: { maxPayload: o.maxPayload },
+    limits: o.limits,
   });
 }
 
-export function refreshOkFrame(expiresAt: number, csrfToken: string): string {
-  return JSON.stringify({ type: ControlType.RefreshOk, expiresAt, csrfToken });
+export function refreshOkFrame(expiresAt: number, csrfToken: string, limits: AnnouncedLimits): string {
+  return JSON.stringify({ type: ControlType.RefreshOk, expiresAt, csrfToken, limits });
 }

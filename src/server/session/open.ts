@@ -1,3 +1,4 @@
+import type { AnnouncedLimits } from '../../protocol/index.js';
 import type { Principal } from '../connection/state.js';
 import type { Connection } from '../connection.js';
 import { WsgError } from '../errors.js';
@@ -26,9 +27,10 @@ export function createSessionOpener(o: {
   protection: Protection;
   sessions: SessionManager;
   heartbeatMs: number;
-  maxPayload: number;
+  /** Announced in auth_ok. */
+  limits: AnnouncedLimits;
 }): SessionOpener {
-  const { protection, sessions, heartbeatMs, maxPayload } = o;
+  const { protection, sessions, heartbeatMs, limits } = o;
   return async (conn, principal) => {
     try {
       const refused = await protection.admitUser(principal.id);
@@ -51,7 +53,7 @@ export function createSessionOpener(o: {
         csrfToken: record.csrfToken,
         expiresAt: record.expiresAt,
         heartbeatMs,
-        maxPayload,
+        limits,
       });
       return { sessionId: record.id, csrfToken: record.csrfToken, frame };
     } catch (err) {

@@ -1,3 +1,4 @@
+import type { AnnouncedLimits } from '../../protocol/index.js';
 import type { TokenVerifier } from '../auth/verifier.js';
 import type { Connection } from '../connection.js';
 import { WsgError } from '../errors.js';
@@ -17,8 +18,10 @@ export function createRefresher(o: {
   sessions: SessionManager;
   /** The endpoint path, for the request a custom verify() is given. */
   path: string;
+  /** Announced again in refresh_ok. */
+  limits: AnnouncedLimits;
 }): (conn: Connection, token: string) => Promise<void> {
-  const { verifier, protection, sessions, path } = o;
+  const { verifier, protection, sessions, path, limits } = o;
   return async (conn, token) => {
     const principal = await verifier(token, {
       url: path,
@@ -54,6 +57,6 @@ export function createRefresher(o: {
       });
       return conn.fail(result.code);
     }
-    conn.sendFrame(refreshOkFrame(result.expiresAt, result.csrfToken));
+    conn.sendFrame(refreshOkFrame(result.expiresAt, result.csrfToken, limits));
   };
 }
