@@ -1,4 +1,10 @@
-import { type ErrorCode, ErrorCodes, isErrorCode } from '../protocol/index.js';
+import {
+  type AnnouncedLimits,
+  type ErrorCode,
+  ErrorCodes,
+  isErrorCode,
+  readAnnouncedLimits,
+} from '../protocol/index.js';
 import { isObject } from './util.js';
 
 /** A frame from the server, checked and normalized; the client acts on these, never on raw JSON. */
@@ -10,6 +16,8 @@ export type ServerFrame =
       expiresAt: number | undefined;
       /** The server's largest frame, when it says. */
       maxPayload: number | undefined;
+      /** The session's limits, when the server announces them. */
+      limits: AnnouncedLimits | undefined;
     }
   /** An `auth_ok` without a session id or CSRF token: the server broke the protocol. */
   | { kind: 'bad_auth_ok' }
@@ -24,7 +32,7 @@ export type ServerFrame =
     }
   | { kind: 'pong'; ts: number }
   | { kind: 'session_expiring' }
-  | { kind: 'refresh_ok'; csrfToken: unknown; expiresAt: unknown }
+  | { kind: 'refresh_ok'; csrfToken: unknown; expiresAt: unknown; limits: AnnouncedLimits | undefined }
   /** An application event. */
   | { kind: 'event'; type: string; payload: unknown }
   /** Not JSON. */
@@ -51,6 +59,7 @@ export function parseServerFrame(text: string): ServerFrame | undefined {
         csrfToken,
         expiresAt: typeof expiresAt === 'number' ? expiresAt : undefined,
         maxPayload: isObject(limits) && typeof limits.maxPayload === 'number' ? limits.maxPayload : undefined,
+        limits: readAnnouncedLimits(limits),
       };
     }
     case 'ack':
@@ -71,7 +80,12 @@ export function parseServerFrame(text: string): ServerFrame | undefined {
     case 'session_expiring':
       return { kind: 'session_expiring' };
     case 'refresh_ok':
-      return { kind: 'refresh_ok', csrfToken: msg.csrfToken, expiresAt: msg.expiresAt };
+      return {
+        kind: 'refresh_ok',
+        csrfToken: msg.csrfToken,
+        expiresAt: msg.expiresAt,
+        limits: readAnnouncedLimits(msg.limits),
+      };
     case 'auth':
     case 'refresh':
     case 'ping':

@@ -91,7 +91,7 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     this.live = createLiveSession(opts, {
       log: this.log,
       getToken: () => this.tokens.get(),
-      send: (frame) => this.transport?.send(frame),
+      send: (frame) => this.transport?.send(this.outbox.control(frame)),
       remember: (secret) => this.secrets.remember(secret),
       onDead: () => this.drop('pong-timeout', 1006),
       onLatency: (latencyMs) => this.events.lifecycle.emit('latency', { latencyMs }),
@@ -343,6 +343,7 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
         this.log('session expiring');
         return this.live.refresh();
       case 'refresh_ok':
+        this.outbox.announce(frame.limits);
         return this.live.refreshOk(frame);
     }
     if (this._state === 'open') this.events.deliver(frame.type, frame.payload);
@@ -366,7 +367,7 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     this.setState('open');
     if (gen !== this.gen) return;
     this.live.keepAlive(token, expiresAt);
-    this.outbox.resume();
+    this.outbox.resume(frame.limits);
     if (gen !== this.gen) return;
     this.events.lifecycle.emit('open', { sessionId, expiresAt, reconnected });
   }

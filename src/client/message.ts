@@ -1,0 +1,60 @@
+import {
+  APP_TYPE_PATTERN,
+  type ErrorCode,
+  type ErrorCodeInfo,
+  ErrorCodes,
+  isReservedType,
+} from '../protocol/index.js';
+import { InvalidMessageError } from './errors.js';
+import { messageId, utf8Length } from './ids.js';
+import { isObject, type Timer, toError } from './util.js';
+
+/** Retried after its `retryAfterMs`: refused before any handler ran, for a passing condition. */
+export function isRetryable(code: ErrorCode): boolean {
+  return (ErrorCodes[code] as ErrorCodeInfo).retryable === true;
+}
+
+/** An application message in the outbox. */
+export interface Pending {
+  readonly id: string;
+  readonly type: string;
+  readonly payloadJson: string | undefined;
+  readonly bytes: number;
+  readonly enqueuedAt: number;
+  resolve(result: unknown): void;
+  reject(err: Error): void;
+  /** Written on the current socket and not yet answered. */
+  onWire: boolean;
+  firstSentAt?: number;
+  ackTimer?: Timer;
+  csrfUsed?: string;
+  csrfRetried?: boolean;
+}
+
+export type Prepared = Omit<Pending, 'resolve' | 'reject'>;
+
+/** Checks and encodes `send()`'s argument; a bad one throws InvalidMessageError. */
+export function prepareMessage(message: unknown, now: number): Prepared {
+  if (!isObject(message)) throw new InvalidMessageError('type', 'send() needs { type, payload }');
+  const { type, payload } = message;
+  if (typeof type !== 'string' || !APP_TYPE_PATTERN.test(type) || isReservedType(type)) {
+    throw new InvalidMessageError('type', `invalid message type: ${String(type).slice(0, 64)}`);
+  }
+  let payloadJson: string | undefined;
+  try {
+    payloadJson = payload === undefined ? undefined : JSON.stringify(payload);
+  } catch (err) {
+    throw new InvalidMessageError('payload', `payload is not JSON: ${toError(err).message}`);
+  }
+  if (payload !== undefined && payloadJson === undefined) {
+    throw new InvalidMessageError('payload', 'payload is not JSON');
+  }
+  return {
+    id: messageId(),
+    type,
+    payloadJson,
+    bytes: utf8Length(type) + (payloadJson === undefined ? 0 : utf8Length(payloadJson)),
+    enqueuedAt: now,
+    onWire: false,
+  };
+}
