@@ -9,6 +9,9 @@ import { jwtSecret, setupWebSockets } from './websocket.js';
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '0.0.0.0';
 const production = process.env.NODE_ENV === 'production';
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+/** The user ids `/dev-token?user=` accepts (the ids `user:{id}` channels and `dm` take). */
+const USER_ID = /^[A-Za-z0-9_.@-]{1,64}$/;
 
 // The React demo page, built by `npm run build` (vite) next to this file's build.
 const pageRoot = fileURLToPath(new URL('../client/', import.meta.url));
@@ -59,8 +62,15 @@ async function devToken(subject = 'demo-user'): Promise<string> {
 const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
   const path = (req.url ?? '/').split('?')[0] ?? '/';
   if (path === '/dev-token' && !production) {
-    // Each page gets its own guest identity, so two tabs chat as two users.
-    void devToken(`guest-${randomBytes(3).toString('hex')}`).then((token) => {
+    // Each page gets its own guest identity, so two tabs chat as two users. A page on this
+    // machine may pick its user (`?user=alice`) to try DMs and rooms as someone known.
+    const asked = new URL(req.url ?? '/', 'http://localhost').searchParams.get('user');
+    const local = LOOPBACK.has(req.socket.remoteAddress ?? '');
+    if (asked !== null && (!local || !USER_ID.test(asked))) {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('Bad user\n');
+      return;
+    }
+    void devToken(asked ?? `guest-${randomBytes(3).toString('hex')}`).then((token) => {
       res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       res.end(JSON.stringify({ token }));
     });

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import {
+  type ChannelOptions,
   createJwtVerifier,
+  type Principal,
   redisStore,
+  requireClaim,
   safeText,
   setupWebSockets as secure,
+  type UpgradeRequest,
   type WsGuardServer,
 } from 'wsguard/server';
 import { z } from 'zod';
@@ -21,23 +25,64 @@ if (production && !process.env.WSGUARD_JWT_SECRET) {
   throw new Error('WSGUARD_JWT_SECRET must be set in production');
 }
 
+/** The claims this app reads from its JWTs; a token whose claims do not fit is refused. */
+export const claims = z.object({ role: z.string().max(64).optional() });
+export type DemoUser = Principal<z.output<typeof claims>>;
+
+const DEV_USER: DemoUser = { id: 'dev-user', claims: {} };
+const ROOM_NAME = /[a-z0-9-]{1,32}/;
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+const fromLoopback = (req: UpgradeRequest) => LOOPBACK.has(req.remoteAddress);
+
 /** The message types this app accepts, each with its Zod schema. */
 export const messages = {
   /** Any JSON payload; the ack's result is the payload. */
   echo: z.unknown(),
-  /** A chat line, broadcast to every connected user. */
-  chat: z.object({ text: safeText({ min: 1, max: 2000 }) }),
+  /** A chat line: broadcast to every connected user, or published on `room:<room>` with a room. */
+  chat: z.object({
+    room: z
+      .string()
+      .regex(new RegExp(`^${ROOM_NAME.source}$`))
+      .optional(),
+    text: safeText({ min: 1, max: 2000 }),
+  }),
+  /** A direct message, published on the target's private channel `user:<to>`. */
+  dm: z.object({ to: z.string().regex(/^[A-Za-z0-9_.@-]{1,64}$/), text: safeText({ min: 1, max: 2000 }) }),
 };
+
+/** A room: subscribers see `chat` lines and each other's `typing` (which carries who types). */
+const room = (authorize: ChannelOptions<DemoUser>['authorize']): ChannelOptions<DemoUser> => ({
+  authorize,
+  publish: { typing: z.object({}) },
+  transformPublish: (user, _event, payload) => ({ ...(payload as object), from: user.id }),
+  // Accepted now, kept once channel history and presence land.
+  history: { size: 100, ttlMs: 120_000 },
+  presence: true,
+});
+
+/** Channels: rooms anyone signed in may join, a staff room, and each user's private channel. */
+export const channels = {
+  'room:{name}': { ...room(() => true), params: { name: ROOM_NAME } },
+  // The exact name wins over `room:{name}`: only tokens with "role": "staff".
+  'room:staff': room(requireClaim('role', 'staff')),
+  'user:{id}': { authorize: (user: DemoUser, { id }: Readonly<Record<string, string>>) => user.id === id },
+} satisfies Record<string, ChannelOptions<DemoUser>>;
 
 /** The app's WebSocket endpoint on `/ws` (seed usage: `setupWebSockets(server)`). */
 export function setupWebSockets(server: Server): WsGuardServer {
-  const jwt = createJwtVerifier({ secret: jwtSecret });
+  const jwt = createJwtVerifier({ secret: jwtSecret, claims });
   return secure(server, {
     path: '/ws',
     auth: {
-      verify: (token) => (!production && token === DEV_TOKEN ? { id: 'dev-user' } : jwt(token)),
+      verify: (token, req): DemoUser | Promise<DemoUser | null> =>
+        !production && token === DEV_TOKEN && fromLoopback(req) ? DEV_USER : jwt(token),
     },
     messages,
+    channels,
+    // A chat line for a room goes only where its sender may read.
+    authorize: {
+      chat: (_user, { room }, ctx) => room === undefined || ctx.canSubscribe(`room:${room}`),
+    },
     // More than one process (cluster, several machines): share limits, sessions, revocations and
     // broadcasts through Redis. Without REDIS_URL everything stays in this process.
     ...(process.env.REDIS_URL ? { store: redisStore({ url: process.env.REDIS_URL }) } : {}),
@@ -48,7 +93,7 @@ export function setupWebSockets(server: Server): WsGuardServer {
     // Readable logs on a terminal, JSON lines everywhere else (pino-pretty is a dev dependency).
     ...(process.stdout.isTTY && !production ? { logger: { transport: { target: 'pino-pretty' } } } : {}),
     // Library defaults, plus a per-type limit a human typing never meets: 5 chat lines a second.
-    limits: { types: { chat: { rate: 5, burst: 10 } } },
+    limits: { types: { chat: { rate: 5, burst: 10 }, dm: { rate: 5, burst: 10 } } },
     // Options you are likely to need next (all of them, with defaults: the TSDoc of WsGuardOptions):
     // allowedOrigins: ['https://app.example.com'], // browsers from other sites; default: same host only
     // trustProxy: ['10.0.0.0/8'],                 // behind nginx or a load balancer: believe its X-Forwarded-*
@@ -58,8 +103,13 @@ export function setupWebSockets(server: Server): WsGuardServer {
     // onAnomaly: (event) => alerting.notify(event),
     handlers: {
       echo: (_ctx, payload) => payload,
-      chat: (ctx, { text }) => {
-        ctx.broadcast('chat', { from: ctx.user.id, text, at: Date.now() });
+      chat: async (ctx, { room, text }) => {
+        const line = { from: ctx.user.id, text, at: Date.now() };
+        if (room === undefined) ctx.broadcast('chat', line);
+        else await ctx.publish(`room:${room}`, 'chat', line);
+      },
+      dm: async (ctx, { to, text }) => {
+        await ctx.publish(`user:${to}`, 'dm', { from: ctx.user.id, text, at: Date.now() });
       },
     },
   });

@@ -5,13 +5,14 @@ import {
   ErrorCodes,
   isReservedType,
 } from '../protocol/index.js';
-import { InvalidMessageError } from './errors.js';
+import { InvalidMessageError, type ServerErrorCode } from './errors.js';
 import { messageId, utf8Length } from './ids.js';
 import { isObject, type Timer, toError } from './util.js';
 
 /** Retried after its `retryAfterMs`: refused before any handler ran, for a passing condition. */
-export function isRetryable(code: ErrorCode): boolean {
-  return (ErrorCodes[code] as ErrorCodeInfo).retryable === true;
+export function isRetryable(code: ServerErrorCode): boolean {
+  const info = (ErrorCodes as Record<string, ErrorCodeInfo | undefined>)[code];
+  return info?.retryable === true;
 }
 
 /** An application message in the outbox. */
@@ -19,6 +20,8 @@ export interface Pending {
   readonly id: string;
   readonly type: string;
   readonly payloadJson: string | undefined;
+  /** Further top-level fields of a channel control message, as `,"k":v…`. */
+  readonly fieldsJson?: string;
   readonly bytes: number;
   readonly enqueuedAt: number;
   resolve(result: unknown): void;

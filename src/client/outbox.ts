@@ -1,11 +1,4 @@
-import {
-  type AnnouncedLimits,
-  APP_TYPE_PATTERN,
-  type ErrorCode,
-  type ErrorCodeInfo,
-  ErrorCodes,
-  isReservedType,
-} from '../protocol/index.js';
+import type { AnnouncedLimits } from '../protocol/index.js';
 import {
   AckTimeoutError,
   ClosedError,
@@ -13,8 +6,9 @@ import {
   MessageExpiredError,
   QueueOverflowError,
   ServerError,
+  type ServerErrorCode,
 } from './errors.js';
-import { utf8Length } from './ids.js';
+import { messageId, utf8Length } from './ids.js';
 import type { DebugLog } from './logger.js';
 import { isRetryable, type Pending, type Prepared, prepareMessage } from './message.js';
 import type { ResolvedOptions } from './options.js';
@@ -80,17 +74,24 @@ export interface OutboxHooks {
 export interface Outbox {
   /** Validates and sends (or queues) an application message; resolves with the ack's result. */
   send(message: unknown): Promise<unknown>;
+  /**
+   * A channel control message (`subscribe`, `unsubscribe`, `publish`): `{id, type, ...fields,
+   * csrf}`, queued, resent and acked like an application message. `first` writes it ahead of
+   * everything waiting when the socket is writable (resubscribes after a reconnect, so the
+   * publications queued messages cause reach this client).
+   */
+  sendControl(type: string, fields: Record<string, unknown>, first?: boolean): Promise<unknown>;
   /** Resends what the last connection left unacked, then the queue, in order. */
   flush(): void;
   /** A connection was authenticated with these limits: everything waiting goes out, resends first. */
   resume(limits?: AnnouncedLimits): void;
-  ack(id: unknown, result: unknown): void;
   /** `refresh_ok` announced the session's limits (undefined: it did not, keep the current ones). */
   announce(limits: AnnouncedLimits | undefined): void;
   /** A control frame (ping, refresh) goes out: it takes from the same buckets. Returns it. */
   control(frame: string): string;
+  ack(id: unknown, result: unknown): void;
   /** The server answered `error` to message `id`. */
-  refused(id: string, code: ErrorCode, message: string, retryAfterMs: number | undefined): void;
+  refused(id: string, code: ServerErrorCode, message: string, retryAfterMs: number | undefined): void;
   /** The connection ended: what was on the wire waits for a resend on the next one. */
   disconnected(): void;
   /** The client stopped: every message rejects with ClosedError. */
@@ -133,10 +134,9 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
     for (const p of inflight.values()) if (p.onWire) onWire++;
     const waiting = queue.size + inflight.size - onWire;
     const paused = o.now() < pausedUntil;
-    const paced = waiting > 0 && paceTimer !== undefined;
     const event: QueueEvent = { queued: waiting, inflight: onWire, paused };
     if (waiting > 0) {
-      const reason = o.blocked() ?? (paused ? 'paused' : paced ? 'paced' : undefined);
+      const reason = o.blocked() ?? (paused ? 'paused' : paceTimer !== undefined ? 'paced' : undefined);
       if (reason !== undefined) event.reason = reason;
     }
     if (
@@ -165,11 +165,6 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
     changed();
   };
 
-  const encode = (p: Pending, csrf: string) => {
-    const payload = p.payloadJson === undefined ? '' : `,"payload":${p.payloadJson}`;
-    return `{"id":${JSON.stringify(p.id)},"type":${JSON.stringify(p.type)}${payload},"csrf":${JSON.stringify(csrf)}}`;
-  };
-
   const paceAgainIn = (ms: number) => {
     if (paceTimer !== undefined) return;
     o.log('paced', { ms });
@@ -188,7 +183,8 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
    */
   const write = (p: Pending): boolean => {
     const session = o.session() as SessionLink;
-    const frame = encode(p, session.csrf);
+    const payload = p.payloadJson === undefined ? '' : `,"payload":${p.payloadJson}`;
+    const frame = `{"id":${JSON.stringify(p.id)},"type":${JSON.stringify(p.type)}${payload}${p.fieldsJson ?? ''},"csrf":${JSON.stringify(session.csrf)}}`;
     const bytes = utf8Length(frame);
     if (session.maxPayload !== undefined && bytes > session.maxPayload) {
       settle(p);
@@ -287,6 +283,32 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
     resumeAfterPause();
   };
 
+  const submit = (prepared: Prepared, first = false) => {
+    if (o.blocked() === 'closed') return Promise.reject(new ClosedError('the client is closed', false));
+    const sent = new Promise<unknown>((resolve, reject) => {
+      const p = prepared as Pending;
+      p.resolve = resolve;
+      p.reject = reject;
+      if (writable() && (first || (queue.size === 0 && !needsFlush && paceTimer === undefined))) {
+        inflight.set(p.id, p);
+        if (write(p)) return;
+        if (!first) inflight.delete(p.id);
+        else {
+          // Paced: it waits as a resend, and resends go ahead of the queue.
+          needsFlush = true;
+          return;
+        }
+      }
+      const { accepted, dropped } = queue.push(p);
+      for (const d of dropped) d.reject(new QueueOverflowError('drop-oldest'));
+      if (!accepted) return reject(new QueueOverflowError('reject-new'));
+      o.log('queued', { id: p.id, type: p.type, queued: queue.size });
+      scheduleExpiry();
+    });
+    changed();
+    return sent;
+  };
+
   return {
     send(message) {
       let prepared: Prepared;
@@ -295,24 +317,23 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
       } catch (err) {
         return Promise.reject(err);
       }
-      if (o.blocked() === 'closed') return Promise.reject(new ClosedError('the client is closed', false));
-      const sent = new Promise<unknown>((resolve, reject) => {
-        const p = prepared as Pending;
-        p.resolve = resolve;
-        p.reject = reject;
-        if (writable() && queue.size === 0 && !needsFlush && paceTimer === undefined) {
-          inflight.set(p.id, p);
-          if (write(p)) return;
-          inflight.delete(p.id);
-        }
-        const { accepted, dropped } = queue.push(p);
-        for (const d of dropped) d.reject(new QueueOverflowError('drop-oldest'));
-        if (!accepted) return reject(new QueueOverflowError('reject-new'));
-        o.log('queued', { id: p.id, type: p.type, queued: queue.size });
-        scheduleExpiry();
-      });
-      changed();
-      return sent;
+      return submit(prepared);
+    },
+    sendControl(type, fields, first) {
+      let fieldsJson = '';
+      for (const [k, v] of Object.entries(fields)) fieldsJson += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+      return submit(
+        {
+          id: messageId(),
+          type,
+          payloadJson: undefined,
+          fieldsJson,
+          bytes: utf8Length(type) + utf8Length(fieldsJson),
+          enqueuedAt: o.now(),
+          onWire: false,
+        },
+        first === true,
+      );
     },
     flush,
     resume(limits) {

@@ -64,14 +64,12 @@ export function createPacer(now: () => number): Pacer {
   let socketMessages: Bucket | undefined;
   let socketBytes: Bucket | undefined;
   let userMessages: Bucket | undefined;
-  let userBytes: Bucket | undefined;
   let types = new Map<string, { b: Bucket; cost: number }>();
 
   const all = function* (type: string | undefined, bytes: number): Generator<[Bucket, number]> {
     if (socketMessages) yield [socketMessages, 1];
     if (socketBytes) yield [socketBytes, bytes];
     if (userMessages) yield [userMessages, 1];
-    if (userBytes) yield [userBytes, bytes];
     const t = type === undefined ? undefined : types.get(type);
     if (t) yield [t.b, t.cost];
   };
@@ -81,13 +79,16 @@ export function createPacer(now: () => number): Pacer {
       const t = now();
       const keep = (r: AnnouncedRate | undefined, prev: Bucket | undefined) =>
         r === undefined ? undefined : bucket(r, t, prev);
-      socketMessages = keep(limits?.socket?.messages, socketMessages);
-      socketBytes = keep(limits?.socket?.bytes, socketBytes);
-      userMessages = keep(limits?.user?.messages, userMessages);
-      userBytes = keep(limits?.user?.bytes, userBytes);
+      const perSocket =
+        limits?.messagesPerSecond !== undefined && limits.burst !== undefined
+          ? { rate: limits.messagesPerSecond, burst: limits.burst }
+          : undefined;
+      socketMessages = keep(perSocket, socketMessages);
+      socketBytes = keep(limits?.bytes, socketBytes);
+      userMessages = keep(limits?.user, userMessages);
       const next = new Map<string, { b: Bucket; cost: number }>();
       for (const [type, r] of Object.entries(limits?.types ?? {})) {
-        next.set(type, { b: bucket(r, t, types.get(type)?.b), cost: r.cost });
+        next.set(type, { b: bucket(r, t, types.get(type)?.b), cost: r.cost ?? 1 });
       }
       types = next;
     },

@@ -111,6 +111,13 @@ export const ErrorCodes = {
     closeCode: CloseCode.InternalError,
     closes: false,
   },
+  WSG_FORBIDDEN: { message: 'Forbidden', closeCode: CloseCode.Forbidden, closes: false },
+  WSG_UNKNOWN_CHANNEL: { message: 'Unknown channel', closeCode: CloseCode.BadInput, closes: false },
+  WSG_TOO_MANY_SUBSCRIPTIONS: {
+    message: 'Too many subscriptions',
+    closeCode: CloseCode.PolicyViolation,
+    closes: false,
+  },
   WSG_INTERNAL: {
     message: 'Internal error',
     closeCode: CloseCode.InternalError,

@@ -17,6 +17,13 @@ export const ControlType = {
   AuthOk: 'auth_ok',
   RefreshOk: 'refresh_ok',
   SessionExpiring: 'session_expiring',
+  Subscribe: 'subscribe',
+  Unsubscribe: 'unsubscribe',
+  Publish: 'publish',
+  Publication: 'publication',
+  Unsubscribed: 'unsubscribed',
+  /** Reserved for channels with presence; not sent yet. */
+  Presence: 'presence',
 } as const;
 
 export type ControlType = (typeof ControlType)[keyof typeof ControlType];
@@ -31,6 +38,34 @@ export function isReservedType(type: string): boolean {
 export const APP_TYPE_PATTERN = /^[A-Za-z][\w.:-]{0,63}$/;
 /** Message ids (idempotency keys): 1 to 64 printable ASCII characters. */
 export const MESSAGE_ID_PATTERN = /^[\x21-\x7e]{1,64}$/;
+
+/**
+ * Channel names: `<namespace>:<rest>`, 1 to 128 characters of `[A-Za-z0-9:_-.@]`. The set leaves
+ * out `/`, `{`, `}`, `*`, spaces and anything outside ASCII, so a name can never look like a
+ * path, a pattern or a capability wildcard.
+ */
+export const CHANNEL_NAME_PATTERN = /^[A-Za-z0-9_.@-]+:[A-Za-z0-9:_.@-]+$/;
+export const MAX_CHANNEL_NAME = 128;
+
+export function isChannelName(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_CHANNEL_NAME && CHANNEL_NAME_PATTERN.test(value);
+}
+
+/** Codes an application refuses with (`APP_NOT_FOUND`): `APP_`, then capitals, digits, `_`. */
+export const APP_ERROR_CODE_PATTERN = /^APP_[A-Z0-9_]{1,60}$/;
+export type AppErrorCode = `APP_${string}`;
+
+export function isAppErrorCode(value: unknown): value is AppErrorCode {
+  return typeof value === 'string' && APP_ERROR_CODE_PATTERN.test(value);
+}
+/** Longest message an application error may carry on the wire. */
+export const MAX_APP_ERROR_MESSAGE = 200;
+
+/** Where a client resumes a channel with history (accepted; history is not kept yet). */
+export interface StreamPosition {
+  epoch: string;
+  offset: number;
+}
 
 // Client -> server
 
@@ -54,7 +89,35 @@ export interface AppMessage<T extends string = string, P = unknown> {
   /** The session's CSRF token from `auth_ok`. */
   csrf?: string;
 }
-export type ClientMessage = AuthMessage | RefreshMessage | PingMessage | AppMessage;
+export interface SubscribeMessage {
+  id: string;
+  type: 'subscribe';
+  channel: string;
+  csrf: string;
+  since?: StreamPosition;
+}
+export interface UnsubscribeMessage {
+  id: string;
+  type: 'unsubscribe';
+  channel: string;
+  csrf: string;
+}
+export interface PublishMessage<E extends string = string, P = unknown> {
+  id: string;
+  type: 'publish';
+  channel: string;
+  event: E;
+  payload: P;
+  csrf: string;
+}
+export type ClientMessage =
+  | AuthMessage
+  | RefreshMessage
+  | PingMessage
+  | SubscribeMessage
+  | UnsubscribeMessage
+  | PublishMessage
+  | AppMessage;
 
 // Server -> client
 
@@ -64,11 +127,6 @@ export interface AnnouncedRate {
   burst: number;
 }
 
-/** A per-type bucket: each message of the type takes `cost` tokens. */
-export interface AnnouncedTypeRate extends AnnouncedRate {
-  cost: number;
-}
-
 /**
  * The session's effective limits, sent in `auth_ok` and `refresh_ok` so a client can pace
  * itself and never be refused. A layer the server does not enforce is absent.
@@ -76,33 +134,25 @@ export interface AnnouncedTypeRate extends AnnouncedRate {
 export interface AnnouncedLimits {
   /** Largest frame, bytes (a larger one closes the socket 1009). */
   maxPayload: number;
-  /** Per socket, checked on every frame (messages and bytes). */
-  socket?: { messages?: AnnouncedRate; bytes?: AnnouncedRate };
-  /** Per user, across all the user's sockets (and nodes sharing a store). */
-  user?: { messages?: AnnouncedRate; bytes?: AnnouncedRate };
-  /** Per user and message type. */
-  types?: Record<string, AnnouncedTypeRate>;
-  /** Channels a socket may hold at once, where the server has channels. */
+  /** Most channels one socket may be subscribed to. */
   maxSubscriptions?: number;
+  /** Messages per second on this socket (token bucket), and its burst. */
+  messagesPerSecond?: number;
+  burst?: number;
+  /** Bytes (UTF-8 frame length) per second on this socket, and the burst. */
+  bytes?: AnnouncedRate;
+  /** Messages per second for the user across all its sockets and nodes, and the burst. */
+  user?: AnnouncedRate;
+  /** Per message type, per user (a type missing here has no own limit); `cost` tokens a message. */
+  types?: Record<string, AnnouncedRate & { cost?: number }>;
 }
+
+const saneRate = (v: unknown): v is number => typeof v === 'number' && v > 0 && Number.isFinite(v);
 
 function readRate(v: unknown): AnnouncedRate | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const { rate, burst } = v as Record<string, unknown>;
-  if (typeof rate !== 'number' || !(rate > 0) || !Number.isFinite(rate)) return undefined;
-  if (typeof burst !== 'number' || !(burst >= 1) || !Number.isFinite(burst)) return undefined;
-  return { rate, burst };
-}
-
-function readPair(v: unknown): { messages?: AnnouncedRate; bytes?: AnnouncedRate } | undefined {
-  if (typeof v !== 'object' || v === null) return undefined;
-  const o = v as Record<string, unknown>;
-  const out: { messages?: AnnouncedRate; bytes?: AnnouncedRate } = {};
-  const messages = readRate(o.messages);
-  const bytes = readRate(o.bytes);
-  if (messages) out.messages = messages;
-  if (bytes) out.bytes = bytes;
-  return messages || bytes ? out : undefined;
+  return saneRate(rate) && saneRate(burst) && burst >= 1 ? { rate, burst } : undefined;
 }
 
 /** Most per-type entries read from an announcement (a hostile server cannot grow the client). */
@@ -115,27 +165,32 @@ const MAX_ANNOUNCED_TYPES = 256;
 export function readAnnouncedLimits(v: unknown): AnnouncedLimits | undefined {
   if (typeof v !== 'object' || v === null) return undefined;
   const o = v as Record<string, unknown>;
-  if (typeof o.maxPayload !== 'number' || !(o.maxPayload > 0)) return undefined;
+  if (!saneRate(o.maxPayload)) return undefined;
   const out: AnnouncedLimits = { maxPayload: o.maxPayload };
-  const socket = readPair(o.socket);
-  const user = readPair(o.user);
-  if (socket) out.socket = socket;
+  if (typeof o.maxSubscriptions === 'number' && o.maxSubscriptions >= 0)
+    out.maxSubscriptions = o.maxSubscriptions;
+  const socket = readRate({ rate: o.messagesPerSecond, burst: o.burst });
+  if (socket) {
+    out.messagesPerSecond = socket.rate;
+    out.burst = socket.burst;
+  }
+  const bytes = readRate(o.bytes);
+  if (bytes) out.bytes = bytes;
+  const user = readRate(o.user);
   if (user) out.user = user;
   if (typeof o.types === 'object' && o.types !== null) {
-    const types: Record<string, AnnouncedTypeRate> = {};
+    const types: Record<string, AnnouncedRate & { cost?: number }> = {};
     let n = 0;
     for (const [type, t] of Object.entries(o.types as Record<string, unknown>)) {
       if (n >= MAX_ANNOUNCED_TYPES) break;
       const r = readRate(t);
       if (!r || !APP_TYPE_PATTERN.test(type)) continue;
       const cost = (t as Record<string, unknown>).cost;
-      types[type] = { ...r, cost: typeof cost === 'number' && cost > 0 && Number.isFinite(cost) ? cost : 1 };
+      types[type] = saneRate(cost) ? { ...r, cost } : r;
       n++;
     }
     if (n > 0) out.types = types;
   }
-  if (typeof o.maxSubscriptions === 'number' && o.maxSubscriptions >= 0)
-    out.maxSubscriptions = o.maxSubscriptions;
   return out;
 }
 export interface AuthOkMessage {
@@ -162,7 +217,8 @@ export interface AckMessage<R = unknown> {
 export interface ErrorMessage {
   type: 'error';
   id?: string;
-  code: ErrorCode;
+  /** A wsguard code, or the application's own `APP_` code (its message chosen by the app). */
+  code: ErrorCode | AppErrorCode;
   message: string;
   retryAfterMs?: number;
 }
@@ -173,6 +229,27 @@ export interface PongMessage {
 export interface SessionExpiringMessage {
   type: 'session_expiring';
   expiresAt: number;
+}
+/** The ack of a subscribe: `{"type":"ack","id","result":SubscribeResult}`. */
+export interface SubscribeResult {
+  channel: string;
+  epoch?: string;
+  offset?: number;
+  recovered?: boolean;
+}
+export interface PublicationMessage<E extends string = string, P = unknown> {
+  type: 'publication';
+  channel: string;
+  event: E;
+  payload: P;
+  offset?: number;
+  epoch?: string;
+}
+/** The server dropped a subscription (lost right, revocation, `wss.unsubscribe`). */
+export interface UnsubscribedMessage {
+  type: 'unsubscribed';
+  channel: string;
+  code: ErrorCode;
 }
 export interface AppEvent<T extends string = string, P = unknown> {
   type: T;
@@ -185,4 +262,6 @@ export type ServerMessage =
   | ErrorMessage
   | PongMessage
   | SessionExpiringMessage
+  | PublicationMessage
+  | UnsubscribedMessage
   | AppEvent;

@@ -1,5 +1,6 @@
 import { APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
 import type { AnomalyOptions, AnomalySignal, ResolvedAnomaly } from './anomaly/index.js';
+import { applyAuthorize } from './authorization.js';
 import { DEFAULTS } from './defaults.js';
 import { type ConfigErrorCode, WsgConfigError } from './errors.js';
 import type {
@@ -12,7 +13,7 @@ import type {
 import type { BucketRate } from './limits/token-bucket.js';
 import type { BackpressureOptions, ResolvedBackpressure } from './monitor/backpressure.js';
 import type { HttpEndpointsOptions } from './monitor/http.js';
-import type { Handler, MessageSchemas, WsGuardOptions } from './options.js';
+import type { Handler, MessageSchemas, Principal, WsGuardOptions } from './options.js';
 import type { ResolvedSessionOptions, SessionOptions } from './session/options.js';
 
 export { DEFAULTS };
@@ -283,7 +284,9 @@ function deepFreeze<T>(value: T): T {
  * not on the first message. Auth, trustProxy entries and schemas are checked where they are
  * compiled (auth/, gate/client-ip.ts, pipeline/schema.ts), also at setup.
  */
-export function resolveConfig<M extends MessageSchemas>(options: WsGuardOptions<M>): ResolvedConfig {
+export function resolveConfig<M extends MessageSchemas, U extends Principal<object>>(
+  options: WsGuardOptions<M, U>,
+): ResolvedConfig {
   const d = DEFAULTS;
   const path = options.path ?? d.path;
   if (typeof path !== 'string' || !path.startsWith('/'))
@@ -327,7 +330,7 @@ export function resolveConfig<M extends MessageSchemas>(options: WsGuardOptions<
     binaryType: options.binaryType,
     // Shallow copies: the schemas and handlers themselves are the application's objects.
     messages: Object.freeze({ ...messages }),
-    handlers: Object.freeze({ ...handlers }),
+    handlers: Object.freeze(applyAuthorize(handlers, messages, options.authorize)),
     session: resolveSessionOptions(options.session),
     backpressure: resolveBackpressure(options.backpressure),
     limits: resolveLimits(options.limits),

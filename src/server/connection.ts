@@ -1,4 +1,5 @@
 import { type ErrorCode, ErrorCodes, formatCloseReason, MESSAGE_ID_PATTERN } from '../protocol/index.js';
+import type { Channels } from './channels/index.js';
 import type { Principal } from './connection/state.js';
 import { DEFAULTS } from './defaults.js';
 import { WsgError } from './errors.js';
@@ -46,6 +47,7 @@ export interface ConnectionHost {
   /** True once graceful shutdown started: new messages are not handled (clients resend them). */
   readonly closing: boolean;
   broadcast(type: string, payload: unknown): void;
+  readonly channels: Pick<Channels, 'subscribeAs' | 'unsubscribeAs' | 'publish' | 'allowed'>;
 }
 
 /**
@@ -116,6 +118,10 @@ export class Connection implements ConnectionInfo {
         ip: conn.ip,
         send: (type, payload) => conn.sendFrame(eventFrame(type, payload)),
         broadcast: (type, payload) => conn.host.broadcast(type, payload),
+        subscribe: (channel) => conn.host.channels.subscribeAs(conn, channel),
+        unsubscribe: (channel) => conn.host.channels.unsubscribeAs(conn, channel),
+        publish: (channel, event, payload) => conn.host.channels.publish(channel, event, payload),
+        canSubscribe: (channel) => conn.host.channels.allowed(conn.user as Principal, channel),
         close: (code = 1000) => {
           // Only codes an application may send (RFC 6455 7.4): fail the handler, not the socket.
           if (code !== 1000 && (code < 3000 || code > 4999 || !Number.isInteger(code))) {

@@ -1,8 +1,11 @@
+import { appErrorFrame, isAppError } from './app-error.js';
 import type { Principal } from './connection/state.js';
 import { DEFAULTS } from './defaults.js';
+import { WsgError } from './errors.js';
 import type { SocketEvent } from './events.js';
 import type { Handler, HandlerContext } from './options.js';
 import { createDedupeCache } from './pipeline/dedupe.js';
+import { isChannelControl } from './pipeline/envelope.js';
 import { ackFrame, errorFrame } from './pipeline/frames.js';
 import type { MessageContext } from './pipeline/types.js';
 
@@ -33,6 +36,10 @@ export interface DispatchOptions {
   dedupeTtlMs: number;
   /** Handler run time, ms (stats and metrics). */
   onLatency(ms: number): void;
+  /** A refusal thrown on purpose (authorize said no): counted and logged like a stage's. */
+  onRefused(conn: DispatchTarget, error: WsgError, m: MessageContext): void;
+  /** Answers subscribe, unsubscribe and publish (the channels). */
+  channelRequest(conn: DispatchTarget, m: MessageContext): string | Promise<string>;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -54,6 +61,15 @@ export function createDispatcher(o: DispatchOptions): Dispatcher {
   // Made once, not per message: a handled message allocates no closures.
   const finished = (started: number) => onLatency(performance.now() - started);
   const failed = (conn: DispatchTarget, m: MessageContext, err: unknown) => {
+    // A refusal thrown on purpose (authorize said no, appError): its code, no stack, not WSG_INTERNAL.
+    if (err instanceof WsgError) {
+      o.onRefused(conn, err, m);
+      return errorFrame(err.code, m.id, err.retryAfterMs);
+    }
+    if (isAppError(err)) {
+      conn.event({ event: 'handler.refused', level: 'info', detail: `${m.type}: ${err.code}` });
+      return appErrorFrame(err, m.id);
+    }
     conn.event({
       event: 'handler.error',
       level: 'error',
@@ -74,6 +90,7 @@ export function createDispatcher(o: DispatchOptions): Dispatcher {
   };
 
   const run = (conn: DispatchTarget, m: MessageContext): Reply => {
+    if (isChannelControl(m.type)) return o.channelRequest(conn, m);
     const handler = handlers[m.type];
     const started = performance.now();
     if (!handler) return done(conn, m, started, undefined);
@@ -113,7 +130,8 @@ export function createDispatcher(o: DispatchOptions): Dispatcher {
 
   return {
     dispatch(conn, m) {
-      if (m.id === undefined) return run(conn, m);
+      // A subscription belongs to one socket: a resent subscribe must subscribe this one again.
+      if (m.id === undefined || m.type === 'subscribe' || m.type === 'unsubscribe') return run(conn, m);
       const userId = (conn.user as Principal).id;
       const seen = dedupe.get(userId, m.id);
       if (seen !== undefined) return seen;

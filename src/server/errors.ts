@@ -53,6 +53,12 @@ export const ConfigErrorCodes = {
   WSG_CONFIG_INVALID_BAN: 'wss.ban(): durationMs is not a positive number',
   WSG_CONFIG_INVALID_DASHBOARD:
     'dashboard: no token of at least 32 bytes, a path that is not absolute or overlaps the endpoint, or a bad number',
+  WSG_CONFIG_INVALID_AUTHORIZE: 'an authorize rule is not a function, or names a type without a schema',
+  WSG_CONFIG_INVALID_CHANNEL:
+    'a channel pattern is not <namespace>:<rest> with {params}, two patterns match the same names, or its options are malformed',
+  WSG_CONFIG_INVALID_APP_ERROR:
+    'appError(): the code is not APP_[A-Z0-9_] or the message is not 1 to 200 characters',
+  WSG_CONFIG_INVALID_ARGUMENT: 'an admin call (publish, sendToUser) got an invalid event or type name',
 } as const;
 
 export type ConfigErrorCode = keyof typeof ConfigErrorCodes;

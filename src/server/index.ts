@@ -1,5 +1,18 @@
 export type { AnomalyEvent, AnomalyOptions, AnomalySignal } from './anomaly/index.js';
-export { createJwtVerifier } from './auth/jwt.js';
+export { AppError, appError } from './app-error.js';
+export { createJwtVerifier, type RegisteredClaims } from './auth/jwt.js';
+export { type Authorize, requireClaim, requireScope } from './authorization.js';
+export { capabilities, capabilityAllows } from './channels/capabilities.js';
+export type {
+  ChannelAction,
+  ChannelAuthorize,
+  ChannelAuthorizeContext,
+  ChannelHistoryOptions,
+  ChannelOptions,
+  ChannelStats,
+  ChannelsOptions,
+  UnsubscribeOptions,
+} from './channels/types.js';
 export type { DashboardOptions } from './dashboard/options.js';
 export { type ConfigErrorCode, ConfigErrorCodes, WsgConfigError, WsgError } from './errors.js';
 export type { EventListener, SecurityEvent, SecurityEventName } from './events.js';
@@ -9,6 +22,7 @@ export type { HttpEndpointsOptions } from './monitor/http.js';
 export type { ServerStats } from './monitor/stats.js';
 export type {
   AuthOptions,
+  AuthorizeRules,
   Handler,
   HandlerContext,
   Handlers,

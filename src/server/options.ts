@@ -3,6 +3,7 @@ import type { JWK } from 'jose';
 import type { Logger, LoggerOptions } from 'pino';
 import type { z } from 'zod';
 import type { AnomalyEvent, AnomalyOptions } from './anomaly/index.js';
+import type { ChannelsOptions } from './channels/types.js';
 import type { Principal } from './connection/state.js';
 import type { DashboardOptions } from './dashboard/options.js';
 import type { SecurityEvent } from './events.js';
@@ -15,11 +16,11 @@ import type { Store } from './stores/types.js';
 
 export type { Principal } from './connection/state.js';
 
-/** A custom token check. Return `null` (or throw) to refuse. */
-export type VerifyToken = (
+/** A custom token check. Return `null` (or throw) to refuse. Its result type is `ctx.user`'s. */
+export type VerifyToken<U extends Principal<object> = Principal> = (
   token: string,
   req: UpgradeRequest,
-) => Principal | null | Promise<Principal | null>;
+) => U | null | Promise<U | null>;
 
 export interface JwtOptions {
   /** HMAC secret for HS256/384/512. */
@@ -43,21 +44,27 @@ export interface JwtOptions {
   subjectClaim?: string;
   /** Refuse tokens without `exp`. @default true */
   requireExp?: boolean;
+  /**
+   * Zod schema the claims must pass, or the token is refused. Its output (over the registered
+   * claims, which are kept) becomes `user.claims`; for typed claims in handlers, pass
+   * `verify: createJwtVerifier({ ..., claims })`. @default undefined (claims not checked)
+   */
+  claims?: z.ZodType<object>;
 }
 
-export interface AuthOptions {
+export interface AuthOptions<U extends Principal<object> = Principal> {
   /** Verify JWTs with `jose`. */
   jwt?: JwtOptions;
   /** Your own check; when both are set, `verify` runs and `jwt` is not used. */
-  verify?: VerifyToken;
+  verify?: VerifyToken<U>;
 }
 
 /** Per-message-type Zod schemas: the only types a client may send. */
 export type MessageSchemas = Record<string, z.ZodType>;
 
 /** What a handler gets besides the validated payload. */
-export interface HandlerContext {
-  readonly user: Principal;
+export interface HandlerContext<U extends Principal<object> = Principal> {
+  readonly user: U;
   readonly sessionId: string;
   /** Random id of this socket, in every log line about it. */
   readonly connectionId: string;
@@ -69,23 +76,69 @@ export interface HandlerContext {
   broadcast(type: string, payload: unknown): void;
   /** Closes this socket. @default code 1000 */
   close(code?: number): void;
+  /**
+   * Subscribes this socket to a declared channel, without asking `authorize` (server code decides).
+   * Rejects with a WsgError `WSG_UNKNOWN_CHANNEL` or `WSG_TOO_MANY_SUBSCRIPTIONS`.
+   */
+  subscribe(channel: string): Promise<void>;
+  /** Drops this socket's subscription (no `unsubscribed` frame: the server chose it). */
+  unsubscribe(channel: string): void;
+  /** Publishes an event on a declared channel, to its subscribers on every node. */
+  publish(channel: string, event: string, payload: unknown): Promise<void>;
+  /** Would this user's subscribe to `channel` be allowed (declared, and its `authorize` says yes)? */
+  canSubscribe(channel: string): Promise<boolean>;
 }
 
-export type Handler<P = unknown> = (ctx: HandlerContext, payload: P) => unknown;
+export type Handler<P = unknown, U extends Principal<object> = Principal> = (
+  ctx: HandlerContext<U>,
+  payload: P,
+) => unknown;
 
-export type Handlers<M extends MessageSchemas> = {
-  [K in keyof M]?: Handler<z.output<M[K]>>;
+export type Handlers<M extends MessageSchemas, U extends Principal<object> = Principal> = {
+  [K in keyof M]?: Handler<z.output<M[K]>, U>;
 };
 
-export interface WsGuardOptions<M extends MessageSchemas = MessageSchemas> {
+/**
+ * Decides whether `user` may send this message. `false` refuses it with `WSG_FORBIDDEN` (the
+ * socket stays open, the refusal counts toward the penalty ladder); throwing `appError(...)`
+ * refuses it with the app's own code; any other throw is `WSG_INTERNAL`.
+ */
+export type Authorize<U extends Principal<object> = Principal, P = unknown> = (
+  user: U,
+  payload: P,
+  ctx: HandlerContext<U>,
+) => boolean | Promise<boolean>;
+
+/** Per message type, who may send it (`{ chat: requireScope('chat:write') }`). */
+export type AuthorizeRules<M extends MessageSchemas, U extends Principal<object> = Principal> = {
+  [K in keyof M]?: Authorize<U, z.output<M[K]>>;
+};
+
+export interface WsGuardOptions<
+  M extends MessageSchemas = MessageSchemas,
+  U extends Principal<object> = Principal,
+> {
   /** Token verification. Required: every connection is authenticated. */
-  auth: AuthOptions;
+  auth: AuthOptions<U>;
   /** URL path of the endpoint. @default '/ws' */
   path?: string;
   /** Zod schema per application message type. @default {} */
   messages?: M;
   /** Handler per message type; a type with a schema and no handler is validated and acked. @default {} */
-  handlers?: Handlers<M>;
+  handlers?: Handlers<M, U>;
+  /**
+   * Per message type, who may send it; checked after schema, CSRF and rate limits, before the
+   * handler. A refusal is `WSG_FORBIDDEN` and counts toward the penalty ladder.
+   * @default no rules: every authenticated user may send every declared type
+   */
+  authorize?: AuthorizeRules<M, U>;
+  /**
+   * Channel patterns (`'room:{name}'`) clients may subscribe to, each with its `authorize`;
+   * no pattern, no channel (docs/channels.md). @default no channels: every subscribe is WSG_UNKNOWN_CHANNEL
+   */
+  channels?: ChannelsOptions<U>;
+  /** Most channels one socket may be subscribed to; past it, WSG_TOO_MANY_SUBSCRIPTIONS. @default 100 */
+  maxSubscriptions?: number;
   /**
    * Exact origins allowed (`https://app.example.com`). `Origin: null` is always refused.
    * @default undefined: only the request's own host (same-origin) is allowed

@@ -1,12 +1,15 @@
+import { APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
 import { createAdmission } from './admission.js';
 import { createTokenVerifier } from './auth/verifier.js';
 import { createBroadcast } from './broadcast.js';
-import { resolveConfig } from './config.js';
+import { type ChannelStats, createChannels, type UnsubscribeOptions } from './channels/index.js';
+import { type ResolvedConfig, resolveConfig } from './config.js';
 import { createConnectionHost } from './connection/host.js';
 import { createSockets } from './connection/registry.js';
 import { Connection } from './connection.js';
 import { DEFAULTS } from './defaults.js';
 import { createDispatcher } from './dispatch.js';
+import { WsgConfigError } from './errors.js';
 import { createEventBus, createLogger, type EventBus, type EventListener } from './events.js';
 import type { GateDecision } from './gate/index.js';
 import { randomId } from './ids.js';
@@ -14,8 +17,9 @@ import { announceLimits } from './limits/announce.js';
 import type { HttpHandler } from './monitor/http.js';
 import { createMonitoring } from './monitor/monitoring.js';
 import { countUp, type ServerStats, sweepBlocks } from './monitor/stats.js';
-import type { MessageSchemas, WsGuardOptions } from './options.js';
+import type { MessageSchemas, Principal, WsGuardOptions } from './options.js';
 import { createCsrfStage } from './pipeline/csrf.js';
+import { eventFrame } from './pipeline/frames.js';
 import { createSafeParse } from './pipeline/parse.js';
 import { createSchemaStage } from './pipeline/schema.js';
 import type { Stage } from './pipeline/types.js';
@@ -47,6 +51,21 @@ export interface WsGuardServer {
   readonly clients: number;
   /** Sends an application event to every authenticated socket, on every node sharing the store. */
   broadcast(type: string, payload: unknown): void;
+  /**
+   * Publishes `{"type":"publication","channel","event","payload"}` on a declared channel, to its
+   * subscribers on every node sharing the store (from an HTTP route, a job, ...). Rejects with a
+   * WsgError `WSG_UNKNOWN_CHANNEL` for a name no pattern declares.
+   */
+  publish(channel: string, event: string, payload: unknown): Promise<void>;
+  /** Sends `{"type","payload"}` to every socket of the user, on every node. */
+  sendToUser(userId: string, type: string, payload: unknown): Promise<void>;
+  /**
+   * Drops the channel's subscriptions on every node (only the user's, with `userId`); each
+   * socket gets `{"type":"unsubscribed","channel","code":"WSG_FORBIDDEN"}`.
+   */
+  unsubscribe(channel: string, options?: UnsubscribeOptions): Promise<void>;
+  /** Channels with subscribers on this process, subscriptions, busiest channels, deliveries. */
+  channels(): ChannelStats;
   /** Closes the session's sockets with 4403 everywhere; it cannot come back until it would have expired. */
   revokeSession(sessionId: string): Promise<void>;
   /** Closes the user's sockets with 4403 everywhere; tokens issued before now are refused. */
@@ -90,13 +109,15 @@ export type Guard = WsGuardServer;
  * Builds the server from its options. This function only wires the parts together; each part
  * is in its own file (docs/ARCHITECTURE.md has the map). Throws WsgConfigError on a bad option.
  */
-export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>): WsGuardServer {
+export function createGuard<M extends MessageSchemas, U extends Principal<object> = Principal>(
+  options: WsGuardOptions<M, U>,
+): WsGuardServer {
   // 1. Options: every default and check in config.ts; `config` is frozen.
   const config = resolveConfig(options);
   const now = options.now ?? Date.now;
   const store = options.store ?? memoryStore();
   const events = createEventBus(createLogger(options.logger), options.onEvent);
-  const verifier = createTokenVerifier(options.auth);
+  const verifier = createTokenVerifier(options.auth as WsGuardOptions['auth']);
 
   // 2. State shared by the parts: the sockets, closing, the counters behind stats() and /metrics.
   const sockets = createSockets();
@@ -127,6 +148,14 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     penalise: (conn, code) => protection.rejected(conn, code),
   });
 
+  // 3b. Channels (channels/): subscriptions, publications, sendToUser, across nodes by the store.
+  const channels = createChannels({
+    options: options.channels,
+    maxSubscriptions: options.maxSubscriptions,
+    store,
+    refused: (member, err, m) => rejections.onSocket(member as Connection, err, m),
+  });
+
   // 4. The upgrade gate (admission.ts): everything decided before a socket exists.
   const admit = createAdmission({
     config,
@@ -149,6 +178,8 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     dedupeWindow: config.dedupeWindow,
     dedupeTtlMs: config.dedupeTtlMs,
     onLatency: monitoring.handled,
+    onRefused: (conn, err, m) => rejections.onSocket(conn as Connection, err, m),
+    channelRequest: (conn, m) => channels.request(conn as Connection, m),
   });
 
   // 6. Cross-node channels (store pub/sub): broadcasts; revocations and bans, rechecked after a store outage.
@@ -160,10 +191,11 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
     events,
     now,
     sessionMaxAgeMs: config.session.maxAgeMs,
+    onRevoked: (conn) => channels.revoked(conn, 'WSG_SESSION_REVOKED'),
   });
 
   // 7. What every connection calls into (connection/host.ts).
-  const announced = announceLimits(config.limits, config.maxPayload);
+  const announced = announceLimits(config.limits, config.maxPayload, channels.maxSubscriptions);
   const host = createConnectionHost({
     config,
     events,
@@ -180,11 +212,19 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       heartbeatMs: config.heartbeatMs,
       limits: announced,
     }),
-    refresh: createRefresher({ verifier, protection, sessions, path: config.path, limits: announced }),
+    refresh: createRefresher({
+      verifier,
+      protection,
+      sessions,
+      path: config.path,
+      limits: announced,
+      onRefreshed: (conn) => channels.refreshed(conn),
+    }),
     dispatch: dispatcher.dispatch,
     onRejected: rejections.onSocket,
     broadcast: broadcast.send,
     closing: () => closing,
+    channels,
   });
 
   // 8. Timers (ticker.ts): heartbeats, slow readers, session expiry; cache sweeps.
@@ -229,6 +269,18 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       return closing;
     },
     broadcast: broadcast.send,
+    publish: (channel, event, payload) => channels.publish(channel, event, payload),
+    async sendToUser(userId, type, payload) {
+      if (!APP_TYPE_PATTERN.test(type) || isReservedType(type)) {
+        throw new WsgConfigError(
+          'WSG_CONFIG_INVALID_ARGUMENT',
+          `sendToUser: type '${type}' is reserved or not a valid name`,
+        );
+      }
+      await channels.sendToUser(userId, eventFrame(type, payload));
+    },
+    unsubscribe: (channel, unsubscribeOptions) => channels.unsubscribe(channel, unsubscribeOptions),
+    channels: () => channels.stats(),
     revokeSession: revocation.revokeSession,
     revokeUser: revocation.revokeUser,
     ban: revocation.ban,
@@ -251,6 +303,7 @@ export function createGuard<M extends MessageSchemas>(options: WsGuardOptions<M>
       stopTicker();
       broadcast.close();
       revocation.close();
+      channels.close();
       await drainAndClose(sockets, closeOptions.timeoutMs ?? DEFAULTS.close.timeoutMs);
       for (const detach of detachers.splice(0)) detach();
     },

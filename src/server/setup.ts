@@ -4,7 +4,7 @@ import { attachWs } from './adapters/ws.js';
 import { createDashboard } from './dashboard/index.js';
 import { resolveDashboard } from './dashboard/options.js';
 import { mountHttpHandler } from './monitor/http.js';
-import type { MessageSchemas, WsGuardOptions } from './options.js';
+import type { MessageSchemas, Principal, WsGuardOptions } from './options.js';
 import { createGuard, type WsGuardServer } from './server.js';
 
 export type { WsGuardServer };
@@ -14,9 +14,9 @@ export type { WsGuardServer };
  * takes its upgrades, and /healthz and /metrics are answered unless `http.mount: false`.
  * Options are checked here: a bad option throws a WsgConfigError now, not on the first message.
  */
-export function setupWebSockets<M extends MessageSchemas>(
+export function setupWebSockets<M extends MessageSchemas, U extends Principal<object> = Principal>(
   server: HttpServer | HttpsServer,
-  options: WsGuardOptions<M>,
+  options: WsGuardOptions<M, U>,
 ): WsGuardServer {
   // Checked before the guard exists, so a refused dashboard leaves nothing running.
   const dashboardOptions = options.dashboard && resolveDashboard(options.dashboard, options.path ?? '/ws');

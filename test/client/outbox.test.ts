@@ -235,7 +235,7 @@ describe('createOutbox', () => {
 
 describe('pacing by the announced limits', () => {
   // Client copy: burst floor(5 * 0.9) = 4, rate 10 * 0.95 = 9.5/s.
-  const limits: AnnouncedLimits = { maxPayload: 10_000, socket: { messages: { rate: 10, burst: 5 } } };
+  const limits: AnnouncedLimits = { maxPayload: 10_000, messagesPerSecond: 10, burst: 5 };
 
   it('never writes faster than the buckets; the rest waits in order with reason paced', async () => {
     const h = harness({ maxMessages: 100, ttlMs: 10_000 });
@@ -268,7 +268,7 @@ describe('pacing by the announced limits', () => {
 
   it('the queue bounds and the TTL still hold while paced', async () => {
     const h = harness({ maxMessages: 2, ttlMs: 500 });
-    h.open('csrf-1', undefined, { maxPayload: 10_000, socket: { messages: { rate: 0.5, burst: 1 } } });
+    h.open('csrf-1', undefined, { maxPayload: 10_000, messagesPerSecond: 0.5, burst: 1 });
     const first = h.outbox.send({ type: 'chat', payload: 'goes' });
     const waiting = [
       outcome(h.outbox.send({ type: 'chat', payload: 'w1' })),
@@ -289,7 +289,7 @@ describe('pacing by the announced limits', () => {
     const h = harness({ maxMessages: 100, ttlMs: 10_000 });
     h.open('csrf-1', undefined, {
       maxPayload: 10_000,
-      socket: { bytes: { rate: 1000, burst: 400 } },
+      bytes: { rate: 1000, burst: 400 },
       types: { chat: { rate: 1, burst: 2, cost: 1 } },
     });
     void outcome(h.outbox.send({ type: 'chat', payload: 1 }));

@@ -52,4 +52,27 @@ describe('demo server (npm start)', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'ok' });
   });
+
+  it('/dev-token?user= gives a loopback peer a token for that user; a bad id is refused with 400', async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/dev-token?user=alice`);
+    expect(res.status).toBe(200);
+    const { token } = (await res.json()) as { token: string };
+    const sub = JSON.parse(Buffer.from(token.split('.')[1] as string, 'base64url').toString()).sub;
+    expect(sub).toBe('alice');
+    const { peer, csrf } = await connectAuthed(`ws://127.0.0.1:${port}/ws`, token);
+    peer.send({ id: 's1', type: 'subscribe', channel: 'user:alice', csrf });
+    expect(await peer.next('ack')).toMatchObject({ id: 's1' });
+    peer.send({ id: 's2', type: 'subscribe', channel: 'user:bob', csrf });
+    expect(await peer.next('error')).toMatchObject({ id: 's2', code: 'WSG_FORBIDDEN' });
+    peer.close();
+    for (const bad of ['../x', '', 'a'.repeat(65), 'al ice', '<script>']) {
+      const r = await fetch(`http://127.0.0.1:${port}/dev-token?user=${encodeURIComponent(bad)}`);
+      expect(r.status, bad).toBe(400);
+      expect(await r.text()).toBe('Bad user\n');
+    }
+    // without the parameter: a fresh guest, as before
+    const guest = (await (await fetch(`http://127.0.0.1:${port}/dev-token`)).json()) as { token: string };
+    const guestSub = JSON.parse(Buffer.from(guest.token.split('.')[1] as string, 'base64url').toString()).sub;
+    expect(guestSub).toMatch(/^guest-[0-9a-f]{6}$/);
+  });
 });

@@ -130,6 +130,27 @@ const MISTAKES: [string, Record<string, unknown>, ConfigErrorCode][] = [
 
 /** Mistakes found where the option is compiled (auth, proxies, schemas), at setup too. */
 const SETUP_MISTAKES: [string, Record<string, unknown>, ConfigErrorCode][] = [
+  [
+    'authorize for a type without a schema',
+    { authorize: { nope: () => true } },
+    'WSG_CONFIG_INVALID_AUTHORIZE',
+  ],
+  [
+    'an authorize rule that is not a function',
+    { messages: { a: z.unknown() }, authorize: { a: true } },
+    'WSG_CONFIG_INVALID_AUTHORIZE',
+  ],
+  [
+    'a channel pattern with a slash',
+    { channels: { 'room:a/{x}': { authorize: () => true } } },
+    'WSG_CONFIG_INVALID_CHANNEL',
+  ],
+  ['a channel without authorize', { channels: { 'room:{x}': {} } }, 'WSG_CONFIG_INVALID_CHANNEL'],
+  [
+    'two channel patterns for the same names',
+    { channels: { 'a:{x}': { authorize: () => true }, 'a:{y}': { authorize: () => true } } },
+    'WSG_CONFIG_INVALID_CHANNEL',
+  ],
   ['no auth', { auth: undefined }, 'WSG_CONFIG_NO_AUTH'],
   ['empty auth', { auth: {} }, 'WSG_CONFIG_NO_AUTH'],
   ['a short JWT secret', { auth: { jwt: { secret: 'short' } } }, 'WSG_CONFIG_INVALID_JWT'],
@@ -183,6 +204,10 @@ describe('resolveConfig: each mistake has its code', () => {
     const tested = new Set([...MISTAKES, ...SETUP_MISTAKES].map(([, , code]) => code));
     tested.add('WSG_CONFIG_INVALID_BAN');
     tested.add('WSG_CONFIG_INVALID_DASHBOARD');
+    // Thrown by calls, not by options: appError() and wss.sendToUser() (test/server/authorization.test.ts,
+    // test/server/channels/channels.test.ts).
+    tested.add('WSG_CONFIG_INVALID_APP_ERROR');
+    tested.add('WSG_CONFIG_INVALID_ARGUMENT');
     expect([...tested].sort()).toEqual(Object.keys(ConfigErrorCodes).sort());
     const doc = readFileSync(join(repoRoot, 'docs/ARCHITECTURE.md'), 'utf8');
     for (const code of Object.keys(ConfigErrorCodes)) expect(doc, code).toContain(`\`${code}\``);

@@ -41,6 +41,8 @@ const PROSE: Record<string, string> = {
   'WsGuardOptions.logger': 'a pino logger',
   'JwtOptions.algorithms': 'depends on the key given',
   'LimitsOptions.penalties': 'see PenaltyOptions',
+  'WsGuardOptions.authorize': 'no rules: every declared type allowed',
+  'WsGuardOptions.channels': 'no channels',
 };
 
 /** Required (or one of them is): no default to document. */

@@ -15,7 +15,8 @@ export type AnomalySignal =
   | 'burst'
   | 'binary'
   | 'malformed'
-  | 'unsafeJson';
+  | 'unsafeJson'
+  | 'forbidden';
 
 export type AnomalyAction = 'warn' | 'disconnect' | 'block';
 
@@ -31,7 +32,7 @@ export interface AnomalyThresholds {
 export interface AnomalyOptions {
   /**
    * Weight per signal (which refusal adds which signal: rejections.ts).
-   * @default { validation: 2, csrf: 5, unknownType: 2, rateLimit: 1, oversized: 5, authFailure: 3, burst: 5, binary: 2, malformed: 2, unsafeJson: 5 }
+   * @default { validation: 2, csrf: 5, unknownType: 2, rateLimit: 1, oversized: 5, authFailure: 3, burst: 5, binary: 2, malformed: 2, unsafeJson: 5, forbidden: 1 }
    */
   weights?: Partial<Record<AnomalySignal, number>>;
   /** Scores halve every this many ms. @default 60000 */

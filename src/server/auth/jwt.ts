@@ -7,6 +7,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
+import type { z } from 'zod';
 import type { Principal } from '../connection/state.js';
 import { DEFAULTS } from '../defaults.js';
 import { WsgConfigError } from '../errors.js';
@@ -47,11 +48,25 @@ function keyFrom(options: JwtOptions): { key: Key | Promise<Key>; algorithms: st
   return { key: createRemoteJWKSet(url), algorithms: options.algorithms ?? ['RS256', 'ES256', 'EdDSA'] };
 }
 
+/** Registered JWT claims (RFC 7519), kept next to what a claims schema returns. */
+export interface RegisteredClaims {
+  iss?: string;
+  sub?: string;
+  aud?: string | string[];
+  exp?: number;
+  nbf?: number;
+  iat?: number;
+  jti?: string;
+}
+
 /**
  * A token check from JWT options, with the accepted algorithms pinned so that `alg: none`
- * and HS/RS confusion fail. Resolves to null for any token it refuses.
+ * and HS/RS confusion fail. Resolves to null for any token it refuses. With `claims` (a Zod
+ * schema), a token whose claims fail it is refused, and `user.claims` is typed by it.
  */
-export function createJwtVerifier(options: JwtOptions): (token: string) => Promise<Principal | null> {
+export function createJwtVerifier<C extends object = Record<string, unknown>>(
+  options: JwtOptions & { claims?: z.ZodType<C> },
+): (token: string) => Promise<Principal<C & RegisteredClaims> | null> {
   const { key, algorithms } = keyFrom(options);
   const subjectClaim = options.subjectClaim ?? DEFAULTS.jwt.subjectClaim;
   const requireExp = options.requireExp ?? DEFAULTS.jwt.requireExp;
@@ -75,7 +90,14 @@ export function createJwtVerifier(options: JwtOptions): (token: string) => Promi
     }
     const id = payload[subjectClaim];
     if (typeof id !== 'string' || id.length === 0 || id.length > 256) return null;
-    const principal: Principal = { id, claims: payload as Record<string, unknown> };
+    let claims = payload as C & RegisteredClaims;
+    if (options.claims) {
+      const parsed = await options.claims.safeParseAsync(payload);
+      if (!parsed.success) return null;
+      // The registered claims stay: revocation reads `iat`, whatever the schema keeps.
+      claims = { ...payload, ...parsed.data } as C & RegisteredClaims;
+    }
+    const principal: Principal<C & RegisteredClaims> = { id, claims };
     if (typeof payload.exp === 'number') principal.expiresAt = payload.exp * 1000;
     if (typeof payload.jti === 'string') principal.jti = payload.jti;
     return principal;

@@ -1,6 +1,6 @@
 import type { Principal } from '../connection/state.js';
 import { WsgConfigError } from '../errors.js';
-import type { AuthOptions } from '../options.js';
+import type { AuthOptions, VerifyToken } from '../options.js';
 import type { UpgradeRequest } from '../socket.js';
 import { createJwtVerifier } from './jwt.js';
 
@@ -16,7 +16,9 @@ export function createTokenVerifier(auth: AuthOptions | undefined): TokenVerifie
       'options.auth needs `jwt` or `verify`: every connection is authenticated',
     );
   }
-  const check = auth.verify ?? createJwtVerifier(auth.jwt as NonNullable<AuthOptions['jwt']>);
+  // Typed claims are the app's view; the core reads them as a plain record.
+  const check = (auth.verify ??
+    createJwtVerifier(auth.jwt as NonNullable<AuthOptions['jwt']>)) as VerifyToken;
   // jose already checked a JWT's exp (with clockTolerance); a custom verify may not have.
   const checkExpiry = auth.verify !== undefined;
   return async (token, req) => {

@@ -1,4 +1,5 @@
 import type { TokenVerifier } from '../auth/verifier.js';
+import type { Channels } from '../channels/index.js';
 import type { ResolvedConfig } from '../config.js';
 import type { Connection, ConnectionHost } from '../connection.js';
 import type { Reply } from '../dispatch.js';
@@ -28,6 +29,7 @@ export interface HostParts {
   onRejected: ConnectionHost['onRejected'];
   broadcast(type: string, payload: unknown): void;
   closing(): boolean;
+  channels: Channels;
 }
 
 /**
@@ -59,6 +61,7 @@ export function createConnectionHost(p: HostParts): ConnectionHost {
     onRefresh: p.refresh,
     onAuthenticated(conn) {
       sockets.authenticated.add(conn);
+      p.channels.authenticated(conn);
     },
     abandon(conn) {
       protection.closed(conn);
@@ -74,10 +77,12 @@ export function createConnectionHost(p: HostParts): ConnectionHost {
       sessions.close(conn);
       sockets.all.delete(conn);
       sockets.authenticated.delete(conn);
+      p.channels.closed(conn);
       countUp(counters.closes, code);
       conn.event({ event: 'connection.closed', level: 'info', closeCode: code });
       sockets.changed();
     },
     broadcast: p.broadcast,
+    channels: p.channels,
   };
 }

@@ -31,7 +31,7 @@ const messages = { hello: z.object({}).strict(), action: actionSchema };
  */
 export function createDashboard(
   guard: Guard,
-  options: WsGuardOptions,
+  options: Pick<WsGuardOptions, 'now' | 'requireTls' | 'trustProxy' | 'logger'>,
   resolved: ResolvedDashboard,
 ): Dashboard {
   const now = options.now ?? Date.now;

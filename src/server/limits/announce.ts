@@ -1,25 +1,33 @@
-import type { AnnouncedLimits, AnnouncedRate } from '../../protocol/index.js';
+import type { AnnouncedLimits } from '../../protocol/index.js';
 import type { ResolvedLimits } from './options.js';
-import type { BucketRate } from './token-bucket.js';
-
-const rate = (r: BucketRate): AnnouncedRate => ({ rate: r.rate, burst: r.burst });
 
 /**
- * The limits a session is held to, as `auth_ok` and `refresh_ok` announce them. Built once at
- * setup: the layers are the same for every session of this server.
+ * The limits a session is held to, as `auth_ok` and `refresh_ok` announce them (layers that are
+ * off are absent). Built once at setup: the layers are the same for every session of a server.
  */
-export function announceLimits(limits: ResolvedLimits | false, maxPayload: number): AnnouncedLimits {
+export function announceLimits(
+  limits: ResolvedLimits | false,
+  maxPayload: number,
+  maxSubscriptions: number | undefined,
+): AnnouncedLimits {
   const out: AnnouncedLimits = { maxPayload };
+  if (maxSubscriptions !== undefined) out.maxSubscriptions = maxSubscriptions;
   if (limits === false) return out;
-  const socket: NonNullable<AnnouncedLimits['socket']> = {};
-  if (limits.messages) socket.messages = rate(limits.messages);
-  if (limits.bytes) socket.bytes = rate(limits.bytes);
-  if (socket.messages || socket.bytes) out.socket = socket;
-  if (limits.user) out.user = { messages: rate(limits.user) };
+  if (limits.messages) {
+    out.messagesPerSecond = limits.messages.rate;
+    out.burst = limits.messages.burst;
+  }
+  if (limits.bytes) out.bytes = { rate: limits.bytes.rate, burst: limits.bytes.burst };
+  if (limits.user) out.user = { rate: limits.user.rate, burst: limits.user.burst };
   const types = Object.entries(limits.types);
   if (types.length > 0) {
     out.types = {};
-    for (const [type, t] of types) out.types[type] = { ...rate(t), cost: t.cost ?? 1 };
+    for (const [type, t] of types) {
+      out.types[type] =
+        t.cost === undefined
+          ? { rate: t.rate, burst: t.burst }
+          : { rate: t.rate, burst: t.burst, cost: t.cost };
+    }
   }
   return out;
 }

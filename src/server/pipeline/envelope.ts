@@ -10,6 +10,68 @@ export type Envelope =
 const MAX_TOKEN = 8192;
 const MAX_CSRF = 256;
 const APP_KEYS = new Set(['id', 'type', 'payload', 'csrf']);
+const CHANNEL_KEYS: Record<string, ReadonlySet<string>> = {
+  subscribe: new Set(['id', 'type', 'channel', 'csrf', 'since']),
+  unsubscribe: new Set(['id', 'type', 'channel', 'csrf']),
+  publish: new Set(['id', 'type', 'channel', 'event', 'payload', 'csrf']),
+};
+
+/** subscribe, unsubscribe, publish: read by the envelope, validated and handled by the channels. */
+export function isChannelControl(type: string): boolean {
+  return Object.hasOwn(CHANNEL_KEYS, type);
+}
+
+/** What the envelope reads out of a subscribe, unsubscribe or publish, as the message's payload. */
+export interface ChannelRequest {
+  channel: string;
+  event?: string;
+  payload?: unknown;
+  since?: { epoch: string; offset: number };
+}
+
+function isPosition(v: unknown): v is { epoch: string; offset: number } {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const { epoch, offset } = v as Record<string, unknown>;
+  return (
+    typeof epoch === 'string' &&
+    epoch.length <= 64 &&
+    Number.isSafeInteger(offset) &&
+    (offset as number) >= 0 &&
+    onlyKeys(v as Record<string, unknown>, ['epoch', 'offset'])
+  );
+}
+
+/**
+ * Channel control messages have the application message's shape (id and csrf required, acked or
+ * refused by id): they go through CSRF, rate limits and the penalty ladder like any message. The
+ * channel name itself is judged later (WSG_UNKNOWN_CHANNEL), where the patterns are known.
+ */
+function readChannelMessage(type: string, o: Record<string, unknown>): Envelope | WsgError {
+  const keys = CHANNEL_KEYS[type] as ReadonlySet<string>;
+  for (const k in o) if (!keys.has(k)) return new WsgError('WSG_INVALID_MESSAGE', { detail: 'extra key' });
+  const { id, csrf, channel, event, since } = o;
+  if (typeof id !== 'string' || !MESSAGE_ID_PATTERN.test(id)) {
+    return new WsgError('WSG_INVALID_MESSAGE', { detail: 'id' });
+  }
+  if (csrf !== undefined && (typeof csrf !== 'string' || csrf.length > MAX_CSRF)) {
+    return new WsgError('WSG_INVALID_MESSAGE', { detail: 'csrf' });
+  }
+  if (typeof channel !== 'string' || channel.length === 0) {
+    return new WsgError('WSG_INVALID_MESSAGE', { detail: 'channel' });
+  }
+  const request: ChannelRequest = { channel };
+  if (type === 'publish') {
+    if (typeof event !== 'string' || !APP_TYPE_PATTERN.test(event)) {
+      return new WsgError('WSG_INVALID_MESSAGE', { detail: 'event' });
+    }
+    request.event = event;
+    request.payload = o.payload;
+  } else if (since !== undefined) {
+    if (!isPosition(since)) return new WsgError('WSG_INVALID_MESSAGE', { detail: 'since' });
+    request.since = since;
+  }
+  return { kind: 'app', type, id, payload: request, csrf };
+}
 
 function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): boolean {
   for (const k in o) if (!allowed.includes(k)) return false;
@@ -49,6 +111,7 @@ export function readEnvelope(value: unknown): Envelope | WsgError {
       return { kind: 'ping', ts };
     }
   }
+  if (Object.hasOwn(CHANNEL_KEYS, type)) return readChannelMessage(type, o);
   if (isReservedType(type)) return new WsgError('WSG_INVALID_MESSAGE', { detail: 'reserved type' });
   if (!APP_TYPE_PATTERN.test(type)) return new WsgError('WSG_INVALID_MESSAGE', { detail: 'type name' });
   const { id, csrf } = o;

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { WsgConfigError, WsgError } from '../errors.js';
 import type { MessageSchemas } from '../options.js';
+import { isChannelControl } from './envelope.js';
 import type { MessageContext, Stage, StageResult } from './types.js';
 
 const MAX_CACHED_REFUSALS = 256;
@@ -50,7 +51,10 @@ export function createSchemaStage(messages: MessageSchemas, binaryType: string |
   return (m) => {
     if (m.isBinary) return m.type === binaryType ? undefined : new WsgError('WSG_BINARY_NOT_ALLOWED');
     const schema = schemas.get(m.type);
-    if (!schema) return new WsgError('WSG_UNKNOWN_TYPE', { detail: m.type });
+    if (!schema) {
+      if (isChannelControl(m.type)) return undefined;
+      return new WsgError('WSG_UNKNOWN_TYPE', { detail: m.type });
+    }
     let r: CheckResult | Promise<CheckResult>;
     try {
       r = check(schema, m.payload);

@@ -27,7 +27,7 @@ export function createSessionOpener(o: {
   protection: Protection;
   sessions: SessionManager;
   heartbeatMs: number;
-  /** Announced in auth_ok. */
+  /** What auth_ok announces (the same for every session of this server). */
   limits: AnnouncedLimits;
 }): SessionOpener {
   const { protection, sessions, heartbeatMs, limits } = o;

@@ -20,6 +20,8 @@ export function createRefresher(o: {
   path: string;
   /** Announced again in refresh_ok. */
   limits: AnnouncedLimits;
+  /** After refresh_ok: what was granted under the old token is checked again (channels). */
+  onRefreshed?(conn: Connection): void;
 }): (conn: Connection, token: string) => Promise<void> {
   const { verifier, protection, sessions, path, limits } = o;
   return async (conn, token) => {
@@ -58,5 +60,6 @@ export function createRefresher(o: {
       return conn.fail(result.code);
     }
     conn.sendFrame(refreshOkFrame(result.expiresAt, result.csrfToken, limits));
+    o.onRefreshed?.(conn);
   };
 }

@@ -66,6 +66,8 @@ export function createRevocation(o: {
   events: EventBus;
   now: () => number;
   sessionMaxAgeMs: number;
+  /** A revoked socket, before its close (its channel subscriptions are dropped). */
+  onRevoked?(conn: Connection): void;
 }): Revocation {
   const { store, sessions, sockets, events, now } = o;
 
@@ -73,6 +75,7 @@ export function createRevocation(o: {
     for (const c of sockets.authenticated) {
       if (!matches(c)) continue;
       c.event({ event: 'session.revoked', level: 'warn', code: 'WSG_SESSION_REVOKED' });
+      o.onRevoked?.(c);
       c.fail('WSG_SESSION_REVOKED');
     }
   };

@@ -83,6 +83,12 @@ export interface PubSub {
   publish(channel: string, message: string): MaybePromise<void>;
   /** Returns the function that unsubscribes. */
   subscribe(channel: string, listener: (message: string) => void): () => void;
+  /**
+   * Resolves once this process hears `channel` (a shared backend confirmed the subscription), so
+   * a subscribe is acked only when the next publication on any node will reach it. Stores that
+   * hear at once leave it out.
+   */
+  whenSubscribed?(channel: string): Promise<void>;
 }
 
 export type StoreStatus = 'ok' | 'degraded';

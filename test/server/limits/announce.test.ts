@@ -26,8 +26,11 @@ describe('announced limits', () => {
     const { peer, ok: authOk } = await connectAuthed(srv.url, await signToken('lim'));
     const expected = {
       maxPayload: 4096,
-      socket: { messages: { rate: 20, burst: 30 }, bytes: { rate: 1048576, burst: 2097152 } },
-      user: { messages: { rate: 40, burst: 60 } },
+      maxSubscriptions: 100,
+      messagesPerSecond: 20,
+      burst: 30,
+      bytes: { rate: 1048576, burst: 2097152 },
+      user: { rate: 40, burst: 60 },
       types: { chat: { rate: 2, burst: 4, cost: 1 } },
     };
     expect(authOk.limits).toEqual(expected);
@@ -39,7 +42,7 @@ describe('announced limits', () => {
   });
 
   it('layers switched off are absent', () => {
-    expect(announceLimits(false, 1000)).toEqual({ maxPayload: 1000 });
+    expect(announceLimits(false, 1000, undefined)).toEqual({ maxPayload: 1000 });
   });
 
   it('readAnnouncedLimits drops what is not sane', () => {
@@ -48,10 +51,12 @@ describe('announced limits', () => {
     expect(
       readAnnouncedLimits({
         maxPayload: 10,
-        socket: { messages: { rate: 0, burst: 1 }, bytes: { rate: 5, burst: 'x' } },
-        user: { messages: { rate: Number.POSITIVE_INFINITY, burst: 1 } },
+        messagesPerSecond: 0,
+        burst: 1,
+        bytes: { rate: 5, burst: 'x' },
+        user: { rate: Number.POSITIVE_INFINITY, burst: 1 },
         types: { '<x>': { rate: 1, burst: 1 }, ok: { rate: 1, burst: 2, cost: -3 } },
       }),
-    ).toEqual({ maxPayload: 10, types: { ok: { rate: 1, burst: 2, cost: 1 } } });
+    ).toEqual({ maxPayload: 10, types: { ok: { rate: 1, burst: 2 } } });
   });
 });

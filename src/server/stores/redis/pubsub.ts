@@ -9,6 +9,8 @@ import type { RedisLink } from './link.js';
 export function createRedisPubSub(link: RedisLink): PubSub {
   const { client, subscriber, prefix } = link;
   const channels = new Map<string, Set<(message: string) => void>>();
+  /** The SUBSCRIBE in flight or done per channel; settles either way (an outage is the status's to tell). */
+  const confirmed = new Map<string, Promise<void>>();
   const deliver = (full: string, message: string) => {
     const set = channels.get(full);
     if (!set) return;
@@ -23,6 +25,7 @@ export function createRedisPubSub(link: RedisLink): PubSub {
   subscriber.on('message', deliver);
 
   return {
+    whenSubscribed: (channel) => confirmed.get(prefix + channel) ?? Promise.resolve(),
     publish(channel, message) {
       const full = prefix + channel;
       return link.run(
@@ -39,13 +42,20 @@ export function createRedisPubSub(link: RedisLink): PubSub {
         set = new Set();
         channels.set(full, set);
         // Failure here is an outage the status reports; ioredis subscribes again on reconnect.
-        subscriber.subscribe(full).catch(() => {});
+        confirmed.set(
+          full,
+          subscriber.subscribe(full).then(
+            () => {},
+            () => {},
+          ),
+        );
       }
       set.add(listener);
       return () => {
         set.delete(listener);
         if (set.size === 0) {
           channels.delete(full);
+          confirmed.delete(full);
           subscriber.unsubscribe(full).catch(() => {});
         }
       };

@@ -1,0 +1,146 @@
+import type { ErrorCode } from '../../protocol/index.js';
+import type { Principal } from '../connection/state.js';
+import type { PubSub } from '../stores/types.js';
+
+/** A socket as the channels see it (Connection is one). */
+export interface Member {
+  readonly connectionId: string;
+  readonly user: Principal | undefined;
+  readonly state: string;
+  sendFrame(frame: string): void;
+}
+
+/** One subscription of one socket. */
+export interface Subscription {
+  readonly params: Readonly<Record<string, string>>;
+  readonly pattern: string;
+  /** Asked of `authorize` (a client's subscribe), so asked again on refresh; false for ctx.subscribe. */
+  readonly checked: boolean;
+}
+
+const CHANNEL_PREFIX = 'wsguard:ch:';
+const USER_PREFIX = 'wsguard:u:';
+
+/** `{"type":"unsubscribed","channel","code"}`: channel names need no escaping (their alphabet has no `"` or `\`). */
+export function unsubscribedFrame(channel: string, code: ErrorCode): string {
+  return `{"type":"unsubscribed","channel":"${channel}","code":"${code}"}`;
+}
+
+/** `{"type":"publication","channel","event","payload"}`, encoded once for every subscriber on every node. */
+export function publicationFrame(channel: string, event: string, payload: unknown): string {
+  return `{"type":"publication","channel":"${channel}","event":${JSON.stringify(event)},"payload":${JSON.stringify(payload ?? null)}}`;
+}
+
+/**
+ * Who is subscribed to what on this process, and the store subscriptions that feed them: one
+ * store channel per wsguard channel with a local subscriber (docs/channels.md says why), and one
+ * per user with a local socket (for sendToUser). A publication arrives as the finished frame and
+ * is written to each local subscriber as is: one serialization per publication, not per socket.
+ */
+export function createRegistry(store: PubSub) {
+  const bySocket = new WeakMap<Member, Map<string, Subscription>>();
+  const byChannel = new Map<string, { members: Set<Member>; unsubscribe: () => void }>();
+  const byUser = new Map<string, { members: Set<Member>; unsubscribe: () => void }>();
+  let deliveries = 0;
+
+  const fanOut = (members: ReadonlySet<Member>, frame: string) => {
+    // The ws adapter corks each socket on its first write of a tick, so a burst of publications
+    // to one socket leaves in one write.
+    for (const m of members) {
+      if (m.state !== 'open') continue;
+      m.sendFrame(frame);
+      deliveries++;
+    }
+  };
+
+  return {
+    subscriptions(member: Member): ReadonlyMap<string, Subscription> | undefined {
+      return bySocket.get(member);
+    },
+    count(member: Member): number {
+      return bySocket.get(member)?.size ?? 0;
+    },
+    has(member: Member, channel: string): boolean {
+      return bySocket.get(member)?.has(channel) ?? false;
+    },
+    /** Adds the subscription; resolves once this process hears the channel on every node. */
+    add(member: Member, channel: string, sub: Subscription): Promise<void> | undefined {
+      let subs = bySocket.get(member);
+      if (!subs) {
+        subs = new Map();
+        bySocket.set(member, subs);
+      }
+      subs.set(channel, sub);
+      let entry = byChannel.get(channel);
+      if (!entry) {
+        const members = new Set<Member>();
+        entry = {
+          members,
+          unsubscribe: store.subscribe(CHANNEL_PREFIX + channel, (f) => fanOut(members, f)),
+        };
+        byChannel.set(channel, entry);
+      }
+      entry.members.add(member);
+      return store.whenSubscribed?.(CHANNEL_PREFIX + channel);
+    },
+    remove(member: Member, channel: string): boolean {
+      const subs = bySocket.get(member);
+      if (!subs?.delete(channel)) return false;
+      const entry = byChannel.get(channel);
+      if (entry) {
+        entry.members.delete(member);
+        if (entry.members.size === 0) {
+          byChannel.delete(channel);
+          entry.unsubscribe();
+        }
+      }
+      return true;
+    },
+    /** Local subscribers of a channel (a copy: callers remove while they walk it). */
+    members(channel: string): Member[] {
+      return [...(byChannel.get(channel)?.members ?? [])];
+    },
+    publish(channel: string, frame: string) {
+      return store.publish(CHANNEL_PREFIX + channel, frame);
+    },
+    /** Starts hearing `sendToUser` for this socket's user. */
+    joinUser(member: Member, userId: string): void {
+      let entry = byUser.get(userId);
+      if (!entry) {
+        const members = new Set<Member>();
+        entry = { members, unsubscribe: store.subscribe(USER_PREFIX + userId, (f) => fanOut(members, f)) };
+        byUser.set(userId, entry);
+      }
+      entry.members.add(member);
+    },
+    leaveUser(member: Member, userId: string): void {
+      const entry = byUser.get(userId);
+      if (!entry?.members.delete(member)) return;
+      if (entry.members.size === 0) {
+        byUser.delete(userId);
+        entry.unsubscribe();
+      }
+    },
+    sendToUser(userId: string, frame: string) {
+      return store.publish(USER_PREFIX + userId, frame);
+    },
+    stats() {
+      let subscriptions = 0;
+      const all: { channel: string; subscribers: number }[] = [];
+      for (const [channel, { members }] of byChannel) {
+        subscriptions += members.size;
+        all.push({ channel, subscribers: members.size });
+      }
+      all.sort((a, b) => b.subscribers - a.subscribers);
+      return { channels: byChannel.size, subscriptions, top: all.slice(0, 20), deliveries };
+    },
+    close(): void {
+      for (const e of byChannel.values()) e.unsubscribe();
+      for (const e of byUser.values()) e.unsubscribe();
+      byChannel.clear();
+      byUser.clear();
+    },
+  };
+}
+
+export type Registry = ReturnType<typeof createRegistry>;
