@@ -145,7 +145,7 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
   const rejections = createRejectionHandler<Connection>({
     events,
     count: (code) => countUp(counters.rejections, code),
-    penalise: (conn, code) => protection.rejected(conn, code),
+    penalise: (conn, code, retryAfterMs) => protection.rejected(conn, code, retryAfterMs),
   });
 
   // 3b. Channels (channels/): subscriptions, publications, sendToUser, across nodes by the store.
