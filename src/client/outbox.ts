@@ -94,8 +94,8 @@ export interface Outbox {
   refused(id: string, code: ServerErrorCode, message: string, retryAfterMs: number | undefined): void;
   /** The connection ended: what was on the wire waits for a resend on the next one. */
   disconnected(): void;
-  /** The client stopped: every message rejects with ClosedError. */
-  close(code: number, cause: Error | undefined): void;
+  /** The client stopped: every message rejects with ClosedError, saying why (`cause`, `errorCode`). */
+  close(code: number, cause: Error | undefined, errorCode?: ServerErrorCode): void;
   /** Reports a `queue` event if the outbox or the reason it waits changed. */
   changed(): void;
   /** Waiting to be sent or resent. */
@@ -392,16 +392,17 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
         }
       }
     },
-    close(code, cause) {
+    close(code, cause, errorCode) {
       for (const t of [ttlTimer, pauseTimer, paceTimer]) if (t !== undefined) clearTimeout(t);
       ttlTimer = pauseTimer = paceTimer = undefined;
-      const options = cause ? { cause } : undefined;
+      const options = { ...(cause ? { cause } : {}), ...(errorCode ? { errorCode } : {}) };
+      const why = cause ? `: ${cause.message}` : '';
       for (const p of queue.drain()) {
-        p.reject(new ClosedError('closed before the message was sent', false, code, options));
+        p.reject(new ClosedError(`closed before the message was sent${why}`, false, code, options));
       }
       for (const p of [...inflight.values()]) {
         settle(p);
-        p.reject(new ClosedError('closed before the message was acked', true, code, options));
+        p.reject(new ClosedError(`closed before the message was acked${why}`, true, code, options));
       }
       changed();
     },

@@ -1,7 +1,7 @@
 import type { AnyChannels, ChannelMap } from '../protocol/define.js';
 import { isOffline, watchBrowser } from './browser.js';
 import { type ChannelApi, type ChannelManager, createChannelManager } from './channels.js';
-import { type CloseCause, type CloseInfo, closeInfoOf, nextStep } from './close-policy.js';
+import { type CloseCause, type CloseInfo, closeInfoOf, nextStep, stopsClient } from './close-policy.js';
 import { dial } from './dial.js';
 import type { ServerErrorCode as ErrorCode } from './errors.js';
 import { AuthError, ClosedError, type ConnectionError, ServerError } from './errors.js';
@@ -331,7 +331,7 @@ export class SecureWebSocket<
     this.redial.stop();
     this.unwatch();
     this.setState('closed');
-    this.outbox.close(info.code, error);
+    this.outbox.close(info.code, error, info.errorCode);
     if (error) this.events.error(error);
     this.log('closed', { code: info.code, cause: info.cause });
     this.events.lifecycle.emit(
@@ -401,6 +401,8 @@ export class SecureWebSocket<
       return;
     }
     if (this.live.refreshing) return this.live.refreshFailed(new AuthError(text, code));
+    // A code whose close ends the client for good: that close reports it, once.
+    if (stopsClient(code)) return;
     this.events.error(new ServerError(code, text, retryAfterMs));
   }
 
