@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { z } from 'zod';
 import { formatUsage } from '../../../src/cli/args.js';
 import { healthCommand, main } from '../../../src/cli/health/index.js';
+import { SecureWebSocket } from '../../../src/client/index.js';
 import { type Child, freePort, startChild, startDemo } from '../../helpers/process.js';
 import { repoRoot } from '../../helpers/project.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
@@ -47,6 +49,33 @@ describe('health check against the demo server (npm start)', () => {
       expect(output).toMatch(new RegExp(`✔ [^\\n]*${name.replace(/[/()]/g, '.')}`));
     }
     expect(code).toBe(0);
+  });
+
+  it('after a health run, a SecureWebSocket from the same address connects and sends at once', async () => {
+    const { code, output } = await runScript([`--url=ws://127.0.0.1:${port}/ws`]);
+    expect(code).toBe(0);
+    const socket = new SecureWebSocket({
+      WebSocket,
+      url: `ws://127.0.0.1:${port}/ws`,
+      authToken: 'test_token',
+      reconnect: false,
+    });
+    const closes: number[] = [];
+    socket.addEventListener('close', (e) => closes.push(e.code));
+    try {
+      // Not refused at the upgrade (no block, no ban), not held back: the first send is acked.
+      expect(await socket.send({ type: 'echo', payload: 'right after health' })).toBe('right after health');
+      expect(closes).toEqual([]);
+      expect(
+        demo
+          .output()
+          .split('\n')
+          .filter((l) => /penalty\.blocked|WSG_ANOMALY/.test(l)),
+      ).toEqual([]);
+      expect(output).not.toContain('WSG_BLOCKED');
+    } finally {
+      socket.close();
+    }
   });
 
   it('--json prints a machine-readable result', async () => {
