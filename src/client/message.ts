@@ -1,10 +1,4 @@
-import {
-  APP_TYPE_PATTERN,
-  type ErrorCode,
-  type ErrorCodeInfo,
-  ErrorCodes,
-  isReservedType,
-} from '../protocol/index.js';
+import { APP_TYPE_PATTERN, type ErrorCodeInfo, ErrorCodes, isReservedType } from '../protocol/index.js';
 import { InvalidMessageError, type ServerErrorCode } from './errors.js';
 import { messageId, utf8Length } from './ids.js';
 import { isObject, type Timer, toError } from './util.js';
@@ -60,4 +54,33 @@ export function prepareMessage(message: unknown, now: number): Prepared {
     enqueuedAt: now,
     onWire: false,
   };
+}
+
+/** Why application messages wait instead of going out. */
+export type WaitReason =
+  /** The first connection is being dialed or authenticated. */
+  | 'connecting'
+  /** The connection was lost; the client is dialing again (or waiting out the backoff). */
+  | 'reconnecting'
+  /** The browser says it is offline; the client dials again on `online`. */
+  | 'offline'
+  /** A session refresh is under way; sends resume on `refresh_ok`. */
+  | 'refreshing'
+  /** The server answered WSG_RATE_LIMITED; sends resume after its `retryAfterMs`. */
+  | 'paused'
+  /** Sending slower: the server's announced limits (`auth_ok.limits`) allow no more just now. */
+  | 'paced'
+  /** The client is closed. */
+  | 'closed';
+
+/** The outbox as the `queue` event reports it. */
+export interface QueueEvent {
+  /** Messages waiting to be sent: queued while not connected, or waiting to be resent (`queueSize`). */
+  queued: number;
+  /** Messages written on the current socket and waiting for their ack. */
+  inflight: number;
+  /** Sends are held because the server answered WSG_RATE_LIMITED. */
+  paused: boolean;
+  /** Why the queued messages wait; absent when none waits. */
+  reason?: WaitReason;
 }

@@ -10,40 +10,20 @@ import {
 } from './errors.js';
 import { messageId, utf8Length } from './ids.js';
 import type { DebugLog } from './logger.js';
-import { isRetryable, type Pending, type Prepared, prepareMessage } from './message.js';
+import {
+  isRetryable,
+  type Pending,
+  type Prepared,
+  prepareMessage,
+  type QueueEvent,
+  type WaitReason,
+} from './message.js';
 import type { ResolvedOptions } from './options.js';
 import { createPacer } from './pacer.js';
 import { createMessageQueue } from './queue.js';
-import { isObject, MAX_TIMER_MS, type Timer, toError } from './util.js';
+import { MAX_TIMER_MS, type Timer } from './util.js';
 
-/** Why application messages wait instead of going out. */
-export type WaitReason =
-  /** The first connection is being dialed or authenticated. */
-  | 'connecting'
-  /** The connection was lost; the client is dialing again (or waiting out the backoff). */
-  | 'reconnecting'
-  /** The browser says it is offline; the client dials again on `online`. */
-  | 'offline'
-  /** A session refresh is under way; sends resume on `refresh_ok`. */
-  | 'refreshing'
-  /** The server answered WSG_RATE_LIMITED; sends resume after its `retryAfterMs`. */
-  | 'paused'
-  /** Sending slower: the server's announced limits (`auth_ok.limits`) allow no more just now. */
-  | 'paced'
-  /** The client is closed. */
-  | 'closed';
-
-/** The outbox as the `queue` event reports it. */
-export interface QueueEvent {
-  /** Messages waiting to be sent: queued while not connected, or waiting to be resent (`queueSize`). */
-  queued: number;
-  /** Messages written on the current socket and waiting for their ack. */
-  inflight: number;
-  /** Sends are held because the server answered WSG_RATE_LIMITED. */
-  paused: boolean;
-  /** Why the queued messages wait; absent when none waits. */
-  reason?: WaitReason;
-}
+export type { QueueEvent, WaitReason } from './message.js';
 
 /** Longest wait the client honours from a `retryAfterMs`: a larger value is a bug or hostile. */
 export const MAX_RETRY_AFTER_MS = 60_000;

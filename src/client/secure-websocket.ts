@@ -402,8 +402,7 @@ export class SecureWebSocket<
     }
     if (this.live.refreshing) return this.live.refreshFailed(new AuthError(text, code));
     // A code whose close ends the client for good: that close reports it, once.
-    if (stopsClient(code)) return;
-    this.events.error(new ServerError(code, text, retryAfterMs));
+    if (!stopsClient(code)) this.events.error(new ServerError(code, text, retryAfterMs));
   }
 
   // Plumbing

@@ -1,4 +1,4 @@
-import { type ErrorCode, ErrorCodes, formatCloseReason, MESSAGE_ID_PATTERN } from '../protocol/index.js';
+import { type ErrorCode, ErrorCodes, formatCloseReason } from '../protocol/index.js';
 import type { Channels } from './channels/index.js';
 import type { Principal } from './connection/state.js';
 import { DEFAULTS } from './defaults.js';
@@ -7,7 +7,7 @@ import type { EventBus, SecurityEvent, SocketEvent } from './events.js';
 import type { HandlerContext } from './options.js';
 import type { Envelope } from './pipeline/envelope.js';
 import { errorFrame, eventFrame, pongFrame } from './pipeline/frames.js';
-import { peekId } from './pipeline/peek-id.js';
+import { idOf, peekId } from './pipeline/peek-id.js';
 import type { ConnectionInfo, MessageContext, Stage } from './pipeline/types.js';
 import type { GuardSocket, UpgradeRequest } from './socket.js';
 
@@ -258,16 +258,10 @@ export class Connection implements ConnectionInfo {
       return this.runApp(m, 0);
     }
     const value = this.host.parse(typeof data === 'string' ? data : data.toString());
-    if (value instanceof WsgError) {
-      m.id = peekId(data);
-      return this.reject(value, m);
-    }
+    if (value instanceof WsgError) return this.reject(value, Object.assign(m, { id: peekId(data) }));
     const env = this.host.readEnvelope(value);
-    if (env instanceof WsgError) {
-      // A refused envelope still names its id when it has a well-formed one: the client settles that send.
-      m.id = idOf(value);
-      return this.reject(env, m);
-    }
+    // A refused envelope still names a well-formed id: the client settles that send.
+    if (env instanceof WsgError) return this.reject(env, Object.assign(m, { id: idOf(value) }));
     switch (env.kind) {
       case 'ping':
       case 'refresh':
@@ -400,11 +394,4 @@ export class Connection implements ConnectionInfo {
   handleTransportError(code: ErrorCode): void {
     this.host.onRejected(this, new WsgError(code), undefined);
   }
-}
-
-/** The `id` of a parsed message whose envelope was refused, when it is a well-formed id. */
-function idOf(value: unknown): string | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const id = (value as { id?: unknown }).id;
-  return typeof id === 'string' && MESSAGE_ID_PATTERN.test(id) ? id : undefined;
 }

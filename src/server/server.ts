@@ -3,7 +3,7 @@ import { createAdmission } from './admission.js';
 import { createTokenVerifier } from './auth/verifier.js';
 import { createBroadcast } from './broadcast.js';
 import { type ChannelStats, createChannels, type UnsubscribeOptions } from './channels/index.js';
-import { type ResolvedConfig, resolveConfig } from './config.js';
+import { resolveConfig } from './config.js';
 import { createConnectionHost } from './connection/host.js';
 import { createSockets } from './connection/registry.js';
 import { Connection } from './connection.js';

@@ -44,6 +44,26 @@ function Probe({ url, onMessage }: { url: string; onMessage?: () => void }) {
   );
 }
 
+const shown: string[] = [];
+function Paced({ url }: { url: string }) {
+  const ws = useSecureWebSocket({
+    url,
+    authToken: token,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    heartbeat: false,
+  });
+  lastSend = ws.send as never;
+  const text = ws.waitReason === 'paced' ? 'sending slower: server limit' : 'ok';
+  if (shown.at(-1) !== text) shown.push(text);
+  return (
+    <p>
+      <span data-testid="state">{ws.state}</span>
+      <span data-testid="queued">{ws.queueSize}</span>
+      <span data-testid="pacing">{text}</span>
+    </p>
+  );
+}
+
 describe('useSecureWebSocket', () => {
   it('opens exactly one socket under StrictMode and closes it on unmount', async () => {
     const s = await serve();
@@ -98,25 +118,7 @@ describe('useSecureWebSocket', () => {
       limits: { messages: { rate: 4, burst: 2 } },
     });
     const intervals = hookIntervals();
-    const shown: string[] = [];
-    function Paced({ url }: { url: string }) {
-      const ws = useSecureWebSocket({
-        url,
-        authToken: token,
-        WebSocket: WebSocket as unknown as WebSocketConstructor,
-        heartbeat: false,
-      });
-      lastSend = ws.send as never;
-      const text = ws.waitReason === 'paced' ? 'sending slower: server limit' : 'ok';
-      if (shown.at(-1) !== text) shown.push(text);
-      return (
-        <p>
-          <span data-testid="state">{ws.state}</span>
-          <span data-testid="queued">{ws.queueSize}</span>
-          <span data-testid="pacing">{text}</span>
-        </p>
-      );
-    }
+    shown.length = 0;
     render(<Paced url={srv.url} />);
     await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
     let sent: Promise<unknown>[] = [];
