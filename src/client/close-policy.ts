@@ -1,4 +1,10 @@
-import { CloseCode, type ErrorCode, parseCloseReason } from '../protocol/index.js';
+import {
+  CloseCode,
+  type ErrorCode,
+  type ErrorCodeInfo,
+  ErrorCodes,
+  parseCloseReason,
+} from '../protocol/index.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
 import { AuthError, ConnectionError } from './errors.js';
 import type { TransportClose } from './transport.js';
@@ -87,6 +93,12 @@ export interface CloseDecision {
   action: CloseAction;
   /** The least time to wait before the next attempt. */
   retryAfterMs: number;
+}
+
+/** True for a wsguard code whose close makes the client stop (e.g. `WSG_ANOMALY`, 1008). */
+export function stopsClient(code: string): boolean {
+  const info = (ErrorCodes as Record<string, ErrorCodeInfo | undefined>)[code];
+  return info?.closes === true && closeAction({ code: info.closeCode }) === 'stop';
 }
 
 /** Unlisted codes: 4xxx are application codes that wsguard does not send, so stop; others retry. */
@@ -196,6 +208,11 @@ export function nextStep(info: CloseInfo, state: CloseState, config: CloseConfig
     if (!error && authRefused) {
       error =
         state.authError ?? new AuthError('the server refused the token', info.errorCode ?? 'WSG_AUTH_FAILED');
+    } else if (!error && info.errorCode === 'WSG_ANOMALY') {
+      error = new ConnectionError(
+        `the server closed the connection as abusive (close ${info.code} WSG_ANOMALY): too many refused messages; ` +
+          'the client does not reconnect on its own',
+      );
     } else if (!error && info.code !== 1000) {
       const what = info.httpStatus !== undefined ? `HTTP ${info.httpStatus}` : `close ${info.code}`;
       error = new ConnectionError(

@@ -100,11 +100,19 @@ export class InvalidMessageError extends SecureWebSocketError {
 export class ClosedError extends SecureWebSocketError {
   /** The close code that ended the client, when a socket closed. */
   readonly closeCode: number | undefined;
+  /** The server's reason code from the close (e.g. `WSG_ANOMALY`), when it gave one. */
+  readonly errorCode: ServerErrorCode | undefined;
 
-  constructor(message: string, maybeHandled: boolean, closeCode?: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    maybeHandled: boolean,
+    closeCode?: number,
+    options?: { cause?: unknown; errorCode?: ServerErrorCode },
+  ) {
     super(message, maybeHandled, options);
     this.name = 'ClosedError';
     this.closeCode = closeCode;
+    this.errorCode = options?.errorCode;
   }
 }
 

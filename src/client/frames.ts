@@ -1,4 +1,10 @@
-import { ControlType, ErrorCodes, isErrorCode } from '../protocol/index.js';
+import {
+  type AnnouncedLimits,
+  ControlType,
+  ErrorCodes,
+  isErrorCode,
+  readAnnouncedLimits,
+} from '../protocol/index.js';
 import { SERVER_ERROR_CODE_PATTERN, type ServerErrorCode } from './errors.js';
 import { isObject } from './util.js';
 
@@ -11,6 +17,8 @@ export type ServerFrame =
       expiresAt: number | undefined;
       /** The server's largest frame, when it says. */
       maxPayload: number | undefined;
+      /** The session's limits, when the server announces them. */
+      limits: AnnouncedLimits | undefined;
     }
   /** An `auth_ok` without a session id or CSRF token: the server broke the protocol. */
   | { kind: 'bad_auth_ok' }
@@ -25,7 +33,7 @@ export type ServerFrame =
     }
   | { kind: 'pong'; ts: number }
   | { kind: 'session_expiring' }
-  | { kind: 'refresh_ok'; csrfToken: unknown; expiresAt: unknown }
+  | { kind: 'refresh_ok'; csrfToken: unknown; expiresAt: unknown; limits: AnnouncedLimits | undefined }
   /** `publication`, `unsubscribed`, `presence`: for the channel manager. */
   | { kind: 'channel'; msg: Record<string, unknown> }
   /** An application event. */
@@ -54,6 +62,7 @@ export function parseServerFrame(text: string): ServerFrame | undefined {
         csrfToken,
         expiresAt: typeof expiresAt === 'number' ? expiresAt : undefined,
         maxPayload: isObject(limits) && typeof limits.maxPayload === 'number' ? limits.maxPayload : undefined,
+        limits: readAnnouncedLimits(limits),
       };
     }
     case 'ack':
@@ -83,7 +92,12 @@ export function parseServerFrame(text: string): ServerFrame | undefined {
     case 'session_expiring':
       return { kind: 'session_expiring' };
     case 'refresh_ok':
-      return { kind: 'refresh_ok', csrfToken: msg.csrfToken, expiresAt: msg.expiresAt };
+      return {
+        kind: 'refresh_ok',
+        csrfToken: msg.csrfToken,
+        expiresAt: msg.expiresAt,
+        limits: readAnnouncedLimits(msg.limits),
+      };
     case ControlType.Publication:
     case ControlType.Unsubscribed:
     case ControlType.Presence:

@@ -1,7 +1,7 @@
 import type { AnyChannels, ChannelMap } from '../protocol/define.js';
 import { isOffline, watchBrowser } from './browser.js';
 import { type ChannelApi, type ChannelManager, createChannelManager } from './channels.js';
-import { type CloseCause, type CloseInfo, closeInfoOf, nextStep } from './close-policy.js';
+import { type CloseCause, type CloseInfo, closeInfoOf, nextStep, stopsClient } from './close-policy.js';
 import { dial } from './dial.js';
 import type { ServerErrorCode as ErrorCode } from './errors.js';
 import { AuthError, ClosedError, type ConnectionError, ServerError } from './errors.js';
@@ -109,7 +109,7 @@ export class SecureWebSocket<
     this.live = createLiveSession(opts, {
       log: this.log,
       getToken: () => this.tokens.get(),
-      send: (frame) => this.transport?.send(frame),
+      send: (frame) => this.transport?.send(this.outbox.control(frame)),
       remember: (secret) => this.secrets.remember(secret),
       onDead: () => this.drop('pong-timeout', 1006),
       onLatency: (latencyMs) => this.events.lifecycle.emit('latency', { latencyMs }),
@@ -331,7 +331,7 @@ export class SecureWebSocket<
     this.redial.stop();
     this.unwatch();
     this.setState('closed');
-    this.outbox.close(info.code, error);
+    this.outbox.close(info.code, error, info.errorCode);
     if (error) this.events.error(error);
     this.log('closed', { code: info.code, cause: info.cause });
     this.events.lifecycle.emit(
@@ -361,6 +361,7 @@ export class SecureWebSocket<
         this.log('session expiring');
         return this.live.refresh();
       case 'refresh_ok':
+        this.outbox.announce(frame.limits);
         return this.live.refreshOk(frame);
       case 'channel':
         return this.channels.onFrame(frame.msg);
@@ -387,7 +388,7 @@ export class SecureWebSocket<
     if (gen !== this.gen) return;
     this.live.keepAlive(token, expiresAt);
     if (reconnected) this.channels.reconnected();
-    this.outbox.resume();
+    this.outbox.resume(frame.limits);
     if (gen !== this.gen) return;
     this.events.lifecycle.emit('open', { sessionId, expiresAt, reconnected });
   }
@@ -400,7 +401,8 @@ export class SecureWebSocket<
       return;
     }
     if (this.live.refreshing) return this.live.refreshFailed(new AuthError(text, code));
-    this.events.error(new ServerError(code, text, retryAfterMs));
+    // A code whose close ends the client for good: that close reports it, once.
+    if (!stopsClient(code)) this.events.error(new ServerError(code, text, retryAfterMs));
   }
 
   // Plumbing

@@ -8,6 +8,7 @@ import {
   type OutgoingMap,
   SecureWebSocket,
   type SecureWebSocketOptions,
+  type WaitReason,
 } from '../client/index.js';
 
 /** What the hook returns; a new object only when something in it changed. */
@@ -25,6 +26,12 @@ export interface SecureWebSocketView<
   latencyMs: number | undefined;
   /** Messages waiting for the connection. */
   queueSize: number;
+  /**
+   * Why queued messages wait, from the client's `queue` events: `'paced'` is "sending slower:
+   * server limit" (the announced rate), `'paused'` a server retry-after, `'reconnecting'`...;
+   * undefined when nothing waits.
+   */
+  waitReason: WaitReason | undefined;
   /** The last error the client reported (auth refused, ...), until the next successful open. */
   error: Error | undefined;
   /** The client itself, once it exists (one tick after mount): pass it to `useChannel`. */
@@ -37,6 +44,7 @@ interface Snapshot {
   lastMessage: { type: string; payload: unknown } | undefined;
   latencyMs: number | undefined;
   queueSize: number;
+  waitReason: WaitReason | undefined;
   error: Error | undefined;
 }
 
@@ -46,6 +54,7 @@ const IDLE: Snapshot = {
   lastMessage: undefined,
   latencyMs: undefined,
   queueSize: 0,
+  waitReason: undefined,
   error: undefined,
 };
 
@@ -78,6 +87,7 @@ export function useSecureWebSocket<
         next.lastMessage === snapshot.lastMessage &&
         next.latencyMs === snapshot.latencyMs &&
         next.queueSize === snapshot.queueSize &&
+        next.waitReason === snapshot.waitReason &&
         next.error === snapshot.error
       ) {
         return;
@@ -115,6 +125,7 @@ export function useSecureWebSocket<
         const c = client;
         for (const type of ['stateChange', 'latency', 'queue'] as const)
           c.addEventListener(type, () => sync(c));
+        c.addEventListener('queue', (e) => update({ waitReason: e.reason }));
         c.addEventListener('open', () => update({ error: undefined }));
         c.addEventListener('error', (e) => update({ error: e }));
         update({ socket: c as unknown as Snapshot['socket'] });

@@ -107,6 +107,7 @@ export function WebSocketExample({ token, url }: WebSocketExampleProps) {
           latency {ws.latencyMs === undefined ? '–' : `${Math.round(ws.latencyMs)} ms`}
         </span>
         <span data-testid="queued">{ws.queueSize} queued</span>
+        {ws.waitReason === 'paced' ? <span data-testid="paced">sending slower: server limit</span> : null}
       </p>
       <p className="meta">
         <span data-testid="me">{me === undefined ? 'signing in…' : `you are ${me}`}</span>

@@ -43,10 +43,15 @@ describe('server frames', () => {
       type: 'session_expiring',
       expiresAt: 99,
     });
-    expect(refreshOkMessageSchema.strict().parse(JSON.parse(refreshOkFrame(5, 'tok')))).toEqual({
+    expect(
+      refreshOkMessageSchema
+        .strict()
+        .parse(JSON.parse(refreshOkFrame(5, 'tok', { maxPayload: 3, burst: 2 }))),
+    ).toEqual({
       type: 'refresh_ok',
       expiresAt: 5,
       csrfToken: 'tok',
+      limits: { maxPayload: 3, burst: 2 },
     });
     const authOk = authOkFrame({
       sessionId: 's',
