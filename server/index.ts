@@ -97,6 +97,11 @@ server.listen(port, host, async () => {
       ? 'store: redis (limits, sessions and broadcasts shared with every instance on that Redis)'
       : 'store: memory (this process only; set REDIS_URL to share state between instances)',
   );
+  console.log(
+    process.env.WSGUARD_ADMIN_TOKEN
+      ? `security dashboard: http://localhost:${actualPort}/admin (sign in with WSGUARD_ADMIN_TOKEN)`
+      : 'security dashboard: off (set WSGUARD_ADMIN_TOKEN, 32+ bytes, to serve it at /admin)',
+  );
   if (!production) {
     console.log(`dev token (12 h): ${await devToken()}`);
     console.log('the static token test_token is also accepted outside production');

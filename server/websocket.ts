@@ -86,6 +86,10 @@ export function setupWebSockets(server: Server): WsGuardServer {
     // More than one process (cluster, several machines): share limits, sessions, revocations and
     // broadcasts through Redis. Without REDIS_URL everything stays in this process.
     ...(process.env.REDIS_URL ? { store: redisStore({ url: process.env.REDIS_URL }) } : {}),
+    // The live security dashboard at /admin, only when an admin token (>= 32 bytes) is given.
+    ...(process.env.WSGUARD_ADMIN_TOKEN
+      ? { dashboard: { path: '/admin', token: process.env.WSGUARD_ADMIN_TOKEN } }
+      : {}),
     // Readable logs on a terminal, JSON lines everywhere else (pino-pretty is a dev dependency).
     ...(process.stdout.isTTY && !production ? { logger: { transport: { target: 'pino-pretty' } } } : {}),
     // Library defaults, plus a per-type limit a human typing never meets: 5 chat lines a second.

@@ -12,4 +12,12 @@ export default function setup(): void {
     stdio: 'inherit',
   });
   execFileSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build'], { cwd: root, stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    ['node_modules/vite/bin/vite.js', 'build', '--config', 'vite.dashboard.config.ts'],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
 }

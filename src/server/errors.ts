@@ -51,6 +51,8 @@ export const ConfigErrorCodes = {
   WSG_CONFIG_INVALID_ANOMALY:
     'anomaly: thresholds do not rise warn < disconnect < block, or a weight, factor or half-life is out of range',
   WSG_CONFIG_INVALID_BAN: 'wss.ban(): durationMs is not a positive number',
+  WSG_CONFIG_INVALID_DASHBOARD:
+    'dashboard: no token of at least 32 bytes, a path that is not absolute or overlaps the endpoint, or a bad number',
   WSG_CONFIG_INVALID_AUTHORIZE: 'an authorize rule is not a function, or names a type without a schema',
   WSG_CONFIG_INVALID_CHANNEL:
     'a channel pattern is not <namespace>:<rest> with {params}, two patterns match the same names, or its options are malformed',

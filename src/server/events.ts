@@ -24,7 +24,8 @@ export type SecurityEventName =
   | 'handler.refused'
   | 'store.degraded'
   | 'store.recovered'
-  | 'server.closing';
+  | 'server.closing'
+  | 'admin.action';
 
 export interface SecurityEvent {
   event: SecurityEventName;

@@ -13,6 +13,7 @@ export type {
   ChannelsOptions,
   UnsubscribeOptions,
 } from './channels/types.js';
+export type { DashboardOptions } from './dashboard/options.js';
 export { type ConfigErrorCode, ConfigErrorCodes, WsgConfigError, WsgError } from './errors.js';
 export type { EventListener, SecurityEvent, SecurityEventName } from './events.js';
 export type { LimitsOptions, PenaltyOptions, TypeLimit, WindowLimit } from './limits/options.js';

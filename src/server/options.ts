@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import type { AnomalyEvent, AnomalyOptions } from './anomaly/index.js';
 import type { ChannelsOptions } from './channels/types.js';
 import type { Principal } from './connection/state.js';
+import type { DashboardOptions } from './dashboard/options.js';
 import type { SecurityEvent } from './events.js';
 import type { LimitsOptions } from './limits/options.js';
 import type { BackpressureOptions } from './monitor/backpressure.js';
@@ -205,6 +206,11 @@ export interface WsGuardOptions<
   backpressure?: BackpressureOptions;
   /** `/healthz` and `/metrics` on the same http server. @default see HttpEndpointsOptions */
   http?: HttpEndpointsOptions;
+  /**
+   * The live security dashboard (docs/dashboard.md) at `dashboard.path`, guarded by `dashboard.token`.
+   * @default undefined (no dashboard: its path answers nothing)
+   */
+  dashboard?: DashboardOptions;
   /**
    * Rate-limit layers and the penalty ladder (docs/rate-limits.md); `false` switches all off.
    * @default every layer on with the defaults in LimitsOptions

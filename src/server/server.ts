@@ -80,6 +80,8 @@ export interface WsGuardServer {
   httpHandler: HttpHandler;
   /** Listens to security events (for metrics or alerting); returns the unsubscribe function. */
   onEvent(listener: EventListener): () => void;
+  /** Closes one socket of this node with 4403 `WSG_SESSION_REVOKED`; false when no socket here has that id. */
+  disconnect(connectionId: string): boolean;
   /** Graceful shutdown: stop accepting, finish in-flight handlers, close sockets with 1001. */
   close(options?: CloseOptions): Promise<void>;
   readonly closing: boolean;
@@ -304,6 +306,14 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
     revokeUser: revocation.revokeUser,
     ban: revocation.ban,
     onEvent: (listener) => events.subscribe(listener),
+    disconnect(connectionId) {
+      for (const c of sockets.all) {
+        if (c.connectionId !== connectionId) continue;
+        c.fail('WSG_SESSION_REVOKED');
+        return true;
+      }
+      return false;
+    },
     onClose: (detach) => void detachers.push(detach),
     // 9. Shutdown (shutdown.ts): refuse upgrades, stop timers and channels, drain, close 1001.
     async close(closeOptions = {}) {

@@ -1,6 +1,8 @@
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { attachWs } from './adapters/ws.js';
+import { createDashboard } from './dashboard/index.js';
+import { resolveDashboard } from './dashboard/options.js';
 import { mountHttpHandler } from './monitor/http.js';
 import type { MessageSchemas, Principal, WsGuardOptions } from './options.js';
 import { createGuard, type WsGuardServer } from './server.js';
@@ -16,9 +18,19 @@ export function setupWebSockets<M extends MessageSchemas, U extends Principal<ob
   server: HttpServer | HttpsServer,
   options: WsGuardOptions<M, U>,
 ): WsGuardServer {
+  // Checked before the guard exists, so a refused dashboard leaves nothing running.
+  const dashboardOptions = options.dashboard && resolveDashboard(options.dashboard, options.path ?? '/ws');
   const guard = createGuard(options);
-  const attachment = attachWs(server, guard);
+  const dashboard = dashboardOptions && createDashboard(guard, options, dashboardOptions);
+  const attachment = attachWs(server, guard, dashboard ? [dashboard.guard] : []);
   guard.onClose(() => attachment.detach());
   if (guard.httpMount) guard.onClose(mountHttpHandler(server, guard.httpHandler));
+  if (dashboard) {
+    const unmount = mountHttpHandler(server, dashboard.http);
+    guard.onClose(() => {
+      unmount();
+      void dashboard.close().catch(() => {});
+    });
+  }
   return guard;
 }

@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { DEFAULTS, resolveConfig } from '../../src/server/config.js';
 import { type ConfigErrorCode, ConfigErrorCodes, WsgConfigError } from '../../src/server/errors.js';
-import type { WsGuardOptions } from '../../src/server/index.js';
+import { setupWebSockets, type WsGuardOptions } from '../../src/server/index.js';
 import { createGuard } from '../../src/server/server.js';
 import { repoRoot } from '../helpers/project.js';
 import { TEST_SECRET } from '../helpers/server.js';
@@ -190,9 +191,19 @@ describe('resolveConfig: each mistake has its code', () => {
     await guard.close({ timeoutMs: 0 });
   });
 
+  it('a dashboard token under 32 bytes (at setupWebSockets): WSG_CONFIG_INVALID_DASHBOARD', () => {
+    const server = createServer();
+    expect(codeOf(() => setupWebSockets(server, { ...base, dashboard: { token: 'short' } }))).toBe(
+      'WSG_CONFIG_INVALID_DASHBOARD',
+    );
+    // Refused before anything was attached.
+    expect(server.listenerCount('upgrade')).toBe(0);
+  });
+
   it('every code is produced by some mistake above, and documented in docs/ARCHITECTURE.md', () => {
     const tested = new Set([...MISTAKES, ...SETUP_MISTAKES].map(([, , code]) => code));
     tested.add('WSG_CONFIG_INVALID_BAN');
+    tested.add('WSG_CONFIG_INVALID_DASHBOARD');
     // Thrown by calls, not by options: appError() and wss.sendToUser() (test/server/authorization.test.ts,
     // test/server/channels/channels.test.ts).
     tested.add('WSG_CONFIG_INVALID_APP_ERROR');

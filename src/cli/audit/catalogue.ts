@@ -1,5 +1,6 @@
 import { authenticationChecks, lateAuthenticationChecks } from './checks/authentication.js';
 import { csrfChecks } from './checks/csrf.js';
+import { dashboardChecks } from './checks/dashboard.js';
 import { errorChecks } from './checks/errors.js';
 import { inputChecks } from './checks/input.js';
 import { monitoringChecks } from './checks/monitoring.js';
@@ -28,6 +29,7 @@ export function catalogue(full: boolean): CheckDef<AuditContext>[] {
     ...errorChecks,
     ...sessionChecks,
     ...monitoringChecks,
+    ...dashboardChecks,
     ...(full ? performanceChecks : []),
     ...rateLimitChecks,
     ...(full ? stressChecks : []),

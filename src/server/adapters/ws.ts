@@ -170,8 +170,8 @@ function handleProtocols(protocols: Set<string>): string | false {
   return false;
 }
 
-export function attachWs(server: HttpServer | HttpsServer, guard: Guard): WsAttachment {
-  const wss = new WebSocketServer({
+function createWss(guard: Guard): WebSocketServer {
+  return new WebSocketServer({
     noServer: true,
     maxPayload: guard.maxPayload,
     perMessageDeflate: guard.perMessageDeflate
@@ -185,16 +185,22 @@ export function attachWs(server: HttpServer | HttpsServer, guard: Guard): WsAtta
     clientTracking: false,
     handleProtocols,
   });
+}
 
+/** Serves `guard` and any `others` (the dashboard's socket) from one upgrade listener. */
+export function attachWs(server: HttpServer | HttpsServer, main: Guard, others: Guard[] = []): WsAttachment {
+  const served = new Map([main, ...others].map((g) => [g.path, { guard: g, wss: createWss(g) }]));
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const pathname = q === -1 ? url : url.slice(0, q);
-    if (pathname !== guard.path) {
+    const target = served.get(pathname);
+    if (!target) {
       // Another upgrade listener may own this path; answer 404 only when we are the only one.
       if (server.listenerCount('upgrade') === 1) writeHttpRejection(socket, 404, undefined);
       return;
     }
+    const { guard, wss } = target;
     socket.on('error', destroySelf);
     const view = toUpgradeRequest(req);
     guard.admit(view).then(
@@ -218,7 +224,7 @@ export function attachWs(server: HttpServer | HttpsServer, guard: Guard): WsAtta
   return {
     detach() {
       server.off('upgrade', onUpgrade);
-      wss.close();
+      for (const { wss } of served.values()) wss.close();
     },
   };
 }

@@ -1,0 +1,173 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { redisStore } from '../../src/server/index.js';
+import { hasChromium, launch, outputDir } from '../helpers/browser.js';
+import { connectAuthed, type Peer, upgradeStatus } from '../helpers/peer.js';
+import { repoRoot } from '../helpers/project.js';
+import { hasRedis, type RedisServer, startRedis } from '../helpers/redis.js';
+import { signToken, startServer, type TestServer } from '../helpers/server.js';
+
+// A real server with the dashboard on, Chromium on its page, real sockets from this process.
+const TOKEN = 'admin-token-admin-token-admin-token-0123456789';
+const options = {
+  messages: { echo: z.unknown() },
+  handlers: { echo: (_ctx: unknown, p: unknown) => p },
+  trustProxy: ['127.0.0.1'],
+};
+let browser: Browser;
+
+/** Signs in through the login form, as an operator would, and waits for the live feed. */
+async function openDashboard(port: number): Promise<Page> {
+  const page = await browser.newPage();
+  page.on('pageerror', (err) => console.warn('page error:', err.message));
+  page.on('dialog', (d) => void d.accept());
+  const first = await page.goto(`http://127.0.0.1:${port}/admin`);
+  expect(first?.status()).toBe(401);
+  await page.getByLabel('Admin token').fill(TOKEN);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect
+    .poll(() => page.locator('#status').getAttribute('data-state'), { timeout: 15_000 })
+    .toBe('live');
+  return page;
+}
+
+const text = (page: Page, sel: string) => page.locator(sel).textContent();
+const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
+
+describe.skipIf(!hasChromium)('dashboard in Chromium', { timeout: 90_000 }, () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    browser = await launch();
+    server = await startServer({ ...options, dashboard: { token: TOKEN } });
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  it('shows the right connection count while 20 sockets open and close', async () => {
+    const page = await openDashboard(server.port);
+    await expect.poll(() => text(page, '#sockets-open'), { timeout: 10_000 }).toBe('0');
+    const peers: Peer[] = [];
+    for (let i = 0; i < 20; i++)
+      peers.push((await connectAuthed(server.url, await signToken(`user-${i}`))).peer);
+    await expect.poll(() => text(page, '#sockets-open'), { timeout: 10_000 }).toBe('20');
+    await expect.poll(() => text(page, '#sockets-auth'), { timeout: 10_000 }).toBe('20');
+    for (const p of peers.splice(0, 10)) p.close();
+    await expect.poll(() => text(page, '#sockets-open'), { timeout: 10_000 }).toBe('10');
+    for (const p of peers) p.close();
+    await expect.poll(() => text(page, '#sockets-open'), { timeout: 10_000 }).toBe('0');
+    await page.close();
+  });
+
+  it('a flood shows in the refusals chart and the offenders; "ban" refuses the next upgrade (403) and shows in the stream', async () => {
+    const page = await openDashboard(server.port);
+    const { peer, csrf } = await connectAuthed(server.url, await signToken('flooder'), from('10.6.6.6'));
+    const started = Date.now();
+    for (let i = 0; i < 300; i++) peer.send({ type: 'echo', id: `m${i}`, payload: i, csrf });
+    await page.locator('#refusal-codes li[data-code="WSG_RATE_LIMITED"]').waitFor({ timeout: 5000 });
+    // The chart drew a series for it (uPlot's canvas plus its series list).
+    expect(await page.locator('#chart canvas').count()).toBeGreaterThan(0);
+    const row = page.locator('#offenders tr[data-kind="ip"][data-id="10.6.6.6"]');
+    await row.waitFor({ timeout: 5000 });
+    // Reported, not asserted (no timing asserts on a shared 2-core machine); the issue asks for 2 s.
+    console.info(`dashboard: flood to offender row in ${Date.now() - started} ms`);
+    expect(Number(await row.locator('td').nth(3).textContent())).toBeGreaterThan(0);
+    await page.locator('#offenders tr[data-kind="user"][data-id="flooder"]').waitFor({ timeout: 5000 });
+
+    await row.getByRole('button', { name: 'ban', exact: true }).click();
+    await expect
+      .poll(() => page.locator('#act-result').textContent(), { timeout: 5000 })
+      .toBe('ban 10.6.6.6: done');
+    const next = await upgradeStatus(server.url, {
+      authorization: `Bearer ${await signToken('flooder')}`,
+      'x-forwarded-for': '10.6.6.6',
+    });
+    expect(next.status).toBe(403);
+    expect(next.body).toBe('{"error":"WSG_BANNED"}');
+    await expect
+      .poll(() => page.locator('#events tr[data-event="admin.action"]').first().textContent(), {
+        timeout: 5000,
+      })
+      .toContain('ban by admin');
+    await page
+      .locator('#events tr[data-event="penalty.blocked"][data-code="WSG_BANNED"]')
+      .first()
+      .waitFor({ timeout: 5000 });
+    // The filter narrows the stream to one event name.
+    await page.locator('#filter-event').selectOption('admin.action');
+    const shown = await page
+      .locator('#events tbody tr')
+      .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.event));
+    expect(new Set(shown)).toEqual(new Set(['admin.action']));
+    await page.locator('#filter-event').selectOption('');
+    // Others still get in.
+    expect(
+      (await upgradeStatus(server.url, { authorization: `Bearer ${await signToken('ok')}` })).status,
+    ).toBe(101);
+
+    mkdirSync(outputDir, { recursive: true });
+    await page.setViewportSize({ width: 1280, height: 1000 });
+    await page.screenshot({ path: join(outputDir, 'dashboard-desktop.png'), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: join(outputDir, 'dashboard-phone.png') });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    for (const f of ['dashboard-desktop.png', 'dashboard-phone.png'])
+      copyFileSync(join(outputDir, f), join(repoRoot, 'docs', 'images', f));
+    await page.close();
+  });
+});
+
+describe.skipIf(!hasChromium || !hasRedis)(
+  'dashboard on two nodes sharing one Redis',
+  { timeout: 90_000 },
+  () => {
+    let redis: RedisServer;
+    const nodes: TestServer[] = [];
+    const stores: ReturnType<typeof redisStore>[] = [];
+    beforeAll(async () => {
+      redis = await startRedis();
+      browser = await launch();
+      for (let i = 0; i < 2; i++) {
+        const store = redisStore({ url: redis.url });
+        stores.push(store);
+        nodes.push(await startServer({ ...options, store, dashboard: { token: TOKEN } }));
+      }
+    }, 60_000);
+    afterAll(async () => {
+      for (const n of nodes) await n.close();
+      for (const s of stores) await s.close();
+      await redis?.stop();
+      await browser?.close();
+    });
+
+    it('shows both nodes, and a ban from the page holds on both', async () => {
+      const [a, b] = nodes as [TestServer, TestServer];
+      const onB = await connectAuthed(b.url, await signToken('on-b'));
+      const page = await openDashboard(a.port);
+      await expect.poll(() => page.locator('#nodes tbody tr').count(), { timeout: 10_000 }).toBe(2);
+      await expect.poll(() => text(page, '#sockets-open'), { timeout: 10_000 }).toBe('1');
+      const victimOnB = await connectAuthed(b.url, await signToken('victim'), from('10.7.7.7'));
+      await page.locator('#act select').selectOption('ban');
+      await page.locator('#act input').fill('10.7.7.7');
+      await page.getByRole('button', { name: 'Do it' }).click();
+      await expect
+        .poll(() => page.locator('#act-result').textContent(), { timeout: 5000 })
+        .toBe('ban 10.7.7.7: done');
+      expect((await victimOnB.peer.closed).reason).toContain('WSG_BANNED');
+      const jwt = await signToken('victim');
+      for (const n of nodes) {
+        const res = await upgradeStatus(n.url, {
+          authorization: `Bearer ${jwt}`,
+          'x-forwarded-for': '10.7.7.7',
+        });
+        expect(res.status).toBe(403);
+      }
+      onB.peer.close();
+      await page.close();
+    });
+  },
+);
