@@ -1,5 +1,6 @@
 import { CloseCode, type ErrorCode, parseCloseReason } from '../protocol/index.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { BOUNDS, clampRetryAfter } from './bounds.js';
 import { AuthError, ConnectionError } from './errors.js';
 import type { TransportClose } from './transport.js';
 
@@ -19,6 +20,8 @@ export type CloseCause =
   | 'refresh-failed'
   /** The server broke the protocol (e.g. a malformed `auth_ok`). */
   | 'protocol'
+  /** The server sent a message over the inbound bound; the client closed with 1009. */
+  | 'too-large'
   /** `close()` was called. */
   | 'client';
 
@@ -113,6 +116,9 @@ export function withReason(info: CloseInfo): CloseInfo {
   const parsed = parseCloseReason(info.reason);
   if (parsed.code !== undefined) info.errorCode = parsed.code;
   if (parsed.retryAfterMs !== undefined) info.retryAfterMs = parsed.retryAfterMs;
+  const retryAfterMs = clampRetryAfter(info.retryAfterMs, BOUNDS.maxReconnectRetryAfterMs);
+  if (retryAfterMs === undefined) delete info.retryAfterMs;
+  else info.retryAfterMs = retryAfterMs;
   return info;
 }
 
@@ -175,6 +181,9 @@ export function nextStep(info: CloseInfo, state: CloseState, config: CloseConfig
     attempts = 0;
     seen = { ...info, attempt: 0 };
   }
+  // The one fresh-token retry is not earned back by an `auth_ok` alone (a server could answer
+  // every connect with one and refuse the next refresh), only by a connection that lasted.
+  if (state.uptimeMs !== undefined && state.uptimeMs >= BOUNDS.reauthResetUptimeMs) authRetried = false;
   const decision: CloseDecision =
     reconnect === false ? { action: 'stop', retryAfterMs: 0 } : decideClose(seen, config.shouldReconnect);
   let action = decision.action;
@@ -204,11 +213,9 @@ export function nextStep(info: CloseInfo, state: CloseState, config: CloseConfig
     }
     return { ...base, action: 'stop', delayMs: 0, error };
   }
-  // A failed refresh reconnects at once: the session is fine, only its token was not renewed.
-  const delayMs =
-    info.cause === 'refresh-failed'
-      ? 0
-      : Math.max(backoffDelay(attempts - 1, config.backoff, config.random), decision.retryAfterMs);
+  // Every failure path waits out the backoff, a failed refresh too: a server that refuses every
+  // refresh would otherwise drive a reconnect (and getToken()) storm.
+  const delayMs = Math.max(backoffDelay(attempts - 1, config.backoff, config.random), decision.retryAfterMs);
   return { ...base, action: action === 'reauth' ? 'reauth' : 'reconnect', delayMs, error: undefined };
 }
 

@@ -18,6 +18,8 @@ export interface DialOptions {
   WebSocket: WebSocketConstructor | undefined;
   tokens: TokenSource;
   log: DebugLog;
+  /** The inbound bound for this connection's socket. @default 1 MiB */
+  maxInboundBytes?: number;
 }
 
 /** What one connection attempt reports; nothing is reported once `current()` turns false. */
@@ -74,7 +76,7 @@ export async function dial(o: DialOptions, h: DialHandlers): Promise<void> {
       close: (info) => {
         if (h.current()) h.closed(info);
       },
-    });
+    }, o.maxInboundBytes);
   } catch (err) {
     return h.fatal(new ConnectionError('cannot open the WebSocket', { cause: err }));
   }

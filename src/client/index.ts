@@ -33,6 +33,7 @@ export {
   AuthError,
   ClosedError,
   ConnectionError,
+  InboundTooLargeError,
   InvalidMessageError,
   MessageExpiredError,
   QueueOverflowError,

@@ -8,6 +8,7 @@ import {
   ServerError,
   type ServerErrorCode,
 } from './errors.js';
+import { BOUNDS, safeTimeout } from './bounds.js';
 import { messageId, utf8Length } from './ids.js';
 import type { DebugLog } from './logger.js';
 import type { ResolvedOptions } from './options.js';
@@ -261,7 +262,7 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
 
   const resumeAfterPause = () => {
     if (pauseTimer !== undefined) clearTimeout(pauseTimer);
-    pauseTimer = setTimeout(
+    pauseTimer = safeTimeout(
       () => {
         pauseTimer = undefined;
         // A timer may fire a little early by the wall clock: wait out the rest, or nothing would flush.
@@ -274,7 +275,7 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
 
   /** The server asked us to wait (WSG_RATE_LIMITED): hold writes until then. */
   const pause = (ms: number) => {
-    const until = o.now() + ms;
+    const until = o.now() + Math.min(ms, BOUNDS.maxSendPauseMs);
     if (until <= pausedUntil) return;
     pausedUntil = until;
     o.log('paused by the server', { ms });
@@ -330,6 +331,8 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
     },
     flush,
     resume() {
+      // A pause asked for on an earlier connection does not outlive it.
+      pausedUntil = 0;
       needsFlush = true;
       flush();
     },

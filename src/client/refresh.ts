@@ -1,3 +1,4 @@
+import { BOUNDS, safeTimeout } from './bounds.js';
 import { AuthError } from './errors.js';
 import { readJwtExpiry } from './jwt.js';
 import type { DebugLog } from './logger.js';
@@ -70,6 +71,8 @@ export function createSessionRefresh(o: SessionRefreshOptions): SessionRefresh {
   let nextToken: string | undefined;
   let timer: Timer | undefined;
   let deadline: Timer | undefined;
+  /** When the last refresh started (`now()`); kept across connections so a reconnect cannot reset the floor. */
+  let lastStartedAt = Number.NEGATIVE_INFINITY;
 
   const clearTimers = () => {
     for (const t of [timer, deadline]) if (t !== undefined) clearTimeout(t);
@@ -91,7 +94,7 @@ export function createSessionRefresh(o: SessionRefreshOptions): SessionRefresh {
     if (expiry === undefined) return;
     // A refresh that did not move the expiry must not schedule the same refresh again.
     if (previousExpiry !== undefined && expiry <= previousExpiry) return;
-    timer = setTimeout(
+    timer = safeTimeout(
       () => {
         timer = undefined;
         refresh();
@@ -112,6 +115,19 @@ export function createSessionRefresh(o: SessionRefreshOptions): SessionRefresh {
 
   const refresh = () => {
     if (!running || active) return;
+    // However often the server says `session_expiring`, refreshes keep a floor apart.
+    const wait = lastStartedAt + BOUNDS.minRefreshIntervalMs - o.now();
+    if (wait > 0) {
+      if (timer === undefined) {
+        o.log('refresh deferred: the last one was too recent', { waitMs: wait });
+        timer = safeTimeout(() => {
+          timer = undefined;
+          refresh();
+        }, wait);
+      }
+      return;
+    }
+    lastStartedAt = o.now();
     const mine = epoch;
     active = true;
     if (timer !== undefined) clearTimeout(timer);
@@ -149,14 +165,14 @@ export function createSessionRefresh(o: SessionRefreshOptions): SessionRefresh {
     ok(msg) {
       if (!active) return;
       const { csrfToken } = msg;
-      if (typeof csrfToken !== 'string' || csrfToken.length === 0) {
+      if (typeof csrfToken !== 'string' || csrfToken.length === 0 || csrfToken.length > BOUNDS.maxCsrfTokenLength) {
         return fail(new AuthError('malformed refresh_ok'));
       }
       const previous = sessionExpiry(token, expiresAt);
       if (nextToken !== undefined) token = nextToken;
       // No onActiveChange here: onRefreshed flushes the held sends and reports the outbox itself.
       end(false);
-      if (typeof msg.expiresAt === 'number') expiresAt = msg.expiresAt;
+      if (typeof msg.expiresAt === 'number' && Number.isFinite(msg.expiresAt)) expiresAt = msg.expiresAt;
       o.log('session refreshed', { expiresAt });
       schedule(previous);
       o.onRefreshed(csrfToken);

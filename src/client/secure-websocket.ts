@@ -1,10 +1,11 @@
 import type { AnyChannels, ChannelMap } from '../protocol/define.js';
+import { BOUNDS, inboundBound } from './bounds.js';
 import { isOffline, watchBrowser } from './browser.js';
 import { type ChannelApi, type ChannelManager, createChannelManager } from './channels.js';
 import { type CloseCause, type CloseInfo, closeInfoOf, nextStep } from './close-policy.js';
 import { dial } from './dial.js';
 import type { ServerErrorCode as ErrorCode } from './errors.js';
-import { AuthError, ClosedError, type ConnectionError, ServerError } from './errors.js';
+import { AuthError, ClosedError, type ConnectionError, InboundTooLargeError, ServerError } from './errors.js';
 import {
   type ClientEventMap,
   type ClientEvents,
@@ -74,6 +75,8 @@ export class SecureWebSocket<
   private lastAuthError: AuthError | undefined;
   private everOpened = false;
   private connectTimer: Timer | undefined;
+  /** The inbound bound: the last announced `maxPayload`, else the default. */
+  private inbound: number = BOUNDS.defaultInboundBytes;
   private readonly redial: Redial;
 
   constructor(options: SecureWebSocketOptions<In>) {
@@ -91,6 +94,7 @@ export class SecureWebSocket<
       enabled: options.debug === true,
       logger: options.logger,
       secrets: () => this.secrets.list,
+      known: (s) => this.secrets.has(s),
     });
     this.events = createClientEvents(this.log, this.options.onMessage);
     this.outbox = createOutbox(opts, {
@@ -113,10 +117,14 @@ export class SecureWebSocket<
       remember: (secret) => this.secrets.remember(secret),
       onDead: () => this.drop('pong-timeout', 1006),
       onLatency: (latencyMs) => this.events.lifecycle.emit('latency', { latencyMs }),
-      onRefreshed: () => this.outbox.flush(),
+      onRefreshed: () => {
+        // The server took a fresh token: a later refusal earns its one retry again.
+        this.authRetried = false;
+        this.outbox.flush();
+      },
       onRefreshFailed: (error) => {
         this.events.error(error);
-        // The 4401's one fresh-token retry: reconnect at once.
+        // The 4401's one fresh-token retry, after the backoff.
         if (this._state !== 'closed' && this.live.refreshing) this.drop('refresh-failed', 4401);
       },
       onRefreshChange: () => this.outbox.changed(),
@@ -249,7 +257,7 @@ export class SecureWebSocket<
     const { url, log, tokens } = this;
     const { authTransport } = this.opts;
     dial(
-      { url, authTransport, WebSocket: this.options.WebSocket, tokens, log },
+      { url, authTransport, WebSocket: this.options.WebSocket, tokens, log, maxInboundBytes: this.inbound },
       {
         current: () => gen === this.gen && this._state !== 'closed',
         token: (token) => this.secrets.remember(token),
@@ -271,6 +279,7 @@ export class SecureWebSocket<
 
   private onTransportClose(t: TransportClose): void {
     this.transport = undefined;
+    if (t.tooLarge) this.events.error(new InboundTooLargeError(this.inbound));
     const info = closeInfoOf(t, this.attempts, this.live.refreshing);
     this.log('socket closed', { code: info.code, reason: info.reason, httpStatus: info.httpStatus });
     this.lost(info);
@@ -280,7 +289,8 @@ export class SecureWebSocket<
   private drop(cause: CloseCause, code: number): void {
     const t = this.transport;
     this.transport = undefined;
-    if (cause === 'refresh-failed' || cause === 'protocol') t?.close(1000, '');
+    if (cause === 'too-large') t?.close(1009, '');
+    else if (cause === 'refresh-failed' || cause === 'protocol') t?.close(1000, '');
     else t?.abandon();
     this.lost({ code, reason: '', cause, attempt: this.attempts });
   }
@@ -343,11 +353,16 @@ export class SecureWebSocket<
   // Receiving
 
   private onFrame(text: string, token: string): void {
+    // Browsers deliver a message whole; past the bound it is refused unread (1 char >= 1 byte).
+    if (text.length > this.inbound) {
+      this.events.error(new InboundTooLargeError(this.inbound));
+      return this.drop('too-large', 1009);
+    }
     const frame = parseServerFrame(text);
     if (frame === undefined) return;
     switch (frame.kind) {
       case 'invalid':
-        return this.log('ignored a frame that is not JSON');
+        return this.log('ignored a frame that is not JSON or has a polluting key');
       case 'auth_ok':
       case 'bad_auth_ok':
         return this.onAuthOk(frame, token);
@@ -377,7 +392,7 @@ export class SecureWebSocket<
     const { sessionId, csrfToken, expiresAt, maxPayload } = frame;
     clearTimeout(this.connectTimer);
     this.live.start({ id: sessionId, csrf: csrfToken, maxPayload });
-    this.authRetried = false;
+    this.inbound = inboundBound(maxPayload);
     this.lastAuthError = undefined;
     const reconnected = this.everOpened;
     this.everOpened = true;
