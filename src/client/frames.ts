@@ -1,6 +1,6 @@
 import { ControlType, ErrorCodes, isErrorCode } from '../protocol/index.js';
-import { SERVER_ERROR_CODE_PATTERN, type ServerErrorCode } from './errors.js';
 import { BOUNDS, clampRetryAfter } from './bounds.js';
+import { SERVER_ERROR_CODE_PATTERN, type ServerErrorCode } from './errors.js';
 import { isObject } from './util.js';
 
 /** A frame from the server, checked and normalized; the client acts on these, never on raw JSON. */

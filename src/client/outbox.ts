@@ -1,4 +1,5 @@
 import { APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
+import { BOUNDS, safeTimeout } from './bounds.js';
 import {
   AckTimeoutError,
   ClosedError,
@@ -8,7 +9,6 @@ import {
   ServerError,
   type ServerErrorCode,
 } from './errors.js';
-import { BOUNDS, safeTimeout } from './bounds.js';
 import { messageId, utf8Length } from './ids.js';
 import type { DebugLog } from './logger.js';
 import type { ResolvedOptions } from './options.js';

@@ -71,12 +71,14 @@ export function createSessionRefresh(o: SessionRefreshOptions): SessionRefresh {
   let nextToken: string | undefined;
   let timer: Timer | undefined;
   let deadline: Timer | undefined;
+  /** A refresh asked for too soon after the last one, waiting out the floor. */
+  let deferred: Timer | undefined;
   /** When the last refresh started (`now()`); kept across connections so a reconnect cannot reset the floor. */
   let lastStartedAt = Number.NEGATIVE_INFINITY;
 
   const clearTimers = () => {
-    for (const t of [timer, deadline]) if (t !== undefined) clearTimeout(t);
-    timer = deadline = undefined;
+    for (const t of [timer, deadline, deferred]) if (t !== undefined) clearTimeout(t);
+    timer = deadline = deferred = undefined;
   };
 
   const end = (notify: boolean) => {
@@ -118,10 +120,10 @@ export function createSessionRefresh(o: SessionRefreshOptions): SessionRefresh {
     // However often the server says `session_expiring`, refreshes keep a floor apart.
     const wait = lastStartedAt + BOUNDS.minRefreshIntervalMs - o.now();
     if (wait > 0) {
-      if (timer === undefined) {
+      if (deferred === undefined) {
         o.log('refresh deferred: the last one was too recent', { waitMs: wait });
-        timer = safeTimeout(() => {
-          timer = undefined;
+        deferred = safeTimeout(() => {
+          deferred = undefined;
           refresh();
         }, wait);
       }
@@ -165,7 +167,11 @@ export function createSessionRefresh(o: SessionRefreshOptions): SessionRefresh {
     ok(msg) {
       if (!active) return;
       const { csrfToken } = msg;
-      if (typeof csrfToken !== 'string' || csrfToken.length === 0 || csrfToken.length > BOUNDS.maxCsrfTokenLength) {
+      if (
+        typeof csrfToken !== 'string' ||
+        csrfToken.length === 0 ||
+        csrfToken.length > BOUNDS.maxCsrfTokenLength
+      ) {
         return fail(new AuthError('malformed refresh_ok'));
       }
       const previous = sessionExpiry(token, expiresAt);

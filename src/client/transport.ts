@@ -150,7 +150,11 @@ export function openTransport(
     if (!live) return;
     detach();
     const info: TransportClose = { code: event.code, reason: event.reason ?? '' };
-    if (tooLarge) info.tooLarge = true;
+    if (tooLarge) {
+      // `ws` closed with 1009 itself but reports 1006: say what happened.
+      info.code = 1009;
+      info.tooLarge = true;
+    }
     if (refused) {
       info.httpStatus = refused.httpStatus;
       if (refused.retryAfterMs !== undefined) info.retryAfterMs = refused.retryAfterMs;
