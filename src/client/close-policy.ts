@@ -233,3 +233,43 @@ export function closeInfoOf(t: TransportClose, attempt: number, refreshing: bool
   if (refreshing && t.code === 4401) info.cause = 'refresh-failed';
   return info;
 }
+
+/**
+ * What the client remembers between closes (failed attempts in a row, the one fresh-token
+ * retry, the server's words when it refused a token), and the next step decided from it.
+ */
+export interface CloseLedger {
+  /** Failed attempts in a row. */
+  readonly attempts: number;
+  /** The server refused the token while authenticating; the close that follows reports this. */
+  authRefused(error: AuthError): void;
+  /** `auth_ok` arrived: an earlier refusal's words no longer apply (the one retry stays spent). */
+  authenticated(): void;
+  /** A refresh succeeded: the server took a fresh token, so a later refusal earns its retry again. */
+  refreshed(): void;
+  /** Decides (and remembers) the next step after `closed`; `uptimeMs` if the connection was open. */
+  next(closed: CloseInfo, uptimeMs: number | undefined, config: CloseConfig): NextStep;
+}
+
+export function createCloseLedger(): CloseLedger {
+  let state: CloseState = { attempts: 0, authRetried: false, uptimeMs: undefined, authError: undefined };
+  return {
+    get attempts() {
+      return state.attempts;
+    },
+    authRefused(error) {
+      state.authError = error;
+    },
+    authenticated() {
+      state.authError = undefined;
+    },
+    refreshed() {
+      state.authRetried = false;
+    },
+    next(closed, uptimeMs, config) {
+      const step = nextStep(closed, { ...state, uptimeMs }, config);
+      state = { ...state, attempts: step.attempts, authRetried: step.authRetried };
+      return step;
+    },
+  };
+}

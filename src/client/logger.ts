@@ -131,3 +131,23 @@ export function createSecretList(max: number): SecretList {
     },
   };
 }
+
+/** The most secrets kept as text for substring redaction: the recent ones are the live ones. */
+const RECENT_SECRETS = 16;
+
+/** The client's debug log and the secrets it redacts, the fixed token (if any) among them. */
+export function createClientLog(options: {
+  debug?: boolean | undefined;
+  logger?: ClientLogger | undefined;
+  authToken?: string | undefined;
+}): { log: DebugLog; secrets: SecretList } {
+  const secrets = createSecretList(RECENT_SECRETS);
+  if (options.authToken !== undefined) secrets.remember(options.authToken);
+  const log = createDebugLog({
+    enabled: options.debug === true,
+    logger: options.logger,
+    secrets: () => secrets.list,
+    known: (s) => secrets.has(s),
+  });
+  return { log, secrets };
+}

@@ -152,7 +152,8 @@ export function useSecureWebSocket<
       // A send captured before an unmount or a URL change must not open a connection, nor
       // reach a connection to another URL: this store is the one it was created with.
       const client = store.client ?? store.open();
-      if (!client) return Promise.reject(new ClosedError('the connection this send belongs to is closed', false));
+      if (!client)
+        return Promise.reject(new ClosedError('the connection this send belongs to is closed', false));
       return client.send(message);
     }) as SecureWebSocket<Out, In>['send'],
     [store],
