@@ -6,7 +6,7 @@ import {
   type SecureWebSocketOptions,
 } from '../../src/client/index.js';
 import {
-  type HostileMode,
+  type HostileClientMode,
   type HostileOptions,
   type HostileServer,
   startHostileServer,
@@ -30,7 +30,7 @@ afterEach(async () => {
   srv = undefined;
 });
 
-async function hostile(mode: HostileMode, options?: HostileOptions) {
+async function hostile(mode: HostileClientMode, options?: HostileOptions) {
   srv = await startHostileServer(mode, options);
   return srv;
 }
