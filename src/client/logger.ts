@@ -115,7 +115,7 @@ export function createSecretList(max: number): SecretList {
   const bits = new Uint32Array(BLOOM_BITS / 32);
   const positions = (s: string) => {
     const a = fnv1a(s, 0x811c9dc5);
-    const b = fnv1a(s, 0x9747b28c) | 1;
+    const b = (fnv1a(s, 0x9747b28c) | 1) >>> 0;
     return [0, 1, 2].map((i) => (a + i * b) % BLOOM_BITS);
   };
   return {
