@@ -123,3 +123,19 @@ export class ConnectionError extends SecureWebSocketError {
     this.name = 'ConnectionError';
   }
 }
+
+/**
+ * The server sent a message larger than the client's inbound bound (the announced
+ * `limits.maxPayload`, else 1 MiB): the client closed the connection with 1009 and reconnects
+ * after the backoff. The message was not delivered.
+ */
+export class InboundTooLargeError extends SecureWebSocketError {
+  /** The bound in bytes that the message exceeded. */
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(`the server sent a message larger than ${limit} bytes`, false);
+    this.name = 'InboundTooLargeError';
+    this.limit = limit;
+  }
+}

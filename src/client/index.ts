@@ -34,6 +34,7 @@ export {
   AuthError,
   ClosedError,
   ConnectionError,
+  InboundTooLargeError,
   InvalidMessageError,
   MessageExpiredError,
   QueueOverflowError,

@@ -1,4 +1,5 @@
 import type { AnnouncedLimits } from '../protocol/index.js';
+import { BOUNDS, safeTimeout } from './bounds.js';
 import {
   AckTimeoutError,
   ClosedError,
@@ -243,7 +244,7 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
 
   const resumeAfterPause = () => {
     if (pauseTimer !== undefined) clearTimeout(pauseTimer);
-    pauseTimer = setTimeout(
+    pauseTimer = safeTimeout(
       () => {
         pauseTimer = undefined;
         // A timer may fire a little early by the wall clock: wait out the rest, or nothing would flush.
@@ -256,7 +257,7 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
 
   /** The server asked us to wait (WSG_RATE_LIMITED): hold writes until then. */
   const pause = (ms: number) => {
-    const until = o.now() + ms;
+    const until = o.now() + Math.min(ms, BOUNDS.maxSendPauseMs);
     if (until <= pausedUntil) return;
     pausedUntil = until;
     o.log('paused by the server', { ms });
@@ -317,6 +318,8 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
     },
     flush,
     resume(limits) {
+      // A pause asked for on an earlier connection does not outlive it.
+      pausedUntil = 0;
       pacer.update(limits);
       pacer.newSocket();
       needsFlush = true;

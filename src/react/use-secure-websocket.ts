@@ -78,6 +78,8 @@ export function useSecureWebSocket<
   const store = useMemo(() => {
     let snapshot = IDLE;
     let client: SecureWebSocket<Out, In> | undefined;
+    /** Mounted and not yet cleaned up: only then may a connection open (never after unmount or a URL change). */
+    let active = false;
     const listeners = new Set<() => void>();
     const update = (patch: Partial<Snapshot>) => {
       const next = { ...snapshot, ...patch };
@@ -106,7 +108,11 @@ export function useSecureWebSocket<
       get client() {
         return client;
       },
-      open() {
+      activate() {
+        active = true;
+      },
+      open(): SecureWebSocket<Out, In> | undefined {
+        if (!active) return undefined;
         if (client) return client;
         const o = latest.current;
         // Callbacks read the latest options, so changing them needs no new connection.
@@ -133,6 +139,7 @@ export function useSecureWebSocket<
         return c;
       },
       close() {
+        active = false;
         client?.close();
         client = undefined;
         update({ ...IDLE, state: 'closed' });
@@ -141,6 +148,7 @@ export function useSecureWebSocket<
   }, [url, authTransport]);
 
   useEffect(() => {
+    store.activate();
     const timer = setTimeout(() => store.open(), 0);
     return () => {
       clearTimeout(timer);
@@ -152,8 +160,11 @@ export function useSecureWebSocket<
 
   const send = useCallback(
     ((message: Parameters<SecureWebSocket<Out, In>['send']>[0]) => {
+      // A send captured before an unmount or a URL change must not open a connection, nor
+      // reach a connection to another URL: this store is the one it was created with.
       const client = store.client ?? store.open();
-      if (!client) return Promise.reject(new ClosedError('not connected', false));
+      if (!client)
+        return Promise.reject(new ClosedError('the connection this send belongs to is closed', false));
       return client.send(message);
     }) as SecureWebSocket<Out, In>['send'],
     [store],

@@ -208,4 +208,45 @@ describe.skipIf(!hasChromium)('demo page in Chromium', { timeout: 60_000 }, () =
     await bob.screenshot({ path: join(outputDir, 'demo-dm.png') });
     for (const p of [alice, bob, carol]) await p.close();
   });
+  it('survives malformed events (a time Date cannot show, a null payload) and keeps working', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    // A man in the middle on the page's own socket: everything passes, and we add hostile frames.
+    const taps: { send(message: string): void }[] = [];
+    await page.routeWebSocket(/\/ws$/, (ws) => {
+      ws.connectToServer();
+      taps.push(ws);
+    });
+    await page.goto(`http://localhost:${port}/?user=mallory-target`);
+    await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 30_000 }).toBe('connected');
+    for (const id of ['messages', 'dms']) {
+      await expect
+        .poll(() => page.getByTestId(id).getAttribute('data-state'), { timeout: 10_000 })
+        .toBe('subscribed');
+    }
+    const hostile = [
+      {
+        channel: 'room:general',
+        event: 'chat',
+        payload: { from: 'mallory', text: 'bad time', at: 8.64e15 + 1 },
+      },
+      { channel: 'room:general', event: 'chat', payload: null },
+      { channel: 'room:general', event: 'chat', payload: { from: 'mallory', text: 7, at: 'soon' } },
+      { channel: 'room:general', event: 'typing', payload: null },
+      { channel: 'user:mallory-target', event: 'dm', payload: null },
+      { channel: 'user:mallory-target', event: 'dm', payload: { from: 'mallory', text: 'x', at: -1e20 } },
+    ];
+    const tap = taps.at(-1);
+    for (const h of hostile) tap?.send(JSON.stringify({ type: 'publication', ...h }));
+    tap?.send(JSON.stringify({ type: 'chat', payload: null }));
+    // Still there and still working: a line said now shows, none of the hostile ones do.
+    await say(page, 'still standing');
+    await expect.poll(() => messages(page), { timeout: 10_000 }).toContain('still standing');
+    expect(await messages(page)).not.toContain('bad time');
+    expect(await page.getByTestId('state').textContent()).toBe('connected');
+    expect(await page.getByTestId('render-problem').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });

@@ -183,13 +183,25 @@ describe('nextStep: the pure decision after a close', () => {
     expect(info.attempt).toBe(4);
   });
 
-  it('reconnects at once after a failed refresh, and never with reconnect: false', () => {
+  it('reconnects after the backoff after a failed refresh, and never with reconnect: false', () => {
     const refresh = { ...closeOf(4401), cause: 'refresh-failed' as const };
-    expect(nextStep(refresh, fresh, config)).toMatchObject({ action: 'reauth', delayMs: 0 });
+    // A refused refresh waits out the backoff like every failure (a hostile server refusing
+    // every refresh must not drive a reconnect storm).
+    expect(nextStep(refresh, fresh, config)).toMatchObject({ action: 'reauth', delayMs: 100 });
     const never = { ...config, reconnect: false as const };
     const step = nextStep(closeOf(1006), fresh, never);
     expect(step).toMatchObject({ action: 'stop', delayMs: 0 });
     expect(step.error).toBeInstanceOf(ConnectionError);
+  });
+
+  it('keeps the one re-auth spent across an auth_ok: a second refusal stops unless the connection lasted a minute', () => {
+    const refresh = { ...closeOf(4401), cause: 'refresh-failed' as const };
+    const first = nextStep(refresh, fresh, config);
+    expect(first).toMatchObject({ action: 'reauth', authRetried: true });
+    const shortLived = { ...fresh, attempts: first.attempts, authRetried: true, uptimeMs: 4_000 };
+    expect(nextStep(refresh, shortLived, config).action).toBe('stop');
+    const lasted = { ...shortLived, uptimeMs: 60_000 };
+    expect(nextStep(refresh, lasted, config)).toMatchObject({ action: 'reauth', authRetried: true });
   });
 
   it('asks shouldReconnect with the close as reported, and lets it override the table', () => {

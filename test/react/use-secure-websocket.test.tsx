@@ -94,6 +94,37 @@ describe('useSecureWebSocket', () => {
     await waitFor(() => expect(s.wss.stats().socketsOpen).toBe(1));
   });
 
+  it('a send captured under URL A rejects after the URL changed to B: nothing reaches B, no extra connection', async () => {
+    const s = await serve();
+    const view = render(<Probe url={s.url} />);
+    await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
+    const staleSend = lastSend;
+    view.rerender(<Probe url={`${s.url}?v=2`} />);
+    await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
+    expect(upgrades).toBe(2);
+    // Before: the stale send opened a third client (to B, with the latest token) and was delivered there.
+    await expect(staleSend?.({ type: 'echo', payload: 'from A' })).rejects.toMatchObject({
+      name: 'ClosedError',
+      maybeHandled: false,
+    });
+    await act(() => new Promise((r) => setTimeout(r, 100)));
+    expect(upgrades).toBe(2);
+    expect(s.wss.stats().socketsOpen).toBe(1);
+  });
+
+  it('a send after unmount rejects and opens no connection that could outlive the component', async () => {
+    const s = await serve();
+    const view = render(<Probe url={s.url} />);
+    await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
+    const staleSend = lastSend;
+    view.unmount();
+    await waitFor(() => expect(s.wss.stats().socketsOpen).toBe(0));
+    await expect(staleSend?.({ type: 'echo', payload: 1 })).rejects.toMatchObject({ name: 'ClosedError' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(upgrades).toBe(1);
+    expect(s.wss.stats().socketsOpen).toBe(0);
+  });
+
   it('follows the queue from queue events: queued before the socket opens, 0 once flushed, with no interval timer', async () => {
     const s = await serve();
     const intervals = hookIntervals();
