@@ -5,7 +5,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult, Variant, Workload } from './load.js';
 
@@ -16,7 +16,7 @@ const outDir = argv.find((a) => a.startsWith('--out='))?.slice(6) ?? join(here, 
 // --baseline=DIR: an older build (`dist/`); its wsguard runs as `wsguard-base` next to this
 // checkout's, in the same run, so "before" and "after" share the machine's noise.
 const baselineArg = argv.find((a) => a.startsWith('--baseline='))?.slice(11);
-const baseline = baselineArg ? join(process.cwd(), baselineArg).replace(/^(.*?)\/+$/, '$1') : undefined;
+const baseline = baselineArg ? resolve(baselineArg) : undefined;
 if (baseline && !existsSync(join(baseline, 'src/server/index.js')))
   throw new Error(`--baseline: no build at ${baseline}/src/server/index.js`);
 
