@@ -3,9 +3,15 @@ import { createRoot } from 'react-dom/client';
 import { WebSocketExample } from './examples/websocket-example';
 import './styles.css';
 
-/** The demo server hands out a development token (never in production). */
+/**
+ * The demo server hands out a development token (never in production); `?user=alice` on the
+ * page asks for that user (from this machine only), to try rooms and DMs as known users.
+ */
 async function devToken(): Promise<string> {
-  const res = await fetch('/dev-token', { cache: 'no-store' });
+  const user = new URLSearchParams(location.search).get('user');
+  const res = await fetch(user ? `/dev-token?user=${encodeURIComponent(user)}` : '/dev-token', {
+    cache: 'no-store',
+  });
   if (!res.ok) throw new Error(`no dev token (${res.status})`);
   return ((await res.json()) as { token: string }).token;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // `wsguard <command>`: the commands of scripts/, reachable through npx.
+import { packageVersion } from '../package-root.js';
 
 const commands: Record<string, () => Promise<{ main(argv: readonly string[]): Promise<number> }>> = {
   audit: () => import('./audit/index.js'),
@@ -8,6 +9,10 @@ const commands: Record<string, () => Promise<{ main(argv: readonly string[]): Pr
 };
 
 const usage = `Usage: wsguard <command> [options]
+
+Options:
+  --version, -v  print the installed wsguard version
+  --help, -h     show this help
 
 Commands:
   audit    audit a WebSocket endpoint's security (node scripts/websocket-security-audit.js)
@@ -20,6 +25,8 @@ const [name, ...rest] = process.argv.slice(2);
 const load = name === undefined ? undefined : commands[name];
 if (name === '--help' || name === '-h') {
   console.log(usage);
+} else if (name === '--version' || name === '-v' || name === 'version') {
+  console.log(packageVersion());
 } else if (!load) {
   console.error(name ? `wsguard: unknown command '${name}'\n\n${usage}` : usage);
   process.exitCode = 2;

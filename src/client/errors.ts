@@ -18,22 +18,31 @@ export class SecureWebSocketError extends Error {
 /** The server refused the token (auth, refresh or the upgrade), or `getToken()` failed. */
 export class AuthError extends SecureWebSocketError {
   /** The server's code (`WSG_AUTH_FAILED`, ...), when the server said one. */
-  readonly code: ErrorCode | undefined;
+  readonly code: ServerErrorCode | undefined;
 
-  constructor(message: string, code?: ErrorCode, options?: { cause?: unknown }) {
+  constructor(message: string, code?: ServerErrorCode, options?: { cause?: unknown }) {
     super(message, false, options);
     this.name = 'AuthError';
     this.code = code;
   }
 }
 
+/**
+ * A code in an `error` reply: one of this package's, one a newer server added (`WSG_…`), or the
+ * application's own (`APP_…`, from a handler's `appError`).
+ */
+export type ServerErrorCode = ErrorCode | `WSG_${string}` | `APP_${string}`;
+
+/** Codes kept as the server sent them; anything else is reported as WSG_INTERNAL. */
+export const SERVER_ERROR_CODE_PATTERN = /^(WSG|APP)_[A-Z0-9_]{1,60}$/;
+
 /** The server answered a message with `error`. */
 export class ServerError extends SecureWebSocketError {
-  readonly code: ErrorCode;
+  readonly code: ServerErrorCode;
   /** How long the server asks the client to wait, when it says. */
   readonly retryAfterMs: number | undefined;
 
-  constructor(code: ErrorCode, message: string, retryAfterMs?: number) {
+  constructor(code: ServerErrorCode, message: string, retryAfterMs?: number) {
     // Only a handler that threw (WSG_INTERNAL) or outran its time (and may still finish) can
     // have done part of its work.
     super(message, code === 'WSG_INTERNAL' || code === 'WSG_HANDLER_TIMEOUT');
@@ -73,10 +82,10 @@ export class MessageExpiredError extends SecureWebSocketError {
   }
 }
 
-/** The message itself cannot be sent: bad type name, payload not JSON, or too large. */
+/** The message itself cannot be sent: bad type name, payload not JSON, too large, or a bad channel name. */
 export class InvalidMessageError extends SecureWebSocketError {
   constructor(
-    readonly reason: 'type' | 'payload' | 'too-large',
+    readonly reason: 'type' | 'payload' | 'too-large' | 'channel',
     message: string,
   ) {
     super(message, false);

@@ -1,4 +1,5 @@
-import { type ErrorCode, ErrorCodes, isErrorCode } from '../protocol/index.js';
+import { ControlType, ErrorCodes, isErrorCode } from '../protocol/index.js';
+import { SERVER_ERROR_CODE_PATTERN, type ServerErrorCode } from './errors.js';
 import { isObject } from './util.js';
 
 /** A frame from the server, checked and normalized; the client acts on these, never on raw JSON. */
@@ -18,13 +19,15 @@ export type ServerFrame =
       kind: 'error';
       /** The message it answers; undefined for a connection-level error. */
       id: string | undefined;
-      code: ErrorCode;
+      code: ServerErrorCode;
       message: string;
       retryAfterMs: number | undefined;
     }
   | { kind: 'pong'; ts: number }
   | { kind: 'session_expiring' }
   | { kind: 'refresh_ok'; csrfToken: unknown; expiresAt: unknown }
+  /** `publication`, `unsubscribed`, `presence`: for the channel manager. */
+  | { kind: 'channel'; msg: Record<string, unknown> }
   /** An application event. */
   | { kind: 'event'; type: string; payload: unknown }
   /** Not JSON. */
@@ -56,12 +59,21 @@ export function parseServerFrame(text: string): ServerFrame | undefined {
     case 'ack':
       return { kind: 'ack', id: msg.id, result: msg.result };
     case 'error': {
-      const code: ErrorCode = isErrorCode(msg.code) ? msg.code : 'WSG_INTERNAL';
+      // Codes a newer server added (WSG_) and the application's own (APP_) are kept as sent.
+      const code: ServerErrorCode =
+        typeof msg.code === 'string' && SERVER_ERROR_CODE_PATTERN.test(msg.code)
+          ? (msg.code as ServerErrorCode)
+          : 'WSG_INTERNAL';
       return {
         kind: 'error',
         id: typeof msg.id === 'string' ? msg.id : undefined,
         code,
-        message: typeof msg.message === 'string' ? msg.message.slice(0, 200) : ErrorCodes[code].message,
+        message:
+          typeof msg.message === 'string'
+            ? msg.message.slice(0, 200)
+            : isErrorCode(code)
+              ? ErrorCodes[code].message
+              : 'Refused',
         retryAfterMs:
           typeof msg.retryAfterMs === 'number' && msg.retryAfterMs >= 0 ? msg.retryAfterMs : undefined,
       };
@@ -72,6 +84,10 @@ export function parseServerFrame(text: string): ServerFrame | undefined {
       return { kind: 'session_expiring' };
     case 'refresh_ok':
       return { kind: 'refresh_ok', csrfToken: msg.csrfToken, expiresAt: msg.expiresAt };
+    case ControlType.Publication:
+    case ControlType.Unsubscribed:
+    case ControlType.Presence:
+      return { kind: 'channel', msg };
     case 'auth':
     case 'refresh':
     case 'ping':

@@ -1,4 +1,26 @@
+export type {
+  AnyChannels,
+  ChannelEvents,
+  ChannelMap,
+  ChannelName,
+  ChannelPublish,
+  ChannelsOf,
+  defineProtocol,
+  IncomingOf,
+  OutgoingOf,
+  ProtocolDef,
+  SchemaLike,
+} from '../protocol/define.js';
 export { type BackoffOptions, backoffDelay } from './backoff.js';
+export {
+  MAX_CLIENT_CHANNELS,
+  type Publication,
+  type PublicationOf,
+  type SubscribeHandlers,
+  type SubscribeResult,
+  type Subscription,
+  type SubscriptionState,
+} from './channels.js';
 export {
   CLOSE_POLICY,
   type CloseAction,
@@ -16,6 +38,7 @@ export {
   QueueOverflowError,
   SecureWebSocketError,
   ServerError,
+  type ServerErrorCode,
 } from './errors.js';
 export type {
   ClientEventMap,
@@ -45,3 +68,4 @@ export type {
 export type { OverflowPolicy } from './queue.js';
 export { SecureWebSocket } from './secure-websocket.js';
 export type { WebSocketConstructor, WebSocketLike } from './transport.js';
+export { createProtocolSocket, type ProtocolSocket } from './typed.js';

@@ -1,4 +1,4 @@
-import { APP_TYPE_PATTERN, type ErrorCode, isReservedType } from '../protocol/index.js';
+import { APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
 import {
   AckTimeoutError,
   ClosedError,
@@ -6,6 +6,7 @@ import {
   MessageExpiredError,
   QueueOverflowError,
   ServerError,
+  type ServerErrorCode,
 } from './errors.js';
 import { messageId, utf8Length } from './ids.js';
 import type { DebugLog } from './logger.js';
@@ -66,13 +67,20 @@ export interface OutboxHooks {
 export interface Outbox {
   /** Validates and sends (or queues) an application message; resolves with the ack's result. */
   send(message: unknown): Promise<unknown>;
+  /**
+   * A channel control message (`subscribe`, `unsubscribe`, `publish`): `{id, type, ...fields,
+   * csrf}`, queued, resent and acked like an application message. `first` writes it ahead of
+   * everything waiting when the socket is writable (resubscribes after a reconnect, so the
+   * publications queued messages cause reach this client).
+   */
+  sendControl(type: string, fields: Record<string, unknown>, first?: boolean): Promise<unknown>;
   /** Resends what the last connection left unacked, then the queue, in order. */
   flush(): void;
   /** A connection was authenticated: everything waiting goes out, resends first. */
   resume(): void;
   ack(id: unknown, result: unknown): void;
   /** The server answered `error` to message `id`. */
-  refused(id: string, code: ErrorCode, message: string, retryAfterMs: number | undefined): void;
+  refused(id: string, code: ServerErrorCode, message: string, retryAfterMs: number | undefined): void;
   /** The connection ended: what was on the wire waits for a resend on the next one. */
   disconnected(): void;
   /** The client stopped: every message rejects with ClosedError. */
@@ -89,6 +97,8 @@ interface Pending {
   readonly id: string;
   readonly type: string;
   readonly payloadJson: string | undefined;
+  /** Further top-level fields of a channel control message, as `,"k":v…`. */
+  readonly fieldsJson?: string;
   readonly bytes: number;
   readonly enqueuedAt: number;
   resolve(result: unknown): void;
@@ -189,7 +199,7 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
   const write = (p: Pending) => {
     const session = o.session() as SessionLink;
     const payload = p.payloadJson === undefined ? '' : `,"payload":${p.payloadJson}`;
-    const frame = `{"id":${JSON.stringify(p.id)},"type":${JSON.stringify(p.type)}${payload},"csrf":${JSON.stringify(session.csrf)}}`;
+    const frame = `{"id":${JSON.stringify(p.id)},"type":${JSON.stringify(p.type)}${payload}${p.fieldsJson ?? ''},"csrf":${JSON.stringify(session.csrf)}}`;
     if (session.maxPayload !== undefined && utf8Length(frame) > session.maxPayload) {
       settle(p);
       p.reject(
@@ -271,6 +281,27 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
     resumeAfterPause();
   };
 
+  const submit = (prepared: Prepared, first = false) => {
+    if (o.blocked() === 'closed') return Promise.reject(new ClosedError('the client is closed', false));
+    const sent = new Promise<unknown>((resolve, reject) => {
+      const p = prepared as Pending;
+      p.resolve = resolve;
+      p.reject = reject;
+      if (writable() && (first || (queue.size === 0 && !needsFlush))) {
+        inflight.set(p.id, p);
+        write(p);
+        return;
+      }
+      const { accepted, dropped } = queue.push(p);
+      for (const d of dropped) d.reject(new QueueOverflowError('drop-oldest'));
+      if (!accepted) return reject(new QueueOverflowError('reject-new'));
+      o.log('queued', { id: p.id, type: p.type, queued: queue.size });
+      scheduleExpiry();
+    });
+    changed();
+    return sent;
+  };
+
   return {
     send(message) {
       let prepared: Prepared;
@@ -279,24 +310,23 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
       } catch (err) {
         return Promise.reject(err);
       }
-      if (o.blocked() === 'closed') return Promise.reject(new ClosedError('the client is closed', false));
-      const sent = new Promise<unknown>((resolve, reject) => {
-        const p = prepared as Pending;
-        p.resolve = resolve;
-        p.reject = reject;
-        if (writable() && queue.size === 0 && !needsFlush) {
-          inflight.set(p.id, p);
-          write(p);
-          return;
-        }
-        const { accepted, dropped } = queue.push(p);
-        for (const d of dropped) d.reject(new QueueOverflowError('drop-oldest'));
-        if (!accepted) return reject(new QueueOverflowError('reject-new'));
-        o.log('queued', { id: p.id, type: p.type, queued: queue.size });
-        scheduleExpiry();
-      });
-      changed();
-      return sent;
+      return submit(prepared);
+    },
+    sendControl(type, fields, first) {
+      let fieldsJson = '';
+      for (const [k, v] of Object.entries(fields)) fieldsJson += `,${JSON.stringify(k)}:${JSON.stringify(v)}`;
+      return submit(
+        {
+          id: messageId(),
+          type,
+          payloadJson: undefined,
+          fieldsJson,
+          bytes: utf8Length(type) + utf8Length(fieldsJson),
+          enqueuedAt: o.now(),
+          onWire: false,
+        },
+        first === true,
+      );
     },
     flush,
     resume() {

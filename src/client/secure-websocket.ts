@@ -1,7 +1,9 @@
-import type { ErrorCode } from '../protocol/index.js';
+import type { AnyChannels, ChannelMap } from '../protocol/define.js';
 import { isOffline, watchBrowser } from './browser.js';
+import { type ChannelApi, type ChannelManager, createChannelManager } from './channels.js';
 import { type CloseCause, type CloseInfo, closeInfoOf, nextStep } from './close-policy.js';
 import { dial } from './dial.js';
+import type { ServerErrorCode as ErrorCode } from './errors.js';
 import { AuthError, ClosedError, type ConnectionError, ServerError } from './errors.js';
 import {
   type ClientEventMap,
@@ -37,11 +39,17 @@ const MAX_SECRETS = 16;
  * policy, session refresh and health pings. A class because it is one long-lived state machine;
  * this file is that machine: dial (`dial.ts`, when: `redial.ts`), authenticate, route frames
  * (`frames.ts`), apply the next step after a close (decided by `close-policy.ts`). Delivery is
- * `outbox.ts`; the live session with its health pings and refresh is `session.ts`.
+ * `outbox.ts`; the live session with its health pings and refresh is `session.ts`; channel
+ * subscriptions are `channels.ts`.
  *
- * `Out` maps outgoing types to `{ payload, result }`; `In` maps incoming event types to payloads.
+ * `Out` maps outgoing types to `{ payload, result }`; `In` maps incoming event types to payloads;
+ * `Ch` maps channel patterns to their events (see `defineProtocol` and `ChannelsOf`).
  */
-export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends IncomingMap = IncomingMap> {
+export class SecureWebSocket<
+  Out extends OutgoingMap = OutgoingMap,
+  In extends IncomingMap = IncomingMap,
+  Ch extends ChannelMap = AnyChannels,
+> {
   private _state: ClientState = 'connecting';
   private readonly opts: ResolvedOptions;
   private readonly options: SecureWebSocketOptions<IncomingMap>;
@@ -53,6 +61,10 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
   private readonly live: LiveSession;
   private readonly secrets = createSecretList(MAX_SECRETS);
   private readonly unwatch: () => void;
+  private readonly channels: ChannelManager;
+  readonly subscribe: ChannelApi<Ch>['subscribe'];
+  readonly publish: ChannelApi<Ch>['publish'];
+  readonly subscriptions: ChannelApi<Ch>['subscriptions'];
 
   private transport: Transport | undefined;
   /** Bumped whenever a connection attempt is superseded, so stale callbacks do nothing. */
@@ -88,6 +100,12 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
       write: (frame) => this.transport?.send(frame),
       onChange: (event) => this.events.lifecycle.emit('queue', event),
     });
+    this.channels = createChannelManager(this.outbox, this.log, this.events);
+    ({
+      subscribe: this.subscribe,
+      publish: this.publish,
+      subscriptions: this.subscriptions,
+    } = this.channels as unknown as ChannelApi<Ch>);
     this.live = createLiveSession(opts, {
       log: this.log,
       getToken: () => this.tokens.get(),
@@ -344,6 +362,8 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
         return this.live.refresh();
       case 'refresh_ok':
         return this.live.refreshOk(frame);
+      case 'channel':
+        return this.channels.onFrame(frame.msg);
     }
     if (this._state === 'open') this.events.deliver(frame.type, frame.payload);
   }
@@ -366,6 +386,7 @@ export class SecureWebSocket<Out extends OutgoingMap = OutgoingMap, In extends I
     this.setState('open');
     if (gen !== this.gen) return;
     this.live.keepAlive(token, expiresAt);
+    if (reconnected) this.channels.reconnected();
     this.outbox.resume();
     if (gen !== this.gen) return;
     this.events.lifecycle.emit('open', { sessionId, expiresAt, reconnected });

@@ -1,1 +1,2 @@
+export { type ChannelSource, type ChannelView, type UseChannelOptions, useChannel } from './use-channel.js';
 export { type SecureWebSocketView, useSecureWebSocket } from './use-secure-websocket.js';

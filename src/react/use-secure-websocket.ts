@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useSyncExternalStore } from 'react';
 import {
+  type AnyChannels,
+  type ChannelMap,
   type ClientState,
   ClosedError,
   type IncomingMap,
@@ -12,6 +14,7 @@ import {
 export interface SecureWebSocketView<
   Out extends OutgoingMap = OutgoingMap,
   In extends IncomingMap = IncomingMap,
+  Ch extends ChannelMap = AnyChannels,
 > {
   state: ClientState | 'idle';
   /** Sends an application message; resolves with the server's ack result (see SecureWebSocket.send). */
@@ -24,9 +27,12 @@ export interface SecureWebSocketView<
   queueSize: number;
   /** The last error the client reported (auth refused, ...), until the next successful open. */
   error: Error | undefined;
+  /** The client itself, once it exists (one tick after mount): pass it to `useChannel`. */
+  socket: SecureWebSocket<Out, In, Ch> | undefined;
 }
 
 interface Snapshot {
+  socket: SecureWebSocket<never, never> | undefined;
   state: ClientState | 'idle';
   lastMessage: { type: string; payload: unknown } | undefined;
   latencyMs: number | undefined;
@@ -35,6 +41,7 @@ interface Snapshot {
 }
 
 const IDLE: Snapshot = {
+  socket: undefined,
   state: 'idle',
   lastMessage: undefined,
   latencyMs: undefined,
@@ -50,7 +57,8 @@ const IDLE: Snapshot = {
 export function useSecureWebSocket<
   Out extends OutgoingMap = OutgoingMap,
   In extends IncomingMap = IncomingMap,
->(options: SecureWebSocketOptions<In>): SecureWebSocketView<Out, In> {
+  Ch extends ChannelMap = AnyChannels,
+>(options: SecureWebSocketOptions<In>): SecureWebSocketView<Out, In, Ch> {
   const latest = useRef(options);
   latest.current = options;
   const { url, authTransport } = options;
@@ -65,6 +73,7 @@ export function useSecureWebSocket<
     const update = (patch: Partial<Snapshot>) => {
       const next = { ...snapshot, ...patch };
       if (
+        next.socket === snapshot.socket &&
         next.state === snapshot.state &&
         next.lastMessage === snapshot.lastMessage &&
         next.latencyMs === snapshot.latencyMs &&
@@ -108,6 +117,7 @@ export function useSecureWebSocket<
           c.addEventListener(type, () => sync(c));
         c.addEventListener('open', () => update({ error: undefined }));
         c.addEventListener('error', (e) => update({ error: e }));
+        update({ socket: c as unknown as Snapshot['socket'] });
         sync(c);
         return c;
       },
@@ -138,5 +148,8 @@ export function useSecureWebSocket<
     [store],
   );
 
-  return useMemo(() => ({ ...snapshot, send }), [snapshot, send]);
+  return useMemo(
+    () => ({ ...snapshot, socket: snapshot.socket as SecureWebSocket<Out, In, Ch> | undefined, send }),
+    [snapshot, send],
+  );
 }

@@ -1,6 +1,7 @@
 import type { TokenVerifier } from './auth/verifier.js';
 import type { ResolvedConfig } from './config.js';
 import { WsgError } from './errors.js';
+import type { EventBus } from './events.js';
 import { createProxyTrust } from './gate/client-ip.js';
 import { checkHeaders } from './gate/headers.js';
 import { createGate, type GateDecision, type GateRejection } from './gate/index.js';
@@ -13,8 +14,16 @@ import type { UpgradeRequest } from './socket.js';
 export interface AdmissionOptions {
   config: Pick<
     ResolvedConfig,
-    'allowQueryToken' | 'allowedOrigins' | 'requireOrigin' | 'requireTls' | 'trustProxy' | 'authTimeoutMs'
+    | 'allowQueryToken'
+    | 'allowedOrigins'
+    | 'allowedHosts'
+    | 'requireOrigin'
+    | 'requireTls'
+    | 'trustProxy'
+    | 'authTimeoutMs'
   >;
+  /** The security log, for the one warning about junk X-Forwarded-For entries. */
+  events: Pick<EventBus, 'emit'>;
   verifier: TokenVerifier;
   protection: Protection;
   sessions: Pick<SessionManager, 'revoked'>;
@@ -32,10 +41,18 @@ export interface AdmissionOptions {
  */
 export function createAdmission(o: AdmissionOptions): (req: UpgradeRequest) => Promise<GateDecision> {
   const { config, protection, sessions } = o;
-  const proxies = createProxyTrust([...config.trustProxy]);
+  const proxies = createProxyTrust([...config.trustProxy], (hop) =>
+    o.events.emit({
+      event: 'proxy.invalid_hop',
+      level: 'warn',
+      detail: `X-Forwarded-For entry skipped: ${hop}`,
+    }),
+  );
   const originOk = createOriginCheck({
     allowedOrigins: config.allowedOrigins,
     requireOrigin: config.requireOrigin,
+    allowedHosts: config.allowedHosts,
+    proxies,
   });
   const tlsOk = createTlsCheck(config.requireTls, proxies);
   const gate = createGate({

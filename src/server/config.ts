@@ -24,6 +24,7 @@ export interface ResolvedConfig {
   readonly authTimeoutMs: number;
   readonly handlerTimeoutMs: number;
   readonly maxPayload: number;
+  readonly preAuthMaxPayload: number;
   readonly maxDepth: number;
   readonly maxKeys: number;
   readonly dedupeWindow: number;
@@ -35,6 +36,8 @@ export interface ResolvedConfig {
   readonly csrfExempt: readonly string[];
   readonly allowQueryToken: boolean;
   readonly allowedOrigins: readonly string[] | undefined;
+  /** Explicit, or in production derived from allowedOrigins; undefined: any Host. */
+  readonly allowedHosts: readonly string[] | undefined;
   readonly requireOrigin: boolean;
   readonly requireTls: boolean;
   readonly trustProxy: readonly string[];
@@ -253,6 +256,30 @@ export function resolveAnomaly(o: AnomalyOptions | false | undefined): ResolvedA
   };
 }
 
+/**
+ * allowedHosts as given; in production without it, the hosts of allowedOrigins, and neither set
+ * is a setup error: an endpoint that takes any Host can be reached by DNS rebinding.
+ */
+function resolveAllowedHosts(
+  hosts: string[] | undefined,
+  origins: string[] | undefined,
+): string[] | undefined {
+  if (hosts !== undefined || process.env.NODE_ENV !== 'production') return hosts;
+  if (origins === undefined) {
+    fail(
+      'WSG_CONFIG_NO_ALLOWED_HOSTS',
+      'in production set allowedHosts (the host names clients connect to) or allowedOrigins',
+    );
+  }
+  return origins.map((o) => {
+    try {
+      return new URL(o).host;
+    } catch {
+      return fail('WSG_CONFIG_INVALID_TYPE', `allowedOrigins entry is not an origin: ${o}`);
+    }
+  });
+}
+
 function resolveHttp(o: HttpEndpointsOptions | undefined): ResolvedConfig['http'] {
   const d = DEFAULTS.http;
   const h = o ?? {};
@@ -268,6 +295,7 @@ function resolveHttp(o: HttpEndpointsOptions | undefined): ResolvedConfig['http'
     metricsPath: h.metricsPath ?? d.metricsPath,
     ...(h.metricsToken !== undefined ? { metricsToken: h.metricsToken } : {}),
     mount: bool('http.mount', h.mount, d.mount),
+    rateLimit: h.rateLimit === undefined ? { ...d.rateLimit } : h.rateLimit,
   };
 }
 
@@ -314,6 +342,7 @@ export function resolveConfig<M extends MessageSchemas, U extends Principal<obje
     authTimeoutMs: int('authTimeoutMs', options.authTimeoutMs, d.authTimeoutMs),
     handlerTimeoutMs: int('handlerTimeoutMs', options.handlerTimeoutMs, d.handlerTimeoutMs),
     maxPayload: int('maxPayload', options.maxPayload, d.maxPayload, 128),
+    preAuthMaxPayload: int('preAuthMaxPayload', options.preAuthMaxPayload, d.preAuthMaxPayload, 128),
     maxDepth: int('maxDepth', options.maxDepth, d.maxDepth),
     maxKeys: int('maxKeys', options.maxKeys, d.maxKeys),
     dedupeWindow: int('dedupeWindow', options.dedupeWindow, d.dedupeWindow, 0),
@@ -324,6 +353,7 @@ export function resolveConfig<M extends MessageSchemas, U extends Principal<obje
     csrfExempt,
     allowQueryToken: bool('allowQueryToken', options.allowQueryToken, d.allowQueryToken),
     allowedOrigins,
+    allowedHosts: resolveAllowedHosts(strings('allowedHosts', options.allowedHosts), allowedOrigins),
     requireOrigin: bool('requireOrigin', options.requireOrigin, allowedOrigins !== undefined),
     requireTls: bool('requireTls', options.requireTls, process.env.NODE_ENV === 'production'),
     trustProxy: strings('trustProxy', options.trustProxy) ?? [...d.trustProxy],

@@ -7,6 +7,7 @@ import type { EventBus, SecurityEvent, SocketEvent } from './events.js';
 import type { HandlerContext } from './options.js';
 import type { Envelope } from './pipeline/envelope.js';
 import { errorFrame, eventFrame, pongFrame } from './pipeline/frames.js';
+import { peekId } from './pipeline/peek-id.js';
 import type { ConnectionInfo, MessageContext, Stage } from './pipeline/types.js';
 import type { GuardSocket, UpgradeRequest } from './socket.js';
 
@@ -29,6 +30,9 @@ export interface ConnectionHost {
   readonly frameStages: readonly Stage[];
   /** Checks on an application message after its envelope is read, in order. */
   readonly appStages: readonly Stage[];
+  /** The limit stages a control message (ping, refresh) passes: per user, per type. */
+  readonly controlStages: readonly Stage[];
+  readonly preAuthMaxPayload: number;
   verify(token: string, req: UpgradeRequest): Promise<Principal | null>;
   /** Creates the session for a verified principal; resolves with the auth_ok frame. */
   openSession(
@@ -93,7 +97,11 @@ export class Connection implements ConnectionInfo {
     // Armed on both paths: with a token from the upgrade, opening the session (store calls)
     // must not hold the socket open forever either.
     this.authTimer = setTimeout(() => {
-      if (this.state === 'authenticating' || this.state === 'verifying') this.fail('WSG_AUTH_TIMEOUT');
+      if (this.state !== 'authenticating' && this.state !== 'verifying') return;
+      this.fail('WSG_AUTH_TIMEOUT');
+      // A silent peer would hold its per-IP slot until ws gives up on the close (30 s).
+      this.host.abandon(this);
+      setTimeout(() => this.socket.terminate(), DEFAULTS.internal.overloadTerminateMs).unref?.();
     }, this.host.authTimeoutMs);
     this.authTimer.unref?.();
     if (principal) {
@@ -150,8 +158,7 @@ export class Connection implements ConnectionInfo {
     if (this.state === 'closing' || this.state === 'closed') return;
     this.event({ event: 'connection.closed', level: 'warn', code: 'WSG_OVERLOADED', detail: 'slow reader' });
     this.closeSocket(1013, 'WSG_OVERLOADED');
-    const t = setTimeout(() => this.socket.terminate(), DEFAULTS.internal.overloadTerminateMs);
-    t.unref?.();
+    setTimeout(() => this.socket.terminate(), DEFAULTS.internal.overloadTerminateMs).unref?.();
   }
 
   handlePong(): void {
@@ -256,9 +263,11 @@ export class Connection implements ConnectionInfo {
     if (env instanceof WsgError) return this.reject(env, m);
     switch (env.kind) {
       case 'ping':
-        return this.sendFrame(pongFrame(env.ts));
       case 'refresh':
-        return void this.host.onRefresh(this, env.token);
+        m.type = env.kind;
+        return this.runApp(m, 0, () =>
+          env.kind === 'ping' ? this.sendFrame(pongFrame(env.ts)) : void this.host.onRefresh(this, env.token),
+        );
       case 'auth':
         return this.reject(new WsgError('WSG_INVALID_MESSAGE', { detail: 'already authenticated' }), m);
     }
@@ -270,17 +279,19 @@ export class Connection implements ConnectionInfo {
     this.runApp(m, 0);
   }
 
-  private runApp(m: MessageContext, from: number): void {
-    const { appStages } = this.host;
+  /** App stages from `from`, then the handler; a control message: the limit stages, then `control`. */
+  private runApp(m: MessageContext, from: number, control?: () => void): void {
+    const appStages = control ? this.host.controlStages : this.host.appStages;
     for (let i = from; i < appStages.length; i++) {
       const r = (appStages[i] as Stage)(m);
       if (r === undefined) continue;
       if (r instanceof WsgError) return this.reject(r, m);
       return void r.then(
-        (err) => (err ? this.reject(err, m) : this.runApp(m, i + 1)),
+        (err) => (err ? this.reject(err, m) : this.runApp(m, i + 1, control)),
         (err: unknown) => this.reject(err instanceof WsgError ? err : new WsgError('WSG_INTERNAL'), m),
       );
     }
+    if (control) return void (this.state === 'open' && control());
     const reply = this.host.dispatch(this, m);
     if (typeof reply === 'string') this.sendFrame(reply);
     else if (reply !== undefined) {
@@ -319,6 +330,9 @@ export class Connection implements ConnectionInfo {
       return;
     }
     if (isBinary) return this.failAuth('WSG_AUTH_REQUIRED', 'binary before auth');
+    if ((typeof data === 'string' ? Buffer.byteLength(data) : data.length) > this.host.preAuthMaxPayload) {
+      return this.reject(new WsgError('WSG_MESSAGE_TOO_LARGE', { detail: 'before auth' }), undefined);
+    }
     const value = this.host.parse(typeof data === 'string' ? data : data.toString());
     const env = value instanceof WsgError ? value : this.host.readEnvelope(value);
     if (env instanceof WsgError || env.kind !== 'auth') {
@@ -379,15 +393,4 @@ export class Connection implements ConnectionInfo {
   handleTransportError(code: ErrorCode): void {
     this.host.onRejected(this, new WsgError(code), undefined);
   }
-}
-
-const ID_AT_START = /^\{\s*"id"\s*:\s*"([\x21\x23-\x5b\x5d-\x7e]{1,64})"/;
-
-/**
- * The id of a message refused before parsing, if the frame starts with it (wsguard's client
- * writes `id` first), so the client can settle that message's promise. Looks at 100 bytes only.
- */
-export function peekId(data: Buffer | string): string | undefined {
-  const head = typeof data === 'string' ? data.slice(0, 100) : data.subarray(0, 100).toString('latin1');
-  return ID_AT_START.exec(head)?.[1];
 }

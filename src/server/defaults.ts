@@ -23,6 +23,8 @@ export const DEFAULTS = deepFreeze({
   handlerTimeoutMs: 30_000,
   maxPayload: 64 * 1024,
   maxSubscriptions: 100,
+  /** Before auth only an `auth` message is valid: a token (8192 characters at most) and its envelope. */
+  preAuthMaxPayload: 10 * 1024,
   maxDepth: 32,
   maxKeys: 2000,
   perMessageDeflate: false,
@@ -51,10 +53,13 @@ export const DEFAULTS = deepFreeze({
     healthPath: '/healthz',
     metricsPath: '/metrics',
     mount: true,
+    /** Requests per peer address to /healthz and /metrics together. */
+    rateLimit: { rate: 1, burst: 10 },
   },
 
   jwt: {
-    clockTolerance: 5,
+    // No skew for exp by default: PROTOCOL.md promises an expired token is refused at once.
+    clockTolerance: 0,
     subjectClaim: 'sub',
     requireExp: true,
   },
@@ -109,6 +114,9 @@ export const DEFAULTS = deepFreeze({
   close: { timeoutMs: 10_000 },
 
   /** Internal bounds, not options. */
+  /** `refresh` per socket: two at once, then one per 10 s (a client refreshes once per expiry). */
+  refresh: { rate: 0.1, burst: 2 },
+
   internal: {
     /** After the close grace of shutdown, sockets still open are terminated after this, ms. */
     shutdownTerminateMs: 2000,

@@ -41,7 +41,12 @@ export const ConfigErrorCodes = {
   WSG_CONFIG_INVALID_TYPE: 'an option has the wrong type (a boolean, list or function expected)',
   WSG_CONFIG_INVALID_MESSAGE_TYPE: 'a message type or binaryType is reserved or not a valid name',
   WSG_CONFIG_HANDLER_WITHOUT_SCHEMA: 'a handler has no schema in options.messages',
-  WSG_CONFIG_INVALID_SCHEMA: 'a schema in options.messages is not a Zod 4 schema',
+  WSG_CONFIG_INVALID_SCHEMA:
+    'a schema in options.messages is not a Standard Schema v1 validator (Zod 4, Valibot, ArkType), or is Zod 3',
+  WSG_CONFIG_INVALID_SERVER:
+    'setupWebSockets was given something other than a node:http or node:https Server',
+  WSG_CONFIG_MISSING_PACKAGE:
+    'a feature needs an optional peer dependency that is not installed (ioredis, prom-client)',
   WSG_CONFIG_INVALID_PROXY: 'a trustProxy entry is not an IP address or CIDR range',
   WSG_CONFIG_INVALID_SESSION: 'a session option is not a positive number, or not a boolean',
   WSG_CONFIG_INVALID_BACKPRESSURE:
@@ -59,6 +64,8 @@ export const ConfigErrorCodes = {
   WSG_CONFIG_INVALID_APP_ERROR:
     'appError(): the code is not APP_[A-Z0-9_] or the message is not 1 to 200 characters',
   WSG_CONFIG_INVALID_ARGUMENT: 'an admin call (publish, sendToUser) got an invalid event or type name',
+  WSG_CONFIG_NO_ALLOWED_HOSTS:
+    'production without allowedHosts or allowedOrigins: any Host would be accepted (DNS rebinding)',
 } as const;
 
 export type ConfigErrorCode = keyof typeof ConfigErrorCodes;

@@ -32,6 +32,7 @@ export type {
   VerifyToken,
   WsGuardOptions,
 } from './options.js';
+export type { StandardSchemaV1 } from './pipeline/standard-schema.js';
 export { escapeHtml, richText, safeText } from './sanitize.js';
 export type { BanOptions, CloseOptions } from './server.js';
 export type { SessionOptions } from './session/options.js';

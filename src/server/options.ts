@@ -10,6 +10,7 @@ import type { SecurityEvent } from './events.js';
 import type { LimitsOptions } from './limits/options.js';
 import type { BackpressureOptions } from './monitor/backpressure.js';
 import type { HttpEndpointsOptions } from './monitor/http.js';
+import type { StandardSchemaV1 } from './pipeline/standard-schema.js';
 import type { SessionOptions } from './session/options.js';
 import type { UpgradeRequest } from './socket.js';
 import type { Store } from './stores/types.js';
@@ -38,7 +39,12 @@ export interface JwtOptions {
   issuer?: string | string[];
   /** Required `aud`. @default undefined (not checked) */
   audience?: string | string[];
-  /** Allowed clock skew for `exp`/`nbf`, seconds. @default 5 */
+  /**
+   * Allowed clock skew for `exp`/`nbf`, seconds. Opt-in: with the default an expired token is
+   * refused the second it expires, as docs/PROTOCOL.md says; raise it only for issuers whose
+   * clocks you cannot sync.
+   * @default 0
+   */
   clockTolerance?: number;
   /** Claim that holds the user id. @default 'sub' */
   subjectClaim?: string;
@@ -59,8 +65,11 @@ export interface AuthOptions<U extends Principal<object> = Principal> {
   verify?: VerifyToken<U>;
 }
 
-/** Per-message-type Zod schemas: the only types a client may send. */
-export type MessageSchemas = Record<string, z.ZodType>;
+/**
+ * A schema per message type, from any Standard Schema validator (Zod 4, Valibot, ArkType):
+ * the only types a client may send. Handlers get the schema's output type.
+ */
+export type MessageSchemas = Record<string, StandardSchemaV1>;
 
 /** What a handler gets besides the validated payload. */
 export interface HandlerContext<U extends Principal<object> = Principal> {
@@ -95,7 +104,7 @@ export type Handler<P = unknown, U extends Principal<object> = Principal> = (
 ) => unknown;
 
 export type Handlers<M extends MessageSchemas, U extends Principal<object> = Principal> = {
-  [K in keyof M]?: Handler<z.output<M[K]>, U>;
+  [K in keyof M]?: Handler<StandardSchemaV1.InferOutput<M[K]>, U>;
 };
 
 /**
@@ -111,7 +120,7 @@ export type Authorize<U extends Principal<object> = Principal, P = unknown> = (
 
 /** Per message type, who may send it (`{ chat: requireScope('chat:write') }`). */
 export type AuthorizeRules<M extends MessageSchemas, U extends Principal<object> = Principal> = {
-  [K in keyof M]?: Authorize<U, z.output<M[K]>>;
+  [K in keyof M]?: Authorize<U, StandardSchemaV1.InferOutput<M[K]>>;
 };
 
 export interface WsGuardOptions<
@@ -122,7 +131,7 @@ export interface WsGuardOptions<
   auth: AuthOptions<U>;
   /** URL path of the endpoint. @default '/ws' */
   path?: string;
-  /** Zod schema per application message type. @default {} */
+  /** A schema per application message type (Zod 4, Valibot, ArkType: any Standard Schema). @default {} */
   messages?: M;
   /** Handler per message type; a type with a schema and no handler is validated and acked. @default {} */
   handlers?: Handlers<M, U>;
@@ -144,6 +153,15 @@ export interface WsGuardOptions<
    * @default undefined: only the request's own host (same-origin) is allowed
    */
   allowedOrigins?: string[];
+  /**
+   * Host names the `Host` header may name (`app.example.com` on any port, `app.example.com:8443`
+   * exactly); anything else is refused 403 `WSG_ORIGIN_FORBIDDEN`. Stops DNS rebinding, where a
+   * page of the attacker's reaches this server under the attacker's name, Host and Origin alike.
+   * Behind a proxy, the Host the proxy forwards.
+   * @default in production: the hosts of `allowedOrigins`, and setup throws when neither is set;
+   * otherwise undefined (any Host)
+   */
+  allowedHosts?: string[];
   /**
    * Refuse upgrades with no `Origin` header (non-browser clients send none).
    * @default true when `allowedOrigins` is set, false otherwise
@@ -174,6 +192,13 @@ export interface WsGuardOptions<
   handlerTimeoutMs?: number;
   /** Largest message in bytes; bigger ones close the socket with 1009. @default 65536 */
   maxPayload?: number;
+  /**
+   * Largest frame accepted before auth, bytes (only an `auth` message is valid then); a larger
+   * one is closed 1009 `WSG_MESSAGE_TOO_LARGE` before any JSON work, so an anonymous client
+   * cannot make the server parse `maxPayload` bytes of hostile JSON.
+   * @default 10240
+   */
+  preAuthMaxPayload?: number;
   /** Deepest JSON nesting accepted. @default 32 */
   maxDepth?: number;
   /** Most JSON object keys and array items in one message. @default 2000 */

@@ -61,12 +61,39 @@ export function createProtection(o: {
   const ladder = limits ? limits.penalties : false;
   const penalties = ladder ? createPenalties(store, ladder, events, now) : undefined;
 
+  /**
+   * One rule for which answer a socket gets (docs/rate-limits.md): a block the penalty ladder is
+   * applying wins, so the client sees 4429 `WSG_BLOCKED;retryAfterMs` and comes back after it;
+   * the anomaly close (1008 `WSG_ANOMALY`) is for sockets with no block under way. A ban is
+   * written to the store before the socket is closed, so a reconnect to any node is refused.
+   */
   const act = (conn: Protected, due: AnomalyEvent[]) => {
     const strongest = due[due.length - 1];
     if (!strongest || strongest.action === 'warn') return;
-    if (strongest.action === 'block' && penalties)
-      void Promise.resolve(penalties.ban(conn.ip, 'anomaly')).catch(() => {});
-    conn.fail('WSG_ANOMALY');
+    const blocking = conn.strikes?.count === -1;
+    if (strongest.action === 'block' && !conn.user && gate && limits) {
+      // An anonymous client cannot earn its address a ban (anyone behind it would pay): it gets
+      // the auth-failure block, minutes long, written before the close.
+      const ms = limits.authFailures ? limits.authFailures.blockMs : DEFAULTS.limits.authFailures.blockMs;
+      void gate.blockAuth(conn.ip, ms, 'anonymous anomaly').then(
+        () => conn.fail('WSG_ANOMALY'),
+        () => conn.fail('WSG_ANOMALY'),
+      );
+      return;
+    }
+    // blockIp: false means no block or ban of an address from what a user did.
+    if (strongest.action === 'block' && penalties && conn.user && ladder && !ladder.blockIp) {
+      if (!blocking) conn.fail('WSG_ANOMALY');
+      return;
+    }
+    if (strongest.action === 'block' && penalties && conn.user) {
+      void Promise.resolve(penalties.ban(conn.ip, 'anomaly')).then(
+        () => blocking || conn.fail('WSG_ANOMALY'),
+        () => blocking || conn.fail('WSG_ANOMALY'),
+      );
+      return;
+    }
+    if (!blocking) conn.fail('WSG_ANOMALY');
   };
   const scorer =
     o.anomaly === false
@@ -125,8 +152,11 @@ export function createProtection(o: {
       }
     },
     rejected(conn, code) {
+      // Refusals that arrive while a block closes the socket count neither as strikes nor as
+      // anomaly signals: the flood that earned the block must not also earn a ban.
+      if (conn.strikes?.count === -1) return;
       const rule = rejectionOf(code);
-      if (rule.signal && scorer) act(conn, scorer.signal(conn, rule.signal));
+      // The strike first: when it escalates to a block, the anomaly action below defers to it.
       if (rule.strike && penalties) {
         const r = penalties.strike(conn);
         if (r !== undefined) {
@@ -136,6 +166,7 @@ export function createProtection(o: {
           );
         }
       }
+      if (rule.signal && scorer) act(conn, scorer.signal(conn, rule.signal));
       if (rule.authFailure && gate) this.authFailed(conn.ip);
     },
   };

@@ -182,6 +182,7 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
   // 4. The upgrade gate (admission.ts): everything decided before a socket exists.
   const admit = createAdmission({
     config,
+    events,
     verifier,
     protection,
     sessions,

@@ -3,6 +3,7 @@ import type { Server as HttpsServer } from 'node:https';
 import { attachWs } from './adapters/ws.js';
 import { createDashboard } from './dashboard/index.js';
 import { resolveDashboard } from './dashboard/options.js';
+import { assertHttpServer } from './http/check-server.js';
 import { mountHttpHandler } from './monitor/http.js';
 import type { MessageSchemas, Principal, WsGuardOptions } from './options.js';
 import { createGuard, type WsGuardServer } from './server.js';
@@ -18,6 +19,7 @@ export function setupWebSockets<M extends MessageSchemas, U extends Principal<ob
   server: HttpServer | HttpsServer,
   options: WsGuardOptions<M, U>,
 ): WsGuardServer {
+  assertHttpServer(server);
   // Checked before the guard exists, so a refused dashboard leaves nothing running.
   const dashboardOptions = options.dashboard && resolveDashboard(options.dashboard, options.path ?? '/ws');
   const guard = createGuard(options);

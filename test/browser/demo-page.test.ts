@@ -9,11 +9,17 @@ let browser: Browser;
 let demo: Child;
 let port: number;
 
-async function openPage(): Promise<Page> {
+async function openPage(user?: string): Promise<Page> {
   const page = await browser.newPage();
   page.on('pageerror', (err) => console.warn('page error:', err.message));
-  await page.goto(`http://localhost:${port}/`);
+  await page.goto(`http://localhost:${port}/${user ? `?user=${user}` : ''}`);
   await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 30_000 }).toBe('connected');
+  // subscribed to #general and to the user's own inbox: nothing said from now on is missed
+  for (const id of ['messages', 'dms']) {
+    await expect
+      .poll(() => page.getByTestId(id).getAttribute('data-state'), { timeout: 10_000 })
+      .toBe('subscribed');
+  }
   return page;
 }
 
@@ -23,6 +29,16 @@ async function say(page: Page, text: string) {
 }
 
 const messages = (page: Page) => page.getByTestId('messages').textContent();
+const text = (page: Page, id: string) =>
+  page
+    .getByTestId(id)
+    .textContent({ timeout: 500 })
+    .catch(() => null);
+
+/** Knows who it is (openPage already waited for the subscriptions). */
+async function inGeneral(page: Page) {
+  await expect.poll(() => text(page, 'me')).toMatch(/^you are /);
+}
 
 describe.skipIf(!hasChromium)('demo page in Chromium', { timeout: 60_000 }, () => {
   beforeAll(async () => {
@@ -101,5 +117,64 @@ describe.skipIf(!hasChromium)('demo page in Chromium', { timeout: 60_000 }, () =
     await expect.poll(problem, { timeout: 15_000 }).toMatch(/sending messages too fast/);
     await page.screenshot({ path: join(outputDir, 'demo-rate-limited.png') });
     await page.close();
+  });
+
+  it("rooms: two users in #general see each other's messages and typing; a guest cannot open #staff", async () => {
+    const alice = await openPage('alice');
+    const bob = await openPage('bob');
+    await inGeneral(alice);
+    await inGeneral(bob);
+    await expect.poll(() => text(alice, 'me')).toBe('you are alice');
+    // the server acks bob's subscription before alice speaks: a line from bob proves it both ways
+    await say(bob, 'bob is here');
+    await expect.poll(() => messages(alice)).toContain('bob is here');
+    await alice.getByLabel('Message').pressSequentially('hel');
+    await expect.poll(() => text(bob, 'typing'), { timeout: 10_000 }).toBe('alice is typing…');
+    await alice.getByLabel('Message').fill('hello bob');
+    await alice.getByLabel('Message').press('Enter');
+    await expect.poll(() => messages(bob)).toContain('hello bob');
+    // #random is another room: what is said there stays there
+    await bob.getByTestId('room-random').click();
+    await expect.poll(() => messages(bob)).not.toContain('hello bob');
+    await say(bob, 'only in random');
+    await expect.poll(() => messages(bob)).toContain('only in random');
+    expect(await messages(alice)).not.toContain('only in random');
+
+    const guest = await openPage();
+    await inGeneral(guest);
+    await guest.getByTestId('room-staff').click();
+    await expect
+      .poll(() => text(guest, 'room-problem'), { timeout: 10_000 })
+      .toBe('You are not allowed in #staff.');
+    await expect.poll(() => text(guest, 'room-staff')).toContain('(not allowed)');
+    await guest.screenshot({ path: join(outputDir, 'demo-staff-refused.png') });
+    // the socket is still fine: back in #general the guest chats on
+    await guest.getByTestId('room-general').click();
+    await say(guest, 'guest still here');
+    await expect.poll(() => messages(alice)).toContain('guest still here');
+    for (const p of [alice, bob, guest]) await p.close();
+  });
+
+  it('a DM by user id reaches only its target', async () => {
+    const alice = await openPage('alice');
+    const bob = await openPage('bob');
+    const carol = await openPage('carol');
+    for (const p of [alice, bob, carol]) await inGeneral(p);
+    // each inbox is subscribed once "No direct messages." shows and the socket round-trips
+    await alice.getByLabel('DM recipient').fill('bob');
+    await alice.getByLabel('DM text').fill('psst bob');
+    await alice.getByLabel('DM text').press('Enter');
+    await expect.poll(() => text(bob, 'dms'), { timeout: 10_000 }).toContain('psst bob');
+    expect(await text(bob, 'dms')).toContain('alice');
+    // carol and alice never see it; a message to carol proves carol's inbox works
+    await bob.getByLabel('DM recipient').fill('carol');
+    await bob.getByLabel('DM text').fill('hi carol');
+    await bob.getByLabel('DM text').press('Enter');
+    await expect.poll(() => text(carol, 'dms'), { timeout: 10_000 }).toContain('hi carol');
+    expect(await text(carol, 'dms')).not.toContain('psst bob');
+    expect(await text(alice, 'dms')).not.toContain('psst bob');
+    expect(await messages(carol)).not.toContain('psst bob');
+    await bob.screenshot({ path: join(outputDir, 'demo-dm.png') });
+    for (const p of [alice, bob, carol]) await p.close();
   });
 });

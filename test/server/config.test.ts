@@ -208,6 +208,9 @@ describe('resolveConfig: each mistake has its code', () => {
     // test/server/channels/channels.test.ts).
     tested.add('WSG_CONFIG_INVALID_APP_ERROR');
     tested.add('WSG_CONFIG_INVALID_ARGUMENT');
+    // Tested where they are thrown: test/server/http/check-server.test.ts, test/server/optional.test.ts.
+    tested.add('WSG_CONFIG_INVALID_SERVER');
+    tested.add('WSG_CONFIG_MISSING_PACKAGE');
     expect([...tested].sort()).toEqual(Object.keys(ConfigErrorCodes).sort());
     const doc = readFileSync(join(repoRoot, 'docs/ARCHITECTURE.md'), 'utf8');
     for (const code of Object.keys(ConfigErrorCodes)) expect(doc, code).toContain(`\`${code}\``);

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { assertNoLeak, connectAuthed } from '../helpers/peer.js';
+import { assertNoLeak, connect, connectAuthed } from '../helpers/peer.js';
 import { expectStillServing } from '../helpers/served.js';
 import { signToken, startServer, type TestServer } from '../helpers/server.js';
 
@@ -207,5 +207,88 @@ describe('idempotent ids', () => {
     other.peer.send({ id: 'again', type: 'echo', payload: 8, csrf: other.csrf });
     expect(await other.peer.next('ack')).toEqual({ type: 'ack', id: 'again', result: 8 });
     expect(handled).toEqual([7, 8]);
+  });
+});
+
+describe('control messages and the limits', () => {
+  const echoOnly = { messages: { echo: z.unknown() }, handlers: { echo: (_c: unknown, p: unknown) => p } };
+
+  it('app pings from several sockets of one user count toward the per-user limit', async () => {
+    srv = await startServer({
+      ...echoOnly,
+      limits: { user: { rate: 1, burst: 10 }, messages: { rate: 1000, burst: 1000 }, penalties: false },
+    });
+    const token = await signToken('pinger');
+    const url = srv.url;
+    const peers = await Promise.all([1, 2, 3].map(() => connectAuthed(url, token)));
+    const answers: Record<string, unknown>[] = [];
+    for (let i = 0; i < 10; i++) {
+      for (const { peer } of peers) peer.send({ type: 'ping', ts: i });
+    }
+    for (const { peer } of peers) {
+      for (let i = 0; i < 10; i++) answers.push(await peer.next());
+    }
+    const refused = answers.filter((a) => a.type === 'error');
+    expect(answers.filter((a) => a.type === 'pong').length).toBeLessThanOrEqual(12);
+    expect(refused.length).toBeGreaterThanOrEqual(18);
+    for (const r of refused) expect(r).toMatchObject({ code: 'WSG_RATE_LIMITED' });
+    expect(typeof refused[0]?.retryAfterMs).toBe('number');
+    for (const { peer } of peers) peer.close();
+    await expectStillServing(srv.url);
+  });
+
+  it('refresh has its own tight limit per session: a refresh loop is refused WSG_RATE_LIMITED', async () => {
+    srv = await startServer(echoOnly);
+    const { peer } = await connectAuthed(srv.url, await signToken('refresher'));
+    const answers: Record<string, unknown>[] = [];
+    for (let i = 0; i < 6; i++) {
+      peer.send({ type: 'refresh', token: await signToken('refresher', { jti: `r${i}` }) });
+      answers.push(await peer.next());
+    }
+    expect(answers.slice(0, 2).every((a) => a.type === 'refresh_ok')).toBe(true);
+    const refused = answers.filter((a) => a.type === 'error');
+    expect(refused.length).toBeGreaterThanOrEqual(3);
+    for (const r of refused) {
+      expect(r).toMatchObject({ code: 'WSG_RATE_LIMITED' });
+      expect(r.retryAfterMs as number).toBeGreaterThan(1000);
+    }
+    assertNoLeak(peer.frames);
+    peer.close();
+    await expectStillServing(srv.url);
+  });
+});
+
+describe('before auth', () => {
+  const echoOnly = { messages: { echo: z.unknown() }, handlers: { echo: (_c: unknown, p: unknown) => p } };
+
+  it('a frame over preAuthMaxPayload is closed 1009 before any JSON work; a big deep one too', async () => {
+    srv = await startServer({ ...echoOnly, limits: false, anomaly: false });
+    const deep = `${'['.repeat(30_000)}${']'.repeat(30_000)}`;
+    for (const text of [JSON.stringify({ type: 'auth', token: 'x'.repeat(12_000) }), deep]) {
+      const peer = await connect(srv.url);
+      peer.sendRaw(text);
+      expect(await peer.closed).toEqual({ code: 1009, reason: 'WSG_MESSAGE_TOO_LARGE' });
+      assertNoLeak(peer.frames);
+    }
+    // A real auth message with a long token still fits.
+    const ok = await connect(srv.url);
+    ok.send({ type: 'auth', token: await signToken(`long-${'u'.repeat(200)}`) });
+    expect(await ok.next('auth_ok')).toMatchObject({ type: 'auth_ok' });
+    ok.close();
+    await expectStillServing(srv.url);
+  });
+
+  it('deep or wide JSON is refused from a scan of the text, before parsing (also after auth)', async () => {
+    srv = await startServer({ ...echoOnly, limits: false, anomaly: false });
+    const { peer, csrf } = await connectAuthed(srv.url, await signToken('deep'));
+    const deep = `{"id":"d","type":"echo","csrf":"${csrf}","payload":${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    peer.sendRaw(deep);
+    expect(await peer.next('error')).toMatchObject({ code: 'WSG_UNSAFE_JSON' });
+    peer.sendRaw(`{"id":"w","type":"echo","csrf":"${csrf}","payload":[${'1,'.repeat(3000)}1]}`);
+    expect(await peer.next('error')).toMatchObject({ code: 'WSG_UNSAFE_JSON' });
+    // Brackets and commas inside strings do not count.
+    peer.send({ id: 's', type: 'echo', csrf, payload: `${'[,'.repeat(3000)}` });
+    expect(await peer.next('ack')).toMatchObject({ id: 's' });
+    peer.close();
   });
 });

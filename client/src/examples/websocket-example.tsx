@@ -1,25 +1,27 @@
 /**
- * The seed's "complete React example": a small chat on wsguard. It shows the connection state,
- * the latency and the queue, lists messages, and says in plain words why a send failed. User
- * text is rendered as text (React escapes it); never as HTML.
+ * The seed's "complete React example": a small chat on wsguard, in rooms. It shows the
+ * connection state, the latency and the queue, a room list (a refused room shown as such), who
+ * is typing, direct messages, and says in plain words why a send failed. User text is rendered
+ * as text (React escapes it); never as HTML.
  */
-import { type FormEvent, useEffect, useRef, useState } from 'react';
+import { type FormEvent, useCallback, useState } from 'react';
 import { type SecureWebSocketError, ServerError } from 'wsguard/client';
 import { useSecureWebSocket } from 'wsguard/react';
-import { APP_DEFAULTS, type AppIncoming, type AppOutgoing, defaultSocketUrl } from '../utils/secureWebSocket';
+import {
+  APP_DEFAULTS,
+  type AppChannels,
+  type AppIncoming,
+  type AppOutgoing,
+  defaultSocketUrl,
+  tokenSubject,
+} from '../utils/secureWebSocket';
+import { DirectMessages, Room, RoomList, useTypingSignal } from './rooms';
 
 export interface WebSocketExampleProps {
   /** A token, or a function that fetches a fresh one on every connect. */
   token: string | (() => Promise<string>);
   /** @default the page's own host at /ws */
   url?: string;
-}
-
-interface ChatLine {
-  key: string;
-  from: string;
-  text: string;
-  at: number;
 }
 
 const STATE_LABEL: Record<string, string> = {
@@ -44,6 +46,8 @@ export function describeSendError(err: unknown): string {
         return 'That message cannot be sent: it is empty, longer than 2,000 characters, or has hidden control characters.';
       case 'WSG_MESSAGE_TOO_LARGE':
         return 'That message is too large.';
+      case 'WSG_FORBIDDEN':
+        return 'You are not allowed to post there.';
       default:
         return 'The server could not take that message. Please try again.';
     }
@@ -57,31 +61,29 @@ export function describeSendError(err: unknown): string {
 }
 
 export function WebSocketExample({ token, url }: WebSocketExampleProps) {
-  const [lines, setLines] = useState<ChatLine[]>([]);
   const [draft, setDraft] = useState('');
   const [problem, setProblem] = useState<string | undefined>();
-  const list = useRef<HTMLOListElement>(null);
-  const ws = useSecureWebSocket<AppOutgoing, AppIncoming>({
+  const [room, setRoom] = useState('general');
+  const [refused, setRefused] = useState<ReadonlySet<string>>(new Set());
+  const [me, setMe] = useState(typeof token === 'string' ? tokenSubject(token) : undefined);
+  const ws = useSecureWebSocket<AppOutgoing, AppIncoming, AppChannels>({
     url: url ?? defaultSocketUrl(),
-    ...(typeof token === 'string' ? { authToken: token } : { getToken: token }),
+    ...(typeof token === 'string'
+      ? { authToken: token }
+      : {
+          getToken: async () => {
+            const t = await token();
+            setMe(tokenSubject(t));
+            return t;
+          },
+        }),
     reconnect: APP_DEFAULTS.reconnect,
     // Tell the user at once when they type too fast, instead of resending later.
     retryRateLimited: false,
-    onMessage: (m) => {
-      if (m.type !== 'chat') return;
-      const p = m.payload as AppIncoming['chat'];
-      setLines((old) => [
-        ...old.slice(-199),
-        { key: `${p.at}-${old.length}`, from: p.from, text: p.text, at: p.at },
-      ]);
-    },
   });
-
-  // Keep the newest line in view.
-  useEffect(() => {
-    const el = list.current;
-    if (el && lines.length > 0) el.scrollTop = el.scrollHeight;
-  }, [lines]);
+  const typed = useTypingSignal(ws.socket, room);
+  const onRefused = useCallback((r: string) => setRefused((old) => new Set(old).add(r)), []);
+  const onProblem = useCallback((err: unknown) => setProblem(describeSendError(err)), []);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -89,7 +91,7 @@ export function WebSocketExample({ token, url }: WebSocketExampleProps) {
     if (!text) return;
     setDraft('');
     setProblem(undefined);
-    ws.send({ type: 'chat', payload: { text } }).catch((err: unknown) => setProblem(describeSendError(err)));
+    ws.send({ type: 'chat', payload: { room, text } }).catch(onProblem);
   };
 
   return (
@@ -106,26 +108,32 @@ export function WebSocketExample({ token, url }: WebSocketExampleProps) {
         </span>
         <span data-testid="queued">{ws.queueSize} queued</span>
       </p>
-      <ol className="messages" data-testid="messages" ref={list}>
-        {lines.map((l) => (
-          <li key={l.key}>
-            <span className="from">{l.from}</span>
-            <span className="text">{l.text}</span>
-            <time dateTime={new Date(l.at).toISOString()}>{new Date(l.at).toLocaleTimeString()}</time>
-          </li>
-        ))}
-        {lines.length === 0 && <li className="empty">No messages yet. Say hello.</li>}
-      </ol>
+      <p className="meta">
+        <span data-testid="me">{me === undefined ? 'signing in…' : `you are ${me}`}</span>
+      </p>
+      <RoomList
+        current={room}
+        refused={refused}
+        onPick={(r) => {
+          setProblem(undefined);
+          setRoom(r);
+        }}
+      />
+      <Room socket={ws.socket} room={room} me={me} onRefused={onRefused} />
       <form className="composer" onSubmit={submit}>
         <input
           aria-label="Message"
           value={draft}
           maxLength={4000}
-          placeholder="Type a message"
-          onChange={(e) => setDraft(e.target.value)}
+          placeholder={`Message #${room}`}
+          onChange={(e) => {
+            setDraft(e.target.value);
+            if (e.target.value) typed();
+          }}
         />
         <button type="submit">Send</button>
       </form>
+      <DirectMessages socket={ws.socket} me={me} send={ws.send} onProblem={onProblem} />
       {problem && (
         <p className="problem" role="alert" data-testid="problem">
           {problem}

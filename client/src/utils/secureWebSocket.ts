@@ -11,16 +11,48 @@ export * from 'wsguard/client';
 export type AppOutgoing = {
   /** Any JSON; the ack's result is the same value. */
   echo: { payload: unknown; result: unknown };
-  /** A chat line, broadcast to everyone as a `chat` event. */
-  chat: { payload: { text: string }; result: undefined };
+  /** A chat line: published on `room:<room>`, or broadcast to everyone without a room. */
+  chat: { payload: { room?: string; text: string }; result: undefined };
+  /** A direct message, published on `user:<to>`. */
+  dm: { payload: { to: string; text: string }; result: undefined };
 };
+
+/** A line of chat or a direct message, as the server publishes it. */
+export interface ChatLine {
+  from: string;
+  text: string;
+  at: number;
+}
+
+/** This app's channels (server/websocket.ts): what each carries and what a client may publish. */
+export type AppChannels = {
+  'room:{name}': {
+    names: `room:${string}`;
+    events: { chat: ChatLine; typing: { from: string } };
+    publish: { typing: Record<string, never> };
+  };
+  'user:{id}': { names: `user:${string}`; events: { dm: ChatLine }; publish: Record<never, never> };
+};
+
+/** The user a JWT names (`sub`), read without verifying: only to label the page. */
+export function tokenSubject(token: string): string | undefined {
+  const part = token.split('.')[1];
+  if (!part) return undefined;
+  try {
+    const json = atob(part.replace(/-/g, '+').replace(/_/g, '/'));
+    const sub = (JSON.parse(json) as { sub?: unknown }).sub;
+    return typeof sub === 'string' ? sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** What this app receives: event type -> payload. */
 export type AppIncoming = {
   chat: { from: string; text: string; at: number };
 };
 
-export type AppSocket = SecureWebSocket<AppOutgoing, AppIncoming>;
+export type AppSocket = SecureWebSocket<AppOutgoing, AppIncoming, AppChannels>;
 
 export type AppSocketOptions = Omit<SecureWebSocketOptions<AppIncoming>, 'url'> & {
   /** @default the page's own host at `/ws` in a browser, else `ws://localhost:3000/ws` (the demo server) */
@@ -41,7 +73,7 @@ export const APP_DEFAULTS = {
 
 /** A SecureWebSocket for this app, typed with its messages and with the app's defaults. */
 export function createAppSocket(options: AppSocketOptions): AppSocket {
-  return new SecureWebSocket<AppOutgoing, AppIncoming>({
+  return new SecureWebSocket<AppOutgoing, AppIncoming, AppChannels>({
     ...options,
     url: options.url ?? defaultSocketUrl(),
     reconnect: options.reconnect === false ? false : { ...APP_DEFAULTS.reconnect, ...options.reconnect },

@@ -15,6 +15,7 @@ import {
   SCRIPTS,
   SECRET_VAR,
   TEMPLATE_FILES,
+  templatePath,
 } from './plan.js';
 
 export const initCommand: CommandSpec = {
@@ -30,12 +31,17 @@ export const initCommand: CommandSpec = {
     verbose: { type: 'boolean', help: 'Tell every step' },
     dir: { type: 'string', valueName: 'path', help: 'Project directory', default: '.' },
     'no-install': { type: 'boolean', help: 'Do not install dependencies' },
-    from: { type: 'string', valueName: 'spec', help: 'Install wsguard from this npm spec, path or tarball' },
+    from: {
+      type: 'string',
+      valueName: 'spec',
+      help: 'Install wsguard from this npm spec, path or tarball (default: this version from the npm cache, else this installed copy)',
+    },
   },
   examples: [
     'node scripts/setup-websocket-security.js',
     'node scripts/setup-websocket-security.js --dir=../my-app --verbose',
     'npx wsguard init --force --no-install',
+    'npx wsguard init --from=./wsguard-0.1.0.tgz',
   ],
 };
 
@@ -52,7 +58,7 @@ export interface InitOptions {
   force?: boolean;
   verbose?: boolean;
   install?: boolean;
-  /** npm spec for wsguard itself. @default `wsguard@<this version>` */
+  /** npm spec for wsguard itself. @default `wsguard@^<this version>` from the package cache, else this installed copy packed into `.wsguard/` */
   from?: string;
   /** Asks whether to overwrite a file; undefined when there is no TTY (then refuse). */
   confirm?: (question: string) => Promise<boolean>;
@@ -98,7 +104,7 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
 
   for (const t of TEMPLATE_FILES) {
     const target = join(dir, t.path);
-    const template = readFileSync(join(root, t.path), 'utf8');
+    const template = readFileSync(templatePath(root, t.path), 'utf8');
     const current = readText(target);
     verbose(`${t.path}: ${t.why}`);
     if ('onlyWithoutEntry' in t && current === undefined && withEntry) {
@@ -179,11 +185,18 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
       step({ target: 'dependencies', status: 'unchanged' });
     } else {
       const pm = detectPackageManager(dir);
-      const spec = options.from ?? `wsguard@^${packageVersion()}`;
-      const deps = missing.map((d) => (d === 'wsguard' ? spec : d));
-      const ok =
-        (deps.length === 0 || (await install(pm, dir, deps, false, options.verbose ?? false))) &&
-        (missingDev.length === 0 || (await install(pm, dir, missingDev, true, options.verbose ?? false)));
+      const v = options.verbose ?? false;
+      const others = missing.filter((d) => d !== 'wsguard');
+      const deps: string[] = [];
+      let ok = true;
+      if (missing.includes('wsguard')) {
+        const r = await installWsguard(pm, dir, options.from, v, verbose);
+        ok = r.ok;
+        deps.push(r.spec);
+      }
+      deps.push(...others);
+      ok &&= others.length === 0 || (await install(pm, dir, others, false, v, 'prefer-offline'));
+      ok &&= missingDev.length === 0 || (await install(pm, dir, missingDev, true, v, 'prefer-offline'));
       if (ok) {
         installed = true;
         step({
@@ -209,17 +222,66 @@ export async function runInit(options: InitOptions): Promise<InitResult> {
   return { steps, refused, installed, exitCode };
 }
 
-function install(pm: string, dir: string, deps: string[], dev: boolean, verbose: boolean): Promise<boolean> {
-  const args =
-    pm === 'npm' ? ['install', ...(dev ? ['-D'] : []), ...deps] : ['add', ...(dev ? ['-D'] : []), ...deps];
+/**
+ * Installs wsguard without the network when it can: the `--from` spec if given; else this
+ * version from npm's cache; else this very copy of the package, packed into `.wsguard/` in the
+ * project (so `wsguard init` works offline, and before the version is on the registry).
+ */
+async function installWsguard(
+  pm: string,
+  dir: string,
+  from: string | undefined,
+  v: boolean,
+  verbose: (line: string) => void,
+): Promise<{ ok: boolean; spec: string }> {
+  if (from !== undefined)
+    return { ok: await install(pm, dir, [from], false, v, 'prefer-offline'), spec: from };
+  const registry = `wsguard@^${packageVersion()}`;
+  if (await install(pm, dir, [registry], false, v, 'offline')) return { ok: true, spec: registry };
+  verbose(`${registry} is not in the package cache: installing this copy (${packageRoot()})`);
+  const dest = join(dir, '.wsguard');
+  mkdirSync(dest, { recursive: true });
+  const tgz = await run(
+    'npm',
+    ['pack', packageRoot(), '--ignore-scripts', '--silent', '--pack-destination', dest],
+    dir,
+  );
+  const file = tgz.ok ? tgz.out.trim().split('\n').pop() : undefined;
+  if (!file) return { ok: false, spec: registry };
+  const spec = `./.wsguard/${file}`;
+  return { ok: await install(pm, dir, [spec], false, v, 'prefer-offline'), spec };
+}
+
+function install(
+  pm: string,
+  dir: string,
+  deps: string[],
+  dev: boolean,
+  verbose: boolean,
+  network: 'offline' | 'prefer-offline',
+): Promise<boolean> {
+  const args = [pm === 'npm' ? 'install' : 'add', ...(dev ? ['-D'] : []), `--${network}`, ...deps];
+  return run(pm, args, dir, verbose).then((r) => r.ok);
+}
+
+function run(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  inherit = false,
+): Promise<{ ok: boolean; out: string }> {
   return new Promise((resolvePromise) => {
-    const child = spawn(pm, args, {
-      cwd: dir,
-      stdio: verbose ? 'inherit' : 'ignore',
+    const child = spawn(cmd, args, {
+      cwd,
+      stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'ignore'],
       shell: process.platform === 'win32',
     });
-    child.on('error', () => resolvePromise(false));
-    child.on('exit', (code) => resolvePromise(code === 0));
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.on('error', () => resolvePromise({ ok: false, out }));
+    child.on('exit', (code) => resolvePromise({ ok: code === 0, out }));
   });
 }
 

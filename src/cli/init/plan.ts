@@ -31,6 +31,15 @@ const ENTRY_CANDIDATES = [
   'server.js',
 ];
 
+/**
+ * Where the template files are: the repository's own demo files, or templates/ in the
+ * published package (which does not ship the demo's server/ at its top level).
+ */
+export function templatePath(root: string, path: string): string {
+  const own = join(root, path);
+  return existsSync(own) ? own : join(root, 'templates', path);
+}
+
 export const ENV_FILE = '.env';
 export const SECRET_VAR = 'WSGUARD_JWT_SECRET';
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Principal } from '../connection/state.js';
 import { WsgConfigError } from '../errors.js';
 import type { AuthOptions, VerifyToken } from '../options.js';
@@ -27,7 +28,9 @@ export function createTokenVerifier(auth: AuthOptions | undefined): TokenVerifie
       const principal = await check(token, req);
       if (!principal || typeof principal.id !== 'string' || principal.id.length === 0) return null;
       if (checkExpiry && principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) return null;
-      return principal;
+      // A copy: the app's verify() may hand back an object it keeps.
+      const tokenId = principal.jti ?? `sha256:${createHash('sha256').update(token).digest('base64url')}`;
+      return { ...principal, tokenId };
     } catch {
       return null;
     }

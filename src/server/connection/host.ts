@@ -4,7 +4,7 @@ import type { ResolvedConfig } from '../config.js';
 import type { Connection, ConnectionHost } from '../connection.js';
 import type { Reply } from '../dispatch.js';
 import type { EventBus } from '../events.js';
-import { countUp, type StatsCounters } from '../monitor/stats.js';
+import { closeLabel, countUp, type StatsCounters } from '../monitor/stats.js';
 import { readEnvelope } from '../pipeline/envelope.js';
 import type { Stage } from '../pipeline/types.js';
 import type { Protection } from '../protection.js';
@@ -14,7 +14,7 @@ import type { Sockets } from './registry.js';
 
 /** The parts a connection calls into, made by server.ts. */
 export interface HostParts {
-  config: Pick<ResolvedConfig, 'authTimeoutMs' | 'binaryType' | 'backpressure'>;
+  config: Pick<ResolvedConfig, 'authTimeoutMs' | 'binaryType' | 'backpressure' | 'preAuthMaxPayload'>;
   events: EventBus;
   counters: StatsCounters;
   sockets: Sockets;
@@ -41,6 +41,7 @@ export function createConnectionHost(p: HostParts): ConnectionHost {
   return {
     events: p.events,
     authTimeoutMs: p.config.authTimeoutMs,
+    preAuthMaxPayload: p.config.preAuthMaxPayload,
     binaryType: p.config.binaryType,
     hardLimitBytes: p.config.backpressure.hardLimitBytes,
     received(data) {
@@ -55,6 +56,7 @@ export function createConnectionHost(p: HostParts): ConnectionHost {
     readEnvelope,
     frameStages: protection.frameStages,
     appStages: p.appStages,
+    controlStages: protection.appStages,
     verify: p.verifier,
     openSession: p.openSession,
     dispatch: p.dispatch,
@@ -78,7 +80,7 @@ export function createConnectionHost(p: HostParts): ConnectionHost {
       sockets.all.delete(conn);
       sockets.authenticated.delete(conn);
       p.channels.closed(conn);
-      countUp(counters.closes, code);
+      countUp(counters.closes, closeLabel(code));
       conn.event({ event: 'connection.closed', level: 'info', closeCode: code });
       sockets.changed();
     },

@@ -17,6 +17,11 @@ export interface Principal<C extends object = Record<string, unknown>> {
   expiresAt?: number;
   /** Token id (JWT `jti`), used for revocation. */
   jti?: string;
+  /**
+   * What revocation knows the token by: its `jti`, else a SHA-256 fingerprint of the token
+   * (set by the verifier), so a token without `jti` can be refused too.
+   */
+  tokenId?: string;
 }
 
 /** A token bucket's state: plain numbers, kept on the socket (local) or in a store entry. */

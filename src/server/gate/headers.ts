@@ -22,6 +22,14 @@ export function checkHeaders(req: UpgradeRequest): boolean {
     for (let i = 0; i < proto.length; i++) if (proto.charCodeAt(i) === 44) commas++;
     if (commas >= MAX_PROTOCOLS) return false;
   }
+  // Only RFC 6455's version 13: ws also speaks hybi version 8, whose browsers send
+  // Sec-WebSocket-Origin, not Origin, so the origin check would see none. Other values that
+  // ws reads as 8 or 13 ('08', '0x8', '13.0') are refused here too; the rest ws refuses itself.
+  const version = req.headers['sec-websocket-version'];
+  if (typeof version === 'string' && version !== '13') {
+    const n = Number(version);
+    if (n === 8 || n === 13) return false;
+  }
   const ext = req.headers['sec-websocket-extensions'];
   if (ext !== undefined && (typeof ext !== 'string' || ext.length > MAX_PROTOCOL_HEADER)) return false;
   return req.url.length <= 8192;

@@ -14,6 +14,8 @@ export interface LimitGate {
   checks: GateCheck[];
   /** Counts a failed authentication from `ip`; blocks the IP's auth past the limit. */
   authFailed(ip: string): MaybePromise<void>;
+  /** Blocks the IP the way too many auth failures do (429 at the gate) for `ms`. */
+  blockAuth(ip: string, ms: number, reason: string): Promise<void>;
   /** After a token is verified: is the user blocked? */
   userAdmission(userId: string): Promise<GateRejection | undefined>;
   /** Open sockets per IP in this process (counted on open and close). */
@@ -80,6 +82,16 @@ export function createLimitGate(
           detail: { authFailures: n, blockMs: authLimit.blockMs },
         });
       }
+    },
+    async blockAuth(ip, ms, reason) {
+      await store.setBlock(keys.authBlock(ip), { until: now() + ms, level: 1, reason });
+      events.emit({
+        event: 'penalty.blocked',
+        level: 'warn',
+        ip,
+        code: 'WSG_BLOCKED',
+        detail: { blockMs: ms, reason },
+      });
     },
     async userAdmission(userId) {
       const left = await blocked(store, keys.userBlock(userId), now());

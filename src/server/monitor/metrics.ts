@@ -1,32 +1,88 @@
-import { Counter, Gauge, type Metric, Registry } from 'prom-client';
+import type { Metric, Registry } from 'prom-client';
+import { isErrorCode } from '../../protocol/index.js';
+import { loadOptional } from '../optional.js';
 import type { ServerStats } from './stats.js';
 
 /**
  * Prometheus metrics in a registry of this server's own (not prom-client's global one, so two
  * servers in one process do not clash). Counters read the live stats when scraped: nothing is
- * counted twice and the hot path only increments plain numbers.
+ * counted twice and the hot path only increments plain numbers. A scrape reads the stats once
+ * (not once per metric) and scrapes that arrive while one renders share its text, so a scrape
+ * costs O(series) however often it is asked for. Label values come from fixed sets: `code` of
+ * `rejections_total` is a registered `WSG_*` code, `code` of `closes_total` an RFC 6455 or
+ * wsguard close code, anything else `other`.
  */
 export interface Metrics {
-  registry: Registry;
+  /** The registry, made (and prom-client loaded) on first use. */
+  readonly registry: Registry;
   /** Handler latency histogram, observed per handled message. */
   observeHandler(seconds: number): void;
   render(): Promise<string>;
   readonly contentType: string;
 }
 
-export function createMetrics(
-  read: () => ServerStats & { connections: number; penalties: number; anomalies: number },
-  prefix = 'wsguard_',
-): Metrics {
-  const registry = new Registry();
-  const counter = (name: string, help: string, value: (s: ReturnType<typeof read>) => number) =>
+export function createMetrics(read: () => Snapshot, prefix = 'wsguard_'): Metrics {
+  const histogram = createPlainHistogram(
+    `${prefix}handler_duration_seconds`,
+    'Time from a message passing the pipeline to its handler finishing',
+    [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  );
+  let snapshot: ReturnType<typeof read> | undefined;
+  const current = () => {
+    snapshot ??= read();
+    return snapshot;
+  };
+  let rendering: Promise<string> | undefined;
+  // prom-client is an optional peer: loaded at the first scrape, so an app that never serves
+  // /metrics never needs it installed.
+  let registry: Registry | undefined;
+  const get = (): Registry => {
+    if (registry) return registry;
+    const prom = loadOptional<typeof import('prom-client')>('prom-client', 'The /metrics endpoint');
+    const r = new prom.Registry();
+    registerMetrics(prom, r, prefix, current);
+    r.registerMetric(histogram.metric);
+    registry = r;
+    return r;
+  };
+  return {
+    get registry() {
+      return get();
+    },
+    observeHandler: histogram.observe,
+    render() {
+      // A missing prom-client rejects the scrape (answered 501) rather than throwing here.
+      rendering ??= Promise.resolve()
+        .then(() => get().metrics())
+        .finally(() => {
+          snapshot = undefined;
+          rendering = undefined;
+        });
+      return rendering;
+    },
+    contentType: PROMETHEUS_CONTENT_TYPE,
+  };
+}
+
+/** The Prometheus text format's type, as prom-client's registry answers it. */
+const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+type Snapshot = ServerStats & { connections: number; penalties: number; anomalies: number };
+
+function registerMetrics(
+  { Counter, Gauge }: typeof import('prom-client'),
+  registry: Registry,
+  prefix: string,
+  current: () => Snapshot,
+): void {
+  const counter = (name: string, help: string, value: (s: Snapshot) => number) =>
     new Counter({
       name: `${prefix}${name}`,
       help,
       registers: [registry],
       collect() {
         this.reset();
-        this.inc(value(read()));
+        this.inc(value(current()));
       },
     });
   counter('connections_total', 'WebSocket connections accepted', (s) => s.connections);
@@ -43,7 +99,9 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      for (const [code, n] of Object.entries(read().rejections)) this.inc({ code }, n as number);
+      for (const [code, n] of Object.entries(current().rejections)) {
+        this.inc({ code: isErrorCode(code) ? code : 'other' }, n as number);
+      }
     },
   });
   new Counter({
@@ -53,7 +111,9 @@ export function createMetrics(
     registers: [registry],
     collect() {
       this.reset();
-      for (const [code, n] of Object.entries(read().closes)) this.inc({ code }, n);
+      for (const [code, n] of Object.entries(current().closes)) {
+        this.inc({ code: /^[14]\d{3}$/.test(code) ? code : 'other' }, n);
+      }
     },
   });
   new Gauge({
@@ -61,7 +121,7 @@ export function createMetrics(
     help: 'Sockets open now',
     registers: [registry],
     collect() {
-      this.set(read().socketsOpen);
+      this.set(current().socketsOpen);
     },
   });
   new Gauge({
@@ -69,21 +129,9 @@ export function createMetrics(
     help: 'Authenticated sockets open now',
     registers: [registry],
     collect() {
-      this.set(read().socketsAuthenticated);
+      this.set(current().socketsAuthenticated);
     },
   });
-  const histogram = createPlainHistogram(
-    registry,
-    `${prefix}handler_duration_seconds`,
-    'Time from a message passing the pipeline to its handler finishing',
-    [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-  );
-  return {
-    registry,
-    observeHandler: histogram.observe,
-    render: () => registry.metrics(),
-    contentType: registry.contentType,
-  };
 }
 
 /**
@@ -92,11 +140,10 @@ export function createMetrics(
  * its own Histogram exports, so /metrics reads the same.
  */
 function createPlainHistogram(
-  registry: Registry,
   name: string,
   help: string,
   bounds: readonly number[],
-): { observe(value: number): void } {
+): { observe(value: number): void; metric: Metric } {
   // counts[i]: values in (bounds[i-1], bounds[i]]; the last slot is above every bound.
   const counts = new Float64Array(bounds.length + 1);
   let sum = 0;
@@ -127,8 +174,8 @@ function createPlainHistogram(
       count = 0;
     },
   };
-  registry.registerMetric(metric as unknown as Metric);
   return {
+    metric: metric as unknown as Metric,
     observe(value) {
       let i = 0;
       while (i < bounds.length && value > (bounds[i] as number)) i++;

@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../../protocol/index.js';
+import { CloseCode, type ErrorCode } from '../../protocol/index.js';
 import type { SecurityEvent } from '../events.js';
 
 /** Live figures of one server (wss.stats()). */
@@ -31,7 +31,8 @@ export interface StatsCounters {
   bytesOut: number;
   connections: number;
   rejections: Map<string, number>;
-  closes: Map<number, number>;
+  /** Keyed by closeLabel(code). */
+  closes: Map<number | 'other', number>;
   penalties: number;
   anomalies: number;
   /** ms until each live block ends, keyed by what is blocked. */
@@ -41,9 +42,40 @@ export interface StatsCounters {
   readonly startedAt: number;
 }
 
+/**
+ * The fixed label values of close codes: RFC 6455's and wsguard's. Any other code a peer sends
+ * (3000-4999 are the peer's to pick) counts as `other`, so a client cannot add series or map
+ * entries by closing with a new code.
+ */
+const KNOWN_CLOSE_CODES: ReadonlySet<number> = new Set([
+  1000,
+  1001,
+  1002,
+  1003,
+  1005,
+  1006,
+  1007,
+  1008,
+  1009,
+  1010,
+  1011,
+  1012,
+  1013,
+  1014,
+  1015,
+  ...Object.values(CloseCode),
+]);
+
+/** The label a close code is counted under: the code itself when known, else `other`. */
+export function closeLabel(code: number): number | 'other' {
+  return KNOWN_CLOSE_CODES.has(code) ? code : 'other';
+}
+
 export function createStatsCounters(now: () => number = Date.now): StatsCounters {
   const ring = new Float64Array(RING);
   let written = 0;
+  // Percentiles of the ring, kept until the next sample: reading stats() twice sorts once.
+  let cached: { written: number; value: { p50: number; p99: number; samples: number } } | undefined;
   return {
     messagesIn: 0,
     messagesOut: 0,
@@ -61,12 +93,14 @@ export function createStatsCounters(now: () => number = Date.now): StatsCounters
       written++;
     },
     latency() {
+      if (cached?.written === written) return cached.value;
       const n = Math.min(written, RING);
       if (n === 0) return { p50: 0, p99: 0, samples: 0 };
       const sorted = Array.from(ring.subarray(0, n)).sort((a, b) => a - b);
       const at = (q: number) =>
         Math.round((sorted[Math.min(n - 1, Math.floor(q * n))] as number) * 1000) / 1000;
-      return { p50: at(0.5), p99: at(0.99), samples: n };
+      cached = { written, value: { p50: at(0.5), p99: at(0.99), samples: n } };
+      return cached.value;
     },
   };
 }

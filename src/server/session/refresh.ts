@@ -1,6 +1,8 @@
 import type { TokenVerifier } from '../auth/verifier.js';
 import type { Connection } from '../connection.js';
+import { DEFAULTS } from '../defaults.js';
 import { WsgError } from '../errors.js';
+import { type Bucket, fullBucket, take } from '../limits/token-bucket.js';
 import { refreshOkFrame } from '../pipeline/frames.js';
 import type { Protection } from '../protection.js';
 import { storeUnavailable } from './open.js';
@@ -21,7 +23,20 @@ export function createRefresher(o: {
   onRefreshed?(conn: Connection): void;
 }): (conn: Connection, token: string) => Promise<void> {
   const { verifier, protection, sessions, path } = o;
+  // A refresh is a token check, store writes and a log line: its own tight limit per socket
+  // (a session lives on one socket), on top of the per-user limits it already passed.
+  const buckets = new WeakMap<Connection, Bucket>();
   return async (conn, token) => {
+    const t = Date.now();
+    const bucket = buckets.get(conn) ?? fullBucket(DEFAULTS.refresh, t);
+    buckets.set(conn, bucket);
+    const wait = take(bucket, DEFAULTS.refresh, 1, t);
+    if (wait > 0) {
+      return conn.reject(
+        new WsgError('WSG_RATE_LIMITED', { retryAfterMs: wait, detail: 'refresh' }),
+        undefined,
+      );
+    }
     const principal = await verifier(token, {
       url: path,
       method: 'GET',

@@ -35,7 +35,12 @@ export interface SessionManager {
   /** Is this principal revoked (its user since before its token was issued, or its token id)? */
   revoked(principal: Principal): Promise<boolean>;
   /** Marks a session (and the token that opened it) revoked until it would have expired. */
-  revokeSession(record: { id: string; jti?: string | undefined; expiresAt: number }): Promise<void>;
+  revokeSession(record: {
+    id: string;
+    jti?: string | undefined;
+    expiresAt: number;
+    tokens?: { id: string; until: number }[] | undefined;
+  }): Promise<void>;
   /** Refuses every token of the user issued before now, for `maxAgeMs`. */
   /** Returns when the revocation ends. */
   revokeUser(userId: string): Promise<number>;
@@ -50,8 +55,15 @@ export function createSessionManager(
   events: EventBus,
   now: () => number,
 ): SessionManager {
+  const tokenOf = (p: Principal) => ({
+    id: p.tokenId ?? p.jti,
+    until: p.expiresAt ?? now() + o.maxAgeMs,
+  });
   const revoked = async (p: Principal): Promise<boolean> => {
     if (p.jti !== undefined && (await store.revokedUntil('token', p.jti)) !== undefined) return true;
+    if (p.tokenId !== undefined && p.tokenId !== p.jti) {
+      if ((await store.revokedUntil('token', p.tokenId)) !== undefined) return true;
+    }
     const userUntil = await store.revokedUntil('user', p.id);
     if (userUntil === undefined) return false;
     // A user revocation refuses tokens issued before it (kept for maxAgeMs); newer tokens pass.
@@ -74,6 +86,8 @@ export function createSessionManager(
         expiresAt: Math.min(p.expiresAt ?? Number.POSITIVE_INFINITY, t + o.maxAgeMs),
         ...(p.jti !== undefined ? { jti: p.jti } : {}),
       };
+      const token = tokenOf(p);
+      if (token.id !== undefined) record.tokens = [{ id: token.id, until: token.until }];
       await store.putSession(record);
       h.sessionId = record.id;
       h.csrfToken = record.csrfToken;
@@ -91,6 +105,10 @@ export function createSessionManager(
       record.expiresAt = Math.min(p.expiresAt ?? Number.POSITIVE_INFINITY, record.createdAt + o.maxAgeMs);
       if (o.rotateCsrfOnRefresh) record.csrfToken = randomId(32);
       if (p.jti !== undefined) record.jti = p.jti;
+      const token = tokenOf(p);
+      if (token.id !== undefined && !record.tokens?.some((t) => t.id === token.id)) {
+        record.tokens = [...(record.tokens ?? []), { id: token.id, until: token.until }].slice(-64);
+      }
       await store.putSession(record);
       h.user = p;
       h.expiresAt = record.expiresAt;
@@ -110,6 +128,9 @@ export function createSessionManager(
       const until = Number.isFinite(r.expiresAt) ? r.expiresAt : now() + o.maxAgeMs;
       await store.revoke('session', r.id, until);
       if (r.jti !== undefined) await store.revoke('token', r.jti, until);
+      // Every token that opened or refreshed it, each until its own expiry (it could open a new
+      // session until then).
+      for (const t of r.tokens ?? []) await store.revoke('token', t.id, Math.max(t.until, until));
       await store.deleteSession(r.id);
     },
     async revokeUser(userId) {
@@ -117,8 +138,9 @@ export function createSessionManager(
       await store.revoke('user', userId, until);
       return until;
     },
-    close(h) {
-      if (h.sessionId) void Promise.resolve(store.deleteSession(h.sessionId)).catch(() => {});
+    close() {
+      // The record stays until it expires (the store's TTL): revoking the session after its
+      // socket closed must still find the tokens to refuse.
     },
     due(h, t) {
       if (t >= h.expiresAt) return 'expired';

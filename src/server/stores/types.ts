@@ -63,6 +63,11 @@ export interface SessionRecord {
   expiresAt: number;
   /** The JWT id of the token that opened or last refreshed the session. */
   jti?: string;
+  /**
+   * Every token that opened or refreshed the session (Principal.tokenId) with its expiry, so
+   * revoking the session refuses each of them until it expires; at most 64, oldest dropped.
+   */
+  tokens?: { id: string; until: number }[];
 }
 
 export type RevocationKind = 'session' | 'user' | 'token';

@@ -78,6 +78,19 @@ describe('JWT auth', () => {
     await expectStillServing(srv.url);
   });
 
+  it('has no clock tolerance for exp by default: accepted at exp-1 s, refused at exp+1 s', async () => {
+    srv = await startServer(echo);
+    // exp 2 s ahead: still valid by at least 1 s whichever way the second boundary falls.
+    const live = await signToken('edge', { exp: now() + 2 });
+    expect((await upgradeStatus(srv.url, { Authorization: `Bearer ${live}` })).status).toBe(101);
+    const stale = await signToken('edge', { exp: now() - 1 });
+    expect((await upgradeStatus(srv.url, { Authorization: `Bearer ${stale}` })).status).toBe(401);
+    const { err, closed } = await firstMessageClose(srv.url, stale);
+    expect(err).toEqual({ type: 'error', code: 'WSG_AUTH_FAILED', message: 'Authentication failed' });
+    expect(closed).toEqual({ code: 4401, reason: 'WSG_AUTH_FAILED' });
+    await expectStillServing(srv.url);
+  });
+
   it('checks issuer and audience when configured', async () => {
     srv = await startServer({
       ...echo,

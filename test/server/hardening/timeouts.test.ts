@@ -96,6 +96,18 @@ describe('auth timeout', () => {
     await expectStillServing(srv.url);
   });
 
+  it('a peer that never answers the 4408 close gives its per-IP slot back at once and is cut off', async () => {
+    srv = await startServer({ ...base, authTimeoutMs: 200, limits: { concurrentPerIp: 1 } });
+    // A raw socket never sends a close frame back: ws alone would wait 30 s for one.
+    const raw = await rawUpgraded(srv.port);
+    const close = await raw.closeFrame(5000);
+    expect(close).toEqual({ code: 4408, reason: 'WSG_AUTH_TIMEOUT' });
+    // The next upgrade from the same address is served right away, not 429 for 30 s.
+    await expectStillServing(srv.url);
+    // And the silent peer's TCP connection is ended by the server.
+    await raw.ended;
+  });
+
   it('an auth message whose verifier never answers is closed 4408', async () => {
     srv = await startServer({ ...base, authTimeoutMs: 300, auth: { verify: never } });
     const peer = await connect(srv.url);

@@ -5,13 +5,22 @@ export interface MemorySessionsOptions {
   now?: () => number;
 }
 
-// Placeholder owned by the sessions work: correct but unbounded, expiry checked on read.
+/**
+ * Sessions are kept until they expire (closed ones too: a later revokeSession needs their
+ * tokens), so the map is capped: past MAX_SESSIONS the oldest written is dropped.
+ */
+const MAX_SESSIONS = 100_000;
 export function createMemorySessions(options: MemorySessionsOptions = {}): SessionStore {
   const now = options.now ?? Date.now;
   const sessions = new Map<string, SessionRecord>();
   const revoked = new Map<string, number>();
   return {
     putSession(s) {
+      sessions.delete(s.id);
+      if (sessions.size >= MAX_SESSIONS) {
+        const oldest = sessions.keys().next().value;
+        if (oldest !== undefined) sessions.delete(oldest);
+      }
       sessions.set(s.id, { ...s });
     },
     getSession(id) {

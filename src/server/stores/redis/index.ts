@@ -1,11 +1,11 @@
 import type { Store } from '../types.js';
 import { createRedisLimits } from './limits.js';
-import { createRedisLink, type StatusListener } from './link.js';
-import type { RedisStoreOptions } from './options.js';
+import { createRedisLink } from './link.js';
+import type { RedisStoreOptions, StatusListener } from './options.js';
 import { createRedisPubSub } from './pubsub.js';
 import { createRedisSessions } from './sessions.js';
 
-export type { FailMode, RedisStoreOptions } from './options.js';
+export type { FailMode, RedisClientLike, RedisStoreOptions } from './options.js';
 
 export interface RedisStore extends Store {
   readonly kind: 'redis';

@@ -1,7 +1,8 @@
-import { Redis, ReplyError } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { WsgError } from '../../errors.js';
+import { loadOptional } from '../../optional.js';
 import type { MaybePromise, StoreStatus } from '../types.js';
-import type { FailMode, RedisStoreOptions } from './options.js';
+import type { FailMode, RedisStoreOptions, StatusListener } from './options.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 
 /** After a failed or timed-out command, how long the store stays on its fallback before it probes Redis. */
@@ -9,7 +10,7 @@ const BREAK_MS = 1000;
 /** Longest wait between probes of a Redis that keeps failing them. */
 const MAX_BREAK_MS = 10_000;
 
-export type StatusListener = (status: StoreStatus, detail: string | undefined) => void;
+export type { StatusListener } from './options.js';
 
 /**
  * The store's two Redis connections (commands, and one in subscriber mode) and the one rule
@@ -34,8 +35,10 @@ export function createRedisLink(options: RedisStoreOptions): RedisLink {
   const prefix = options.prefix ?? 'wsguard:';
   const failMode = options.failMode ?? 'open';
   const owned = options.client === undefined;
+  // ioredis is an optional peer dependency: loaded here, when a Redis store is made.
+  const { Redis, ReplyError } = loadOptional<typeof import('ioredis')>('ioredis', 'redisStore()');
   const client =
-    options.client ??
+    (options.client as Redis | undefined) ??
     new Redis(options.url ?? 'redis://127.0.0.1:6379', {
       // Fail fast while disconnected: the fallback answers instead of a queue that grows.
       enableOfflineQueue: false,
@@ -45,7 +48,7 @@ export function createRedisLink(options: RedisStoreOptions): RedisLink {
       enableAutoPipelining: true,
       // Reconnect forever, backing off to one try every 2 s.
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-      ...options.redisOptions,
+      ...(options.redisOptions as RedisOptions | undefined),
     });
   // Subscriber mode needs its own connection; ioredis re-subscribes it after a reconnect. Its
   // SUBSCRIBE commands wait for the connection (never dropped after a retry), so a node started

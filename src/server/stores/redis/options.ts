@@ -1,4 +1,16 @@
-import type { Redis, RedisOptions } from 'ioredis';
+import type { StoreStatus } from '../types.js';
+
+/**
+ * An ioredis `Redis` client (ioredis is an optional peer dependency, so its types are not
+ * named here: the declarations must compile for apps that do not install it).
+ */
+export interface RedisClientLike {
+  readonly status: string;
+  duplicate(...args: never[]): unknown;
+  defineCommand(...args: never[]): unknown;
+}
+
+export type StatusListener = (status: StoreStatus, detail: string | undefined) => void;
 
 /** What the store does while Redis is unreachable or too slow. */
 export type FailMode = 'open' | 'closed';
@@ -15,7 +27,7 @@ export interface RedisStoreOptions {
    * `commandTimeout` so a slow Redis cannot stall the hot path; the clients the store makes
    * itself have both.
    */
-  client?: Redis;
+  client?: RedisClientLike;
   /**
    * Put before every key and channel, so several apps (or environments) can share one Redis.
    * @default 'wsguard:'
@@ -36,10 +48,11 @@ export interface RedisStoreOptions {
    */
   commandTimeoutMs?: number;
   /**
-   * Extra ioredis options for the clients made from `url` (TLS, sentinels, password, ...).
+   * Extra ioredis options (its `RedisOptions`) for the clients made from `url` (TLS,
+   * sentinels, password, ...).
    * @default {}
    */
-  redisOptions?: RedisOptions;
+  redisOptions?: Record<string, unknown>;
   /**
    * Local leases on shared token buckets: a node takes `ratio` of a bucket's burst (at most
    * `max` tokens, at least the message's cost) from Redis in one step and spends it locally,
