@@ -17,6 +17,13 @@ const outDir = argv.find((a) => a.startsWith('--out='))?.slice(6) ?? join(here, 
 // checkout's, in the same run, so "before" and "after" share the machine's noise.
 const baselineArg = argv.find((a) => a.startsWith('--baseline='))?.slice(11);
 const baseline = baselineArg ? resolve(baselineArg) : undefined;
+// --only=100B 256x1,100B 16x16: just these workloads (no connection rows); --repeats=N.
+const only = argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',')
+  .map((x) => x.trim());
+const repeatsArg = Number(argv.find((a) => a.startsWith('--repeats='))?.slice(10));
 if (baseline && !existsSync(join(baseline, 'src/server/index.js')))
   throw new Error(`--baseline: no build at ${baseline}/src/server/index.js`);
 
@@ -72,6 +79,11 @@ const CONFIG = {
     memConns: 0,
   },
 }[mode];
+if (Number.isInteger(repeatsArg) && repeatsArg > 0) CONFIG.repeats = repeatsArg;
+if (only) {
+  CONFIG.setupConns = 0;
+  CONFIG.memConns = 0;
+}
 const VARIANTS: Variant[] =
   mode === 'smoke'
     ? ['bare', 'wsguard']
@@ -319,7 +331,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   // On a shared machine other processes' load moves every figure: record it with the results.
   const loadBefore = loadavg();
-  const redis = mode === 'smoke' ? undefined : await startRedis();
+  const redis = mode === 'smoke' || only ? undefined : await startRedis();
   // The Redis row where the store's cost shows most: many sockets, and one message each.
   const withRedis = (name: string, variants: Variant[]) =>
     redis && (name === '100B 16x16' || (mode === 'full' && name === '100B 256x1'))
@@ -343,7 +355,7 @@ async function main(): Promise<void> {
       });
     }
   }
-  if (mode !== 'smoke') {
+  if (mode !== 'smoke' && !only) {
     workloads.push({
       name: '100B 16x16 50% invalid',
       w: {
@@ -357,6 +369,7 @@ async function main(): Promise<void> {
       variants: ['wsguard'],
     });
   }
+  if (only) workloads.splice(0, workloads.length, ...workloads.filter((x) => only.includes(x.name)));
   const runs = new Map<string, Run[]>();
   // Variants interleaved within each repeat, so drift on the machine hits them all alike.
   for (let rep = 0; rep < CONFIG.repeats; rep++) {
