@@ -84,7 +84,7 @@ const room = (authorize: ChannelOptions<DemoUser>['authorize']): ChannelOptions<
   authorize,
   publish: { typing: z.object({}) },
   transformPublish: (user, _event, payload) => ({ ...(payload as object), from: user.id }),
-  // Accepted now, kept once channel history and presence land.
+  // A client back within 2 minutes gets the lines it missed (the last 100); the ack lists who is here.
   history: { size: 100, ttlMs: 120_000 },
   presence: true,
 });

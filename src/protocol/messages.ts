@@ -22,7 +22,7 @@ export const ControlType = {
   Publish: 'publish',
   Publication: 'publication',
   Unsubscribed: 'unsubscribed',
-  /** Reserved for channels with presence; not sent yet. */
+  /** Who joined or left a channel with presence. */
   Presence: 'presence',
 } as const;
 
@@ -61,7 +61,7 @@ export function isAppErrorCode(value: unknown): value is AppErrorCode {
 /** Longest message an application error may carry on the wire. */
 export const MAX_APP_ERROR_MESSAGE = 200;
 
-/** Where a client resumes a channel with history (accepted; history is not kept yet). */
+/** Where a client resumes a channel with history: the epoch and the last offset it has. */
 export interface StreamPosition {
   epoch: string;
   offset: number;
@@ -175,6 +175,8 @@ export interface SubscribeResult {
   epoch?: string;
   offset?: number;
   recovered?: boolean;
+  /** Channels with presence: how many are here, and up to the channel's `maxMembers` of them. */
+  presence?: { count: number; members: { userId: string }[] };
 }
 export interface PublicationMessage<E extends string = string, P = unknown> {
   type: 'publication';

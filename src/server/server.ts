@@ -177,6 +177,13 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
     maxSubscriptions: options.maxSubscriptions,
     store,
     refused: (member, err, m) => rejections.onSocket(member as Connection, err, m),
+    storeFailed: (detail) =>
+      events.emit({
+        event: 'handler.error',
+        level: 'warn',
+        code: 'WSG_OVERLOADED',
+        detail: `channels: ${detail}`,
+      }),
   });
 
   // 4. The upgrade gate (admission.ts): everything decided before a socket exists.

@@ -155,6 +155,37 @@ describe.skipIf(!hasChromium)('demo page in Chromium', { timeout: 60_000 }, () =
     for (const p of [alice, bob, guest]) await p.close();
   });
 
+  it('who is here; a page taken offline sees every message sent meanwhile after it is back, in order, once', async () => {
+    const alice = await openPage('alice');
+    const bob = await openPage('bob');
+    await inGeneral(alice);
+    await inGeneral(bob);
+    await expect.poll(() => text(alice, 'presence'), { timeout: 10_000 }).toMatch(/bob/);
+    expect(await text(alice, 'presence')).toMatch(/alice/);
+    await say(bob, 'before the tunnel');
+    await expect.poll(() => messages(alice)).toContain('before the tunnel');
+    await alice.context().setOffline(true);
+    await expect.poll(() => text(alice, 'state'), { timeout: 30_000 }).not.toBe('connected');
+    const sent = Array.from({ length: 5 }, (_, i) => `missed line ${i}`);
+    for (const line of sent) {
+      await say(bob, line);
+      await expect.poll(() => messages(bob)).toContain(line);
+    }
+    await alice.context().setOffline(false);
+    await expect.poll(() => text(alice, 'state'), { timeout: 30_000 }).toBe('connected');
+    await expect.poll(() => messages(alice), { timeout: 15_000 }).toContain(sent[4]);
+    const shown = (await messages(alice)) ?? '';
+    const at = sent.map((line) => shown.indexOf(line));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect([...at].sort((x, y) => x - y)).toEqual(at);
+    for (const line of sent) expect(shown.split(line).length - 1).toBe(1);
+    expect(await text(alice, 'reloaded')).toBeNull();
+    await say(bob, 'after the tunnel');
+    await expect.poll(() => messages(alice)).toContain('after the tunnel');
+    await alice.screenshot({ path: join(outputDir, 'demo-recovered.png') });
+    for (const p of [alice, bob]) await p.close();
+  });
+
   it('a DM by user id reaches only its target', async () => {
     const alice = await openPage('alice');
     const bob = await openPage('bob');

@@ -99,8 +99,20 @@ export function Room({
   useEffect(() => setTyping({}), [room]);
 
   const typists = Object.keys(typing);
+  const here = view.presence;
   return (
     <>
+      {here && (
+        <p className="presence" data-testid="presence" aria-live="polite">
+          Here ({here.count}): {here.members.map((m) => m.userId).join(', ')}
+          {here.count > here.members.length && ` and ${here.count - here.members.length} more`}
+        </p>
+      )}
+      {view.recovered === false && (
+        <p className="problem" role="status" data-testid="reloaded">
+          You were away too long to catch up: #{room} was reloaded, messages sent meanwhile are not shown.
+        </p>
+      )}
       {view.state === 'unsubscribed' && view.error && (
         <p className="problem" role="alert" data-testid="room-problem">
           {describeRefusal(room, view.error)}
