@@ -711,4 +711,9 @@ function chart(ratios: Record<string, Record<string, number | null>>): string {
 }
 
 await main();
+// The channel-history bench belongs to a full run (`npm run bench`). It is started from here, not
+// chained in package.json, so that `npm run bench -- --quick` passes --quick to this file.
+if (mode === 'full' && !only) {
+  execFileSync(process.execPath, ['--import', 'tsx', join(here, 'history.ts')], { stdio: 'inherit' });
+}
 process.exit(0);
