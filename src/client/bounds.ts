@@ -16,7 +16,7 @@ export const BOUNDS = {
   minRefreshIntervalMs: 5_000,
   /** Most `getToken()` calls per minute (connects and refreshes together); more calls wait. */
   tokenCallsPerMinute: 12,
-  /** Inbound bound when the server announces no `limits.maxPayload`. */
+  /** Inbound bound when the server announces no larger `limits.maxPayload`. */
   defaultInboundBytes: 1024 * 1024,
   /** Largest announced `limits.maxPayload` the client accepts as its inbound bound. */
   maxInboundBytes: 16 * 1024 * 1024,
@@ -34,12 +34,16 @@ export function clampRetryAfter(value: unknown, max: number): number | undefined
   return Math.min(value, max);
 }
 
-/** The inbound bound a server's announced `maxPayload` gives (a positive integer, at most the ceiling). */
+/**
+ * The inbound bound a server's announced `maxPayload` gives: never below the default, since the
+ * server's own frames (acks carrying results, publications, replays) are not bound by what it
+ * accepts; a larger announcement raises it, up to the ceiling.
+ */
 export function inboundBound(announced: unknown): number {
   if (typeof announced !== 'number' || !Number.isInteger(announced) || announced <= 0) {
     return BOUNDS.defaultInboundBytes;
   }
-  return Math.min(announced, BOUNDS.maxInboundBytes);
+  return Math.min(Math.max(announced, BOUNDS.defaultInboundBytes), BOUNDS.maxInboundBytes);
 }
 
 /** setTimeout that never overflows: Node and browsers fire a delay over 2^31-1 ms at once. */

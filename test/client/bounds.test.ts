@@ -12,8 +12,9 @@ describe('bounds on what a server controls', () => {
     }
   });
 
-  it('takes the announced maxPayload as the inbound bound, within 1 byte .. 16 MiB; else 1 MiB', () => {
-    expect(inboundBound(65_536)).toBe(65_536);
+  it('takes the announced maxPayload as the inbound bound when larger than 1 MiB, up to 16 MiB; else 1 MiB', () => {
+    expect(inboundBound(65_536)).toBe(1024 * 1024);
+    expect(inboundBound(4 * 1024 * 1024)).toBe(4 * 1024 * 1024);
     expect(inboundBound(2 ** 40)).toBe(BOUNDS.maxInboundBytes);
     for (const bad of [undefined, 0, -5, 1.5, '65536']) expect(inboundBound(bad)).toBe(1024 * 1024);
   });
