@@ -73,19 +73,32 @@ class WsSocket implements GuardSocket {
     private readonly ws: WebSocket,
     readonly tcp: Duplex,
   ) {}
+  /** The send epoch of this socket's last frame: a second frame in the same tick corks. */
+  sentIn = -1;
   send(data: string): void {
-    // Replies that leave later (after an async handler or a store answer, often many in one
-    // microtask run) are batched per tick too, not only those of the current read. Only from
-    // an idle socket: behind a backlog Node batches the queued writes by itself.
-    if (!this.corked && this.tcp.writableLength === 0) {
-      this.corked = true;
-      this.tcp.cork();
-      process.nextTick(uncork, this);
+    // A lone frame goes out with a plain write; a cork (and the writev it ends in) pays only
+    // when a second frame follows in the same tick: replies released together after an async
+    // handler or a store answer, or an event pushed next to an ack. Only from an idle socket:
+    // behind a backlog Node batches the queued writes by itself.
+    if (!this.corked) {
+      if (this.sentIn === epoch) {
+        if (this.tcp.writableLength === 0) {
+          this.corked = true;
+          this.tcp.cork();
+          process.nextTick(uncork, this);
+        }
+      } else {
+        this.sentIn = epoch;
+        if (!epochEnding) {
+          epochEnding = true;
+          process.nextTick(nextEpoch);
+        }
+      }
     }
     this.ws.send(data);
     // Batching is for small replies: large output goes now, or what waits for the uncork would
     // count as a slow reader's backlog against the backpressure limits.
-    if (this.tcp.writableLength >= FLUSH_BYTES) uncork(this);
+    if (this.corked && this.tcp.writableLength >= FLUSH_BYTES) uncork(this);
   }
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
@@ -113,6 +126,8 @@ const kSocket = Symbol('wsguard.socket');
 /** Queued bytes past which a corked socket is flushed at once. */
 const FLUSH_BYTES = 16 * 1024;
 type BoundWs = WebSocket & { [kSocket]: WsSocket };
+/** ws's frame reader: bytes of the current TCP chunk not yet turned into frames (ws 8). */
+type ReceiverView = { _receiver?: { _bufferedBytes?: number } | null };
 
 /** Wires a ws socket to its connection with listeners shared by every socket (`this` is the ws). */
 function bind(ws: WebSocket, s: WsSocket, conn: Connection): void {
@@ -125,16 +140,29 @@ function bind(ws: WebSocket, s: WsSocket, conn: Connection): void {
   ws.on('error', onError);
 }
 
+/**
+ * Ticks, counted only while frames are being sent: one nextTick per tick for every socket,
+ * not one per frame, tells a socket's second frame of a tick from its first.
+ */
+let epoch = 0;
+let epochEnding = false;
+function nextEpoch(): void {
+  epoch++;
+  epochEnding = false;
+}
+
 function uncork(s: WsSocket): void {
+  if (!s.corked) return;
   s.corked = false;
   s.tcp.uncork();
 }
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   const s = (this as BoundWs)[kSocket];
-  // ws reads every frame of one TCP chunk in one go; holding the socket corked until that is
-  // done sends all their replies in one writev instead of one syscall each.
-  if (!s.corked) {
+  // ws reads every frame of one TCP chunk in one go; when more bytes of this chunk wait behind
+  // this frame, holding the socket corked until they are done sends all their replies in one
+  // writev instead of one syscall each. A lone frame's reply goes with a plain write.
+  if (!s.corked && (this as ReceiverView)._receiver?._bufferedBytes) {
     s.corked = true;
     s.tcp.cork();
     process.nextTick(uncork, s);

@@ -20,8 +20,22 @@ export interface DedupeCache {
 }
 
 interface Entry {
+  readonly id: string;
   reply: string | Promise<string>;
-  at: number;
+  readonly at: number;
+  /** Replaced by a newer entry for the same id (it stays in the queue until it reaches the front). */
+  dead: boolean;
+}
+
+/**
+ * One user's ids: an index by id, and the same entries in a queue in first-seen order, so the
+ * oldest is found without a Map iterator. A message costs one index lookup and one insert; the
+ * queue is an array with a moving head, compacted when the head has passed half of it.
+ */
+interface UserIds {
+  readonly index: Map<string, Entry>;
+  queue: Entry[];
+  head: number;
 }
 
 export function createDedupeCache(options: {
@@ -32,52 +46,78 @@ export function createDedupeCache(options: {
 }): DedupeCache {
   const { window, ttlMs, maxUsers } = options;
   const now = options.now ?? Date.now;
-  // Insertion order is first-seen order, in each user's map and in the map of users (a user
-  // moves to the end on every new id), so expired ids are always at the front.
-  const byUser = new Map<string, Map<string, Entry>>();
+  // The map of users is in least-recently-seen order (a user moves to the end on every new id),
+  // so the user dropped at maxUsers is the one seen longest ago. The move is skipped when the
+  // user is already last: a busy user's messages do not churn the map.
+  const byUser = new Map<string, UserIds>();
+  let last: string | undefined;
   let size = 0;
 
-  const expire = (user: string, ids: Map<string, Entry>, t: number) => {
-    for (const [id, e] of ids) {
-      if (t - e.at < ttlMs) break;
-      ids.delete(id);
-      size--;
+  const dropOldest = (ids: UserIds) => {
+    while (ids.head < ids.queue.length) {
+      const e = ids.queue[ids.head] as Entry;
+      ids.queue[ids.head++] = undefined as unknown as Entry;
+      if (!e.dead) {
+        ids.index.delete(e.id);
+        size--;
+        break;
+      }
     }
-    if (ids.size === 0) byUser.delete(user);
+  };
+  const compact = (ids: UserIds) => {
+    if (ids.head >= 64 && ids.head * 2 >= ids.queue.length) {
+      ids.queue = ids.queue.slice(ids.head);
+      ids.head = 0;
+    }
+  };
+  const forget = (user: string) => {
+    byUser.delete(user);
+    if (last === user) last = undefined;
+  };
+  const expire = (user: string, ids: UserIds, t: number) => {
+    while (ids.head < ids.queue.length) {
+      const e = ids.queue[ids.head] as Entry;
+      if (!e.dead && t - e.at < ttlMs) break;
+      dropOldest(ids);
+    }
+    compact(ids);
+    if (ids.index.size === 0) forget(user);
   };
 
   return {
     get(userId, id) {
       if (window === 0) return undefined;
-      const e = byUser.get(userId)?.get(id);
+      const e = byUser.get(userId)?.index.get(id);
       return e !== undefined && now() - e.at < ttlMs ? e.reply : undefined;
     },
     set(userId, id, reply) {
       if (window === 0) return;
       const t = now();
       let ids = byUser.get(userId);
-      if (ids) byUser.delete(userId);
-      else {
+      if (ids) {
+        if (last !== userId) {
+          byUser.delete(userId);
+          byUser.set(userId, ids);
+        }
+      } else {
         if (byUser.size >= maxUsers) {
           const oldest = byUser.entries().next().value;
           if (oldest !== undefined) {
-            byUser.delete(oldest[0]);
-            size -= oldest[1].size;
+            forget(oldest[0]);
+            size -= oldest[1].index.size;
           }
         }
-        ids = new Map();
+        ids = { index: new Map(), queue: [], head: 0 };
+        byUser.set(userId, ids);
       }
-      byUser.set(userId, ids);
-      const had = ids.delete(id);
-      ids.set(id, { reply, at: t });
-      if (!had) size++;
-      if (ids.size > window) {
-        const first = ids.keys().next().value;
-        if (first !== undefined) {
-          ids.delete(first);
-          size--;
-        }
-      }
+      last = userId;
+      const had = ids.index.get(id);
+      if (had !== undefined) had.dead = true;
+      else size++;
+      const e: Entry = { id, reply, at: t, dead: false };
+      ids.index.set(id, e);
+      ids.queue.push(e);
+      if (ids.index.size > window) dropOldest(ids);
       expire(userId, ids, t);
     },
     sweep(t) {

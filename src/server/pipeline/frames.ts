@@ -15,17 +15,27 @@ for (const code of Object.keys(ErrorCodes) as ErrorCode[]) {
 }
 
 export function errorFrame(code: ErrorCode, id: string | undefined, retryAfterMs?: number): string {
-  const idPart = id === undefined ? '' : `"id":${JSON.stringify(id)},`;
+  const idPart = id === undefined ? '' : `"id":${quoteId(id)},`;
   const retry = retryAfterMs === undefined ? '' : `,"retryAfterMs":${Math.ceil(retryAfterMs)}`;
   return `${T_ERROR}${idPart}${errorTail.get(code)}${retry}}`;
+}
+
+/**
+ * An id as a JSON string. Ids are printable ASCII (the envelope checks it), so quotes around it
+ * are enough unless it holds `"` or `\`; anything else takes JSON.stringify.
+ */
+function quoteId(id: string): string {
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e || c === 0x22 || c === 0x5c) return JSON.stringify(id);
+  }
+  return `"${id}"`;
 }
 
 /** Throws if `result` cannot be encoded (BigInt, a cycle): the caller answers WSG_INTERNAL. */
 export function ackFrame(id: string, result: unknown): string {
   const encoded = result === undefined ? undefined : JSON.stringify(result);
-  return encoded === undefined
-    ? `${T_ACK}${JSON.stringify(id)}}`
-    : `${T_ACK}${JSON.stringify(id)},"result":${encoded}}`;
+  return encoded === undefined ? `${T_ACK}${quoteId(id)}}` : `${T_ACK}${quoteId(id)},"result":${encoded}}`;
 }
 
 /** An application event: `{type, payload}`, for send() and broadcast(). */

@@ -99,4 +99,59 @@ describe('dedupe cache', () => {
     expect(c.get('u1', 'a')).toBeUndefined();
     expect(c.size).toBe(0);
   });
+
+  it('an id seen again after it expired is remembered anew, with its new reply and time', () => {
+    const { c, clock } = cache({ ttlMs: 1000, window: 3 });
+    c.set('u1', 'a', 'first');
+    c.set('u1', 'b', 'x');
+    clock.t += 600;
+    c.set('u1', 'c', 'x');
+    clock.t += 500; // a and b expired, c has not
+    expect(c.get('u1', 'a')).toBeUndefined();
+    c.set('u1', 'a', 'second');
+    expect(c.get('u1', 'a')).toBe('second');
+    expect(c.get('u1', 'c')).toBe('x');
+    expect(c.size).toBe(2);
+    clock.t += 600; // c expires; the new a has not
+    c.sweep(clock.t);
+    expect(c.get('u1', 'a')).toBe('second');
+    expect(c.size).toBe(1);
+    clock.t += 500;
+    c.sweep(clock.t);
+    expect(c.size).toBe(0);
+    expect(c.users).toBe(0);
+  });
+
+  it('keeps the window and the TTL over many more ids than the window, from one busy user', () => {
+    const { c, clock } = cache({ window: 100, ttlMs: 10_000 });
+    for (let i = 0; i < 5000; i++) {
+      c.set('u1', `id-${i}`, `ack-${i}`);
+      clock.t += 1;
+    }
+    expect(c.size).toBe(100);
+    expect(c.get('u1', 'id-4899')).toBeUndefined();
+    expect(c.get('u1', 'id-4900')).toBe('ack-4900');
+    expect(c.get('u1', 'id-4999')).toBe('ack-4999');
+    clock.t += 10_000;
+    c.sweep(clock.t);
+    expect(c.size).toBe(0);
+    expect(c.users).toBe(0);
+  });
+
+  it('a user seen last and then seen again stays the most recent: the least recent is dropped', () => {
+    const { c } = cache({ maxUsers: 2 });
+    c.set('u1', 'a', 'x');
+    c.set('u2', 'a', 'x');
+    c.set('u2', 'b', 'x');
+    c.set('u1', 'b', 'x');
+    c.set('u1', 'c', 'x');
+    c.set('u3', 'a', 'x');
+    expect(c.get('u2', 'a')).toBeUndefined();
+    expect(c.get('u1', 'c')).toBe('x');
+    expect(c.users).toBe(2);
+    // A user dropped while it was the last one seen comes back as a new user.
+    c.set('u3', 'b', 'x');
+    expect(c.get('u3', 'b')).toBe('x');
+    expect(c.size).toBe(5);
+  });
 });
