@@ -15,8 +15,69 @@ export const TARGET_FLAGS = {
   token: { type: 'string', valueName: 'TOKEN', help: 'Authentication token', default: 'test_token' },
 } satisfies Record<string, FlagSpec>;
 
+/** What to send a real app so the probes get past its own validation. */
+export const PROBE_FLAGS = {
+  type: {
+    type: 'string',
+    valueName: 'TYPE',
+    help: 'A harmless message type the server handles',
+    default: 'echo',
+  },
+  payload: {
+    type: 'string',
+    valueName: 'JSON',
+    help: 'A valid payload of --type, as JSON (default: probe values)',
+  },
+  probe: {
+    type: 'string',
+    valueName: 'FILE',
+    help: 'A JSON file {"type", "payload", "otherToken"} instead of --type/--payload/--other-token',
+  },
+} satisfies Record<string, FlagSpec>;
+
+/** The probe message a command sends, from --probe or --type/--payload. */
+export interface ProbeSpec {
+  type: string;
+  /** undefined: no --payload, the command's own probe values. */
+  payload: unknown;
+  otherToken?: string;
+}
+
+/** Reads --probe / --type / --payload; a bad file or JSON is a UsageError. */
+export function readProbeSpec(flags: ParsedFlags, readFile: (path: string) => string): ProbeSpec {
+  const parse = (text: string, what: string): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch (err) {
+      throw new UsageError(`${what} is not JSON: ${(err as Error).message}`);
+    }
+  };
+  if (typeof flags.probe === 'string') {
+    let text: string;
+    try {
+      text = readFile(flags.probe);
+    } catch (err) {
+      throw new UsageError(`--probe: cannot read ${flags.probe} (${(err as Error).message})`);
+    }
+    const spec = parse(text, '--probe') as Record<string, unknown> | null;
+    if (spec === null || typeof spec !== 'object' || typeof spec.type !== 'string')
+      throw new UsageError('--probe must hold an object with a string "type"');
+    if (spec.otherToken !== undefined && typeof spec.otherToken !== 'string')
+      throw new UsageError('--probe: "otherToken" must be a string');
+    return {
+      type: spec.type,
+      payload: spec.payload,
+      ...(typeof spec.otherToken === 'string' ? { otherToken: spec.otherToken } : {}),
+    };
+  }
+  return {
+    type: String(flags.type),
+    payload: typeof flags.payload === 'string' ? parse(flags.payload, '--payload') : undefined,
+  };
+}
+
 export interface CommandSpec {
-  /** The equivalent command line of scripts/, e.g. `node scripts/setup-websocket-security.js`. */
+  /** The command as a user types it, e.g. `wsguard init` (the scripts under scripts/ run the same). */
   usage: string;
   summary: string;
   flags: Record<string, FlagSpec>;

@@ -19,7 +19,7 @@ Commands:
   health   check a WebSocket endpoint (node scripts/test-websocket-health.js)
   init     set up wsguard in a project (node scripts/setup-websocket-security.js)
 
-Run \`wsguard <command> --help\` for a command's options.`;
+Run \`wsguard <command> --help\` for a command's options, \`wsguard --version\` for the version.`;
 
 const [name, ...rest] = process.argv.slice(2);
 const load = name === undefined ? undefined : commands[name];

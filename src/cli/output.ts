@@ -1,3 +1,5 @@
+import { escapeTerminal } from './escape.js';
+
 /** One line per check: a mark, the name, the time, and a short detail. */
 export interface CheckLine {
   name: string;
@@ -11,10 +13,12 @@ export interface CheckLine {
 const tty = () => process.stdout.isTTY === true && !process.env.NO_COLOR;
 export const paint = (code: number, s: string) => (tty() ? `\x1b[${code}m${s}\x1b[0m` : s);
 
+/** The name and the detail may carry server text: escape sequences in them are shown, not run. */
 export function formatLine(l: CheckLine): string {
   const mark = l.mark ?? (l.ok ? paint(32, '✔') : paint(31, '✖'));
   const ms = `${Math.round(l.ms)} ms`.padStart(8);
-  return `${mark} ${l.name.padEnd(34)}${ms}${l.detail ? `  ${paint(90, l.detail)}` : ''}`;
+  const detail = l.detail ? `  ${paint(90, escapeTerminal(l.detail))}` : '';
+  return `${mark} ${escapeTerminal(l.name).padEnd(34)}${ms}${detail}`;
 }
 
 /** A spinner on a TTY while `work` runs; silent otherwise (CI logs stay clean). */

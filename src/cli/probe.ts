@@ -10,7 +10,15 @@ export interface Probe {
   /** Resolves with the close code and reason once the socket is closed. */
   closed: Promise<{ code: number; reason: string }>;
   close(): void;
+  /** Whether the server sent a frame above `maxPayload` (the probe then closed the socket). */
+  oversized(): boolean;
 }
+
+/** The largest frame a probe socket reads from a server: 1 MiB. */
+export const PROBE_MAX_PAYLOAD = 1024 * 1024;
+
+/** Unread messages a probe keeps; a server flooding past this loses the rest. */
+const MAX_QUEUED = 1000;
 
 export class UnreachableError extends Error {
   override name = 'UnreachableError';
@@ -19,13 +27,25 @@ export class UnreachableError extends Error {
 /** Opens a raw socket; an unreachable server rejects with UnreachableError (one readable line). */
 export function openProbe(
   url: string,
-  options: { timeoutMs?: number; headers?: Record<string, string>; rejectUnauthorized?: boolean } = {},
+  options: {
+    timeoutMs?: number;
+    headers?: Record<string, string>;
+    rejectUnauthorized?: boolean;
+    /** Largest frame read from the server. @default PROBE_MAX_PAYLOAD */
+    maxPayload?: number;
+  } = {},
 ): Promise<Probe> {
   const ws = new WebSocket(url, {
     headers: options.headers ?? {},
     handshakeTimeout: options.timeoutMs ?? 5000,
     rejectUnauthorized: options.rejectUnauthorized ?? true,
+    // The target is untrusted: a frame above this closes the socket (1009) before it is buffered,
+    // and without compression a small frame cannot inflate into a large one.
+    maxPayload: options.maxPayload ?? PROBE_MAX_PAYLOAD,
+    perMessageDeflate: false,
+    maxRedirects: 0,
   });
+  let tooLarge = false;
   const inbox: Record<string, unknown>[] = [];
   const waiters: { type: string | undefined; resolve: (m: Record<string, unknown> | undefined) => void }[] =
     [];
@@ -38,15 +58,18 @@ export function openProbe(
     }
     const i = waiters.findIndex((w) => w.type === undefined || w.type === msg.type);
     if (i >= 0) waiters.splice(i, 1)[0]?.resolve(msg);
-    else inbox.push(msg);
+    else if (inbox.length < MAX_QUEUED) inbox.push(msg);
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
   );
   return new Promise((resolve, reject) => {
     ws.once('open', () => {
-      ws.on('error', () => {});
+      ws.on('error', (err: Error & { code?: string }) => {
+        if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') tooLarge = true;
+      });
       resolve({
+        oversized: () => tooLarge,
         ws,
         closed,
         next(type, timeoutMs = 3000) {
@@ -78,7 +101,11 @@ export function openProbe(
       const done = () => {
         clearTimeout(timer);
         reject(
-          Object.assign(new Error(`HTTP ${res.statusCode} from ${url}`), { status: res.statusCode, body }),
+          Object.assign(new Error(`HTTP ${res.statusCode} from ${url}`), {
+            status: res.statusCode,
+            body,
+            headers: res.headers,
+          }),
         );
         ws.terminate();
       };
@@ -102,10 +129,26 @@ export function openProbe(
   });
 }
 
-/** A probe that has sent `auth` and got `auth_ok` (or undefined when refused). */
+/** A probe that has sent `auth` and got `auth_ok` (or undefined when refused); the caller closes it. */
 export async function authedProbe(url: string, token: string) {
   const probe = await openProbe(url);
   probe.send({ type: 'auth', token });
   const ok = await probe.next('auth_ok');
   return { probe, ok };
+}
+
+/**
+ * The `ws` constructor for every SecureWebSocket a CLI opens against an untrusted server: no
+ * compression offered (a small frame cannot inflate to gigabytes), frames above
+ * PROBE_MAX_PAYLOAD refused, no redirects.
+ */
+export class BoundedWebSocket extends WebSocket {
+  constructor(address: string | URL, protocols?: string | string[], options?: WebSocket.ClientOptions) {
+    super(address, protocols, {
+      ...options,
+      perMessageDeflate: false,
+      maxPayload: PROBE_MAX_PAYLOAD,
+      maxRedirects: 0,
+    });
+  }
 }

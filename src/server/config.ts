@@ -263,7 +263,7 @@ export function resolveAnomaly(o: AnomalyOptions | false | undefined): ResolvedA
  * allowedHosts as given; in production without it, the hosts of allowedOrigins, and neither set
  * is a setup error: an endpoint that takes any Host can be reached by DNS rebinding.
  */
-function resolveAllowedHosts(
+export function resolveAllowedHosts(
   hosts: string[] | undefined,
   origins: string[] | undefined,
 ): string[] | undefined {

@@ -104,7 +104,8 @@ describe('docs/README-websocket-security.md', () => {
         ).toEqual(['json', 'md']);
       }
     },
-    30_000,
+    // The audit paces its upgrades under the demo's per-IP limit (24 a minute): a run takes minutes.
+    240_000,
   );
 
   it('the setup command line is --help-checked (running it installs packages)', async () => {

@@ -11,8 +11,15 @@ import { type MemorySocket, memorySocket, memoryUpgradeRequest } from './memory-
 export interface MemoryGuard {
   guard: WsGuardServer;
   events: SecurityEvent[];
-  /** Opens an authenticated socket for `user` from `ip`; resolves once auth_ok was sent. */
-  open(user: string, ip?: string): Promise<{ conn: Connection; socket: MemorySocket; csrf: string }>;
+  /**
+   * Opens an authenticated socket for `user` from `ip`; resolves once auth_ok was sent.
+   * `answersPings`: the peer answers every transport ping (as a live client does).
+   */
+  open(
+    user: string,
+    ip?: string,
+    options?: { answersPings?: boolean },
+  ): Promise<{ conn: Connection; socket: MemorySocket; csrf: string }>;
   /** Parsed frames the socket got, of one type. */
   frames(socket: MemorySocket, type: string): Record<string, unknown>[];
   close(): Promise<void>;
@@ -32,9 +39,12 @@ export function memoryGuard(options: Partial<WsGuardOptions> = {}): MemoryGuard 
     guard,
     events,
     frames,
-    async open(user, ip = '127.0.0.1') {
+    async open(user, ip = '127.0.0.1', options = {}) {
       const socket = memorySocket();
+      let pinged = () => {};
+      if (options.answersPings) socket.ping = () => pinged();
       const conn = guard.open(socket, { ok: true, ip, principal: { id: user } }, memoryUpgradeRequest());
+      pinged = () => conn.handlePong();
       await vi.waitFor(() => {
         if (frames(socket, 'auth_ok').length === 0) throw new Error('no auth_ok yet');
       });

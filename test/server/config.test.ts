@@ -163,6 +163,12 @@ const SETUP_MISTAKES: [string, Record<string, unknown>, ConfigErrorCode][] = [
   ['a schema that is not Zod 4', { messages: { chat: { parse: () => 1 } } }, 'WSG_CONFIG_INVALID_SCHEMA'],
 ];
 
+/** A layer that is on (the test set it). */
+function on<T>(layer: T | false): T {
+  if (layer === false) throw new Error('layer is off');
+  return layer;
+}
+
 function codeOf(fn: () => unknown): string | undefined {
   try {
     fn();
@@ -200,9 +206,21 @@ describe('resolveConfig: each mistake has its code', () => {
     expect(server.listenerCount('upgrade')).toBe(0);
   });
 
+  it('production with neither allowedHosts nor allowedOrigins: WSG_CONFIG_NO_ALLOWED_HOSTS', () => {
+    const env = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    try {
+      expect(codeOf(() => resolveConfig(base))).toBe('WSG_CONFIG_NO_ALLOWED_HOSTS');
+      expect(resolveConfig({ ...base, allowedOrigins: ['https://app.example'] }).requireTls).toBe(true);
+    } finally {
+      process.env.NODE_ENV = env;
+    }
+  });
+
   it('every code is produced by some mistake above, and documented in docs/ARCHITECTURE.md', () => {
     const tested = new Set([...MISTAKES, ...SETUP_MISTAKES].map(([, , code]) => code));
     tested.add('WSG_CONFIG_INVALID_BAN');
+    tested.add('WSG_CONFIG_NO_ALLOWED_HOSTS');
     tested.add('WSG_CONFIG_INVALID_DASHBOARD');
     // Thrown by calls, not by options: appError() and wss.sendToUser() (test/server/authorization.test.ts,
     // test/server/channels/channels.test.ts).
@@ -241,7 +259,7 @@ describe('resolveConfig: the result', () => {
     const exempt = ['chat'];
     const c = resolveConfig({ ...base, messages, csrfExempt: exempt, binaryType: 'upload' });
     expect(Object.isFrozen(c)).toBe(true);
-    expect(Object.isFrozen(c.limits && c.limits.penalties)).toBe(true);
+    expect(Object.isFrozen(on(c.limits).penalties)).toBe(true);
     expect(Object.isFrozen(c.csrfExempt)).toBe(true);
     expect(c.csrfExempt).toEqual(['chat', 'upload']);
     expect(Object.isFrozen(messages)).toBe(false);
@@ -257,9 +275,9 @@ describe('resolveConfig: the result', () => {
       allowedOrigins: ['https://a.example'],
     });
     expect(c.anomaly).toBe(false);
-    expect(c.limits && c.limits.concurrentPerIp).toBe(false);
-    expect(c.limits && c.limits.penalties).toEqual({ ...DEFAULTS.limits.penalties, strikes: 3 });
-    expect(c.limits && c.limits.types.chat).toEqual({ rate: 1, burst: 2, cost: DEFAULTS.limits.typeCost });
+    expect(on(c.limits).concurrentPerIp).toBe(false);
+    expect(on(c.limits).penalties).toEqual({ ...DEFAULTS.limits.penalties, strikes: 3 });
+    expect(on(c.limits).types.chat).toEqual({ rate: 1, burst: 2, cost: DEFAULTS.limits.typeCost });
     expect(c.requireOrigin).toBe(true);
     expect(resolveConfig({ ...base, limits: false }).limits).toBe(false);
   });

@@ -31,6 +31,7 @@ const INTERFACES: { file: string; name: string; defaults: Record<string, unknown
 const PROSE: Record<string, string> = {
   'WsGuardOptions.requireOrigin': 'computed from allowedOrigins',
   'WsGuardOptions.requireTls': 'computed from NODE_ENV',
+  'WsGuardOptions.allowedHosts': 'computed from NODE_ENV and allowedOrigins',
   'WsGuardOptions.session': 'see SessionOptions',
   'WsGuardOptions.backpressure': 'see BackpressureOptions',
   'WsGuardOptions.http': 'see HttpEndpointsOptions',

@@ -3,13 +3,14 @@ import { csrfChecks } from './checks/csrf.js';
 import { dashboardChecks } from './checks/dashboard.js';
 import { errorChecks } from './checks/errors.js';
 import { inputChecks } from './checks/input.js';
+import { jwtChecks } from './checks/jwt.js';
 import { monitoringChecks } from './checks/monitoring.js';
 import { originChecks } from './checks/origin.js';
 import { performanceChecks } from './checks/performance.js';
 import { rateLimitChecks } from './checks/rate-limit.js';
 import { sessionChecks } from './checks/session.js';
 import { stressChecks } from './checks/stress.js';
-import { transportChecks } from './checks/transport.js';
+import { closingTransportChecks, transportChecks } from './checks/transport.js';
 import type { AuditContext } from './context.js';
 import type { CheckDef } from './types.js';
 
@@ -23,6 +24,7 @@ export function catalogue(full: boolean): CheckDef<AuditContext>[] {
   return [
     ...transportChecks,
     ...authenticationChecks,
+    ...jwtChecks,
     ...originChecks,
     ...csrfChecks,
     ...inputChecks,
@@ -34,6 +36,7 @@ export function catalogue(full: boolean): CheckDef<AuditContext>[] {
     ...rateLimitChecks,
     ...(full ? stressChecks : []),
     ...lateAuthenticationChecks,
+    ...closingTransportChecks,
   ];
 }
 

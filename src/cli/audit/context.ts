@@ -1,3 +1,5 @@
+import type { Signer } from './signer.js';
+
 /** Every load the audit may put on the target; each is enforced where the load is sent. */
 export interface AuditBounds {
   /** How long to wait for one answer, ms. @default 2000 */
@@ -13,6 +15,18 @@ export interface AuditBounds {
   /** Longest the auth-timeout check keeps a silent socket open, ms. @default 10000 */
   authWaitMs: number;
 }
+
+/** How politely the audit treats the target. */
+export interface AuditManners {
+  /** Most upgrades in any 60 s (wsguard's default limit is 30 per IP). @default 24 */
+  upgradesPerMinute: number;
+  /** Most upgrades in the whole run. @default 150 */
+  budget: number;
+  /** Run rate-limit.escalation, which gets the auditor blocked on a defended server. @default false */
+  escalate: boolean;
+}
+
+export const DEFAULT_MANNERS: AuditManners = { upgradesPerMinute: 24, budget: 150, escalate: false };
 
 export const DEFAULT_BOUNDS: AuditBounds = {
   timeoutMs: 2000,
@@ -31,10 +45,14 @@ export interface AuditContext {
   token: string;
   /** A valid token of another user (the refresh-subject check); undefined skips that check. */
   otherToken: string | undefined;
+  /** Signs tokens with the server's key (--secret / --private-key); the deep JWT checks skip without it. */
+  signer: Signer | undefined;
   /** The legitimate browser origin, e.g. `https://app.example.com`. */
   origin: string;
   /** A message type the server handles (the CSRF, input and rate-limit checks send it). */
   type: string;
+  /** A valid payload of `type` (--payload); undefined sends the checks' own filler payloads. */
+  payload: unknown;
   full: boolean;
   /** Accept an untrusted TLS certificate (--insecure); `transport.tls` still reports it. */
   insecure: boolean;
@@ -43,6 +61,16 @@ export interface AuditContext {
   verbose: (line: string) => void;
   /** Every text the server sent back (frames, close reasons, refusal bodies and headers), for the error checks. */
   seen: { where: string; text: string }[];
+  /** Upgrades this run made (paced per minute, bounded per run). */
+  upgrades: { times: number[]; total: number; perMinute: number; budget: number };
+  /** The first lockout (429/403/block) the server answered the auditor with; the run stops there. */
+  lockout: { check: string; detail: string; retryAfterS: number | undefined } | undefined;
+  /** Checks during which the server sent a frame or body above the audit's read bounds. */
+  oversized: string[];
+  /** Whether the target host resolves to loopback addresses only. */
+  loopback: boolean;
+  /** Round trip measured before the first check, ms; every wait is scaled by it. */
+  rttMs: number;
   /** Set by the authentication checks when the server handles messages without any authentication. */
   noAuth: boolean;
   /** The first `auth_ok` the audit received (the session checks read it). */
@@ -53,6 +81,8 @@ export interface AuditContext {
   deadline: number;
   /** Results one check leaves for a later one (e.g. the burst size for the reconnect check). */
   memo: Map<string, unknown>;
+  /** Run rate-limit.escalation (--escalate). */
+  escalate: boolean;
   /** The first answer to the preflight upgrade. */
   preflight?: { status: number; headers: Record<string, string | string[] | undefined> };
   /** Sockets a check keeps open for a later one; closed at the end of the audit. */

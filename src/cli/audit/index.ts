@@ -1,21 +1,34 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { type CommandIo, type CommandSpec, formatUsage, readCommandLine, TARGET_FLAGS } from '../args.js';
+import {
+  type CommandIo,
+  type CommandSpec,
+  formatUsage,
+  PROBE_FLAGS,
+  type ProbeSpec,
+  readCommandLine,
+  readProbeSpec,
+  TARGET_FLAGS,
+} from '../args.js';
+import { escapeTerminal } from '../escape.js';
 import { formatLine, paint, withSpinner } from '../output.js';
 import { UnreachableError } from '../probe.js';
 import { ALL_CHECKS } from './catalogue.js';
-import type { AuditBounds } from './context.js';
-import { isLoopback } from './net.js';
+import type { AuditBounds, AuditManners } from './context.js';
+import { resolvesToLoopback } from './net.js';
 import { writeReports } from './report.js';
-import { defaultOrigin, runAudit } from './run.js';
+import { defaultOrigin, limitedLine, runAudit } from './run.js';
+import { type Signer, signerFrom } from './signer.js';
 import { type Finding, isFinding, type Result, SEVERITIES, type Severity } from './types.js';
 
 export { type AuditBounds, DEFAULT_BOUNDS } from './context.js';
 export { renderMarkdown, writeReports } from './report.js';
 export { type AuditOptions, runAudit } from './run.js';
+export { toSarif } from './sarif.js';
 export { type AuditReport, auditReportSchema } from './schema.js';
 
 export const auditCommand: CommandSpec = {
-  usage: 'node scripts/websocket-security-audit.js',
+  usage: 'wsguard audit',
   summary:
     'Audits a WebSocket endpoint for security weaknesses: transport, authentication, origin (CSWSH), CSRF,\n' +
     'rate limiting, input validation, error handling, sessions and monitoring; --full adds bounded\n' +
@@ -32,6 +45,7 @@ export const auditCommand: CommandSpec = {
       help: 'Directory for the reports',
       default: 'reports/websocket-security',
     },
+    sarif: { type: 'boolean', help: 'Also write a SARIF 2.1.0 report (code-scanning dashboards)' },
     'fail-on': {
       type: 'string',
       valueName: 'SEVERITY',
@@ -48,7 +62,17 @@ export const auditCommand: CommandSpec = {
       valueName: 'TOKEN',
       help: 'A valid token of another user (refresh check; skipped without it)',
     },
-    type: { type: 'string', valueName: 'TYPE', help: 'A message type the server handles', default: 'echo' },
+    ...PROBE_FLAGS,
+    secret: {
+      type: 'string',
+      valueName: 'SECRET',
+      help: 'The HS256 secret the server verifies tokens with (signed-token JWT checks; skipped without it)',
+    },
+    'private-key': {
+      type: 'string',
+      valueName: 'FILE',
+      help: 'A PEM private key (RSA, EC P-256, Ed25519) the server trusts: the JWT checks, algorithm confusion included',
+    },
     only: {
       type: 'string',
       valueName: 'LIST',
@@ -74,6 +98,17 @@ export const auditCommand: CommandSpec = {
       valueName: 'S',
       help: 'Longest wait for the auth timeout, seconds',
       default: '10',
+    },
+    'upgrades-per-minute': {
+      type: 'string',
+      valueName: 'N',
+      help: 'Most upgrades in any minute (wsguard allows 30 per IP by default)',
+      default: '24',
+    },
+    budget: { type: 'string', valueName: 'N', help: 'Most upgrades in the whole run', default: '150' },
+    escalate: {
+      type: 'boolean',
+      help: 'Run rate-limit.escalation, which gets your address blocked on a defended server',
     },
     'i-own-this-host': { type: 'boolean', help: 'Allow --full against a host that is not loopback' },
     insecure: { type: 'boolean', help: 'Accept an untrusted wss:// certificate (still reported)' },
@@ -122,8 +157,11 @@ export async function main(
   const flags = readCommandLine(auditCommand, argv, io);
   if (typeof flags === 'number') return flags;
   let bounds: AuditBounds;
+  let manners: AuditManners;
   let url: URL;
   let origin: string;
+  let probe: ProbeSpec;
+  let signer: Signer | undefined;
   const failOn = String(flags['fail-on']) as Severity;
   try {
     try {
@@ -149,6 +187,15 @@ export async function main(
         .filter((s) => s && !known.has(s));
       if (unknown.length) throw new FlagError(`--only names no check or category: ${unknown.join(', ')}`);
     }
+    try {
+      probe = readProbeSpec(flags, (p) => readFileSync(p, 'utf8'));
+      signer = signerFrom({
+        secret: flags.secret === undefined ? undefined : String(flags.secret),
+        privateKeyFile: flags['private-key'] === undefined ? undefined : String(flags['private-key']),
+      });
+    } catch (err) {
+      throw new FlagError((err as Error).message);
+    }
     bounds = {
       timeoutMs: int(flags, 'timeout', 100, 60_000),
       burst: int(flags, 'burst', 1, 5000),
@@ -157,14 +204,19 @@ export async function main(
       durationMs: int(flags, 'duration', 1, 120) * 1000,
       authWaitMs: int(flags, 'auth-wait', 1, 120) * 1000,
     };
+    manners = {
+      upgradesPerMinute: int(flags, 'upgrades-per-minute', 1, 10_000),
+      budget: int(flags, 'budget', 1, 100_000),
+      escalate: flags.escalate === true,
+    };
   } catch (err) {
     if (!(err instanceof FlagError)) throw err;
     io.err(`${err.message}\n\n${formatUsage(auditCommand)}`);
     return 2;
   }
-  if (flags.full && !isLoopback(url.hostname) && !flags['i-own-this-host']) {
+  if (flags.full && !flags['i-own-this-host'] && !(await resolvesToLoopback(url.hostname))) {
     io.err(
-      `wsguard audit: refusing --full against ${url.hostname}, which is not a loopback address; pass --i-own-this-host if you own it`,
+      `wsguard audit: refusing --full against ${url.hostname}, which does not resolve to loopback addresses only; pass --i-own-this-host if you own it`,
     );
     return 2;
   }
@@ -182,12 +234,15 @@ export async function main(
       {
         url: url.href,
         token: String(flags.token),
-        otherToken: flags['other-token'] === undefined ? undefined : String(flags['other-token']),
+        otherToken: flags['other-token'] === undefined ? probe.otherToken : String(flags['other-token']),
         origin,
-        type: String(flags.type),
+        type: probe.type,
+        payload: probe.payload,
+        signer,
         full: flags.full === true,
         insecure: flags.insecure === true,
         bounds,
+        manners,
         only:
           flags.only === undefined
             ? undefined
@@ -210,11 +265,11 @@ export async function main(
               ...f.evidence.sent.map((l) => `> ${l}`),
               ...f.evidence.received.map((l) => `< ${l}`),
             ])
-              io.out(`      ${line}`);
+              io.out(`      ${escapeTerminal(line)}`);
         },
       },
     );
-    const paths = await writeReports(report, resolve(String(flags.out)));
+    const paths = await writeReports(report, resolve(String(flags.out)), { sarif: flags.sarif === true });
     const s = report.summary;
     io.out(
       `\nFindings: ${[...SEVERITIES]
@@ -224,10 +279,11 @@ export async function main(
           ', ',
         )} (checks: ${s.byResult.pass} passed, ${s.byResult.fail} failed, ${s.byResult.warn} warned, ${s.byResult.skip} skipped, ${s.byResult.error} errors)`,
     );
-    io.out(`Reports: ${paths.json}\n         ${paths.md}`);
+    io.out(`Reports: ${[paths.json, paths.md, ...(paths.sarif ? [paths.sarif] : [])].join('\n         ')}`);
     io.out(
       s.failed ? `Failed: a finding at or above ${failOn}.` : `Passed: no finding at or above ${failOn}.`,
     );
+    io.out(limitedLine(report.politeness));
     return s.failed ? 1 : 0;
   } catch (err) {
     if (err instanceof UnreachableError) {

@@ -5,26 +5,15 @@ import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { openProbe, UnreachableError } from '../probe.js';
 import type { AuditContext } from './context.js';
+import { paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
 
-/** The check does not apply to this server (or needs something the audit lacks). */
-export class SkipError extends Error {
-  override name = 'SkipError';
-}
-
-/** The server's own defences refused the auditor (429, a ban, an anomaly close): a later run can retry. */
-export class ThrottledError extends Error {
-  override name = 'ThrottledError';
-}
+export { isLoopback, type Lookup, resolvesToLoopback } from './host.js';
+export { paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
 
 /** Shortens text for evidence and console lines. */
 export function short(text: string, max = 200): string {
   const flat = text.replace(/\s+/g, ' ');
   return flat.length > max ? `${flat.slice(0, max)}… (${text.length} chars)` : flat;
-}
-
-export function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h.endsWith('.localhost');
 }
 
 /** The http(s) URL of `path` on the target's host and port. */
@@ -39,10 +28,14 @@ export function httpUrl(target: URL, path: string): URL {
 export interface HttpAnswer {
   status: number;
   headers: IncomingHttpHeaders;
+  /** At most MAX_BODY characters. */
   body: string;
+  /** The server sent more than MAX_BODY; the rest was not read. */
+  truncated?: boolean;
 }
 
-const MAX_BODY = 64 * 1024;
+/** The most of an HTTP body the audit reads from the target. */
+export const MAX_BODY = 64 * 1024;
 
 class DeadlineError extends Error {
   constructor(ms: number) {
@@ -63,6 +56,7 @@ function send(
     headers,
     timeout: ctx.bounds.timeoutMs * 2,
     rejectUnauthorized: !ctx.insecure,
+    maxHeaderSize: 16 * 1024,
   };
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   const limitMs = ctx.bounds.timeoutMs;
@@ -82,23 +76,40 @@ function send(
     });
     req.on('response', (res) => {
       let body = '';
+      let truncated = false;
+      const finish = () => {
+        clearTimeout(deadline);
+        const answer: HttpAnswer = {
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: body.slice(0, MAX_BODY),
+          ...(truncated ? { truncated } : {}),
+        };
+        if (onUpgrade && answer.status !== 101) remember(ctx, `HTTP ${answer.status} ${answer.body}`);
+        if (truncated) ctx.oversized.push(`${ctx.current} (HTTP body of ${url.pathname})`);
+        resolve(answer);
+      };
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        if (body.length < MAX_BODY) body += chunk;
-      });
-      res.on('end', () => {
-        clearTimeout(deadline);
-        const answer = { status: res.statusCode ?? 0, headers: res.headers, body: body.slice(0, MAX_BODY) };
-        if (onUpgrade && answer.status !== 101) {
-          ctx.seen.push({ where: ctx.current, text: `HTTP ${answer.status} ${answer.body}` });
+        body += chunk;
+        // An untrusted server may send an endless body: keep the first MAX_BODY and hang up.
+        if (body.length > MAX_BODY) {
+          truncated = true;
+          res.removeAllListeners('data');
+          res.destroy();
+          req.destroy();
+          finish();
         }
-        resolve(answer);
       });
+      res.on('end', finish);
       res.on('error', (err) => {
+        if (truncated) return;
         clearTimeout(deadline);
         reject(
           expired
-            ? new UnreachableError(`no complete answer from ${url.href} within ${limitMs} ms (--timeout)`)
+            ? new UnreachableError(
+                `no complete answer from ${url.href} within ${limitMs} ms (--timeout plus two round trips)`,
+              )
             : err,
         );
       });
@@ -109,7 +120,7 @@ function send(
       if (expired) {
         reject(
           new UnreachableError(
-            `no complete answer from ${onUpgrade ? ctx.url : url.href} within ${limitMs} ms (--timeout)`,
+            `no complete answer from ${onUpgrade ? ctx.url : url.href} within ${limitMs} ms (--timeout plus two round trips)`,
           ),
         );
         return;
@@ -132,7 +143,7 @@ function send(
  * A raw upgrade request (no WebSocket is kept: a 101 is closed at once). Lets a check set any
  * header, including a forged Origin, and see the exact status, headers and body.
  */
-export function upgrade(
+export async function upgrade(
   ctx: AuditContext,
   headers: Record<string, string> = {},
   target: URL = ctx.target,
@@ -141,6 +152,8 @@ export function upgrade(
 ): Promise<HttpAnswer> {
   const url = new URL(target.href);
   url.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
+  // The connection flood (hold) is a deliberate load under --full: not paced.
+  if (!hold) await paceUpgrade(ctx);
   return send(
     ctx,
     url,
@@ -195,6 +208,14 @@ function parseObject(text: string): Record<string, unknown> | undefined {
   }
 }
 
+/** Unread frames one socket keeps, and texts the error checks scan: both bounded. */
+const MAX_QUEUED = 1000;
+const MAX_SEEN = 2000;
+
+function remember(ctx: AuditContext, text: string) {
+  if (ctx.seen.length < MAX_SEEN) ctx.seen.push({ where: ctx.current, text: text.slice(0, 4096) });
+}
+
 const THROTTLE_STATUS = new Set([403, 429, 503]);
 const THROTTLE_REASON = /WSG_(BLOCKED|BANNED|ANOMALY|RATE_LIMITED|TOO_MANY_CONNECTIONS)/;
 
@@ -207,6 +228,7 @@ export async function open(
   options: { headers?: Record<string, string>; url?: string; auth?: boolean; token?: string } = {},
 ): Promise<Conn> {
   let probe: Awaited<ReturnType<typeof openProbe>>;
+  await paceUpgrade(ctx);
   try {
     probe = await openProbe(options.url ?? ctx.url, {
       timeoutMs: ctx.bounds.timeoutMs * 2,
@@ -222,7 +244,10 @@ export async function open(
         `the server refused the Origin ${ctx.origin} (HTTP 403 WSG_ORIGIN_FORBIDDEN); pass --origin with an allowed origin`,
       );
     if (THROTTLE_STATUS.has(status))
-      throw new ThrottledError(`the server refused a new connection with HTTP ${status}`);
+      throw new ThrottledError(
+        `the server refused a new connection with HTTP ${status}`,
+        retryAfter((err as { headers?: IncomingHttpHeaders }).headers),
+      );
     throw err;
   }
   const inbox: Frame[] = [];
@@ -235,16 +260,17 @@ export async function open(
         ? Buffer.concat(data)
         : Buffer.from(data as ArrayBuffer);
     const text = buf.toString('utf8');
-    ctx.seen.push({ where: ctx.current, text: text.slice(0, 4096) });
+    remember(ctx, text);
     const frame = { text, binary: isBinary, json: isBinary ? undefined : parseObject(text) };
     const w = waiter;
     waiter = undefined;
     if (w) w(frame);
-    else inbox.push(frame);
+    else if (inbox.length < MAX_QUEUED) inbox.push(frame);
   });
   void probe.closed.then((c) => {
     closeInfo = c;
-    if (c.reason) ctx.seen.push({ where: ctx.current, text: c.reason });
+    if (c.reason) remember(ctx, c.reason);
+    if (probe.oversized()) ctx.oversized.push(ctx.current);
     const w = waiter;
     waiter = undefined;
     w?.(undefined);
@@ -332,7 +358,7 @@ export function isThrottle(a: Answer): boolean {
 }
 
 let seq = 0;
-/** An application message of the audited type, with the socket's CSRF token when it has one. */
+/** An application message of the audited type (with --payload when given), and the socket's CSRF token. */
 export function appMessage(
   ctx: AuditContext,
   conn: Conn,
@@ -343,7 +369,8 @@ export function appMessage(
   return {
     id: `audit-${Date.now().toString(36)}-${seq}`,
     type: ctx.type,
-    payload,
+    // A real app validates payloads: its own valid one (--payload) gets a probe past validation.
+    payload: ctx.payload === undefined ? payload : ctx.payload,
     ...(conn.csrf ? { csrf: conn.csrf } : {}),
     ...extra,
   };

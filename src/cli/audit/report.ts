@@ -1,10 +1,18 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { escapeMarkdown, escapeTerminal } from '../escape.js';
+import { toSarif } from './sarif.js';
 import type { AuditReport } from './schema.js';
 import { isFinding, SEVERITIES, severityRank } from './types.js';
 
-const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-const block = (lines: string[]) => ['~~~', ...lines.map((l) => l.replace(/~~~/g, '~ ~ ~')), '~~~'];
+// Server text (details, evidence) and user text (URL, origin) are escaped: a report must not
+// render a link, an image or HTML a target chose.
+const cell = (s: string) => escapeMarkdown(s);
+const block = (lines: string[]) => [
+  '~~~',
+  ...lines.map((l) => escapeTerminal(l).replace(/~~~/g, '~ ~ ~')),
+  '~~~',
+];
 
 /** The Markdown report: summary table, then each finding with evidence and remediation. */
 export function renderMarkdown(report: AuditReport): string {
@@ -13,10 +21,10 @@ export function renderMarkdown(report: AuditReport): string {
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
   const others = report.findings.filter((f) => !isFinding(f));
   const out: string[] = [
-    `# WebSocket security audit: ${report.target.url}`,
+    `# WebSocket security audit: ${cell(report.target.url)}`,
     '',
     `- Tool: ${report.tool.name} ${report.tool.version} (report schema ${report.schemaVersion})`,
-    `- Target: \`${report.target.url}\`, legitimate origin \`${report.target.origin}\``,
+    `- Target: ${cell(report.target.url)}, legitimate origin ${cell(report.target.origin)}, round trip ≤ ${report.measured.rttMs} ms`,
     `- Started: ${report.startedAt}, finished: ${report.finishedAt} (${Math.round(report.durationMs / 100) / 10} s)`,
     `- Mode: ${report.options.full ? 'full (performance and stress included)' : 'standard'}${report.options.only ? `, only ${report.options.only.join(', ')}` : ''}`,
     `- Verdict: ${report.summary.failed ? `**failed** (a finding at or above ${report.options.failOn})` : `passed (no finding at or above ${report.options.failOn})`}`,
@@ -40,7 +48,7 @@ export function renderMarkdown(report: AuditReport): string {
       `### [${f.severity.toUpperCase()}] \`${f.id}\`: ${f.title}`,
       '',
       `- Result: ${f.result}${f.cwe ? `, [${f.cwe}](https://cwe.mitre.org/data/definitions/${f.cwe.slice(4)}.html)` : ''}`,
-      `- Observed: ${f.detail}`,
+      `- Observed: ${cell(f.detail)}`,
       '',
       'Evidence (sent, then received):',
       '',
@@ -61,13 +69,23 @@ export function renderMarkdown(report: AuditReport): string {
   return out.join('\n');
 }
 
-/** Writes `<timestamp>.json` and `<timestamp>.md` into `dir` (created when missing); returns both paths. */
-export async function writeReports(report: AuditReport, dir: string): Promise<{ json: string; md: string }> {
+/**
+ * Writes `<timestamp>.json` and `<timestamp>.md` (and `<timestamp>.sarif` with `sarif`) into
+ * `dir` (created when missing); returns the paths.
+ */
+export async function writeReports(
+  report: AuditReport,
+  dir: string,
+  options: { sarif?: boolean } = {},
+): Promise<{ json: string; md: string; sarif?: string }> {
   await mkdir(dir, { recursive: true });
   const stamp = report.startedAt.replace(/[:.]/g, '-');
   const json = join(dir, `${stamp}.json`);
   const md = join(dir, `${stamp}.md`);
   await writeFile(json, `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(md, renderMarkdown(report));
-  return { json, md };
+  if (!options.sarif) return { json, md };
+  const sarif = join(dir, `${stamp}.sarif`);
+  await writeFile(sarif, `${JSON.stringify(toSarif(report), null, 2)}\n`);
+  return { json, md, sarif };
 }

@@ -1,9 +1,12 @@
+import { connect as netConnect } from 'node:net';
 import { packageVersion } from '../../package-root.js';
 import { UnreachableError } from '../probe.js';
 import { catalogue } from './catalogue.js';
-import type { AuditBounds, AuditContext } from './context.js';
-import { SkipError, ThrottledError, upgrade } from './net.js';
+import { oversized } from './checks/transport.js';
+import { type AuditBounds, type AuditContext, type AuditManners, DEFAULT_MANNERS } from './context.js';
+import { resolvesToLoopback, SkipError, ThrottledError, upgrade } from './net.js';
 import { type AuditReport, auditReportSchema, REPORT_SCHEMA_VERSION } from './schema.js';
+import type { Signer } from './signer.js';
 import {
   CATEGORIES,
   type CheckDef,
@@ -27,12 +30,18 @@ export interface AuditOptions {
   origin?: string | undefined;
   /** A message type the server handles (CSRF, input and rate-limit checks send it). */
   type: string;
+  /** A valid payload of `type`. @default undefined (the checks' own filler payloads) */
+  payload?: unknown;
+  /** Signs tokens with the server's key for the deep JWT checks. @default undefined (they skip) */
+  signer?: Signer | undefined;
   /** Add the performance and stress checks (the caller enforces the loopback rule). */
   full: boolean;
   /** Accept an untrusted TLS certificate (transport.tls still reports it). @default false */
   insecure?: boolean;
   /** Every load's bound; see DEFAULT_BOUNDS. */
   bounds: AuditBounds;
+  /** Pacing and budget of upgrades, opt-in penalties. @default DEFAULT_MANNERS */
+  manners?: AuditManners | undefined;
   /** Check ids, id prefixes or categories to run. @default undefined (all) */
   only?: string[] | undefined;
   /** `summary.failed` when a finding is at or above this. */
@@ -51,6 +60,11 @@ export interface AuditHooks {
 /** The origin a browser page served by the endpoint's own host would send. */
 export function defaultOrigin(url: URL): string {
   return `${url.protocol === 'wss:' ? 'https' : 'http'}://${url.host}`;
+}
+
+/** The user's bounds with every wait for an answer lengthened by two round trips. */
+export function scaledBounds(b: AuditBounds, rttMs: number): AuditBounds {
+  return { ...b, timeoutMs: b.timeoutMs + 2 * rttMs };
 }
 
 /** The longest one check may wait for answers: far above any healthy run, so only a stalling server meets it. */
@@ -74,13 +88,16 @@ async function runOne(ctx: AuditContext, check: CheckDef<AuditContext>): Promise
   const overdue = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(
       () => reject(new Error(`the check did not finish within ${limitMs} ms`)),
-      limitMs + 5000,
+      // Plus the longest pacing wait of one upgrade (a minute), which is the auditor's own doing.
+      limitMs + 5000 + 61_000,
     );
   });
   try {
     outcome = await Promise.race([check.run(ctx), overdue]);
   } catch (err) {
     const message = (err as Error).message.split('\n')[0] ?? 'failed';
+    if (err instanceof ThrottledError)
+      ctx.lockout ??= { check: check.id, detail: message, retryAfterS: err.retryAfterS };
     outcome =
       err instanceof SkipError || err instanceof ThrottledError
         ? { result: 'skip', detail: message }
@@ -103,6 +120,68 @@ async function runOne(ctx: AuditContext, check: CheckDef<AuditContext>): Promise
   };
 }
 
+const UNREACHABLE =
+  /cannot reach|no complete answer|ECONNRESET|ECONNREFUSED|socket hang up|closed 1006|did not finish/;
+
+/** Whether anything accepts a TCP connection at the target's host and port within `timeoutMs`. */
+function answersTcp(target: URL, timeoutMs: number): Promise<boolean> {
+  const port = Number(target.port || (target.protocol === 'wss:' ? 443 : 80));
+  return new Promise((resolve) => {
+    const s = netConnect({ host: target.hostname.replace(/^\[|\]$/g, ''), port });
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+function availabilityFinding(last: string, detail: string): Finding {
+  return {
+    id: 'availability.target-down',
+    title: 'The target stopped answering during the audit',
+    category: 'availability',
+    severity: 'high',
+    cwe: 'CWE-400',
+    result: 'fail',
+    detail: `the target stopped answering during ${last} (the last check run); the checks after it were not run`,
+    evidence: {
+      sent: [`the probes of ${last}`],
+      received: [detail, 'no TCP connection accepted afterwards'],
+    },
+    remediation:
+      'Find what the last check sent (--verbose shows it) and make the server survive it: bounded parsing, a try/catch around handlers, a supervisor that restarts it.',
+    durationMs: 0,
+  };
+}
+
+function notRun(check: CheckDef<AuditContext>, detail: string): Finding {
+  return {
+    id: check.id,
+    title: check.title,
+    category: check.category,
+    severity: check.severity,
+    cwe: check.cwe,
+    result: 'skip',
+    detail,
+    evidence: { sent: [], received: [] },
+    remediation: check.remediation,
+    durationMs: 0,
+  };
+}
+
+/** The closing line: may the auditor's address now be limited, and for how long? */
+export function limitedLine(p: AuditReport['politeness']): string {
+  if (p.lockout)
+    return `Your address may now be limited: the server refused the auditor during ${p.lockout.check}${p.lockout.retryAfterS === null ? ' (it did not say for how long; wsguard blocks 30 s to 15 min)' : ` and asked it to wait ${p.lockout.retryAfterS} s`}.`;
+  if (p.escalated)
+    return "Your address may now be blocked for the server's block time (rate-limit.escalation ran; wsguard: 30 s by default).";
+  return `No sign that the server limited your address (${p.upgrades} upgrades, at most ${p.upgradesPerMinute} a minute).`;
+}
+
 /** Counts findings per severity and checks per result; `failed` when a finding reaches `failOn`. */
 export function summarize(findings: readonly Finding[], failOn: Severity): AuditReport['summary'] {
   const bySeverity = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
@@ -121,6 +200,7 @@ export function summarize(findings: readonly Finding[], failOn: Severity): Audit
  */
 export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): Promise<AuditReport> {
   const target = new URL(options.url);
+  const manners = options.manners ?? DEFAULT_MANNERS;
   const ctx: AuditContext = {
     url: options.url,
     target,
@@ -128,11 +208,19 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     otherToken: options.otherToken,
     origin: options.origin ?? defaultOrigin(target),
     type: options.type,
+    payload: options.payload,
+    signer: options.signer,
     full: options.full,
     insecure: options.insecure ?? false,
     bounds: options.bounds,
     verbose: options.verbose ?? (() => {}),
     seen: [],
+    upgrades: { times: [], total: 0, perMinute: manners.upgradesPerMinute, budget: manners.budget },
+    lockout: undefined,
+    escalate: manners.escalate,
+    oversized: [],
+    loopback: await resolvesToLoopback(target.hostname),
+    rttMs: 0,
     noAuth: false,
     authOk: undefined,
     current: 'preflight',
@@ -143,22 +231,46 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
   };
   const startedAt = new Date();
   ctx.verbose(`preflight: one upgrade to ${options.url} offering permessage-deflate`);
+  const t0 = performance.now();
   const pre = await upgrade(ctx, {
     Origin: ctx.origin,
     'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits',
   });
   if (pre.status === 404) throw new UnreachableError(`no WebSocket endpoint at ${options.url} (HTTP 404)`);
   ctx.preflight = { status: pre.status, headers: pre.headers };
+  // One upgrade is a connect plus a request: an upper bound of the round trip, which is the safe side
+  // for every wait scaled by it (a slow link must not look like a silent server).
+  ctx.rttMs = Math.min(5000, Math.max(1, Math.round(performance.now() - t0)));
+  ctx.bounds = scaledBounds(options.bounds, ctx.rttMs);
+  ctx.verbose(`round trip ≤ ${ctx.rttMs} ms: answers awaited ${ctx.bounds.timeoutMs} ms`);
 
   const checks = catalogue(options.full).filter((c) => selected(c, options.only));
   const findings: Finding[] = [];
+  let down: string | undefined;
   try {
     for (const [i, check] of checks.entries()) {
       hooks.onStart?.(check, i, checks.length);
-      const f = await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
+      // Locked out: hammering on would only lengthen the block; the rest is reported as not run.
+      const lockout = ctx.lockout;
+      const f = down
+        ? notRun(check, `not run: the target stopped answering after ${down}`)
+        : lockout
+          ? notRun(check, `not run: the server locked the auditor out during ${lockout.check}`)
+          : await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
       findings.push(f);
       hooks.onResult?.(f, i, checks.length);
+      // A check that could not reach the target: is the target still there at all?
+      if (!down && UNREACHABLE.test(`${f.detail} ${f.evidence.received.join(' ')}`)) {
+        if (!(await answersTcp(ctx.target, ctx.bounds.timeoutMs))) {
+          down = check.id;
+          const a = availabilityFinding(check.id, f.detail);
+          findings.push(a);
+          hooks.onResult?.(a, i, checks.length);
+        }
+      }
     }
+    // Oversized answers are reported even when --only left their check out.
+    if (ctx.oversized.length > 0 && !checks.includes(oversized)) findings.push(await runOne(ctx, oversized));
   } finally {
     for (const close of ctx.cleanup) close();
   }
@@ -169,6 +281,13 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'wsguard audit', version: packageVersion() },
     target: { url: options.url, origin: ctx.origin },
+    measured: { rttMs: ctx.rttMs },
+    politeness: {
+      upgrades: ctx.upgrades.total,
+      upgradesPerMinute: ctx.upgrades.perMinute,
+      lockout: ctx.lockout ? { ...ctx.lockout, retryAfterS: ctx.lockout.retryAfterS ?? null } : null,
+      escalated: ctx.memo.get('rate-limit.escalated') === true,
+    },
     options: {
       full: options.full,
       only: options.only ?? null,

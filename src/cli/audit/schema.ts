@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { CATEGORIES, RESULTS, SEVERITIES } from './types.js';
 
 /** Version of the report layout; bumped on any incompatible change. */
-export const REPORT_SCHEMA_VERSION = 1;
+export const REPORT_SCHEMA_VERSION = 2;
 
 const counts = <T extends readonly [string, ...string[]]>(keys: T) =>
   z
@@ -39,6 +39,22 @@ export const auditReportSchema = z
     schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
     tool: z.object({ name: z.literal('wsguard audit'), version: z.string().min(1) }).strict(),
     target: z.object({ url: z.url(), origin: z.string() }).strict(),
+    /** Measured before the first check: the upper bound of the round trip every wait was scaled by. */
+    measured: z.object({ rttMs: z.number().nonnegative() }).strict(),
+    /** What the run did to the auditor's standing with the server. */
+    politeness: z
+      .object({
+        upgrades: z.number().int().nonnegative(),
+        upgradesPerMinute: z.number().int().positive(),
+        /** The first lockout (429, 403, a block); the run stopped there. */
+        lockout: z
+          .object({ check: z.string(), detail: z.string(), retryAfterS: z.number().nullable() })
+          .strict()
+          .nullable(),
+        /** rate-limit.escalation ran and got the auditor closed (blocked). */
+        escalated: z.boolean(),
+      })
+      .strict(),
     options: z
       .object({
         full: z.boolean(),

@@ -26,7 +26,7 @@ export function algNoneToken(sub: string): string {
  * A token that expired an hour ago: the given JWT's claims with `exp` in the past and the
  * original signature (so also tampered), or an HS256-looking token when `token` is not a JWT.
  */
-export function expiredToken(token: string): string {
+export function tamperedExpiredToken(token: string): string {
   const claims = jwtClaims(token) ?? { sub: 'audit-user' };
   const signature = token.split('.').length === 3 ? (token.split('.')[2] ?? '') : b64url('sig');
   return `${b64url({ alg: 'HS256', typ: 'JWT' })}.${b64url({ ...claims, iat: now() - 7200, exp: now() - 3600 })}.${signature}`;

@@ -19,6 +19,7 @@ export const CATEGORIES = [
   'monitoring',
   'performance',
   'stress',
+  'availability',
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 

@@ -1,6 +1,6 @@
 import { AuthError, SecureWebSocket, ServerError, type WebSocketConstructor } from '../../client/index.js';
 import type { CheckLine } from '../output.js';
-import { authedProbe } from '../probe.js';
+import { authedProbe, BoundedWebSocket } from '../probe.js';
 
 export interface HealthContext {
   url: string;
@@ -9,6 +9,8 @@ export interface HealthContext {
   samples: number;
   /** Message type the server acks (to test acks and the burst). */
   echoType: string;
+  /** A valid payload of `echoType` (--payload); undefined sends the checks' own values. */
+  payload?: unknown;
   verbose: (line: string) => void;
 }
 
@@ -18,6 +20,10 @@ export interface CheckResult extends CheckLine {
 }
 
 const since = (t: number) => performance.now() - t;
+
+/** The payload a check sends: the app's own (--payload) when given. */
+const payloadOf = (ctx: HealthContext, fallback: unknown) =>
+  ctx.payload === undefined ? fallback : ctx.payload;
 
 async function timed(
   id: string,
@@ -29,7 +35,9 @@ async function timed(
     const r = await run();
     return { id, name, ms: since(t), ...r };
   } catch (err) {
-    return { id, name, ms: since(t), ok: false, detail: (err as Error).message.split('\n')[0] ?? 'failed' };
+    const message = (err as Error).message.split('\n')[0] ?? 'failed';
+    const code = err instanceof ServerError ? err.code : undefined;
+    return { id, name, ms: since(t), ok: false, detail: code ? `${code}: ${message}` : message };
   }
 }
 
@@ -52,10 +60,9 @@ function waitState(socket: SecureWebSocket, state: string, timeoutMs: number): P
 
 /** A client whose raw sockets the check can reach (to drop one and watch the reconnect). */
 async function trackedClient(ctx: HealthContext, extra: { getToken?: () => Promise<string> } = {}) {
-  const { default: WS } = await import('ws');
-  const opened: InstanceType<typeof WS>[] = [];
-  const Tracked = class extends WS {
-    constructor(...args: ConstructorParameters<typeof WS>) {
+  const opened: BoundedWebSocket[] = [];
+  const Tracked = class extends BoundedWebSocket {
+    constructor(...args: ConstructorParameters<typeof BoundedWebSocket>) {
       super(...args);
       opened.push(this);
     }
@@ -64,6 +71,7 @@ async function trackedClient(ctx: HealthContext, extra: { getToken?: () => Promi
     url: ctx.url,
     ...(extra.getToken ? { getToken: extra.getToken } : { authToken: ctx.token }),
     WebSocket: Tracked,
+    ackTimeoutMs: 5000,
     reconnect: { minDelayMs: 50, maxDelayMs: 500, maxRetries: 5 },
     heartbeat: false,
   });
@@ -86,13 +94,17 @@ export function authCheck(ctx: HealthContext, client: SecureWebSocket): Promise<
       authToken: `invalid-${Date.now()}`,
       reconnect: false,
       heartbeat: false,
+      WebSocket: BoundedWebSocket as unknown as WebSocketConstructor,
     });
+    let timer: NodeJS.Timeout | undefined;
     const outcome = await new Promise<AuthError | Error>((resolve) => {
       refused.addEventListener('error', (e) => resolve(e));
       refused.addEventListener('open', () => resolve(new Error('an invalid token was accepted')));
-      setTimeout(() => resolve(new Error('no answer to an invalid token within 5 s')), 5000);
+      timer = setTimeout(() => resolve(new Error('no answer to an invalid token within 5 s')), 5000);
+    }).finally(() => {
+      clearTimeout(timer);
+      refused.close();
     });
-    refused.close();
     if (!(outcome instanceof AuthError)) return { ok: false, detail: outcome.message };
     return {
       ok: true,
@@ -135,7 +147,7 @@ export function reconnectCheck(ctx: HealthContext): Promise<CheckResult> {
       await waitState(socket, 'open', 10_000);
       const recovered = since(t);
       const reauthed = tokens >= 2 && socket.sessionId !== first;
-      await socket.send({ type: ctx.echoType, payload: 'after reconnect' } as never);
+      await socket.send({ type: ctx.echoType, payload: payloadOf(ctx, 'after reconnect') } as never);
       return {
         ok: reauthed,
         detail: reauthed
@@ -156,14 +168,14 @@ export function csrfCheck(ctx: HealthContext): Promise<CheckResult> {
       const token = ok?.csrfToken;
       if (typeof token !== 'string' || token.length < 22)
         return { ok: false, detail: 'auth_ok carried no CSRF token' };
-      probe.send({ id: 'health-no-csrf', type: ctx.echoType, payload: 1 });
+      probe.send({ id: 'health-no-csrf', type: ctx.echoType, payload: payloadOf(ctx, 1) });
       const reply = await probe.next(undefined, 3000);
       const refused = reply?.type === 'error' && reply.code === 'WSG_CSRF_INVALID';
       return {
         ok: refused,
         detail: refused
           ? 'issued; a message without it is refused'
-          : `a message without the token got ${reply ? String(reply.type) : 'no answer'}`,
+          : `a message without the token got ${reply ? `${String(reply.type)}${typeof reply.code === 'string' ? ` ${reply.code}` : ''}` : 'no answer'}`,
       };
     } finally {
       probe.close();
@@ -174,39 +186,53 @@ export function csrfCheck(ctx: HealthContext): Promise<CheckResult> {
 export function sizeCheck(ctx: HealthContext): Promise<CheckResult> {
   return timed('size', 'Security: message size limit', async () => {
     const { probe, ok } = await authedProbe(ctx.url, ctx.token);
-    if (!ok) return { ok: false, detail: 'not authenticated' };
-    probe.sendRaw(
-      JSON.stringify({
-        id: 'health-big',
-        type: ctx.echoType,
-        payload: 'x'.repeat(64 * 1024),
-        csrf: ok.csrfToken,
-      }),
-    );
-    const closed = await Promise.race([probe.closed, new Promise<undefined>((r) => setTimeout(r, 3000))]);
-    probe.close();
-    return closed?.code === 1009
-      ? { ok: true, detail: 'a 64 KiB message is refused with 1009' }
-      : { ok: false, detail: `a 64 KiB message was ${closed ? `closed with ${closed.code}` : 'accepted'}` };
+    try {
+      if (!ok) return { ok: false, detail: 'not authenticated' };
+      const p = payloadOf(ctx, undefined);
+      const pad = 'x'.repeat(64 * 1024);
+      // Padded inside the app's own payload, so only the size is wrong.
+      const payload =
+        p !== null && typeof p === 'object' && !Array.isArray(p) ? { ...p, healthPad: pad } : pad;
+      probe.sendRaw(JSON.stringify({ id: 'health-big', type: ctx.echoType, payload, csrf: ok.csrfToken }));
+      let timer: NodeJS.Timeout | undefined;
+      const closed = await Promise.race([
+        probe.closed,
+        new Promise<undefined>((r) => {
+          timer = setTimeout(() => r(undefined), 3000);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      return closed?.code === 1009
+        ? { ok: true, detail: 'a 64 KiB message is refused with 1009' }
+        : { ok: false, detail: `a 64 KiB message was ${closed ? `closed with ${closed.code}` : 'accepted'}` };
+    } finally {
+      probe.close();
+    }
   });
 }
 
 export function rateLimitCheck(ctx: HealthContext): Promise<CheckResult> {
   return timed('rate-limit', 'Security: rate limiting', async () => {
     const { probe, ok } = await authedProbe(ctx.url, ctx.token);
-    if (!ok) return { ok: false, detail: 'not authenticated' };
     try {
+      if (!ok) return { ok: false, detail: 'not authenticated' };
       // Batches of 10, stopping at the first refusal: enough to meet the limit, too few
       // refusals to climb the penalty ladder and block the user.
       for (let sent = 0; sent < 600; ) {
         for (let i = 0; i < 10; i++, sent++)
-          probe.send({ id: `burst-${sent}`, type: ctx.echoType, payload: sent, csrf: ok.csrfToken });
+          probe.send({
+            id: `burst-${sent}`,
+            type: ctx.echoType,
+            payload: payloadOf(ctx, sent),
+            csrf: ok.csrfToken,
+          });
         for (let i = 0; i < 10; i++) {
           const reply = await probe.next(undefined, 3000);
           if (!reply) return { ok: false, detail: 'the server stopped answering during the burst' };
           if (reply.type === 'error' && reply.code === 'WSG_RATE_LIMITED') {
             return { ok: true, detail: `a burst met WSG_RATE_LIMITED after ${sent} messages` };
           }
+          if (reply.type === 'error')
+            return { ok: false, detail: `the burst's message was refused with ${String(reply.code)}` };
         }
       }
       return { ok: false, detail: 'a burst of 600 messages was never limited' };

@@ -1,7 +1,19 @@
+import { readFileSync } from 'node:fs';
+import type { WebSocketConstructor } from '../../client/index.js';
 import { SecureWebSocket } from '../../client/index.js';
-import { type CommandSpec, formatUsage, readCommandLine, TARGET_FLAGS } from '../args.js';
+import {
+  type CommandSpec,
+  formatUsage,
+  PROBE_FLAGS,
+  type ProbeSpec,
+  readCommandLine,
+  readProbeSpec,
+  TARGET_FLAGS,
+  UsageError,
+} from '../args.js';
+import { escapeJson, escapeTerminal } from '../escape.js';
 import { formatLine, withSpinner } from '../output.js';
-import { openProbe, UnreachableError } from '../probe.js';
+import { BoundedWebSocket, openProbe, UnreachableError } from '../probe.js';
 import {
   authCheck,
   type CheckResult,
@@ -16,7 +28,7 @@ import {
 } from './checks.js';
 
 export const healthCommand: CommandSpec = {
-  usage: 'node scripts/test-websocket-health.js',
+  usage: 'wsguard health',
   summary:
     'Checks a wsguard WebSocket endpoint: connection, authentication (a valid token accepted, an invalid one\n' +
     'refused), ping/pong latency, automatic reconnection, and security features (CSRF token, 64 KiB limit,\n' +
@@ -27,7 +39,13 @@ export const healthCommand: CommandSpec = {
     verbose: { type: 'boolean', help: 'Enable verbose output' },
     json: { type: 'boolean', help: 'Print a machine-readable result (JSON) instead of lines' },
     samples: { type: 'string', valueName: 'N', help: 'Ping/pong samples', default: '10' },
-    type: { type: 'string', valueName: 'TYPE', help: 'A message type the server acks', default: 'echo' },
+    deadline: {
+      type: 'string',
+      valueName: 'S',
+      help: 'Longest the whole run may take, seconds; then it stops and fails',
+      default: '60',
+    },
+    ...PROBE_FLAGS,
     help: { type: 'boolean', help: 'Show help message' },
   },
   examples: [
@@ -60,6 +78,9 @@ export async function runHealth(
   (await openProbe(ctx.url)).close();
   const checks: CheckResult[] = [];
   const add = (c: CheckResult) => {
+    // The probe message itself was refused: the check says nothing until it sends one the app accepts.
+    if (!c.ok && /WSG_(UNKNOWN_TYPE|VALIDATION_FAILED|INVALID_MESSAGE)/.test(c.detail ?? ''))
+      c.detail = `${c.detail}; pass --type and --payload with a message the app accepts`;
     checks.push(c);
     onCheck(c);
   };
@@ -69,6 +90,9 @@ export async function runHealth(
     reconnect: false,
     heartbeat: false,
     debug: false,
+    // A server that never acks must not hold one check for the client's default 30 s.
+    ackTimeoutMs: 5000,
+    WebSocket: BoundedWebSocket as unknown as WebSocketConstructor,
   });
   try {
     add(await withSpinner('connecting', connectionCheck(client)));
@@ -105,24 +129,46 @@ export async function main(
     io.err(`--samples must be a whole number from 1 to 1000\n\n${formatUsage(healthCommand)}`);
     return 2;
   }
+  let probe: ProbeSpec;
+  try {
+    probe = readProbeSpec(flags, (p) => readFileSync(p, 'utf8'));
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`${err.message}\n\n${formatUsage(healthCommand)}`);
+    return 2;
+  }
   const json = flags.json === true;
   const ctx: HealthContext = {
     url: String(flags.url),
     token: String(flags.token),
     samples,
-    echoType: String(flags.type),
-    verbose: flags.verbose ? (l) => io.out(`  ${l}`) : () => {},
+    echoType: probe.type,
+    payload: probe.payload,
+    verbose: flags.verbose ? (l) => io.out(`  ${escapeTerminal(l)}`) : () => {},
   };
+  const deadlineS = Number(flags.deadline);
+  if (!Number.isInteger(deadlineS) || deadlineS < 1 || deadlineS > 3600) {
+    io.err(`--deadline must be a whole number of seconds from 1 to 3600\n\n${formatUsage(healthCommand)}`);
+    return 2;
+  }
   let first = true;
+  let timer: NodeJS.Timeout | undefined;
+  // A server that never answers must not hold the command: past the deadline it fails with what it has.
+  const overdue = new Promise<never>((_r, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(deadlineS)), deadlineS * 1000);
+  });
   try {
-    const result = await runHealth(ctx, (c) => {
-      if (json) return;
-      if (first) io.out(`wsguard health check: ${ctx.url}\n`);
-      first = false;
-      io.out(formatLine(c));
-      if (flags.verbose && c.data) io.out(`    ${JSON.stringify(c.data)}`);
-    });
-    if (json) io.out(JSON.stringify(result, null, 2));
+    const result = await Promise.race([
+      overdue,
+      runHealth(ctx, (c) => {
+        if (json) return;
+        if (first) io.out(`wsguard health check: ${ctx.url}\n`);
+        first = false;
+        io.out(formatLine(c));
+        if (flags.verbose && c.data) io.out(`    ${escapeTerminal(JSON.stringify(c.data))}`);
+      }),
+    ]);
+    if (json) io.out(escapeJson(JSON.stringify(result, null, 2)));
     else {
       const failed = result.checks.filter((c) => !c.ok).length;
       io.out(
@@ -131,10 +177,22 @@ export async function main(
     }
     return result.ok ? 0 : 1;
   } catch (err) {
+    if (err instanceof DeadlineError) {
+      io.err(`wsguard health: ${err.message}`);
+      return 1;
+    }
     if (err instanceof UnreachableError || /^HTTP \d+/.test((err as Error).message)) {
-      io.err(`wsguard health: ${(err as Error).message}`);
+      io.err(`wsguard health: ${escapeTerminal((err as Error).message)}`);
       return 2;
     }
     throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+class DeadlineError extends Error {
+  constructor(seconds: number) {
+    super(`the checks did not finish within ${seconds} s (--deadline)`);
   }
 }

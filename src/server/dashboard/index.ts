@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
+import { resolveAllowedHosts } from '../config.js';
 import { createProxyTrust } from '../gate/client-ip.js';
 import { createTlsCheck } from '../gate/tls.js';
 import { randomId } from '../ids.js';
@@ -31,10 +32,16 @@ const messages = { hello: z.object({}).strict(), action: actionSchema };
  */
 export function createDashboard(
   guard: Guard,
-  options: Pick<WsGuardOptions, 'now' | 'requireTls' | 'trustProxy' | 'logger'>,
+  options: Pick<
+    WsGuardOptions,
+    'now' | 'requireTls' | 'trustProxy' | 'logger' | 'allowedHosts' | 'allowedOrigins'
+  >,
   resolved: ResolvedDashboard,
 ): Dashboard {
   const now = options.now ?? Date.now;
+  const hosts =
+    options.allowedHosts ??
+    options.allowedOrigins?.map((o) => URL.parse(o)?.host).filter((h) => h !== undefined);
   const production = process.env.NODE_ENV === 'production';
   const requireTls = options.requireTls ?? production;
   const proxies = createProxyTrust(options.trustProxy ?? []);
@@ -82,6 +89,9 @@ export function createDashboard(
     maxPayload: 4096,
     requireTls,
     trustProxy: options.trustProxy ?? [],
+    // The page is served by the same hosts as the endpoint, so its socket takes the same Host
+    // rule; its Origin stays same-origin (the page's own), whatever origins the app allows.
+    ...(hosts === undefined ? {} : { allowedHosts: hosts }),
     http: { healthPath: false, metricsPath: false, mount: false },
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.now === undefined ? {} : { now: options.now }),

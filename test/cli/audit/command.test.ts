@@ -61,12 +61,13 @@ describe('command line', () => {
     const { err, out, io } = capture();
     expect(await main(['--full', '--url=wss://example.com/ws'], io)).toBe(2);
     expect(err).toEqual([
-      'wsguard audit: refusing --full against example.com, which is not a loopback address; pass --i-own-this-host if you own it',
+      'wsguard audit: refusing --full against example.com, which does not resolve to loopback addresses only; pass --i-own-this-host if you own it',
     ]);
     expect(out).toEqual([]);
-    for (const host of ['localhost', '127.0.0.1', '127.8.9.10', '[::1]', 'app.localhost'])
+    for (const host of ['localhost', '127.0.0.1', '127.8.9.10', '[::1]'])
       expect(isLoopback(host), host).toBe(true);
-    for (const host of ['example.com', '10.0.0.1', '128.0.0.1', 'localhost.example.com'])
+    // *.localhost is loopback only once resolved (resolvesToLoopback, test/cli/audit/verdicts.test.ts).
+    for (const host of ['example.com', '10.0.0.1', '128.0.0.1', 'localhost.example.com', 'app.localhost'])
       expect(isLoopback(host), host).toBe(false);
   });
 
@@ -87,5 +88,9 @@ describe('command line', () => {
     const top = startChild(process.execPath, ['dist/src/cli/bin.js', '--help'], { cwd: repoRoot });
     await new Promise((r) => top.proc.once('exit', r));
     expect(top.output()).toMatch(/audit {4}audit a WebSocket endpoint/);
+    const version = startChild(process.execPath, ['dist/src/cli/bin.js', '--version'], { cwd: repoRoot });
+    expect(await new Promise((r) => version.proc.once('exit', r))).toBe(0);
+    expect(version.output().trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(formatUsage(auditCommand).split('\n')[0]).toBe('Usage: wsguard audit [options]');
   });
 });

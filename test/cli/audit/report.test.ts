@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { EXCEPTION, FILE_PATH, STACK_TRACE, VERSION } from '../../../src/cli/audit/checks/errors.js';
 import { entropyBits } from '../../../src/cli/audit/checks/session.js';
 import { type AuditReport, auditReportSchema, renderMarkdown } from '../../../src/cli/audit/index.js';
-import { summarize } from '../../../src/cli/audit/run.js';
+import { limitedLine, summarize } from '../../../src/cli/audit/run.js';
+import { toSarif } from '../../../src/cli/audit/sarif.js';
 import type { Finding } from '../../../src/cli/audit/types.js';
 import { ErrorCodes } from '../../../src/protocol/index.js';
 
@@ -46,9 +47,11 @@ describe('summary and --fail-on', () => {
 
 describe('Markdown report', () => {
   const report: AuditReport = {
-    schemaVersion: 1,
+    schemaVersion: 2,
     tool: { name: 'wsguard audit', version: '0.0.0' },
     target: { url: 'ws://127.0.0.1:1/ws', origin: 'http://127.0.0.1:1' },
+    measured: { rttMs: 1 },
+    politeness: { upgrades: 1, upgradesPerMinute: 24, lockout: null, escalated: false },
     options: {
       full: false,
       only: null,
@@ -77,6 +80,55 @@ describe('Markdown report', () => {
     expect(md).toContain('~~~\n> ~ ~ ~ a | b\n< < ok\n~~~');
     expect(md).toContain('| `input.unknown-type` | pass | low | a \\| b |');
     expect(md).toContain('| low | 1 |');
+  });
+});
+
+describe('SARIF report', () => {
+  it('is SARIF 2.1.0 with one rule per check and one result per finding, at the audited URL', () => {
+    const report = {
+      schemaVersion: 2 as const,
+      tool: { name: 'wsguard audit' as const, version: '1.2.3' },
+      target: { url: 'ws://127.0.0.1:1/ws', origin: 'http://127.0.0.1:1' },
+      measured: { rttMs: 1 },
+      politeness: { upgrades: 1, upgradesPerMinute: 24, lockout: null, escalated: false },
+      options: {
+        full: false,
+        only: null,
+        failOn: 'high' as const,
+        bounds: { timeoutMs: 1, burst: 1, connections: 1, messages: 1, durationMs: 1000, authWaitMs: 1000 },
+      },
+      startedAt: '2026-01-01T00:00:00.000Z',
+      finishedAt: '2026-01-01T00:00:01.000Z',
+      durationMs: 1000,
+      summary: summarize([], 'high'),
+      findings: [f({ result: 'fail', severity: 'high' }), f({ id: 'input.unknown-type', result: 'pass' })],
+    };
+    const sarif = toSarif(report) as {
+      version: string;
+      runs: { tool: { driver: { rules: { id: string }[] } }; results: Record<string, unknown>[] }[];
+    };
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.runs[0]?.tool.driver.rules.map((r) => r.id)).toEqual(['input.binary', 'input.unknown-type']);
+    expect(sarif.runs[0]?.results).toEqual([
+      expect.objectContaining({
+        ruleId: 'input.binary',
+        ruleIndex: 0,
+        level: 'error',
+        locations: [{ physicalLocation: { artifactLocation: { uri: 'ws://127.0.0.1:1/ws' } } }],
+      }),
+    ]);
+  });
+
+  it('the closing line says whether the address may be limited', () => {
+    const base = { upgrades: 20, upgradesPerMinute: 24, lockout: null, escalated: false };
+    expect(limitedLine(base)).toBe(
+      'No sign that the server limited your address (20 upgrades, at most 24 a minute).',
+    );
+    expect(
+      limitedLine({ ...base, lockout: { check: 'origin.null', detail: 'HTTP 429', retryAfterS: 42 } }),
+    ).toBe(
+      'Your address may now be limited: the server refused the auditor during origin.null and asked it to wait 42 s.',
+    );
   });
 });
 

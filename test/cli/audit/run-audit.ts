@@ -35,10 +35,14 @@ export async function audit(url: string, args: string[] = []): Promise<AuditRun>
   const out: string[] = [];
   const err: string[] = [];
   try {
-    const code = await main([`--url=${url}`, `--out=${dir}`, '--timeout=1000', ...args], {
-      out: (l) => out.push(l),
-      err: (l) => err.push(l),
-    });
+    // Fixtures count no upgrades: no pacing unless a test asks for it (a later flag wins).
+    const code = await main(
+      [`--url=${url}`, `--out=${dir}`, '--timeout=1000', '--upgrades-per-minute=10000', ...args],
+      {
+        out: (l) => out.push(l),
+        err: (l) => err.push(l),
+      },
+    );
     return { code, out: out.join('\n'), err: err.join('\n'), ...readReports(dir) };
   } finally {
     cleanup();

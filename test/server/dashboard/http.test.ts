@@ -202,7 +202,7 @@ describe('dashboard HTTP', () => {
     const saved = process.env.NODE_ENV;
     process.env.NODE_ENV = 'production';
     try {
-      const s = await start({ trustProxy: ['127.0.0.1'] });
+      const s = await start({ trustProxy: ['127.0.0.1'], allowedHosts: ['127.0.0.1'] });
       const plain = await get(`${s.base}/admin`, { authorization: `Bearer ${TOKEN}` });
       expect(plain.status).toBe(426);
       expectNothingOfThePage(await plain.text());

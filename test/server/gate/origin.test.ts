@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { setupWebSockets } from '../../../src/server/index.js';
@@ -52,7 +53,7 @@ describe('Origin and Host', () => {
     expect(await status({ headers: { Host: 'app.example', Origin: 'http://app.example' } })).toBe(101);
     await inProduction(async () => {
       expect(() =>
-        setupWebSockets({ on() {}, listeners: () => [] } as never, {
+        setupWebSockets(createServer(), {
           auth: { jwt: { secret: TEST_SECRET } },
           logger: false,
         }),

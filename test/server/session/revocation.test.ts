@@ -1,5 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { keys } from '../../../src/server/limits/keys.js';
+import {
+  decodeRevoke,
+  encodeRevoke,
+  REVOKE_CHANNEL,
+  type RevokeMessage,
+} from '../../../src/server/session/revocation.js';
+import { memoryStore } from '../../../src/server/stores/memory/index.js';
+import type { Store, StoreStatus } from '../../../src/server/stores/types.js';
+import { type MemoryGuard, memoryGuard, turns } from '../../helpers/memory-guard.js';
 import { connect, connectAuthed, upgradeStatus } from '../../helpers/peer.js';
 import { expectStillServing } from '../../helpers/served.js';
 import { signToken, startServer, type TestServer } from '../../helpers/server.js';
@@ -51,5 +61,123 @@ describe('revokeSession', () => {
       await expectRefused(srv.url, token);
     }
     await expectStillServing(srv.url);
+  });
+});
+
+let guards: MemoryGuard[] = [];
+afterEach(async () => {
+  for (const g of guards) await g.close();
+  guards = [];
+});
+const make = (store: Store) => {
+  const g = memoryGuard({ store, limits: false });
+  guards.push(g);
+  return g;
+};
+
+describe('the revoke channel codec', () => {
+  it.each<RevokeMessage>([
+    { kind: 'session', id: 's1', until: 1_000 },
+    { kind: 'user', id: 'u1', until: 2_000 },
+    { kind: 'ip', id: '203.0.113.7', until: 3_000, reason: 'manual' },
+  ])('round-trips %o', (m) => {
+    expect(decodeRevoke(encodeRevoke(m))).toEqual(m);
+  });
+
+  it.each(['not json', 'null', '42', '{"kind":"other","id":"x","until":1}', '{"kind":"user","until":1}'])(
+    'ignores %s (another publisher)',
+    (text) => expect(decodeRevoke(text)).toBeUndefined(),
+  );
+
+  it('keeps a message without a usable end (the sockets still close; nothing is remembered)', () => {
+    expect(decodeRevoke('{"kind":"session","id":"s1"}')).toMatchObject({ kind: 'session', id: 's1' });
+    expect(decodeRevoke('{"kind":"session","id":"s1"}')?.until).toBeNaN();
+  });
+});
+
+describe('revocation across nodes sharing a store', () => {
+  it('revokeUser on one node closes the user’s sockets on both with 4403, and only theirs', async () => {
+    const store = memoryStore();
+    const a = make(store);
+    const b = make(store);
+    const eve1 = await a.open('eve');
+    const eve2 = await b.open('eve', '127.0.0.2');
+    const bob = await b.open('bob', '127.0.0.3');
+    await a.guard.revokeUser('eve');
+    await turns();
+    for (const s of [eve1.socket, eve2.socket]) {
+      expect(s.closed).toEqual({ code: 4403, reason: 'WSG_SESSION_REVOKED' });
+    }
+    expect(bob.socket.closed).toBeUndefined();
+    expect(b.events.some((e) => e.event === 'session.revoked' && e.userId === 'eve')).toBe(true);
+  });
+
+  it('revokeSession closes that session only', async () => {
+    const store = memoryStore();
+    const a = make(store);
+    const one = await a.open('carol');
+    const two = await a.open('carol');
+    await a.guard.revokeSession(one.conn.sessionId as string);
+    await turns();
+    expect(one.socket.closed?.code).toBe(4403);
+    expect(two.socket.closed).toBeUndefined();
+  });
+
+  it('ban closes every socket of the IP with WSG_BANNED, on every node, and records the ban', async () => {
+    const store = memoryStore();
+    const a = make(store);
+    const b = make(store);
+    const x = await b.open('x', '198.51.100.9');
+    const y = await b.open('y', '198.51.100.10');
+    await a.guard.ban('198.51.100.9', { durationMs: 60_000, reason: 'test' });
+    await turns();
+    expect(x.socket.closed).toEqual({ code: 4403, reason: 'WSG_BANNED' });
+    expect(y.socket.closed).toBeUndefined();
+    expect((await store.getBlock(keys.ban('198.51.100.9')))?.reason).toBe('test');
+  });
+
+  it('junk on the channel changes nothing', async () => {
+    const store = memoryStore();
+    const a = make(store);
+    const s = await a.open('dave');
+    await store.publish(REVOKE_CHANNEL, '{"kind":"user","id":');
+    await store.publish(
+      REVOKE_CHANNEL,
+      encodeRevoke({ kind: 'user', id: 'someone-else', until: Date.now() + 1000 }),
+    );
+    await turns();
+    expect(s.socket.closed).toBeUndefined();
+  });
+});
+
+describe('after a store outage', () => {
+  /** The memory store, with the status changes a shared store reports. */
+  function storeWithStatus() {
+    const store = memoryStore();
+    let listener: ((s: StoreStatus, d: string | undefined) => void) | undefined;
+    const s: Store = Object.assign(Object.create(store) as Store, {
+      onStatus(l: (s: StoreStatus, d: string | undefined) => void) {
+        listener = l;
+        return () => {
+          listener = undefined;
+        };
+      },
+    });
+    return { store: s, report: (status: StoreStatus) => listener?.(status, 'link down') };
+  }
+
+  it('re-checks every socket when the store is back: a ban written meanwhile closes it', async () => {
+    const { store, report } = storeWithStatus();
+    const g = make(store);
+    const s = await g.open('frank', '192.0.2.44');
+    const other = await g.open('grace', '192.0.2.45');
+    report('degraded');
+    expect(g.events.at(-1)).toMatchObject({ event: 'store.degraded', code: 'WSG_OVERLOADED' });
+    // Published while this node could not hear it: only the store has it.
+    await store.setBlock(keys.ban('192.0.2.44'), { until: Date.now() + 60_000, level: 1, reason: 'manual' });
+    report('ok');
+    await vi.waitFor(() => expect(s.socket.closed).toEqual({ code: 4403, reason: 'WSG_BANNED' }));
+    expect(other.socket.closed).toBeUndefined();
+    expect(g.events.some((e) => e.event === 'store.recovered')).toBe(true);
   });
 });

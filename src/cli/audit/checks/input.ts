@@ -33,12 +33,24 @@ async function expectRefused(
   return { result: 'pass', detail: `${label} refused: ${evidence.received[0]}`, evidence, answer: a };
 }
 
+/** Close 1009, or the documented error code for an oversized message. */
+export function sizeRefusal(a: Answer): boolean {
+  if (a.kind === 'closed') return a.code === 1009;
+  return a.kind === 'reply' && a.frame.json?.code === 'WSG_MESSAGE_TOO_LARGE';
+}
+
 /** A JSON message of exactly `bytes` bytes. */
 function sized(ctx: AuditContext, conn: Conn, bytes: number): string {
-  const empty = JSON.stringify(appMessage(ctx, conn, ''));
   const msg = appMessage(ctx, conn, '');
-  const pad = bytes - empty.length;
-  return JSON.stringify({ ...msg, payload: 'x'.repeat(Math.max(0, pad)) });
+  const p = msg.payload;
+  // Padded inside the app's own payload when it is an object, so only the size is wrong.
+  const padded = (pad: string) =>
+    JSON.stringify({
+      ...msg,
+      payload:
+        p !== null && typeof p === 'object' && !Array.isArray(p) ? { ...p, wsguardAuditPad: pad } : pad,
+    });
+  return padded('x'.repeat(Math.max(0, bytes - padded('').length)));
 }
 
 function sizeCheck(id: string, bytes: number, label: string, severity: Severity): Check {
@@ -54,13 +66,34 @@ function sizeCheck(id: string, bytes: number, label: string, severity: Severity)
     async run(ctx) {
       const conn = await open(ctx);
       try {
-        const { answer: _a, ...o } = await expectRefused(
-          ctx,
-          conn,
-          sized(ctx, conn, bytes),
-          `a ${label} message`,
-        );
-        return o;
+        const data = sized(ctx, conn, bytes);
+        conn.sendRaw(data);
+        const t = ctx.bounds.timeoutMs;
+        const a = await answer(conn, t);
+        const evidence = { sent: [short(data, 120)], received: [describe(a, t)] };
+        // Only a size refusal shows a limit: any other error means the whole message was read
+        // and parsed (e.g. refused for its type), which is what the limit must prevent.
+        if (sizeRefusal(a))
+          return { result: 'pass', detail: `a ${label} message refused: ${evidence.received[0]}`, evidence };
+        if (a.kind === 'silent')
+          return {
+            result: 'warn',
+            severity: 'info',
+            detail: `no answer to a ${label} message: inconclusive`,
+            evidence,
+          };
+        if (a.kind === 'closed')
+          return {
+            result: 'warn',
+            severity: 'info',
+            detail: `closed ${a.code} after a ${label} message, not 1009 (message too big): inconclusive`,
+            evidence,
+          };
+        return {
+          result: 'fail',
+          detail: `a ${label} message was read in full: ${evidence.received[0]}`,
+          evidence,
+        };
       } finally {
         conn.close();
       }
@@ -71,8 +104,8 @@ function sizeCheck(id: string, bytes: number, label: string, severity: Severity)
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
 function frameWithPayload(ctx: AuditContext, conn: Conn, payloadJson: string): string {
-  const msg = JSON.stringify(appMessage(ctx, conn, null));
-  return msg.replace('"payload":null', `"payload":${payloadJson}`);
+  const msg = JSON.stringify({ ...appMessage(ctx, conn, null), payload: '\u0000payload' });
+  return msg.replace('"\\u0000payload"', payloadJson);
 }
 
 export const inputChecks: Check[] = [

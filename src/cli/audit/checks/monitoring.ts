@@ -1,8 +1,33 @@
 import type { AuditContext } from '../context.js';
-import { httpGet, httpUrl, short } from '../net.js';
+import { httpGet, httpUrl, MAX_BODY, short } from '../net.js';
 import type { CheckDef } from '../types.js';
 
 type Check = CheckDef<AuditContext>;
+
+const SAMPLE = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?\s+[-+0-9.eEIinNaf]+(\s+-?\d+)?$/;
+
+/**
+ * The text exposition format: `# HELP`/`# TYPE` lines or `name{labels} value` samples, and
+ * nothing else (an HTML page or a JSON error answered with 200 is no metrics endpoint).
+ */
+export function looksLikePrometheus(body: string): boolean {
+  const lines = body
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .slice(0, 200);
+  if (lines.length === 0) return false;
+  let samples = 0;
+  for (const l of lines) {
+    if (l.startsWith('#')) {
+      if (!/^# (HELP|TYPE|UNIT|EOF)\b/.test(l) && !l.startsWith('# ')) return false;
+      continue;
+    }
+    if (!SAMPLE.test(l)) return false;
+    samples++;
+  }
+  return samples > 0;
+}
 
 export const monitoringChecks: Check[] = [
   {
@@ -45,6 +70,14 @@ export const monitoringChecks: Check[] = [
           `HTTP ${res.status}${res.status === 200 ? `, ${series} series` : ` ${short(res.body, 120)}`}`,
         ],
       };
+      const whole = res.truncated ? res.body.slice(0, res.body.lastIndexOf('\n')) : res.body;
+      if (res.status === 200 && !looksLikePrometheus(whole))
+        return {
+          result: 'skip',
+          detail: `HTTP 200 at /metrics, but not Prometheus exposition (a catch-all page?): ${short(res.body, 80)}`,
+          evidence,
+        };
+      if (res.truncated) evidence.received.push(`body larger than ${MAX_BODY} bytes: the rest was not read`);
       if (res.status === 200)
         return {
           result: 'fail',

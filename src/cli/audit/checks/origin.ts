@@ -1,5 +1,5 @@
 import type { AuditContext } from '../context.js';
-import { SkipError, short, ThrottledError, upgrade } from '../net.js';
+import { retryAfter, SkipError, short, ThrottledError, upgrade } from '../net.js';
 import type { CheckDef, Severity } from '../types.js';
 
 type Check = CheckDef<AuditContext>;
@@ -21,7 +21,10 @@ function parts(ctx: AuditContext) {
 async function attempt(ctx: AuditContext, origin: string | undefined) {
   const res = await upgrade(ctx, origin === undefined ? {} : { Origin: origin });
   if (res.status === 429 || res.status === 503 || (res.status === 403 && /BANNED|BLOCKED/.test(res.body)))
-    throw new ThrottledError(`the server throttled the auditor: HTTP ${res.status} ${short(res.body, 80)}`);
+    throw new ThrottledError(
+      `the server throttled the auditor: HTTP ${res.status} ${short(res.body, 80)}`,
+      retryAfter(res.headers),
+    );
   return {
     accepted: res.status === 101,
     evidence: {
@@ -29,6 +32,17 @@ async function attempt(ctx: AuditContext, origin: string | undefined) {
       received: [`HTTP ${res.status}${res.body ? ` ${short(res.body, 120)}` : ''}`],
     },
   };
+}
+
+const LEGIT = 'origin.legitimate';
+
+/** Whether the legitimate origin is accepted (read from origin.legitimate, or asked once). */
+async function legitimateAccepted(ctx: AuditContext): Promise<boolean> {
+  const known = ctx.memo.get(LEGIT) as boolean | undefined;
+  if (known !== undefined) return known;
+  const { accepted } = await attempt(ctx, ctx.origin);
+  ctx.memo.set(LEGIT, accepted);
+  return accepted;
 }
 
 /** A check that a browser page on `origin(ctx)` cannot open the socket. */
@@ -49,13 +63,22 @@ function foreign(
     async run(ctx) {
       const o = origin(ctx);
       const { accepted, evidence } = await attempt(ctx, o);
-      return accepted
-        ? {
-            result: 'fail',
-            detail: `101 for the foreign origin ${o}: cross-site WebSocket hijacking`,
-            evidence,
-          }
-        : { result: 'pass', detail: `refused ${o}: ${evidence.received[0]}`, evidence };
+      if (accepted)
+        return {
+          result: 'fail',
+          detail: `101 for the foreign origin ${o}: cross-site WebSocket hijacking`,
+          evidence,
+        };
+      // A server that refuses the legitimate origin too (cookie auth without the cookie, an
+      // allow-list not matching --origin) shows nothing about its origin check.
+      if (!(await legitimateAccepted(ctx)))
+        return {
+          result: 'warn',
+          severity: 'info',
+          detail: `refused ${o}, but the legitimate origin ${ctx.origin} is refused too: inconclusive (set --origin, or the server needs credentials the audit lacks)`,
+          evidence,
+        };
+      return { result: 'pass', detail: `refused ${o}: ${evidence.received[0]}`, evidence };
     },
   };
 }
@@ -71,6 +94,7 @@ export const legit: Check = {
   plan: 'one upgrade request with Origin: --origin',
   async run(ctx) {
     const { accepted, evidence } = await attempt(ctx, ctx.origin);
+    ctx.memo.set(LEGIT, accepted);
     return accepted
       ? { result: 'pass', detail: `101 for ${ctx.origin}`, evidence }
       : {

@@ -14,15 +14,27 @@ interface BurstResult {
   stoppedBy: Answer | undefined;
 }
 
+/** The rate a burst aims at, messages per second, whatever the round trip. */
+export const BURST_RATE = 500;
+
 /**
- * Sends at most `max` messages in batches of 10, reading every answer, and stops at the first
- * refusal: enough to meet a limit, too few refusals to climb a penalty ladder.
+ * Messages in flight per round trip: a fixed batch would send 10 per round trip, about 100
+ * per second over a 100 ms link, below many real limits (a false "never limited").
+ */
+export function burstWindow(rttMs: number): number {
+  return Math.min(100, Math.max(10, Math.ceil((rttMs * BURST_RATE) / 1000)));
+}
+
+/**
+ * Sends at most `max` messages in batches sized by the round trip, reading every answer, and
+ * stops at the first refusal: enough to meet a limit, too few refusals to climb a penalty ladder.
  */
 async function burst(ctx: AuditContext, conn: Conn, max: number): Promise<BurstResult> {
   let handled = 0;
   const t = ctx.bounds.timeoutMs;
+  const window = burstWindow(ctx.rttMs);
   for (let sent = 0; sent < max; ) {
-    const n = Math.min(10, max - sent);
+    const n = Math.min(window, max - sent);
     for (let i = 0; i < n; i++) conn.send(appMessage(ctx, conn, sent + i));
     sent += n;
     for (let i = 0; i < n; i++) {
@@ -45,7 +57,7 @@ export const burstCheck: Check = {
   cwe: 'CWE-770',
   remediation:
     'Limit messages per socket and per user with token buckets, refuse the excess with an error carrying a retry time (wsguard: `limits.messages`, `limits.user`, WSG_RATE_LIMITED).',
-  plan: 'sends at most --burst application messages in batches of 10, stopping at the first refusal',
+  plan: 'sends at most --burst application messages, as many in flight as the round trip needs for 500 per second, stopping at the first refusal',
   async run(ctx) {
     const conn = await shared(ctx, 'rate');
     const r = await burst(ctx, conn, ctx.bounds.burst);
@@ -89,36 +101,39 @@ export const reconnectCheck: Check = {
   cwe: 'CWE-770',
   remediation:
     'Keep a per-user (and per-IP) budget across sockets, in a store shared by all processes (wsguard: `limits.user`, the Store), so opening new sockets does not buy new budget.',
-  plan: 'right after the burst, opens two new sockets and bursts on both at once (each at most --burst messages)',
+  plan: 'right after the burst, opens three new sockets and bursts on all at once (each at most --burst messages)',
   async run(ctx) {
     const first = ctx.memo.get(BURST) as number | undefined;
     if (first === undefined) throw new SkipError('the first burst was never limited (rate-limit.burst)');
-    // allSettled: when one open is refused the other socket must still be closed, or the CLI never exits.
-    const opened = await Promise.allSettled([open(ctx), open(ctx)]);
+    // Three sockets: two at a per-socket limit can sum to a per-user burst of twice that (wsguard's
+    // defaults: 100 per socket, 200 per user), so only a third shows whether the user is limited.
+    // allSettled: when one open is refused the others must still be closed, or the CLI never exits.
+    const opened = await Promise.allSettled([open(ctx), open(ctx), open(ctx)]);
     for (const o of opened) if (o.status === 'fulfilled') ctx.cleanup.push(() => o.value.close());
-    const [ob, oc] = opened;
-    if (ob?.status !== 'fulfilled') throw ob?.reason;
-    if (oc?.status !== 'fulfilled') throw oc?.reason;
-    const b = ob.value;
-    const c = oc.value;
-    const [rb, rc] = await Promise.all([burst(ctx, b, ctx.bounds.burst), burst(ctx, c, ctx.bounds.burst)]);
-    b.close();
-    ctx.memo.set(ESCALATE, c);
+    const conns: Conn[] = [];
+    for (const o of opened) {
+      if (o.status !== 'fulfilled') throw o.reason;
+      conns.push(o.value);
+    }
+    const results = await Promise.all(conns.map((c) => burst(ctx, c, ctx.bounds.burst)));
+    for (const c of conns.slice(0, -1)) c.close();
+    ctx.memo.set(ESCALATE, conns[conns.length - 1]);
+    const counts = results.map((r) => r.handled);
     const evidence = {
-      sent: [`two new sockets, a burst on each (at most ${ctx.bounds.burst})`],
-      received: [`first socket: ${first} handled`, `second: ${rb.handled}`, `third: ${rc.handled}`],
+      sent: [`three new sockets, a burst on each at once (at most ${ctx.bounds.burst})`],
+      received: [`first socket: ${first} handled`, `then: ${counts.join(', ')}`],
     };
-    const data = { first, second: rb.handled, third: rc.handled };
-    return rb.handled >= 0.9 * first && rc.handled >= 0.9 * first
+    const data = { first, second: counts[0] ?? 0, third: counts[1] ?? 0, fourth: counts[2] ?? 0 };
+    return counts.every((n) => n >= 0.9 * first)
       ? {
           result: 'fail',
-          detail: `each new socket got the full budget again (${first}, then ${rb.handled} and ${rc.handled} at once)`,
+          detail: `each new socket got the full budget again (${first}, then ${counts.join(', ')} at once)`,
           evidence,
           data,
         }
       : {
           result: 'pass',
-          detail: `new sockets shared the budget (${first}, then ${rb.handled} + ${rc.handled})`,
+          detail: `new sockets shared the budget (${first}, then ${counts.join(' + ')})`,
           evidence,
           data,
         };
@@ -135,6 +150,8 @@ export const escalationCheck: Check = {
     'Close and temporarily block a client that keeps sending past its limit, with growing blocks for repeat offenders (wsguard: `limits.penalties`, close 4429 WSG_BLOCKED). Note: against wsguard this check gets the auditor blocked for `blockMs` (30 s by default).',
   plan: 'keeps sending past the limit on one socket (at most --burst messages) until the server closes it',
   async run(ctx) {
+    if (!ctx.escalate)
+      throw new SkipError('gets the auditor blocked on a defended server: pass --escalate to run it');
     if (ctx.memo.get(BURST) === undefined)
       throw new SkipError('the first burst was never limited (rate-limit.burst)');
     const held = ctx.memo.get(ESCALATE) as Conn | undefined;
@@ -143,13 +160,14 @@ export const escalationCheck: Check = {
     let refused = 0;
     let handled = 0;
     for (let sent = 0; sent < ctx.bounds.burst; ) {
-      const n = Math.min(10, ctx.bounds.burst - sent);
+      const n = Math.min(burstWindow(ctx.rttMs), ctx.bounds.burst - sent);
       for (let i = 0; i < n; i++) conn.send(appMessage(ctx, conn, sent + i));
       sent += n;
       for (let i = 0; i < n; i++) {
         const a = await answer(conn, t);
         if (a.kind === 'closed') {
           conn.close();
+          ctx.memo.set('rate-limit.escalated', true);
           return {
             result: 'pass',
             detail: `closed ${a.code}${a.reason ? ` ${a.reason}` : ''} after ${refused} refusals`,

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls';
 import type { AuditContext } from '../context.js';
-import { isLoopback, SkipError } from '../net.js';
+import { SkipError } from '../net.js';
 import type { CheckDef } from '../types.js';
 
 type Check = CheckDef<AuditContext>;
@@ -31,7 +31,7 @@ export const plainWs: Check = {
     const received = [`HTTP ${pre.status}`];
     if (ctx.target.protocol === 'wss:')
       return { result: 'pass', detail: 'the URL is wss://', evidence: { sent } };
-    if (isLoopback(ctx.target.hostname))
+    if (ctx.loopback)
       return {
         result: 'pass',
         detail: 'plain ws:// on a loopback address (local traffic); audit the public URL too',
@@ -181,4 +181,27 @@ export const serverHeader: Check = {
   },
 };
 
+export const oversized: Check = {
+  id: 'transport.oversized-answers',
+  title: 'Answers larger than any client should read',
+  category: 'transport',
+  severity: 'low',
+  cwe: 'CWE-400',
+  remediation:
+    'Bound what the server sends: frames within the limits it announces, HTTP bodies of a sane size. Clients that read them whole run out of memory (the audit stops reading at 1 MiB per frame and 64 KiB per HTTP body).',
+  plan: 'reads what the other checks saw: frames above 1 MiB (the socket is closed unread) and HTTP bodies above 64 KiB (the rest is not read)',
+  async run(ctx) {
+    const where = [...new Set(ctx.oversized)];
+    if (where.length === 0)
+      return { result: 'pass', detail: 'no frame above 1 MiB and no HTTP body above 64 KiB' };
+    return {
+      result: 'fail',
+      detail: `oversized answers during ${where.slice(0, 5).join(', ')}${where.length > 5 ? ` and ${where.length - 5} more` : ''}`,
+      evidence: { sent: [], received: where.map((w) => `oversized answer during ${w}`) },
+    };
+  },
+};
+
 export const transportChecks: Check[] = [plainWs, tls, deflate, serverHeader];
+/** Runs last: it reports what every other check was sent beyond the audit's read bounds. */
+export const closingTransportChecks: Check[] = [oversized];

@@ -1,0 +1,51 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { SecureWebSocket } from '../../../src/client/index.js';
+import { CHAT_PAYLOAD, startChatApp } from '../../fixtures/chat-app.js';
+import { audit } from './run-audit.js';
+
+describe('audit against an app with only its own schema (no echo)', () => {
+  let app: Awaited<ReturnType<typeof startChatApp>> | undefined;
+  afterEach(async () => {
+    await app?.close();
+    app = undefined;
+  });
+
+  it('given --type/--payload/--secret: nothing above low, no check broken; a client from the same address connects and sends at once', async () => {
+    app = await startChatApp();
+    const run = await audit(app.url, [
+      `--token=${await app.token()}`,
+      `--other-token=${await app.token('other-user')}`,
+      `--secret=${app.secret}`,
+      '--type=chat',
+      `--payload=${CHAT_PAYLOAD}`,
+      // The default pacing, as a user gets it (the test helper lifts it for speed).
+      '--upgrades-per-minute=24',
+    ]);
+    expect(run.report.politeness).toMatchObject({ lockout: null, escalated: false });
+    expect(run.out).toMatch(
+      /No sign that the server limited your address \(\d+ upgrades, at most 24 a minute\)\./,
+    );
+    const serious = run.report.findings.filter(
+      (f) => (f.result === 'fail' || f.result === 'warn') && !['info', 'low'].includes(f.severity),
+    );
+    expect(serious.map((f) => `${f.id}: ${f.detail}`)).toEqual([]);
+    expect(
+      run.report.findings.filter((f) => f.result === 'error').map((f) => `${f.id}: ${f.detail}`),
+    ).toEqual([]);
+    const client = new SecureWebSocket({
+      url: app.url,
+      authToken: await app.token(),
+      reconnect: false,
+      heartbeat: false,
+    });
+    try {
+      expect(
+        await client.send({ type: 'chat', payload: { room: 'general', text: 'right after' } } as never),
+      ).toEqual({
+        delivered: 11,
+      });
+    } finally {
+      client.close();
+    }
+  }, 180_000);
+});
