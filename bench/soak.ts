@@ -494,6 +494,7 @@ async function main(): Promise<void> {
 }
 
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+const signed = (b: number) => `${b >= 0 ? '+' : ''}${mb(b)}`;
 
 type Result = {
   mode: string;
@@ -551,10 +552,10 @@ function markdown(r: Result): string {
     `| heap used between waves (median of first / last quarter) | ${mb(l.heapBytes.from)} | ${mb(l.heapBytes.to)} | ${l.heapPercent}% |`,
     `| RSS between waves | ${mb(l.rssBytes.from)} | ${mb(l.rssBytes.to)} | ${l.rssPercent}% |`,
     r.perUserBound
-      ? `| heap, ${r.perUserBound.users} users sending acked 63 KB CJK results (${r.perUserBound.acked} acked) | ${mb(r.perUserBound.heapBefore)} | ${mb(r.perUserBound.heapAfter)} | +${mb(r.perUserBound.heapAfter - r.perUserBound.heapBefore)}, budget ${mb(r.perUserBound.budgetBytes)}: ${r.perUserBound.withinBudget ? 'within' : 'OVER'} |`
+      ? `| heap, ${r.perUserBound.users} users sending acked 63 KB CJK results (${r.perUserBound.acked} acked) | ${mb(r.perUserBound.heapBefore)} | ${mb(r.perUserBound.heapAfter)} | ${signed(r.perUserBound.heapAfter - r.perUserBound.heapBefore)}, budget ${mb(r.perUserBound.budgetBytes)}: ${r.perUserBound.withinBudget ? 'within' : 'OVER'} |`
       : '| heap, users sending acked 63 KB CJK results | n/a | n/a | n/a |',
     r.perUserBound
-      ? `| RSS, the same | ${mb(r.perUserBound.rssBefore)} | ${mb(r.perUserBound.rssAfter)} | +${mb(r.perUserBound.rssAfter - r.perUserBound.rssBefore)} |`
+      ? `| RSS, the same | ${mb(r.perUserBound.rssBefore)} | ${mb(r.perUserBound.rssAfter)} | ${signed(r.perUserBound.rssAfter - r.perUserBound.rssBefore)} |`
       : '| RSS, the same | n/a | n/a | n/a |',
     '',
     `- leak check: idle heap (no sockets, TTL-bound caches emptied: ${idlePauseMs / 1000} s ` +

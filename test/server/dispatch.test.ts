@@ -256,6 +256,7 @@ describe('dedupe: bounded memory and no amplification', () => {
     await Promise.all(users.map(({ peer, csrf }, k) => sendAcked(peer, csrf, `m${k}`, 200)));
     for (const { peer } of users) peer.frames.length = 0;
     const grown = heapAfterGc() - before;
+    console.log(`[measure] heap growth after 600 acked 63 KB CJK results: ${(grown / 1e6).toFixed(1)} MB`);
     // Unbounded, the cache held 600 × ~126 KB ≈ 76 MB here. Budget: 3 × 256 KiB, plus slack for
     // the sockets' own buffers and the allocator.
     expect(grown).toBeLessThan(3 * 256 * 1024 + 12 * 1024 * 1024);
