@@ -5,7 +5,14 @@ import { SignJWT } from 'jose';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 
-export type Variant = 'bare' | 'ws-json' | 'wsguard' | 'wsguard-redis' | 'socketio';
+export type Variant =
+  | 'bare'
+  | 'ws-json'
+  | 'ws-jose'
+  | 'wsguard'
+  | 'wsguard-base'
+  | 'wsguard-redis'
+  | 'socketio';
 
 export interface Workload {
   variant: Variant;
@@ -17,8 +24,10 @@ export interface Workload {
   durationMs: number;
   /** Share of messages that fail validation (wsguard only). */
   invalidRatio: number;
-  /** Memory phase: only open `sockets` connections and hold them. */
+  /** Memory and connection-setup phases: only open `sockets` connections and hold them. */
   holdOnly?: boolean;
+  /** Index of this process's first socket, when several load processes share a workload. */
+  firstSocket?: number;
 }
 
 export interface LoadResult {
@@ -94,15 +103,19 @@ async function open(
       close: () => s.close(),
     };
   }
+  // Spread over 127.0.0.1-8 as source addresses: tens of thousands of connections (and the
+  // TIME_WAIT they leave) would otherwise run one address out of ephemeral ports.
+  const localAddress = `127.0.0.${1 + (index % 8)}`;
+  const authed = w.variant.startsWith('wsguard') || w.variant === 'ws-jose';
   const ws = new WebSocket(
     url,
-    w.variant.startsWith('wsguard') ? { headers: { Authorization: `Bearer ${token}` } } : {},
+    authed ? { headers: { Authorization: `Bearer ${token}` }, localAddress } : { localAddress },
   );
   ws.on('error', () => {});
   let csrf = '';
   await new Promise<void>((resolve, reject) => {
     ws.once('error', reject);
-    if (!w.variant.startsWith('wsguard')) ws.once('open', () => resolve());
+    if (!authed) ws.once('open', () => resolve());
     else
       ws.on('message', function first(d) {
         const m = JSON.parse(d.toString());
@@ -115,6 +128,7 @@ async function open(
   });
   ws.on('message', (d: Buffer) => {
     if (w.variant === 'bare') return onReply(true);
+    if (w.variant === 'ws-jose') return onReply(d[2] === 0x74 && d[9] === 0x61);
     // `{"type":"ack"` or `{"type":"error"`: byte 9 tells them apart, no need to parse.
     onReply(d[9] === 0x61);
   });
@@ -126,7 +140,8 @@ async function open(
       const id = `${index}-${k++}`;
       const invalid = w.invalidRatio > 0 && k % Math.round(1 / w.invalidRatio) === 0;
       if (w.variant === 'bare') ws.send(`{"n":${n},"data":"${data}"}`);
-      else if (w.variant === 'ws-json') ws.send(`{"id":"${id}","payload":{"n":${n},"data":"${data}"}}`);
+      else if (w.variant === 'ws-json' || w.variant === 'ws-jose')
+        ws.send(`{"id":"${id}","payload":{"n":${n},"data":"${data}"}}`);
       else
         ws.send(
           `{"id":"${id}","type":"echo","payload":{"n":${invalid ? '"bad"' : n},"data":"${data}"},"csrf":"${csrf}"}`,
@@ -151,10 +166,11 @@ export async function runLoad(w: Workload): Promise<LoadResult> {
   let samples = 0;
   const conns: Conn[] = [];
   const sentAt: number[][] = [];
-  for (let i = 0; i < w.sockets; i++) {
+  const first = w.firstSocket ?? 0;
+  const openOne = async (i: number) => {
     const queue: number[] = [];
-    sentAt.push(queue);
-    const conn = await open(w, i, token, (ok) => {
+    sentAt[i] = queue;
+    const conn = await open(w, first + i, token, (ok) => {
       const t0 = queue.shift() as number;
       if (measuring) {
         done++;
@@ -171,8 +187,14 @@ export async function runLoad(w: Workload): Promise<LoadResult> {
         conn.send(done);
       }
     });
-    conns.push(conn);
-  }
+    conns[i] = conn;
+  };
+  // Up to 32 handshakes at a time: 20,000 one after another would take minutes.
+  let next = 0;
+  const opener = async () => {
+    while (next < w.sockets) await openOne(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(32, w.sockets) }, opener));
   if (w.holdOnly) {
     process.send?.({ holding: conns.length });
     await new Promise<void>((r) => process.once('message', () => r()));

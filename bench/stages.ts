@@ -4,6 +4,7 @@
 // The last rows run whole messages through a real guard's connection (a stub socket that
 // drops what it is sent), valid and 50% invalid, so the sum can be checked against the parts.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
@@ -13,6 +14,7 @@ import { createEventBus } from '../src/server/events.js';
 import { createSocketRateStage } from '../src/server/limits/socket-rate.js';
 import { createUserRateStage } from '../src/server/limits/user-rate.js';
 import { createCsrfStage } from '../src/server/pipeline/csrf.js';
+import { createDedupeCache } from '../src/server/pipeline/dedupe.js';
 import { readEnvelope } from '../src/server/pipeline/envelope.js';
 import { ackFrame } from '../src/server/pipeline/frames.js';
 import { createSafeParse, inspectParsed } from '../src/server/pipeline/parse.js';
@@ -27,6 +29,9 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const outDir = argv.find((a) => a.startsWith('--out='))?.slice(6) ?? join(here, 'results');
 const BATCH = 256;
+// --baseline=DIR: a build (`dist/`) of an older commit; its CSRF, dedupe, ack and whole-message
+// rows run in the same process next to the current ones, so before and after share the noise.
+const baseline = argv.find((a) => a.startsWith('--baseline='))?.slice(11);
 
 // The load client's 100 B message, as the server receives it.
 const CSRF = 'c'.repeat(43);
@@ -80,12 +85,12 @@ const scorer = createAnomalyScorer(
 const results = values.map((v) => v.payload);
 
 /** A guard with every stage on, as bench/servers/wsguard.mjs sets it up, and one open connection. */
-async function pipeline() {
-  const guard = createGuard({
+async function pipeline(make_ = { createGuard, memoryStore }) {
+  const guard = make_.createGuard({
     auth: { jwt: { secret: 'bench-secret-bench-secret-bench-secret-01' } },
     logger: false,
     maxPayload: 256 * 1024,
-    store: memoryStore(),
+    store: make_.memoryStore(),
     messages: { echo: schema },
     handlers: { echo: (_c: unknown, payload: unknown) => payload },
     limits: {
@@ -111,7 +116,7 @@ async function pipeline() {
     isOpen: true,
   };
   const req = { url: '/ws', method: 'GET', headers: {}, remoteAddress: '127.0.0.1', encrypted: false };
-  const c = guard.open(socket, { ok: true, ip: '127.0.0.1', principal: { id: 'bench' } }, req);
+  const c = guard.open(socket, { ok: true, ip: '127.0.0.1', principal: { id: 'bench' } } as never, req);
   while (c.state !== 'open') await new Promise((r) => setTimeout(r, 1));
   const csrf = c.csrfToken as string;
   // Ids must differ run to run, or the dedupe cache answers instead of the pipeline.
@@ -137,6 +142,7 @@ interface StageRow {
 
 async function main(): Promise<void> {
   const p = await pipeline();
+  const closers: (() => unknown)[] = [];
   const bench = new Bench({ time: quick ? 150 : 600, warmupTime: quick ? 50 : 200 });
   const each = (name: string, fn: (i: number) => unknown, setup?: () => void) => {
     bench.add(
@@ -158,11 +164,46 @@ async function main(): Promise<void> {
   each('limiter (user, memory store)', (i) => userRate(contexts[i] as MessageContext));
   each('anomaly (burst watch)', (i) => scorer.burstStage(contexts[i] as MessageContext));
   each('ack encoding', (i) => ackFrame(`0-${i}`, results[i]));
+  const dedupe = createDedupeCache({ window: 1000, ttlMs: 60_000, maxUsers: 100_000 });
+  let seq = 0;
+  each('dedupe (get + set, a new id)', () => {
+    const id = `0-${seq++}`;
+    if (dedupe.get('bench', id) === undefined) dedupe.set('bench', id, 'reply');
+  });
   each(
     'whole message, valid (in-process guard)',
     (i) => p.conn.handleMessage(p.pools.valid[i] as Buffer, false),
     p.refill,
   );
+  if (baseline) {
+    const from = (m: string) => import(join(baseline, 'src/server', m));
+    const base = {
+      csrf: (await from('pipeline/csrf.js')).createCsrfStage({ enabled: true, exempt: [] }) as Stage,
+      frames: await from('pipeline/frames.js'),
+      dedupe: (await from('pipeline/dedupe.js')).createDedupeCache({
+        window: 1000,
+        ttlMs: 60_000,
+        maxUsers: 100_000,
+      }) as ReturnType<typeof createDedupeCache>,
+      p: await pipeline({
+        createGuard: (await from('server.js')).createGuard,
+        memoryStore: (await from('stores/memory/index.js')).memoryStore,
+      }),
+    };
+    each('CSRF (baseline)', (i) => base.csrf(contexts[i] as MessageContext));
+    each('ack encoding (baseline)', (i) => base.frames.ackFrame(`0-${i}`, results[i]));
+    let bseq = 0;
+    each('dedupe (get + set, a new id) (baseline)', () => {
+      const id = `0-${bseq++}`;
+      if (base.dedupe.get('bench', id) === undefined) base.dedupe.set('bench', id, 'reply');
+    });
+    each(
+      'whole message, valid (in-process guard) (baseline)',
+      (i) => base.p.conn.handleMessage(base.p.pools.valid[i] as Buffer, false),
+      base.p.refill,
+    );
+    closers.push(base.p.close);
+  }
   each(
     'whole message, 50% invalid (in-process guard)',
     (i) => p.conn.handleMessage(p.pools.mixed[i] as Buffer, false),
@@ -180,12 +221,21 @@ async function main(): Promise<void> {
     };
   });
   await p.close();
-  const result = { date: new Date().toISOString(), node: process.version, batch: BATCH, rows };
+  for (const c of closers) await c();
+  const result = {
+    date: new Date().toISOString(),
+    node: process.version,
+    batch: BATCH,
+    loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
+    baseline: baseline ?? null,
+    rows,
+  };
   const md = [
     `# wsguard per-stage cost (${result.date}, Node ${result.node})`,
     '',
     'One 100 B `echo` message as the load client sends it; each figure is the mean over batches',
-    `of ${BATCH} messages, in µs per message (in-process, no sockets).`,
+    `of ${BATCH} messages, in µs per message (in-process, no sockets). Load average ${result.loadAverage.join(', ')}.`,
+    ...(baseline ? ['', `Rows marked (baseline) run the build in ${baseline}, in the same process.`] : []),
     '',
     '| stage | µs/msg | ± % |',
     '| --- | ---: | ---: |',

@@ -14,6 +14,7 @@ import {
   type WsGuardServer,
 } from 'wsguard/server';
 import { z } from 'zod';
+import { type ChatLine, chatLine } from './events.js';
 
 /** Static token accepted outside production, so the seed's scripts work with their defaults. */
 export const DEV_TOKEN = 'test_token';
@@ -84,7 +85,7 @@ const room = (authorize: ChannelOptions<DemoUser>['authorize']): ChannelOptions<
   authorize,
   publish: { typing: z.object({}) },
   transformPublish: (user, _event, payload) => ({ ...(payload as object), from: user.id }),
-  // Accepted now, kept once channel history and presence land.
+  // A client back within 2 minutes gets the lines it missed (the last 100); the ack lists who is here.
   history: { size: 100, ttlMs: 120_000 },
   presence: true,
 });
@@ -148,12 +149,13 @@ export function setupWebSockets(server: Server | HttpsServer): WsGuardServer {
     handlers: {
       echo: (_ctx, payload) => payload,
       chat: async (ctx, { room, text }) => {
-        const line = { from: ctx.user.id, text, at: Date.now() };
+        // The shape the page validates (server/events.ts): a line that does not fit is a bug here.
+        const line: ChatLine = chatLine.parse({ from: ctx.user.id, text, at: Date.now() });
         if (room === undefined) ctx.broadcast('chat', line);
         else await ctx.publish(`room:${room}`, 'chat', line);
       },
       dm: async (ctx, { to, text }) => {
-        await ctx.publish(`user:${to}`, 'dm', { from: ctx.user.id, text, at: Date.now() });
+        await ctx.publish(`user:${to}`, 'dm', chatLine.parse({ from: ctx.user.id, text, at: Date.now() }));
       },
     },
   });

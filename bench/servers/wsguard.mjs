@@ -1,7 +1,10 @@
 import { createServer } from 'node:http';
 import { z } from 'zod';
-import { memoryStore, redisStore, setupWebSockets } from '../../dist/src/server/index.js';
 import { serve } from './common.mjs';
+
+// WSGUARD_DIST: another build (the bench's --baseline), else this checkout's dist/.
+const dist = process.env.WSGUARD_DIST ?? new URL('../../dist', import.meta.url).pathname;
+const { memoryStore, redisStore, setupWebSockets } = await import(`${dist}/src/server/index.js`);
 
 // (c) wsguard, built (dist), with every stage on: JWT auth, Zod schema, CSRF, rate limits (set
 // high enough not to trigger), anomaly scoring (thresholds out of reach), memory store.

@@ -1,5 +1,6 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { ErrorBoundary } from './examples/error-boundary';
 import { WebSocketExample } from './examples/websocket-example';
 import './styles.css';
 
@@ -20,7 +21,9 @@ const root = document.getElementById('root');
 if (root) {
   createRoot(root).render(
     <StrictMode>
-      <WebSocketExample token={devToken} />
+      <ErrorBoundary name="chat">
+        <WebSocketExample token={devToken} />
+      </ErrorBoundary>
     </StrictMode>,
   );
 }

@@ -46,3 +46,20 @@ export function watchBrowser(signals: BrowserSignals): () => void {
     doc?.removeEventListener('visibilitychange', visibility);
   };
 }
+
+/**
+ * The browser's signals as a client uses them: back online or visible again wakes a waiting
+ * reconnect; offline or visible again checks an open connection's health at once.
+ */
+export function watchClient(client: { open(): boolean; check(): void; wake(why: string): void }): () => void {
+  return watchBrowser({
+    online: () => client.wake('online'),
+    offline: () => {
+      if (client.open()) client.check();
+    },
+    visible: () => {
+      if (client.open()) client.check();
+      else client.wake('visible');
+    },
+  });
+}

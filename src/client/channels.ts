@@ -1,5 +1,14 @@
-import type { ChannelEvents, ChannelMap, ChannelName, ChannelPublish } from '../protocol/define.js';
-import { ControlType, isChannelName, type StreamPosition, type SubscribeResult } from '../protocol/index.js';
+import { ControlType, isChannelName, type SubscribeResult } from '../protocol/index.js';
+import {
+  acked,
+  admit,
+  MAX_PENDING,
+  newStream,
+  type PresenceView,
+  presenceChanged,
+  type StreamState,
+} from './channel-stream.js';
+import type { Publication, SubscribeHandlers, Subscription, SubscriptionState } from './channel-types.js';
 import {
   ClosedError,
   InvalidMessageError,
@@ -9,70 +18,16 @@ import {
   type ServerErrorCode,
 } from './errors.js';
 
-/** One publication received on a channel. */
-export interface Publication<Event extends string = string, Payload = unknown> {
-  channel: string;
-  event: Event;
-  payload: Payload;
-  /** Position in the channel's history (channels that keep history). */
-  offset?: number;
-  /** History epoch the offset belongs to. */
-  epoch?: string;
-}
-
-/** The publications of an `event -> payload` map, as a union discriminated by `event`. */
-export type PublicationOf<Events extends Record<string, unknown>> = {
-  [E in keyof Events & string]: Publication<E, Events[E]>;
-}[keyof Events & string];
-
-export type { SubscribeResult };
-
-/**
- * `subscribing`: waiting for the server's ack (also while reconnecting: the client resubscribes
- * on its own); `subscribed`: publications flow; `unsubscribed`: over for good.
- */
-export type SubscriptionState = 'subscribing' | 'subscribed' | 'unsubscribed';
-
-export interface SubscribeHandlers<Events extends Record<string, unknown> = Record<string, unknown>> {
-  /** Every publication on the channel, in order. */
-  onPublication(publication: PublicationOf<Events>): void;
-  /**
-   * The subscription ended without `unsubscribe()`: the server dropped it (`unsubscribed`, e.g.
-   * WSG_FORBIDDEN after a token refresh) or refused the resubscribe after a reconnect. The
-   * client does not subscribe again on its own.
-   */
-  onUnsubscribed?(error: Error): void;
-  /** Every ack of the subscription: the first one and the one after each reconnect. */
-  onSubscribed?(result: SubscribeResult): void;
-}
-
-export interface Subscription {
-  readonly channel: string;
-  readonly state: SubscriptionState;
-  /** Ends this subscription; resolves once the server acked (at once if other handles remain). */
-  unsubscribe(): Promise<void>;
-}
-
-/** The channel methods of `SecureWebSocket`, typed by its channel map. */
-export interface ChannelApi<Ch extends ChannelMap> {
-  /**
-   * Subscribes to a channel; resolves with the handle once the server acked, rejects with a
-   * `ServerError` (WSG_FORBIDDEN, WSG_UNKNOWN_CHANNEL, WSG_TOO_MANY_SUBSCRIPTIONS, ...) when it
-   * refused. The client resubscribes after every reconnect (the server authorizes again).
-   */
-  subscribe<C extends ChannelName<Ch>>(
-    channel: C,
-    handlers: SubscribeHandlers<ChannelEvents<Ch, C>>,
-  ): Promise<Subscription>;
-  /** Publishes an event the channel declares for clients; resolves on the server's ack. */
-  publish<C extends ChannelName<Ch>, E extends keyof ChannelPublish<Ch, C> & string>(
-    channel: C,
-    event: E,
-    payload: ChannelPublish<Ch, C>[E],
-  ): Promise<void>;
-  /** Channels this client is subscribed (or subscribing) to. */
-  subscriptions(): string[];
-}
+export type {
+  ChannelApi,
+  PresenceView,
+  Publication,
+  PublicationOf,
+  SubscribeHandlers,
+  SubscribeResult,
+  Subscription,
+  SubscriptionState,
+} from './channel-types.js';
 
 /** What the manager needs from the socket: its outbox, its debug log, its events. */
 interface Outbox {
@@ -109,8 +64,8 @@ interface Entry {
   busy: boolean;
   /** Promises of `unsubscribe()` calls waiting for the server. */
   leaving: (() => void)[];
-  /** Last known position, sent as `since` on a resubscribe. */
-  since: StreamPosition | undefined;
+  /** Last delivered position (sent as `since` on a resubscribe), held publications, presence. */
+  stream: StreamState;
 }
 
 /** Most channels one client tracks; the server's default `maxSubscriptions` is 100. */
@@ -170,15 +125,13 @@ export function createChannelManager(outbox: Outbox, log: Log, events: Events): 
     if (want && !entry.subscribed) {
       entry.busy = true;
       const fields: Record<string, unknown> = { channel: entry.channel };
-      if (entry.since) fields.since = entry.since;
+      if (entry.stream.since) fields.since = entry.stream.since;
       outbox.sendControl(ControlType.Subscribe, fields, resubscribing).then(
         (result) => {
           entry.busy = false;
           entry.subscribed = true;
           const r = (typeof result === 'object' && result !== null ? result : {}) as SubscribeResult;
-          if (typeof r.epoch === 'string' && typeof r.offset === 'number') {
-            entry.since = { epoch: r.epoch, offset: r.offset };
-          }
+          acked(entry.stream, r as unknown as Record<string, unknown>);
           for (const l of entry.listeners) {
             l.state = 'subscribed';
             if (l.settle) {
@@ -191,6 +144,8 @@ export function createChannelManager(outbox: Outbox, log: Log, events: Events): 
               listenerFailed(err, 'onSubscribed');
             }
           }
+          if (entry.stream.presence) notifyPresence(entry);
+          for (const msg of entry.stream.pending.splice(0)) deliver(entry, msg);
           reconcile(entry);
         },
         (err: Error) => {
@@ -220,18 +175,46 @@ export function createChannelManager(outbox: Outbox, log: Log, events: Events): 
     }
   };
 
+  const notifyPresence = (entry: Entry) => {
+    const view = entry.stream.presence as PresenceView;
+    for (const l of entry.listeners) {
+      try {
+        l.handlers.onPresence?.(view);
+      } catch (err) {
+        listenerFailed(err, 'onPresence');
+      }
+    }
+  };
+
   const route = (msg: Record<string, unknown>) => {
-    const { channel, event, offset, epoch } = msg;
+    const { channel, event } = msg;
     if (typeof channel !== 'string' || typeof event !== 'string') {
       log('ignored a malformed publication');
       return;
     }
     const entry = entries.get(channel);
-    if (!entry?.subscribed) return;
-    const publication: Publication = { channel, event, payload: msg.payload };
+    if (!entry) return;
+    if (!entry.subscribed) {
+      // The ack is on its way (a replay follows it): deliver in order once it is in.
+      if (entry.busy && entry.listeners.size > 0 && entry.stream.pending.length < MAX_PENDING) {
+        entry.stream.pending.push(msg);
+      }
+      return;
+    }
+    deliver(entry, msg);
+  };
+
+  const deliver = (entry: Entry, msg: Record<string, unknown>) => {
+    // Never twice: a replay overlapping a live publication is dropped by its offset.
+    if (!admit(entry.stream, msg)) return;
+    const { offset, epoch } = msg;
+    const publication: Publication = {
+      channel: entry.channel,
+      event: msg.event as string,
+      payload: msg.payload,
+    };
     if (typeof offset === 'number') publication.offset = offset;
     if (typeof epoch === 'string') publication.epoch = epoch;
-    if (typeof offset === 'number' && typeof epoch === 'string') entry.since = { epoch, offset };
     for (const l of entry.listeners) {
       try {
         l.handlers.onPublication(publication as never);
@@ -264,7 +247,7 @@ export function createChannelManager(outbox: Outbox, log: Log, events: Events): 
           subscribed: false,
           busy: false,
           leaving: [],
-          since: undefined,
+          stream: newStream(),
         };
         entries.set(channel, entry);
       }
@@ -278,6 +261,12 @@ export function createChannelManager(outbox: Outbox, log: Log, events: Events): 
             channel,
             get state() {
               return l.state;
+            },
+            get recovered() {
+              return e.stream.recovered;
+            },
+            get presence() {
+              return e.stream.presence;
             },
             unsubscribe() {
               if (!e.listeners.has(l)) return Promise.resolve();
@@ -325,6 +314,11 @@ export function createChannelManager(outbox: Outbox, log: Log, events: Events): 
 
     onFrame(msg) {
       if (msg.type === ControlType.Publication) return route(msg);
+      if (msg.type === ControlType.Presence) {
+        const entry = typeof msg.channel === 'string' ? entries.get(msg.channel) : undefined;
+        if (entry?.subscribed && presenceChanged(entry.stream, msg)) notifyPresence(entry);
+        return;
+      }
       if (msg.type !== ControlType.Unsubscribed) return;
       const { channel, code } = msg;
       if (typeof channel !== 'string') return;
@@ -344,6 +338,7 @@ export function createChannelManager(outbox: Outbox, log: Log, events: Events): 
     connectionLost() {
       for (const entry of entries.values()) {
         entry.subscribed = false;
+        entry.stream.pending.length = 0;
         for (const l of entry.listeners) if (l.state === 'subscribed') l.state = 'subscribing';
       }
     },

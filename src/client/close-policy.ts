@@ -1,5 +1,12 @@
-import { CloseCode, type ErrorCode, parseCloseReason } from '../protocol/index.js';
+import {
+  CloseCode,
+  type ErrorCode,
+  type ErrorCodeInfo,
+  ErrorCodes,
+  parseCloseReason,
+} from '../protocol/index.js';
 import { type BackoffOptions, backoffDelay } from './backoff.js';
+import { BOUNDS, clampRetryAfter } from './bounds.js';
 import { AuthError, ConnectionError } from './errors.js';
 import type { TransportClose } from './transport.js';
 
@@ -19,6 +26,8 @@ export type CloseCause =
   | 'refresh-failed'
   /** The server broke the protocol (e.g. a malformed `auth_ok`). */
   | 'protocol'
+  /** The server sent a message over the inbound bound; the client closed with 1009. */
+  | 'too-large'
   /** `close()` was called. */
   | 'client';
 
@@ -89,6 +98,12 @@ export interface CloseDecision {
   retryAfterMs: number;
 }
 
+/** True for a wsguard code whose close makes the client stop (e.g. `WSG_ANOMALY`, 1008). */
+export function stopsClient(code: string): boolean {
+  const info = (ErrorCodes as Record<string, ErrorCodeInfo | undefined>)[code];
+  return info?.closes === true && closeAction({ code: info.closeCode }) === 'stop';
+}
+
 /** Unlisted codes: 4xxx are application codes that wsguard does not send, so stop; others retry. */
 export function closeAction(info: Pick<CloseInfo, 'code' | 'httpStatus'>): CloseAction {
   if (info.httpStatus !== undefined) {
@@ -113,6 +128,9 @@ export function withReason(info: CloseInfo): CloseInfo {
   const parsed = parseCloseReason(info.reason);
   if (parsed.code !== undefined) info.errorCode = parsed.code;
   if (parsed.retryAfterMs !== undefined) info.retryAfterMs = parsed.retryAfterMs;
+  const retryAfterMs = clampRetryAfter(info.retryAfterMs, BOUNDS.maxReconnectRetryAfterMs);
+  if (retryAfterMs === undefined) delete info.retryAfterMs;
+  else info.retryAfterMs = retryAfterMs;
   return info;
 }
 
@@ -175,6 +193,9 @@ export function nextStep(info: CloseInfo, state: CloseState, config: CloseConfig
     attempts = 0;
     seen = { ...info, attempt: 0 };
   }
+  // The one fresh-token retry is not earned back by an `auth_ok` alone (a server could answer
+  // every connect with one and refuse the next refresh), only by a connection that lasted.
+  if (state.uptimeMs !== undefined && state.uptimeMs >= BOUNDS.reauthResetUptimeMs) authRetried = false;
   const decision: CloseDecision =
     reconnect === false ? { action: 'stop', retryAfterMs: 0 } : decideClose(seen, config.shouldReconnect);
   let action = decision.action;
@@ -196,6 +217,11 @@ export function nextStep(info: CloseInfo, state: CloseState, config: CloseConfig
     if (!error && authRefused) {
       error =
         state.authError ?? new AuthError('the server refused the token', info.errorCode ?? 'WSG_AUTH_FAILED');
+    } else if (!error && info.errorCode === 'WSG_ANOMALY') {
+      error = new ConnectionError(
+        `the server closed the connection as abusive (close ${info.code} WSG_ANOMALY): too many refused messages; ` +
+          'the client does not reconnect on its own',
+      );
     } else if (!error && info.code !== 1000) {
       const what = info.httpStatus !== undefined ? `HTTP ${info.httpStatus}` : `close ${info.code}`;
       error = new ConnectionError(
@@ -204,11 +230,9 @@ export function nextStep(info: CloseInfo, state: CloseState, config: CloseConfig
     }
     return { ...base, action: 'stop', delayMs: 0, error };
   }
-  // A failed refresh reconnects at once: the session is fine, only its token was not renewed.
-  const delayMs =
-    info.cause === 'refresh-failed'
-      ? 0
-      : Math.max(backoffDelay(attempts - 1, config.backoff, config.random), decision.retryAfterMs);
+  // Every failure path waits out the backoff, a failed refresh too: a server that refuses every
+  // refresh would otherwise drive a reconnect (and getToken()) storm.
+  const delayMs = Math.max(backoffDelay(attempts - 1, config.backoff, config.random), decision.retryAfterMs);
   return { ...base, action: action === 'reauth' ? 'reauth' : 'reconnect', delayMs, error: undefined };
 }
 
@@ -225,4 +249,44 @@ export function closeInfoOf(t: TransportClose, attempt: number, refreshing: bool
   withReason(info);
   if (refreshing && t.code === 4401) info.cause = 'refresh-failed';
   return info;
+}
+
+/**
+ * What the client remembers between closes (failed attempts in a row, the one fresh-token
+ * retry, the server's words when it refused a token), and the next step decided from it.
+ */
+export interface CloseLedger {
+  /** Failed attempts in a row. */
+  readonly attempts: number;
+  /** The server refused the token while authenticating; the close that follows reports this. */
+  authRefused(error: AuthError): void;
+  /** `auth_ok` arrived: an earlier refusal's words no longer apply (the one retry stays spent). */
+  authenticated(): void;
+  /** A refresh succeeded: the server took a fresh token, so a later refusal earns its retry again. */
+  refreshed(): void;
+  /** Decides (and remembers) the next step after `closed`; `uptimeMs` if the connection was open. */
+  next(closed: CloseInfo, uptimeMs: number | undefined, config: CloseConfig): NextStep;
+}
+
+export function createCloseLedger(): CloseLedger {
+  let state: CloseState = { attempts: 0, authRetried: false, uptimeMs: undefined, authError: undefined };
+  return {
+    get attempts() {
+      return state.attempts;
+    },
+    authRefused(error) {
+      state.authError = error;
+    },
+    authenticated() {
+      state.authError = undefined;
+    },
+    refreshed() {
+      state.authRetried = false;
+    },
+    next(closed, uptimeMs, config) {
+      const step = nextStep(closed, { ...state, uptimeMs }, config);
+      state = { ...state, attempts: step.attempts, authRetried: step.authRetried };
+      return step;
+    },
+  };
 }

@@ -18,6 +18,8 @@ export interface DialOptions {
   WebSocket: WebSocketConstructor | undefined;
   tokens: TokenSource;
   log: DebugLog;
+  /** The inbound bound for this connection's socket. @default 1 MiB */
+  maxInboundBytes?: number;
 }
 
 /** What one connection attempt reports; nothing is reported once `current()` turns false. */
@@ -59,22 +61,28 @@ export async function dial(o: DialOptions, h: DialHandlers): Promise<void> {
   if (o.authTransport === 'protocol') protocols.push(BEARER_SUBPROTOCOL_PREFIX + token);
   let transport: Transport | undefined;
   try {
-    transport = openTransport(Ctor, o.url, protocols, {
-      open: () => {
-        if (!h.current()) return;
-        h.opened();
-        if (o.authTransport === 'message' && h.current()) {
-          transport?.send(JSON.stringify({ type: 'auth', token }));
-          o.log('auth sent');
-        }
+    transport = openTransport(
+      Ctor,
+      o.url,
+      protocols,
+      {
+        open: () => {
+          if (!h.current()) return;
+          h.opened();
+          if (o.authTransport === 'message' && h.current()) {
+            transport?.send(JSON.stringify({ type: 'auth', token }));
+            o.log('auth sent');
+          }
+        },
+        message: (text) => {
+          if (h.current()) h.message(text, token);
+        },
+        close: (info) => {
+          if (h.current()) h.closed(info);
+        },
       },
-      message: (text) => {
-        if (h.current()) h.message(text, token);
-      },
-      close: (info) => {
-        if (h.current()) h.closed(info);
-      },
-    });
+      o.maxInboundBytes,
+    );
   } catch (err) {
     return h.fatal(new ConnectionError('cannot open the WebSocket', { cause: err }));
   }

@@ -103,11 +103,19 @@ export class InvalidMessageError extends SecureWebSocketError {
 export class ClosedError extends SecureWebSocketError {
   /** The close code that ended the client, when a socket closed. */
   readonly closeCode: number | undefined;
+  /** The server's reason code from the close (e.g. `WSG_ANOMALY`), when it gave one. */
+  readonly errorCode: ServerErrorCode | undefined;
 
-  constructor(message: string, maybeHandled: boolean, closeCode?: number, options?: { cause?: unknown }) {
+  constructor(
+    message: string,
+    maybeHandled: boolean,
+    closeCode?: number,
+    options?: { cause?: unknown; errorCode?: ServerErrorCode },
+  ) {
     super(message, maybeHandled, options);
     this.name = 'ClosedError';
     this.closeCode = closeCode;
+    this.errorCode = options?.errorCode;
   }
 }
 
@@ -116,5 +124,21 @@ export class ConnectionError extends SecureWebSocketError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, false, options);
     this.name = 'ConnectionError';
+  }
+}
+
+/**
+ * The server sent a message larger than the client's inbound bound (the announced
+ * `limits.maxPayload`, else 1 MiB): the client closed the connection with 1009 and reconnects
+ * after the backoff. The message was not delivered.
+ */
+export class InboundTooLargeError extends SecureWebSocketError {
+  /** The bound in bytes that the message exceeded. */
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(`the server sent a message larger than ${limit} bytes`, false);
+    this.name = 'InboundTooLargeError';
+    this.limit = limit;
   }
 }

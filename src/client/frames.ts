@@ -1,4 +1,11 @@
-import { ControlType, ErrorCodes, isErrorCode } from '../protocol/index.js';
+import {
+  type AnnouncedLimits,
+  ControlType,
+  ErrorCodes,
+  isErrorCode,
+  readAnnouncedLimits,
+} from '../protocol/index.js';
+import { BOUNDS, clampRetryAfter } from './bounds.js';
 import { SERVER_ERROR_CODE_PATTERN, type ServerErrorCode } from './errors.js';
 import { isObject } from './util.js';
 
@@ -11,6 +18,8 @@ export type ServerFrame =
       expiresAt: number | undefined;
       /** The server's largest frame, when it says. */
       maxPayload: number | undefined;
+      /** The session's limits, when the server announces them. */
+      limits: AnnouncedLimits | undefined;
     }
   /** An `auth_ok` without a session id or CSRF token: the server broke the protocol. */
   | { kind: 'bad_auth_ok' }
@@ -25,13 +34,38 @@ export type ServerFrame =
     }
   | { kind: 'pong'; ts: number }
   | { kind: 'session_expiring' }
-  | { kind: 'refresh_ok'; csrfToken: unknown; expiresAt: unknown }
+  | { kind: 'refresh_ok'; csrfToken: unknown; expiresAt: unknown; limits: AnnouncedLimits | undefined }
   /** `publication`, `unsubscribed`, `presence`: for the channel manager. */
   | { kind: 'channel'; msg: Record<string, unknown> }
   /** An application event. */
   | { kind: 'event'; type: string; payload: unknown }
-  /** Not JSON. */
+  /** Not JSON, or JSON with a key the server would refuse (`__proto__`, `constructor.prototype`). */
   | { kind: 'invalid' };
+
+/**
+ * Whether a parsed message has a key the server refuses too: an own `__proto__` anywhere, or a
+ * `constructor` object with its own `prototype`. Harmless to JSON.parse's output, but an app
+ * that merges the payload into its objects would be polluted. Iterative: depth cannot overflow.
+ */
+export function hasPollutingKey(root: unknown): boolean {
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== 'object' || node === null) continue;
+    if (Array.isArray(node)) {
+      for (const v of node) if (typeof v === 'object' && v !== null) stack.push(v);
+      continue;
+    }
+    for (const k of Object.keys(node)) {
+      if (k === '__proto__') return true;
+      const v = (node as Record<string, unknown>)[k];
+      if (typeof v !== 'object' || v === null) continue;
+      if (k === 'constructor' && Object.hasOwn(v, 'prototype')) return true;
+      stack.push(v);
+    }
+  }
+  return false;
+}
 
 /** Parses a text frame; undefined for frames the client ignores (no type, or a client-to-server type). */
 export function parseServerFrame(text: string): ServerFrame | undefined {
@@ -42,18 +76,29 @@ export function parseServerFrame(text: string): ServerFrame | undefined {
     return { kind: 'invalid' };
   }
   if (!isObject(msg) || typeof msg.type !== 'string') return undefined;
+  if (hasPollutingKey(msg)) return { kind: 'invalid' };
   switch (msg.type) {
     case 'auth_ok': {
       const { sessionId, csrfToken, expiresAt, limits } = msg;
-      if (typeof sessionId !== 'string' || typeof csrfToken !== 'string' || csrfToken.length === 0) {
+      if (
+        typeof sessionId !== 'string' ||
+        sessionId.length > BOUNDS.maxSessionIdLength ||
+        typeof csrfToken !== 'string' ||
+        csrfToken.length === 0 ||
+        csrfToken.length > BOUNDS.maxCsrfTokenLength
+      ) {
         return { kind: 'bad_auth_ok' };
       }
       return {
         kind: 'auth_ok',
         sessionId,
         csrfToken,
-        expiresAt: typeof expiresAt === 'number' ? expiresAt : undefined,
-        maxPayload: isObject(limits) && typeof limits.maxPayload === 'number' ? limits.maxPayload : undefined,
+        expiresAt: typeof expiresAt === 'number' && Number.isFinite(expiresAt) ? expiresAt : undefined,
+        maxPayload:
+          isObject(limits) && Number.isInteger(limits.maxPayload) && (limits.maxPayload as number) > 0
+            ? (limits.maxPayload as number)
+            : undefined,
+        limits: readAnnouncedLimits(limits),
       };
     }
     case 'ack':
@@ -74,8 +119,7 @@ export function parseServerFrame(text: string): ServerFrame | undefined {
             : isErrorCode(code)
               ? ErrorCodes[code].message
               : 'Refused',
-        retryAfterMs:
-          typeof msg.retryAfterMs === 'number' && msg.retryAfterMs >= 0 ? msg.retryAfterMs : undefined,
+        retryAfterMs: clampRetryAfter(msg.retryAfterMs, BOUNDS.maxReconnectRetryAfterMs),
       };
     }
     case 'pong':
@@ -83,7 +127,12 @@ export function parseServerFrame(text: string): ServerFrame | undefined {
     case 'session_expiring':
       return { kind: 'session_expiring' };
     case 'refresh_ok':
-      return { kind: 'refresh_ok', csrfToken: msg.csrfToken, expiresAt: msg.expiresAt };
+      return {
+        kind: 'refresh_ok',
+        csrfToken: msg.csrfToken,
+        expiresAt: msg.expiresAt,
+        limits: readAnnouncedLimits(msg.limits),
+      };
     case ControlType.Publication:
     case ControlType.Unsubscribed:
     case ControlType.Presence:

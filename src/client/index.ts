@@ -14,6 +14,7 @@ export type {
 export { type BackoffOptions, backoffDelay } from './backoff.js';
 export {
   MAX_CLIENT_CHANNELS,
+  type PresenceView,
   type Publication,
   type PublicationOf,
   type SubscribeHandlers,
@@ -33,6 +34,7 @@ export {
   AuthError,
   ClosedError,
   ConnectionError,
+  InboundTooLargeError,
   InvalidMessageError,
   MessageExpiredError,
   QueueOverflowError,

@@ -1,4 +1,5 @@
-import { APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
+import type { AnnouncedLimits } from '../protocol/index.js';
+import { BOUNDS, safeTimeout } from './bounds.js';
 import {
   AckTimeoutError,
   ClosedError,
@@ -10,36 +11,23 @@ import {
 } from './errors.js';
 import { messageId, utf8Length } from './ids.js';
 import type { DebugLog } from './logger.js';
+import {
+  isRetryable,
+  type Pending,
+  type Prepared,
+  prepareMessage,
+  type QueueEvent,
+  type WaitReason,
+} from './message.js';
 import type { ResolvedOptions } from './options.js';
+import { createPacer } from './pacer.js';
 import { createMessageQueue } from './queue.js';
-import { isObject, MAX_TIMER_MS, type Timer, toError } from './util.js';
+import { MAX_TIMER_MS, type Timer } from './util.js';
 
-/** Why application messages wait instead of going out. */
-export type WaitReason =
-  /** The first connection is being dialed or authenticated. */
-  | 'connecting'
-  /** The connection was lost; the client is dialing again (or waiting out the backoff). */
-  | 'reconnecting'
-  /** The browser says it is offline; the client dials again on `online`. */
-  | 'offline'
-  /** A session refresh is under way; sends resume on `refresh_ok`. */
-  | 'refreshing'
-  /** The server answered WSG_RATE_LIMITED; sends resume after its `retryAfterMs`. */
-  | 'paused'
-  /** The client is closed. */
-  | 'closed';
+export type { QueueEvent, WaitReason } from './message.js';
 
-/** The outbox as the `queue` event reports it. */
-export interface QueueEvent {
-  /** Messages waiting to be sent: queued while not connected, or waiting to be resent (`queueSize`). */
-  queued: number;
-  /** Messages written on the current socket and waiting for their ack. */
-  inflight: number;
-  /** Sends are held because the server answered WSG_RATE_LIMITED. */
-  paused: boolean;
-  /** Why the queued messages wait; absent when none waits. */
-  reason?: WaitReason;
-}
+/** Longest wait the client honours from a `retryAfterMs`: a larger value is a bug or hostile. */
+export const MAX_RETRY_AFTER_MS = 60_000;
 
 /** What a frame needs from the current session. */
 export interface SessionLink {
@@ -76,15 +64,19 @@ export interface Outbox {
   sendControl(type: string, fields: Record<string, unknown>, first?: boolean): Promise<unknown>;
   /** Resends what the last connection left unacked, then the queue, in order. */
   flush(): void;
-  /** A connection was authenticated: everything waiting goes out, resends first. */
-  resume(): void;
+  /** A connection was authenticated with these limits: everything waiting goes out, resends first. */
+  resume(limits?: AnnouncedLimits): void;
+  /** `refresh_ok` announced the session's limits (undefined: it did not, keep the current ones). */
+  announce(limits: AnnouncedLimits | undefined): void;
+  /** A control frame (ping, refresh) goes out: it takes from the same buckets. Returns it. */
+  control(frame: string): string;
   ack(id: unknown, result: unknown): void;
   /** The server answered `error` to message `id`. */
   refused(id: string, code: ServerErrorCode, message: string, retryAfterMs: number | undefined): void;
   /** The connection ended: what was on the wire waits for a resend on the next one. */
   disconnected(): void;
-  /** The client stopped: every message rejects with ClosedError. */
-  close(code: number, cause: Error | undefined): void;
+  /** The client stopped: every message rejects with ClosedError, saying why (`cause`, `errorCode`). */
+  close(code: number, cause: Error | undefined, errorCode?: ServerErrorCode): void;
   /** Reports a `queue` event if the outbox or the reason it waits changed. */
   changed(): void;
   /** Waiting to be sent or resent. */
@@ -93,51 +85,7 @@ export interface Outbox {
   readonly pendingAcks: number;
 }
 
-interface Pending {
-  readonly id: string;
-  readonly type: string;
-  readonly payloadJson: string | undefined;
-  /** Further top-level fields of a channel control message, as `,"k":v…`. */
-  readonly fieldsJson?: string;
-  readonly bytes: number;
-  readonly enqueuedAt: number;
-  resolve(result: unknown): void;
-  reject(err: Error): void;
-  /** Written on the current socket and not yet answered. */
-  onWire: boolean;
-  firstSentAt?: number;
-  ackTimer?: Timer;
-  csrfUsed?: string;
-  csrfRetried?: boolean;
-}
-
-type Prepared = Omit<Pending, 'resolve' | 'reject'>;
-
-/** Checks and encodes `send()`'s argument; a bad one throws InvalidMessageError. */
-export function prepareMessage(message: unknown, now: number): Prepared {
-  if (!isObject(message)) throw new InvalidMessageError('type', 'send() needs { type, payload }');
-  const { type, payload } = message;
-  if (typeof type !== 'string' || !APP_TYPE_PATTERN.test(type) || isReservedType(type)) {
-    throw new InvalidMessageError('type', `invalid message type: ${String(type).slice(0, 64)}`);
-  }
-  let payloadJson: string | undefined;
-  try {
-    payloadJson = payload === undefined ? undefined : JSON.stringify(payload);
-  } catch (err) {
-    throw new InvalidMessageError('payload', `payload is not JSON: ${toError(err).message}`);
-  }
-  if (payload !== undefined && payloadJson === undefined) {
-    throw new InvalidMessageError('payload', 'payload is not JSON');
-  }
-  return {
-    id: messageId(),
-    type,
-    payloadJson,
-    bytes: utf8Length(type) + (payloadJson === undefined ? 0 : utf8Length(payloadJson)),
-    enqueuedAt: now,
-    onWire: false,
-  };
-}
+export { prepareMessage };
 
 export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outbox {
   const o = { ...settings, ...hooks };
@@ -149,6 +97,9 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
   let pausedUntil = 0;
   let pauseTimer: Timer | undefined;
   let ttlTimer: Timer | undefined;
+  const pacer = createPacer(o.now);
+  /** Set while the head of the line waits for the buckets; cleared when it may go. */
+  let paceTimer: Timer | undefined;
   let last: QueueEvent = { queued: 0, inflight: 0, paused: false };
 
   const writable = () => o.blocked() === undefined && o.now() >= pausedUntil;
@@ -166,7 +117,7 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
     const paused = o.now() < pausedUntil;
     const event: QueueEvent = { queued: waiting, inflight: onWire, paused };
     if (waiting > 0) {
-      const reason = o.blocked() ?? (paused ? 'paused' : undefined);
+      const reason = o.blocked() ?? (paused ? 'paused' : paceTimer !== undefined ? 'paced' : undefined);
       if (reason !== undefined) event.reason = reason;
     }
     if (
@@ -195,18 +146,41 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
     changed();
   };
 
-  /** Writes `p` on the current socket with the session's CSRF token. `p` is in `inflight`. */
-  const write = (p: Pending) => {
+  const paceAgainIn = (ms: number) => {
+    if (paceTimer !== undefined) return;
+    o.log('paced', { ms });
+    paceTimer = setTimeout(
+      () => {
+        paceTimer = undefined;
+        flush();
+      },
+      Math.min(MAX_TIMER_MS, Math.max(1, ms)),
+    );
+  };
+
+  /**
+   * Writes `p` on the current socket with the session's CSRF token if the buckets allow it now;
+   * false when it must wait (a timer flushes again). `p` is in `inflight`.
+   */
+  const write = (p: Pending): boolean => {
     const session = o.session() as SessionLink;
     const payload = p.payloadJson === undefined ? '' : `,"payload":${p.payloadJson}`;
     const frame = `{"id":${JSON.stringify(p.id)},"type":${JSON.stringify(p.type)}${payload}${p.fieldsJson ?? ''},"csrf":${JSON.stringify(session.csrf)}}`;
-    if (session.maxPayload !== undefined && utf8Length(frame) > session.maxPayload) {
+    const bytes = utf8Length(frame);
+    if (session.maxPayload !== undefined && bytes > session.maxPayload) {
       settle(p);
       p.reject(
         new InvalidMessageError('too-large', `message larger than the server's ${session.maxPayload} bytes`),
       );
-      return;
+      return true;
     }
+    if (paceTimer !== undefined) return false;
+    const wait = pacer.wait(p.type, bytes);
+    if (wait > 0) {
+      paceAgainIn(wait);
+      return false;
+    }
+    pacer.take(p.type, bytes);
     o.write(frame);
     p.onWire = true;
     p.csrfUsed = session.csrf;
@@ -214,6 +188,7 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
       p.firstSentAt = o.now();
       p.ackTimer = setTimeout(() => ackTimedOut(p), o.ackTimeoutMs);
     }
+    return true;
   };
 
   const flushNow = () => {
@@ -221,19 +196,27 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
     let resent = 0;
     for (const p of inflight.values()) {
       if (p.onWire) continue;
-      write(p);
+      if (!write(p)) return logFlushed(resent, 0);
       resent++;
-      if (!writable()) return;
+      if (!writable()) return logFlushed(resent, 0);
     }
     let sent = 0;
     while (writable()) {
-      const p = queue.shift();
+      const p = queue.peek();
       if (!p) break;
       inflight.set(p.id, p);
-      write(p);
+      if (!write(p)) {
+        inflight.delete(p.id);
+        break;
+      }
+      queue.shift();
       sent++;
     }
-    if (writable()) needsFlush = false;
+    if (writable() && paceTimer === undefined) needsFlush = false;
+    logFlushed(resent, sent);
+  };
+
+  const logFlushed = (resent: number, sent: number) => {
     if (resent + sent > 0) o.log('flushed', { resent, sent, queued: queue.size });
   };
 
@@ -261,20 +244,20 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
 
   const resumeAfterPause = () => {
     if (pauseTimer !== undefined) clearTimeout(pauseTimer);
-    pauseTimer = setTimeout(
+    pauseTimer = safeTimeout(
       () => {
         pauseTimer = undefined;
         // A timer may fire a little early by the wall clock: wait out the rest, or nothing would flush.
         if (o.now() < pausedUntil) return resumeAfterPause();
         flush();
       },
-      Math.max(0, pausedUntil - o.now()),
+      Math.min(MAX_TIMER_MS, Math.max(0, pausedUntil - o.now())),
     );
   };
 
   /** The server asked us to wait (WSG_RATE_LIMITED): hold writes until then. */
   const pause = (ms: number) => {
-    const until = o.now() + ms;
+    const until = o.now() + Math.min(ms, BOUNDS.maxSendPauseMs);
     if (until <= pausedUntil) return;
     pausedUntil = until;
     o.log('paused by the server', { ms });
@@ -287,10 +270,15 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
       const p = prepared as Pending;
       p.resolve = resolve;
       p.reject = reject;
-      if (writable() && (first || (queue.size === 0 && !needsFlush))) {
+      if (writable() && (first || (queue.size === 0 && !needsFlush && paceTimer === undefined))) {
         inflight.set(p.id, p);
-        write(p);
-        return;
+        if (write(p)) return;
+        if (!first) inflight.delete(p.id);
+        else {
+          // Paced: it waits as a resend, and resends go ahead of the queue.
+          needsFlush = true;
+          return;
+        }
       }
       const { accepted, dropped } = queue.push(p);
       for (const d of dropped) d.reject(new QueueOverflowError('drop-oldest'));
@@ -329,9 +317,20 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
       );
     },
     flush,
-    resume() {
+    resume(limits) {
+      // A pause asked for on an earlier connection does not outlive it.
+      pausedUntil = 0;
+      pacer.update(limits);
+      pacer.newSocket();
       needsFlush = true;
       flush();
+    },
+    announce(limits) {
+      if (limits !== undefined) pacer.update(limits);
+    },
+    control(frame) {
+      pacer.control(utf8Length(frame));
+      return frame;
     },
     ack(id, result) {
       const p = typeof id === 'string' ? inflight.get(id) : undefined;
@@ -343,11 +342,16 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
     refused(id, code, message, retryAfterMs) {
       const p = inflight.get(id);
       if (!p) return;
-      if (code === 'WSG_RATE_LIMITED' && o.retryRateLimited) {
-        // Refused before any handler ran, so a resend is safe; keep its place in the order.
+      if (
+        o.retryRateLimited &&
+        (code === 'WSG_RATE_LIMITED' || (isRetryable(code) && retryAfterMs !== undefined))
+      ) {
+        // Refused before any handler ran, so a resend of the same id is safe; keep its place in
+        // the order. It gives up at its ack deadline (AckTimeoutError).
         p.onWire = false;
         needsFlush = true;
-        pause(retryAfterMs ?? 1000);
+        pacer.drain();
+        pause(Math.min(MAX_RETRY_AFTER_MS, retryAfterMs ?? 1000));
         changed();
         return;
       }
@@ -371,16 +375,17 @@ export function createOutbox(settings: OutboxSettings, hooks: OutboxHooks): Outb
         }
       }
     },
-    close(code, cause) {
-      for (const t of [ttlTimer, pauseTimer]) if (t !== undefined) clearTimeout(t);
-      ttlTimer = pauseTimer = undefined;
-      const options = cause ? { cause } : undefined;
+    close(code, cause, errorCode) {
+      for (const t of [ttlTimer, pauseTimer, paceTimer]) if (t !== undefined) clearTimeout(t);
+      ttlTimer = pauseTimer = paceTimer = undefined;
+      const options = { ...(cause ? { cause } : {}), ...(errorCode ? { errorCode } : {}) };
+      const why = cause ? `: ${cause.message}` : '';
       for (const p of queue.drain()) {
-        p.reject(new ClosedError('closed before the message was sent', false, code, options));
+        p.reject(new ClosedError(`closed before the message was sent${why}`, false, code, options));
       }
       for (const p of [...inflight.values()]) {
         settle(p);
-        p.reject(new ClosedError('closed before the message was acked', true, code, options));
+        p.reject(new ClosedError(`closed before the message was acked${why}`, true, code, options));
       }
       changed();
     },

@@ -24,6 +24,8 @@ export interface PushResult<T> {
 export interface MessageQueue<T extends Queued> {
   push(item: T): PushResult<T>;
   shift(): T | undefined;
+  /** The head, left in place. */
+  peek(): T | undefined;
   /** Removes and returns the items older than the TTL at `now`. */
   expire(now: number): T[];
   /** When the oldest item expires, if any. */
@@ -70,6 +72,7 @@ export function createMessageQueue<T extends Queued>(limits: QueueLimits): Messa
       return { accepted: true, dropped };
     },
     shift: take,
+    peek: () => items[0],
     expire(now) {
       const out: T[] = [];
       while (items.length > 0 && now - (items[0] as T).enqueuedAt >= limits.ttlMs) out.push(take() as T);

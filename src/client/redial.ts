@@ -1,3 +1,4 @@
+import { safeTimeout } from './bounds.js';
 import { isOffline } from './browser.js';
 import type { DebugLog } from './logger.js';
 import type { Timer } from './util.js';
@@ -33,7 +34,7 @@ export function createRedial(o: RedialOptions): Redial {
 
   const schedule = (delayMs: number) => {
     if (timer !== undefined) clearTimeout(timer);
-    timer = setTimeout(() => {
+    timer = safeTimeout(() => {
       timer = undefined;
       now();
     }, delayMs);

@@ -1,3 +1,4 @@
+import { BOUNDS, safeTimeout } from './bounds.js';
 import { AuthError } from './errors.js';
 import { readJwtExpiry } from './jwt.js';
 import type { DebugLog } from './logger.js';
@@ -70,10 +71,14 @@ export function createSessionRefresh(o: SessionRefreshOptions): SessionRefresh {
   let nextToken: string | undefined;
   let timer: Timer | undefined;
   let deadline: Timer | undefined;
+  /** A refresh asked for too soon after the last one, waiting out the floor. */
+  let deferred: Timer | undefined;
+  /** When the last refresh started (`now()`); kept across connections so a reconnect cannot reset the floor. */
+  let lastStartedAt = Number.NEGATIVE_INFINITY;
 
   const clearTimers = () => {
-    for (const t of [timer, deadline]) if (t !== undefined) clearTimeout(t);
-    timer = deadline = undefined;
+    for (const t of [timer, deadline, deferred]) if (t !== undefined) clearTimeout(t);
+    timer = deadline = deferred = undefined;
   };
 
   const end = (notify: boolean) => {
@@ -91,7 +96,7 @@ export function createSessionRefresh(o: SessionRefreshOptions): SessionRefresh {
     if (expiry === undefined) return;
     // A refresh that did not move the expiry must not schedule the same refresh again.
     if (previousExpiry !== undefined && expiry <= previousExpiry) return;
-    timer = setTimeout(
+    timer = safeTimeout(
       () => {
         timer = undefined;
         refresh();
@@ -112,6 +117,19 @@ export function createSessionRefresh(o: SessionRefreshOptions): SessionRefresh {
 
   const refresh = () => {
     if (!running || active) return;
+    // However often the server says `session_expiring`, refreshes keep a floor apart.
+    const wait = lastStartedAt + BOUNDS.minRefreshIntervalMs - o.now();
+    if (wait > 0) {
+      if (deferred === undefined) {
+        o.log('refresh deferred: the last one was too recent', { waitMs: wait });
+        deferred = safeTimeout(() => {
+          deferred = undefined;
+          refresh();
+        }, wait);
+      }
+      return;
+    }
+    lastStartedAt = o.now();
     const mine = epoch;
     active = true;
     if (timer !== undefined) clearTimeout(timer);
@@ -149,14 +167,18 @@ export function createSessionRefresh(o: SessionRefreshOptions): SessionRefresh {
     ok(msg) {
       if (!active) return;
       const { csrfToken } = msg;
-      if (typeof csrfToken !== 'string' || csrfToken.length === 0) {
+      if (
+        typeof csrfToken !== 'string' ||
+        csrfToken.length === 0 ||
+        csrfToken.length > BOUNDS.maxCsrfTokenLength
+      ) {
         return fail(new AuthError('malformed refresh_ok'));
       }
       const previous = sessionExpiry(token, expiresAt);
       if (nextToken !== undefined) token = nextToken;
       // No onActiveChange here: onRefreshed flushes the held sends and reports the outbox itself.
       end(false);
-      if (typeof msg.expiresAt === 'number') expiresAt = msg.expiresAt;
+      if (typeof msg.expiresAt === 'number' && Number.isFinite(msg.expiresAt)) expiresAt = msg.expiresAt;
       o.log('session refreshed', { expiresAt });
       schedule(previous);
       o.onRefreshed(csrfToken);

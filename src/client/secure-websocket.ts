@@ -1,10 +1,18 @@
 import type { AnyChannels, ChannelMap } from '../protocol/define.js';
-import { isOffline, watchBrowser } from './browser.js';
+import { blockedReason } from './blocked.js';
+import { BOUNDS, inboundBound } from './bounds.js';
+import { isOffline, watchClient } from './browser.js';
 import { type ChannelApi, type ChannelManager, createChannelManager } from './channels.js';
-import { type CloseCause, type CloseInfo, closeInfoOf, nextStep } from './close-policy.js';
+import {
+  type CloseCause,
+  type CloseInfo,
+  closeInfoOf,
+  createCloseLedger,
+  stopsClient,
+} from './close-policy.js';
 import { dial } from './dial.js';
 import type { ServerErrorCode as ErrorCode } from './errors.js';
-import { AuthError, ClosedError, type ConnectionError, ServerError } from './errors.js';
+import { AuthError, ClosedError, type ConnectionError, InboundTooLargeError, ServerError } from './errors.js';
 import {
   type ClientEventMap,
   type ClientEvents,
@@ -14,7 +22,7 @@ import {
   type ResultOf,
 } from './events.js';
 import { parseServerFrame, type ServerFrame } from './frames.js';
-import { createDebugLog, createSecretList, type DebugLog } from './logger.js';
+import { createClientLog, type DebugLog, type SecretList } from './logger.js';
 import {
   type IncomingMap,
   type OutgoingMap,
@@ -29,9 +37,6 @@ import { createLiveSession, type LiveSession } from './session.js';
 import { createTokenSource, type TokenSource } from './token-source.js';
 import type { Transport, TransportClose } from './transport.js';
 import { type Timer, toError } from './util.js';
-
-/** The most secrets (tokens, CSRF tokens) the debug log redacts: the recent ones are the live ones. */
-const MAX_SECRETS = 16;
 
 /**
  * A WebSocket that stays connected and authenticated: token auth, CSRF on every application
@@ -59,7 +64,7 @@ export class SecureWebSocket<
   private readonly events: ClientEvents;
   private readonly outbox: Outbox;
   private readonly live: LiveSession;
-  private readonly secrets = createSecretList(MAX_SECRETS);
+  private readonly secrets: SecretList;
   private readonly unwatch: () => void;
   private readonly channels: ChannelManager;
   readonly subscribe: ChannelApi<Ch>['subscribe'];
@@ -69,11 +74,11 @@ export class SecureWebSocket<
   private transport: Transport | undefined;
   /** Bumped whenever a connection attempt is superseded, so stale callbacks do nothing. */
   private gen = 0;
-  private attempts = 0;
-  private authRetried = false;
-  private lastAuthError: AuthError | undefined;
+  private readonly ledger = createCloseLedger();
   private everOpened = false;
   private connectTimer: Timer | undefined;
+  /** The inbound bound: the last announced `maxPayload`, else the default. */
+  private inbound: number = BOUNDS.defaultInboundBytes;
   private readonly redial: Redial;
 
   constructor(options: SecureWebSocketOptions<In>) {
@@ -86,12 +91,7 @@ export class SecureWebSocket<
       getToken: options.getToken,
       inProtocol: opts.authTransport === 'protocol',
     });
-    if (options.authToken !== undefined) this.secrets.remember(options.authToken);
-    this.log = createDebugLog({
-      enabled: options.debug === true,
-      logger: options.logger,
-      secrets: () => this.secrets.list,
-    });
+    ({ log: this.log, secrets: this.secrets } = createClientLog(options));
     this.events = createClientEvents(this.log, this.options.onMessage);
     this.outbox = createOutbox(opts, {
       log: this.log,
@@ -101,22 +101,22 @@ export class SecureWebSocket<
       onChange: (event) => this.events.lifecycle.emit('queue', event),
     });
     this.channels = createChannelManager(this.outbox, this.log, this.events);
-    ({
-      subscribe: this.subscribe,
-      publish: this.publish,
-      subscriptions: this.subscriptions,
-    } = this.channels as unknown as ChannelApi<Ch>);
+    const api = this.channels as unknown as ChannelApi<Ch>;
+    ({ subscribe: this.subscribe, publish: this.publish, subscriptions: this.subscriptions } = api);
     this.live = createLiveSession(opts, {
       log: this.log,
       getToken: () => this.tokens.get(),
-      send: (frame) => this.transport?.send(frame),
+      send: (frame) => this.transport?.send(this.outbox.control(frame)),
       remember: (secret) => this.secrets.remember(secret),
       onDead: () => this.drop('pong-timeout', 1006),
       onLatency: (latencyMs) => this.events.lifecycle.emit('latency', { latencyMs }),
-      onRefreshed: () => this.outbox.flush(),
+      onRefreshed: () => {
+        this.ledger.refreshed();
+        this.outbox.flush();
+      },
       onRefreshFailed: (error) => {
         this.events.error(error);
-        // The 4401's one fresh-token retry: reconnect at once.
+        // The 4401's one fresh-token retry, after the backoff.
         if (this._state !== 'closed' && this.live.refreshing) this.drop('refresh-failed', 4401);
       },
       onRefreshChange: () => this.outbox.changed(),
@@ -128,15 +128,12 @@ export class SecureWebSocket<
       dial: () => this.connect(),
       onOfflineChange: () => this.outbox.changed(),
     });
-    this.unwatch = watchBrowser({
-      online: () => this.wake('online'),
-      offline: () => {
-        if (this._state === 'open') this.live.check();
-      },
-      visible: () => {
-        if (this._state === 'open') this.live.check();
-        else this.wake('visible');
-      },
+    this.unwatch = watchClient({
+      open: () => this._state === 'open',
+      check: () => this.live.check(),
+      // Back online, or visible again: retry now instead of waiting out the backoff.
+      wake: (why) =>
+        (this._state === 'reconnecting' || this._state === 'connecting') && this.redial.wake(why),
     });
     this.log('created', { url: this.url, authTransport: opts.authTransport });
     this.redial.now();
@@ -201,8 +198,7 @@ export class SecureWebSocket<
    * ClosedError when not open, or AckTimeoutError without a pong within `timeoutMs`.
    */
   ping(timeoutMs = 5000): Promise<number> {
-    const t = this.transport;
-    if (this.state !== 'open' || !t) return Promise.reject(new ClosedError('not open', false));
+    if (this.state !== 'open' || !this.transport) return Promise.reject(new ClosedError('not open', false));
     return this.live.ping(timeoutMs);
   }
 
@@ -215,29 +211,17 @@ export class SecureWebSocket<
     const t = this.transport;
     this.transport = undefined;
     t?.close(code, reason);
-    this.finish({ code, reason, cause: 'client', attempt: this.attempts });
+    this.finish({ code, reason, cause: 'client', attempt: this.ledger.attempts });
   }
 
   /** Why application messages cannot go out now; undefined when they can. */
   private blocked(): Exclude<WaitReason, 'paused'> | undefined {
-    switch (this._state) {
-      case 'closed':
-        return 'closed';
-      case 'open':
-        if (!this.transport) return 'reconnecting';
-        return this.live.refreshing ? 'refreshing' : undefined;
-      default:
-        if (this.redial.offline || isOffline()) return 'offline';
-        return this.everOpened ? 'reconnecting' : 'connecting';
-    }
+    const offline = () => this.redial.offline || isOffline();
+    const c = { connected: !!this.transport, refreshing: this.live.refreshing, everOpened: this.everOpened };
+    return blockedReason(this._state, { ...c, offline });
   }
 
   // Connecting
-
-  /** Back online, or the page is visible again: retry now instead of waiting out the backoff. */
-  private wake(why: string): void {
-    if (this._state === 'reconnecting' || this._state === 'connecting') this.redial.wake(why);
-  }
 
   private connect(): void {
     const gen = ++this.gen;
@@ -249,20 +233,20 @@ export class SecureWebSocket<
     const { url, log, tokens } = this;
     const { authTransport } = this.opts;
     dial(
-      { url, authTransport, WebSocket: this.options.WebSocket, tokens, log },
+      { url, authTransport, WebSocket: this.options.WebSocket, tokens, log, maxInboundBytes: this.inbound },
       {
         current: () => gen === this.gen && this._state !== 'closed',
         token: (token) => this.secrets.remember(token),
         attached: (transport) => {
           this.transport = transport;
-          this.log('dialing', { attempt: this.attempts });
+          this.log('dialing', { attempt: this.ledger.attempts });
         },
         opened: () => this.setState('authenticating'),
         message: (text, token) => this.onFrame(text, token),
         closed: (info) => this.onTransportClose(info),
         noToken: (error) => {
           this.events.error(error);
-          this.lost({ code: 1006, reason: '', cause: 'token', attempt: this.attempts });
+          this.lost({ code: 1006, reason: '', cause: 'token', attempt: this.ledger.attempts });
         },
         fatal: (error) => this.fatal(error),
       },
@@ -271,7 +255,8 @@ export class SecureWebSocket<
 
   private onTransportClose(t: TransportClose): void {
     this.transport = undefined;
-    const info = closeInfoOf(t, this.attempts, this.live.refreshing);
+    if (t.tooLarge) this.events.error(new InboundTooLargeError(this.inbound));
+    const info = closeInfoOf(t, this.ledger.attempts, this.live.refreshing);
     this.log('socket closed', { code: info.code, reason: info.reason, httpStatus: info.httpStatus });
     this.lost(info);
   }
@@ -280,9 +265,10 @@ export class SecureWebSocket<
   private drop(cause: CloseCause, code: number): void {
     const t = this.transport;
     this.transport = undefined;
-    if (cause === 'refresh-failed' || cause === 'protocol') t?.close(1000, '');
+    if (cause === 'too-large') t?.close(1009, '');
+    else if (cause === 'refresh-failed' || cause === 'protocol') t?.close(1000, '');
     else t?.abandon();
-    this.lost({ code, reason: '', cause, attempt: this.attempts });
+    this.lost({ code, reason: '', cause, attempt: this.ledger.attempts });
   }
 
   /** A connection (or an attempt) ended: apply the close policy's next step. */
@@ -292,19 +278,14 @@ export class SecureWebSocket<
     const { openedAt } = this.live;
     const uptimeMs = this._state === 'open' && openedAt !== undefined ? now - openedAt : undefined;
     this.endConnection();
-    const state = {
-      attempts: this.attempts,
-      authRetried: this.authRetried,
-      uptimeMs,
-      authError: this.lastAuthError,
-    };
-    const step = nextStep(closed, state, { ...this.opts, shouldReconnect: this.options.shouldReconnect });
+    const step = this.ledger.next(closed, uptimeMs, {
+      ...this.opts,
+      shouldReconnect: this.options.shouldReconnect,
+    });
     const { info, delayMs } = step;
-    this.attempts = step.attempts;
-    this.authRetried = step.authRetried;
     if (step.action === 'stop') return this.finish(info, step.error);
     this.setState('reconnecting');
-    this.log('reconnecting', { code: info.code, cause: info.cause, attempt: this.attempts, delayMs });
+    this.log('reconnecting', { code: info.code, cause: info.cause, attempt: this.ledger.attempts, delayMs });
     this.redial.after(delayMs, now + step.retryAfterMs);
     this.events.lifecycle.emit('close', { ...info, willReconnect: true, delayMs });
   }
@@ -321,7 +302,7 @@ export class SecureWebSocket<
     const t = this.transport;
     this.transport = undefined;
     t?.abandon();
-    this.finish({ code: 1006, reason: '', cause: 'network', attempt: this.attempts }, error);
+    this.finish({ code: 1006, reason: '', cause: 'network', attempt: this.ledger.attempts }, error);
   }
 
   /** The end: reject everything still pending and report. */
@@ -331,23 +312,25 @@ export class SecureWebSocket<
     this.redial.stop();
     this.unwatch();
     this.setState('closed');
-    this.outbox.close(info.code, error);
+    this.outbox.close(info.code, error, info.errorCode);
     if (error) this.events.error(error);
     this.log('closed', { code: info.code, cause: info.cause });
-    this.events.lifecycle.emit(
-      'close',
-      error ? { ...info, willReconnect: false, error } : { ...info, willReconnect: false },
-    );
+    this.events.lifecycle.emit('close', { ...info, willReconnect: false, ...(error ? { error } : {}) });
   }
 
   // Receiving
 
   private onFrame(text: string, token: string): void {
+    // Browsers deliver a message whole; past the bound it is refused unread (1 char >= 1 byte).
+    if (text.length > this.inbound) {
+      this.events.error(new InboundTooLargeError(this.inbound));
+      return this.drop('too-large', 1009);
+    }
     const frame = parseServerFrame(text);
     if (frame === undefined) return;
     switch (frame.kind) {
       case 'invalid':
-        return this.log('ignored a frame that is not JSON');
+        return this.log('ignored a frame that is not JSON or has a polluting key');
       case 'auth_ok':
       case 'bad_auth_ok':
         return this.onAuthOk(frame, token);
@@ -361,6 +344,7 @@ export class SecureWebSocket<
         this.log('session expiring');
         return this.live.refresh();
       case 'refresh_ok':
+        this.outbox.announce(frame.limits);
         return this.live.refreshOk(frame);
       case 'channel':
         return this.channels.onFrame(frame.msg);
@@ -377,8 +361,8 @@ export class SecureWebSocket<
     const { sessionId, csrfToken, expiresAt, maxPayload } = frame;
     clearTimeout(this.connectTimer);
     this.live.start({ id: sessionId, csrf: csrfToken, maxPayload });
-    this.authRetried = false;
-    this.lastAuthError = undefined;
+    this.inbound = inboundBound(maxPayload);
+    this.ledger.authenticated();
     const reconnected = this.everOpened;
     this.everOpened = true;
     const gen = this.gen;
@@ -387,20 +371,18 @@ export class SecureWebSocket<
     if (gen !== this.gen) return;
     this.live.keepAlive(token, expiresAt);
     if (reconnected) this.channels.reconnected();
-    this.outbox.resume();
+    this.outbox.resume(frame.limits);
     if (gen !== this.gen) return;
     this.events.lifecycle.emit('open', { sessionId, expiresAt, reconnected });
   }
 
   private onServerError(id: string | undefined, code: ErrorCode, text: string, retryAfterMs?: number): void {
     if (id !== undefined) return this.outbox.refused(id, code, text, retryAfterMs);
-    if (this._state === 'authenticating') {
-      // The close that follows decides what to do; keep the server's words for the error.
-      this.lastAuthError = new AuthError(text, code);
-      return;
-    }
+    // While authenticating, the close that follows decides what to do; keep the server's words.
+    if (this._state === 'authenticating') return this.ledger.authRefused(new AuthError(text, code));
     if (this.live.refreshing) return this.live.refreshFailed(new AuthError(text, code));
-    this.events.error(new ServerError(code, text, retryAfterMs));
+    // A code whose close ends the client for good: that close reports it, once.
+    if (!stopsClient(code)) this.events.error(new ServerError(code, text, retryAfterMs));
   }
 
   // Plumbing

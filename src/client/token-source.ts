@@ -1,3 +1,4 @@
+import { BOUNDS, safeTimeout } from './bounds.js';
 import { AuthError } from './errors.js';
 
 /** RFC 7230 token characters: what a `Sec-WebSocket-Protocol` entry may hold. */
@@ -19,8 +20,22 @@ export function createTokenSource(options: {
   getToken: (() => string | Promise<string>) | undefined;
   /** The token goes in a subprotocol header, so it must be header-safe. */
   inProtocol: boolean;
+  /** Most `getToken()` calls in any minute; a call beyond waits for the oldest to age out. */
+  perMinute?: number;
+  now?: () => number;
 }): TokenSource {
   const { authToken, getToken, inProtocol } = options;
+  const perMinute = options.perMinute ?? BOUNDS.tokenCallsPerMinute;
+  const now = options.now ?? Date.now;
+  /** Start times of the latest calls, oldest first, at most `perMinute`. */
+  const recent: number[] = [];
+  const budget = async () => {
+    const oldest = recent.length >= perMinute ? recent[0] : undefined;
+    const wait = oldest === undefined ? 0 : oldest + 60_000 - now();
+    if (wait > 0) await new Promise<void>((resolve) => safeTimeout(resolve, wait));
+    recent.push(now());
+    if (recent.length > perMinute) recent.shift();
+  };
   const check = (token: unknown): string => {
     if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN) {
       throw new AuthError(`the token must be a non-empty string of at most ${MAX_TOKEN} characters`);
@@ -39,6 +54,7 @@ export function createTokenSource(options: {
     // Yield first, so that `inflight` is set before a synchronous throw could clear it.
     await undefined;
     try {
+      await budget();
       return check(await getToken());
     } catch (err) {
       throw err instanceof AuthError ? err : new AuthError('getToken() failed', undefined, { cause: err });

@@ -1,3 +1,4 @@
+import { BOUNDS, clampRetryAfter } from './bounds.js';
 import { ConnectionError } from './errors.js';
 
 /** An event handler property, bivariant in its event so the DOM's and `ws`'s own types fit. */
@@ -24,6 +25,8 @@ export interface TransportClose {
   /** Set when the upgrade was refused and the implementation lets us see it (`ws` in Node). */
   httpStatus?: number;
   retryAfterMs?: number;
+  /** The client refused an inbound message over its bound (`ws` in Node stops reading it). */
+  tooLarge?: boolean;
 }
 
 export interface TransportHandlers {
@@ -85,9 +88,10 @@ function retryAfterHeader(value: string | string[] | undefined): number | undefi
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined) return undefined;
   const seconds = Number(v);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const max = BOUNDS.maxReconnectRetryAfterMs;
+  if (Number.isFinite(seconds) && seconds >= 0) return clampRetryAfter(seconds * 1000, max);
   const date = Date.parse(v);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  return Number.isNaN(date) ? undefined : clampRetryAfter(Math.max(0, date - Date.now()), max);
 }
 
 const noop = () => {};
@@ -98,9 +102,15 @@ export function openTransport(
   url: string,
   protocols: string[],
   handlers: TransportHandlers,
+  /** The largest inbound message; `ws` stops reading past it (browsers cannot, the client checks after). */
+  maxInboundBytes: number = BOUNDS.defaultInboundBytes,
 ): Transport {
-  const ws = new Ctor(url, protocols);
+  // `ws` reads this third argument: no permessage-deflate (nothing to inflate, no compression
+  // bomb) and a bound it enforces while reading. Browsers and other look-alikes ignore it.
+  const NodeCtor = Ctor as unknown as new (u: string, p: string[], o: object) => WebSocketLike;
+  const ws = new NodeCtor(url, protocols, { maxPayload: maxInboundBytes, perMessageDeflate: false });
   let live = true;
+  let tooLarge = false;
   let refused: { httpStatus: number; retryAfterMs?: number } | undefined;
 
   const node = ws as unknown as Partial<NodeEmitterLike>;
@@ -130,12 +140,21 @@ export function openTransport(
   ws.onmessage = (event) => {
     if (live && typeof event.data === 'string') handlers.message(event.data);
   };
-  // The close event that follows tells the handlers everything an error event could.
-  ws.onerror = noop;
+  // The close event that follows tells the handlers everything an error event could, except
+  // that `ws` refused a message over the bound.
+  ws.onerror = (event: unknown) => {
+    const error = (event as { error?: { code?: unknown } } | null)?.error;
+    if (error?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') tooLarge = true;
+  };
   ws.onclose = (event) => {
     if (!live) return;
     detach();
     const info: TransportClose = { code: event.code, reason: event.reason ?? '' };
+    if (tooLarge) {
+      // `ws` closed with 1009 itself but reports 1006: say what happened.
+      info.code = 1009;
+      info.tooLarge = true;
+    }
     if (refused) {
       info.httpStatus = refused.httpStatus;
       if (refused.retryAfterMs !== undefined) info.retryAfterMs = refused.retryAfterMs;

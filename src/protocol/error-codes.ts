@@ -10,6 +10,11 @@ export interface ErrorCodeInfo {
   readonly closes: boolean;
   /** The HTTP status when the upgrade gate refuses with this code, if it can. */
   readonly httpStatus?: HttpStatus;
+  /**
+   * As an `error` reply: the message was refused before any handler ran, for a passing reason;
+   * the client resends the same `id` after `retryAfterMs`. Other refusals are final for that message.
+   */
+  readonly retryable?: boolean;
 }
 
 /**
@@ -72,6 +77,7 @@ export const ErrorCodes = {
     closeCode: CloseCode.RateLimited,
     closes: false,
     httpStatus: HttpStatus.TooManyRequests,
+    retryable: true,
   },
   WSG_BLOCKED: {
     message: 'Blocked',
@@ -97,6 +103,7 @@ export const ErrorCodes = {
     closeCode: CloseCode.TryAgainLater,
     closes: true,
     httpStatus: HttpStatus.ServiceUnavailable,
+    retryable: true,
   },
   WSG_SHUTTING_DOWN: { message: 'Server shutting down', closeCode: CloseCode.GoingAway, closes: true },
   WSG_HANDLER_TIMEOUT: {

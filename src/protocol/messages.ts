@@ -22,7 +22,7 @@ export const ControlType = {
   Publish: 'publish',
   Publication: 'publication',
   Unsubscribed: 'unsubscribed',
-  /** Reserved for channels with presence; not sent yet. */
+  /** Who joined or left a channel with presence. */
   Presence: 'presence',
 } as const;
 
@@ -61,7 +61,7 @@ export function isAppErrorCode(value: unknown): value is AppErrorCode {
 /** Longest message an application error may carry on the wire. */
 export const MAX_APP_ERROR_MESSAGE = 200;
 
-/** Where a client resumes a channel with history (accepted; history is not kept yet). */
+/** Where a client resumes a channel with history: the epoch and the last offset it has. */
 export interface StreamPosition {
   epoch: string;
   offset: number;
@@ -121,18 +121,77 @@ export type ClientMessage =
 
 // Server -> client
 
-/** Limits the server announces so a client can pace itself. */
+/** A token bucket as announced: `rate` tokens per second refill, up to `burst`. */
+export interface AnnouncedRate {
+  rate: number;
+  burst: number;
+}
+
+/**
+ * The session's effective limits, sent in `auth_ok` and `refresh_ok` so a client can pace
+ * itself and never be refused. A layer the server does not enforce is absent.
+ */
 export interface AnnouncedLimits {
+  /** Largest frame, bytes (a larger one closes the socket 1009). */
   maxPayload: number;
   /** Most channels one socket may be subscribed to. */
   maxSubscriptions?: number;
   /** Messages per second on this socket (token bucket), and its burst. */
   messagesPerSecond?: number;
   burst?: number;
+  /** Bytes (UTF-8 frame length) per second on this socket, and the burst. */
+  bytes?: AnnouncedRate;
   /** Messages per second for the user across all its sockets and nodes, and the burst. */
-  user?: { rate: number; burst: number };
-  /** Per message type, per user (a type missing here has no own limit). */
-  types?: Record<string, { rate: number; burst: number; cost?: number }>;
+  user?: AnnouncedRate;
+  /** Per message type, per user (a type missing here has no own limit); `cost` tokens a message. */
+  types?: Record<string, AnnouncedRate & { cost?: number }>;
+}
+
+const saneRate = (v: unknown): v is number => typeof v === 'number' && v > 0 && Number.isFinite(v);
+
+function readRate(v: unknown): AnnouncedRate | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const { rate, burst } = v as Record<string, unknown>;
+  return saneRate(rate) && saneRate(burst) && burst >= 1 ? { rate, burst } : undefined;
+}
+
+/** Most per-type entries read from an announcement (a hostile server cannot grow the client). */
+const MAX_ANNOUNCED_TYPES = 256;
+
+/**
+ * Reads `limits` from `auth_ok`/`refresh_ok` without trusting it: fields that are missing or not
+ * sane numbers are left out; undefined when there is no usable `maxPayload`.
+ */
+export function readAnnouncedLimits(v: unknown): AnnouncedLimits | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const o = v as Record<string, unknown>;
+  if (!saneRate(o.maxPayload)) return undefined;
+  const out: AnnouncedLimits = { maxPayload: o.maxPayload };
+  if (typeof o.maxSubscriptions === 'number' && o.maxSubscriptions >= 0)
+    out.maxSubscriptions = o.maxSubscriptions;
+  const socket = readRate({ rate: o.messagesPerSecond, burst: o.burst });
+  if (socket) {
+    out.messagesPerSecond = socket.rate;
+    out.burst = socket.burst;
+  }
+  const bytes = readRate(o.bytes);
+  if (bytes) out.bytes = bytes;
+  const user = readRate(o.user);
+  if (user) out.user = user;
+  if (typeof o.types === 'object' && o.types !== null) {
+    const types: Record<string, AnnouncedRate & { cost?: number }> = {};
+    let n = 0;
+    for (const [type, t] of Object.entries(o.types as Record<string, unknown>)) {
+      if (n >= MAX_ANNOUNCED_TYPES) break;
+      const r = readRate(t);
+      if (!r || !APP_TYPE_PATTERN.test(type)) continue;
+      const cost = (t as Record<string, unknown>).cost;
+      types[type] = saneRate(cost) ? { ...r, cost } : r;
+      n++;
+    }
+    if (n > 0) out.types = types;
+  }
+  return out;
 }
 export interface AuthOkMessage {
   type: 'auth_ok';
@@ -147,6 +206,8 @@ export interface RefreshOkMessage {
   type: 'refresh_ok';
   expiresAt: number;
   csrfToken: string;
+  /** The limits again: a refreshed token may carry other rights. */
+  limits?: AnnouncedLimits;
 }
 export interface AckMessage<R = unknown> {
   type: 'ack';
@@ -175,6 +236,8 @@ export interface SubscribeResult {
   epoch?: string;
   offset?: number;
   recovered?: boolean;
+  /** Channels with presence: how many are here, and up to the channel's `maxMembers` of them. */
+  presence?: { count: number; members: { userId: string }[] };
 }
 export interface PublicationMessage<E extends string = string, P = unknown> {
   type: 'publication';

@@ -72,29 +72,32 @@ export const unsubscribedMessageSchema = z.object({
   code: z.enum(errorCodeList as [string, ...string[]]),
 });
 
+const announcedRateSchema = z.object({ rate: z.number().positive(), burst: z.number().min(1) });
+export const announcedLimitsSchema = z.object({
+  maxPayload: z.number(),
+  maxSubscriptions: z.number().int().min(0).optional(),
+  messagesPerSecond: z.number().positive().optional(),
+  burst: z.number().min(1).optional(),
+  bytes: announcedRateSchema.optional(),
+  user: announcedRateSchema.optional(),
+  types: z
+    .record(z.string(), announcedRateSchema.extend({ cost: z.number().positive().optional() }))
+    .optional(),
+});
+
 export const authOkMessageSchema = z.object({
   type: z.literal('auth_ok'),
   sessionId: z.string(),
   csrfToken: z.string(),
   expiresAt: z.number(),
   heartbeatMs: z.number(),
-  limits: z
-    .object({
-      maxPayload: z.number(),
-      maxSubscriptions: z.number().optional(),
-      messagesPerSecond: z.number().optional(),
-      burst: z.number().optional(),
-      user: z.object({ rate: z.number(), burst: z.number() }).optional(),
-      types: z
-        .record(z.string(), z.object({ rate: z.number(), burst: z.number(), cost: z.number().optional() }))
-        .optional(),
-    })
-    .optional(),
+  limits: announcedLimitsSchema.optional(),
 });
 export const refreshOkMessageSchema = z.object({
   type: z.literal('refresh_ok'),
   expiresAt: z.number(),
   csrfToken: z.string(),
+  limits: announcedLimitsSchema.optional(),
 });
 export const ackMessageSchema = z.object({
   type: z.literal('ack'),

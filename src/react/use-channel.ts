@@ -4,6 +4,7 @@ import type {
   ChannelMap,
   ChannelName,
   ClientEventMap,
+  PresenceView,
   PublicationOf,
   SubscribeHandlers,
   Subscription,
@@ -36,6 +37,13 @@ export interface ChannelView<P> {
   state: SubscriptionState | 'idle';
   /** Why the subscription was refused or ended (a `ServerError` carries the code, e.g. WSG_FORBIDDEN). */
   error: Error | undefined;
+  /**
+   * After a reconnect on a channel with history: true when the missed publications were replayed
+   * (they are in `publications`), false when they could not be (reload the state). Undefined before.
+   */
+  recovered: boolean | undefined;
+  /** Who is here, on channels with presence; undefined otherwise. */
+  presence: PresenceView | undefined;
 }
 
 const DEFAULT_LIMIT = 200;
@@ -52,11 +60,23 @@ export function useChannel<Ch extends ChannelMap, C extends ChannelName<Ch>>(
   type P = PublicationOf<ChannelEvents<Ch, C>>;
   const latest = useRef(options);
   latest.current = options;
-  const [view, setView] = useState<ChannelView<P>>({ publications: [], state: 'idle', error: undefined });
+  const [view, setView] = useState<ChannelView<P>>({
+    publications: [],
+    state: 'idle',
+    error: undefined,
+    recovered: undefined,
+    presence: undefined,
+  });
 
   useEffect(() => {
     if (!socket || channel === undefined) {
-      setView({ publications: [], state: 'idle', error: undefined });
+      setView({
+        publications: [],
+        state: 'idle',
+        error: undefined,
+        recovered: undefined,
+        presence: undefined,
+      });
       return;
     }
     let active = true;
@@ -64,7 +84,13 @@ export function useChannel<Ch extends ChannelMap, C extends ChannelName<Ch>>(
     const patch = (p: Partial<ChannelView<P>>) => {
       if (active) setView((old) => ({ ...old, ...p }));
     };
-    setView({ publications: [], state: 'subscribing', error: undefined });
+    setView({
+      publications: [],
+      state: 'subscribing',
+      error: undefined,
+      recovered: undefined,
+      presence: undefined,
+    });
     const offClose = socket.addEventListener('close', (e) => {
       if (e.willReconnect) patch({ state: 'subscribing' });
     });
@@ -79,7 +105,13 @@ export function useChannel<Ch extends ChannelMap, C extends ChannelName<Ch>>(
           }));
           latest.current.onPublication?.(publication as P);
         },
-        onSubscribed: () => patch({ state: 'subscribed', error: undefined }),
+        onSubscribed: (result) =>
+          patch({
+            state: 'subscribed',
+            error: undefined,
+            ...(typeof result.recovered === 'boolean' ? { recovered: result.recovered } : {}),
+          }),
+        onPresence: (presence) => patch({ presence }),
         onUnsubscribed: (error) => patch({ state: 'unsubscribed', error }),
       })
       .then(
@@ -101,4 +133,16 @@ export function useChannel<Ch extends ChannelMap, C extends ChannelName<Ch>>(
   }, [socket, channel]);
 
   return view;
+}
+
+/**
+ * Who is on `channel` (a channel with presence): `{count, members}`, kept up to date by the
+ * server's joined / left frames; undefined until the subscribe is acked. Subscribes like
+ * `useChannel` (the socket shares one server subscription between hooks on the same channel).
+ */
+export function usePresence<Ch extends ChannelMap, C extends ChannelName<Ch>>(
+  socket: ChannelSource<Ch> | undefined,
+  channel: C | undefined,
+): PresenceView | undefined {
+  return useChannel(socket, channel, { limit: 1 }).presence;
 }

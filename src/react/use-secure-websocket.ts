@@ -8,6 +8,7 @@ import {
   type OutgoingMap,
   SecureWebSocket,
   type SecureWebSocketOptions,
+  type WaitReason,
 } from '../client/index.js';
 
 /** What the hook returns; a new object only when something in it changed. */
@@ -25,6 +26,12 @@ export interface SecureWebSocketView<
   latencyMs: number | undefined;
   /** Messages waiting for the connection. */
   queueSize: number;
+  /**
+   * Why queued messages wait, from the client's `queue` events: `'paced'` is "sending slower:
+   * server limit" (the announced rate), `'paused'` a server retry-after, `'reconnecting'`...;
+   * undefined when nothing waits.
+   */
+  waitReason: WaitReason | undefined;
   /** The last error the client reported (auth refused, ...), until the next successful open. */
   error: Error | undefined;
   /** The client itself, once it exists (one tick after mount): pass it to `useChannel`. */
@@ -37,6 +44,7 @@ interface Snapshot {
   lastMessage: { type: string; payload: unknown } | undefined;
   latencyMs: number | undefined;
   queueSize: number;
+  waitReason: WaitReason | undefined;
   error: Error | undefined;
 }
 
@@ -46,6 +54,7 @@ const IDLE: Snapshot = {
   lastMessage: undefined,
   latencyMs: undefined,
   queueSize: 0,
+  waitReason: undefined,
   error: undefined,
 };
 
@@ -69,6 +78,8 @@ export function useSecureWebSocket<
   const store = useMemo(() => {
     let snapshot = IDLE;
     let client: SecureWebSocket<Out, In> | undefined;
+    /** Mounted and not yet cleaned up: only then may a connection open (never after unmount or a URL change). */
+    let active = false;
     const listeners = new Set<() => void>();
     const update = (patch: Partial<Snapshot>) => {
       const next = { ...snapshot, ...patch };
@@ -78,6 +89,7 @@ export function useSecureWebSocket<
         next.lastMessage === snapshot.lastMessage &&
         next.latencyMs === snapshot.latencyMs &&
         next.queueSize === snapshot.queueSize &&
+        next.waitReason === snapshot.waitReason &&
         next.error === snapshot.error
       ) {
         return;
@@ -96,7 +108,11 @@ export function useSecureWebSocket<
       get client() {
         return client;
       },
-      open() {
+      activate() {
+        active = true;
+      },
+      open(): SecureWebSocket<Out, In> | undefined {
+        if (!active) return undefined;
         if (client) return client;
         const o = latest.current;
         // Callbacks read the latest options, so changing them needs no new connection.
@@ -115,6 +131,7 @@ export function useSecureWebSocket<
         const c = client;
         for (const type of ['stateChange', 'latency', 'queue'] as const)
           c.addEventListener(type, () => sync(c));
+        c.addEventListener('queue', (e) => update({ waitReason: e.reason }));
         c.addEventListener('open', () => update({ error: undefined }));
         c.addEventListener('error', (e) => update({ error: e }));
         update({ socket: c as unknown as Snapshot['socket'] });
@@ -122,6 +139,7 @@ export function useSecureWebSocket<
         return c;
       },
       close() {
+        active = false;
         client?.close();
         client = undefined;
         update({ ...IDLE, state: 'closed' });
@@ -130,6 +148,7 @@ export function useSecureWebSocket<
   }, [url, authTransport]);
 
   useEffect(() => {
+    store.activate();
     const timer = setTimeout(() => store.open(), 0);
     return () => {
       clearTimeout(timer);
@@ -141,8 +160,11 @@ export function useSecureWebSocket<
 
   const send = useCallback(
     ((message: Parameters<SecureWebSocket<Out, In>['send']>[0]) => {
+      // A send captured before an unmount or a URL change must not open a connection, nor
+      // reach a connection to another URL: this store is the one it was created with.
       const client = store.client ?? store.open();
-      if (!client) return Promise.reject(new ClosedError('not connected', false));
+      if (!client)
+        return Promise.reject(new ClosedError('the connection this send belongs to is closed', false));
       return client.send(message);
     }) as SecureWebSocket<Out, In>['send'],
     [store],

@@ -7,7 +7,7 @@ import type { EventBus, SecurityEvent, SocketEvent } from './events.js';
 import type { HandlerContext } from './options.js';
 import type { Envelope } from './pipeline/envelope.js';
 import { errorFrame, eventFrame, pongFrame } from './pipeline/frames.js';
-import { peekId } from './pipeline/peek-id.js';
+import { idOf, peekId } from './pipeline/peek-id.js';
 import type { ConnectionInfo, MessageContext, Stage } from './pipeline/types.js';
 import type { GuardSocket, UpgradeRequest } from './socket.js';
 
@@ -258,9 +258,10 @@ export class Connection implements ConnectionInfo {
       return this.runApp(m, 0);
     }
     const value = this.host.parse(typeof data === 'string' ? data : data.toString());
-    if (value instanceof WsgError) return this.reject(value, m);
+    if (value instanceof WsgError) return this.reject(value, Object.assign(m, { id: peekId(data) }));
     const env = this.host.readEnvelope(value);
-    if (env instanceof WsgError) return this.reject(env, m);
+    // A refused envelope still names a well-formed id: the client settles that send.
+    if (env instanceof WsgError) return this.reject(env, Object.assign(m, { id: idOf(value) }));
     switch (env.kind) {
       case 'ping':
       case 'refresh':

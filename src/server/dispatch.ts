@@ -43,7 +43,7 @@ export interface DispatchOptions {
   /** A refusal thrown on purpose (authorize said no): counted and logged like a stage's. */
   onRefused(conn: DispatchTarget, error: WsgError, m: MessageContext): void;
   /** Answers subscribe, unsubscribe and publish (the channels). */
-  channelRequest(conn: DispatchTarget, m: MessageContext): string | Promise<string>;
+  channelRequest(conn: DispatchTarget, m: MessageContext): string | Promise<string | undefined>;
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {

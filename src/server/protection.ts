@@ -41,11 +41,35 @@ export interface Protection {
   authFailed(ip: string): void;
   opened(conn: Protected): void;
   closed(conn: Protected): void;
-  /** Every refusal, as its row in rejections.ts says: anomaly signal, strike, auth failure; may close the socket. */
-  rejected(conn: Protected, code: ErrorCode): void;
+  /**
+   * Every refusal, as its row in rejections.ts says: anomaly signal, strike, auth failure; may
+   * close the socket. A rate-limit refusal of an obedient socket counts for nothing (`obeys`).
+   */
+  rejected(conn: Protected, code: ErrorCode, retryAfterMs?: number): void;
 }
 
 const ipReleased = new WeakSet<object>();
+
+/**
+ * The fairness rule for rate limits (docs/rate-limits.md): a `WSG_RATE_LIMITED` refusal adds no
+ * anomaly signal and no strike when the socket obeyed the last retry-after it was given, that
+ * is, the refused frame arrived at or after the end of that wait (or the socket was never told
+ * to wait). A socket that sends again before its wait is over is not obeying: that refusal
+ * counts, and the wait runs from the latest refusal. So a client that slows down when told is
+ * slowed, never closed; one that ignores retry-after walks the ladder as before.
+ */
+export function createObedience(now: () => number) {
+  const waitUntil = new WeakMap<object, number>();
+  return {
+    /** Records the refusal; true when it must not be held against the socket. */
+    obeys(conn: object, retryAfterMs: number | undefined): boolean {
+      const t = now();
+      const until = waitUntil.get(conn);
+      waitUntil.set(conn, Math.max(until ?? 0, t + (retryAfterMs ?? 0)));
+      return until === undefined || t >= until;
+    },
+  };
+}
 
 export function createProtection(o: {
   store: LimitStore;
@@ -114,6 +138,7 @@ export function createProtection(o: {
     if (typeRate) appStages.push(typeRate);
   }
   const perUser = limits ? limits.concurrentPerUser : false;
+  const obedience = createObedience(now);
 
   return {
     gateChecks: gate?.checks ?? [],
@@ -151,10 +176,11 @@ export function createProtection(o: {
         void Promise.resolve(store.release(keys.userSockets(conn.user.id))).catch(() => {});
       }
     },
-    rejected(conn, code) {
+    rejected(conn, code, retryAfterMs) {
       // Refusals that arrive while a block closes the socket count neither as strikes nor as
       // anomaly signals: the flood that earned the block must not also earn a ban.
       if (conn.strikes?.count === -1) return;
+      if (code === 'WSG_RATE_LIMITED' && obedience.obeys(conn, retryAfterMs)) return;
       const rule = rejectionOf(code);
       // The strike first: when it escalates to a block, the anomaly action below defers to it.
       if (rule.strike && penalties) {

@@ -91,6 +91,8 @@ export function rejectionOf(code: ErrorCode): RejectionRule {
  * entry closes). Undefined when repeats never close the socket. Scores halve every
  * `halfLifeMs`, so refusals spread over time need more (CSRF with the defaults: the 5th at
  * once, the 6th when they come up to about 6 s apart).
+ * `WSG_RATE_LIMITED` refusals count only when the socket did not wait its retry-after
+ * (protection.ts, `createObedience`): a flood's first refusal is free, so it is one more.
  */
 export function closesAfter(
   code: ErrorCode,
@@ -128,7 +130,7 @@ export interface RejectionDeps<C> {
   /** Stats: refusals by code. */
   count(code: ErrorCode): void;
   /** Applies the rule's signal, strike and auth-failure count (protection.ts); may close the socket. */
-  penalise(conn: C, code: ErrorCode): void;
+  penalise(conn: C, code: ErrorCode, retryAfterMs: number | undefined): void;
 }
 
 /**
@@ -141,7 +143,7 @@ export function createRejectionHandler<C extends { event(e: SocketEvent): void }
     onSocket(conn: C, error: WsgError, m: { readonly type: string } | undefined): void {
       const code = error.code;
       deps.count(code);
-      deps.penalise(conn, code);
+      deps.penalise(conn, code, error.retryAfterMs);
       const event = REJECTIONS[code].event;
       if (event === undefined) return;
       conn.event({

@@ -1,9 +1,9 @@
-import { type AnnouncedLimits, APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
+import { APP_TYPE_PATTERN, isReservedType } from '../protocol/index.js';
 import { createAdmission } from './admission.js';
 import { createTokenVerifier } from './auth/verifier.js';
 import { createBroadcast } from './broadcast.js';
 import { type ChannelStats, createChannels, type UnsubscribeOptions } from './channels/index.js';
-import { type ResolvedConfig, resolveConfig } from './config.js';
+import { resolveConfig } from './config.js';
 import { createConnectionHost } from './connection/host.js';
 import { createSockets } from './connection/registry.js';
 import { Connection } from './connection.js';
@@ -13,6 +13,7 @@ import { WsgConfigError } from './errors.js';
 import { createEventBus, createLogger, type EventBus, type EventListener } from './events.js';
 import type { GateDecision } from './gate/index.js';
 import { randomId } from './ids.js';
+import { announceLimits } from './limits/announce.js';
 import type { HttpHandler } from './monitor/http.js';
 import { createMonitoring } from './monitor/monitoring.js';
 import { countUp, type ServerStats, sweepBlocks } from './monitor/stats.js';
@@ -101,30 +102,6 @@ export interface WsGuardServer {
   onClose(detach: () => void): void;
 }
 
-/** The limits auth_ok tells every client, so it can pace itself (undefined layers are off). */
-function announcedLimits(config: ResolvedConfig, maxSubscriptions: number): AnnouncedLimits {
-  const out: AnnouncedLimits = { maxPayload: config.maxPayload, maxSubscriptions };
-  const l = config.limits;
-  if (!l) return out;
-  if (l.messages) {
-    out.messagesPerSecond = l.messages.rate;
-    out.burst = l.messages.burst;
-  }
-  if (l.user) out.user = { rate: l.user.rate, burst: l.user.burst };
-  const types = Object.entries(l.types);
-  if (types.length > 0) {
-    out.types = Object.fromEntries(
-      types.map(([t, x]) => [
-        t,
-        x.cost === undefined
-          ? { rate: x.rate, burst: x.burst }
-          : { rate: x.rate, burst: x.burst, cost: x.cost },
-      ]),
-    );
-  }
-  return out;
-}
-
 /** The same interface, by the name the transport adapters know it. */
 export type Guard = WsGuardServer;
 
@@ -168,7 +145,7 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
   const rejections = createRejectionHandler<Connection>({
     events,
     count: (code) => countUp(counters.rejections, code),
-    penalise: (conn, code) => protection.rejected(conn, code),
+    penalise: (conn, code, retryAfterMs) => protection.rejected(conn, code, retryAfterMs),
   });
 
   // 3b. Channels (channels/): subscriptions, publications, sendToUser, across nodes by the store.
@@ -177,6 +154,13 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
     maxSubscriptions: options.maxSubscriptions,
     store,
     refused: (member, err, m) => rejections.onSocket(member as Connection, err, m),
+    storeFailed: (detail) =>
+      events.emit({
+        event: 'handler.error',
+        level: 'warn',
+        code: 'WSG_OVERLOADED',
+        detail: `channels: ${detail}`,
+      }),
   });
 
   // 4. The upgrade gate (admission.ts): everything decided before a socket exists.
@@ -222,6 +206,7 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
   });
 
   // 7. What every connection calls into (connection/host.ts).
+  const announced = announceLimits(config.limits, config.maxPayload, channels.maxSubscriptions);
   const host = createConnectionHost({
     config,
     events,
@@ -236,13 +221,14 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
       protection,
       sessions,
       heartbeatMs: config.heartbeatMs,
-      limits: announcedLimits(config, channels.maxSubscriptions),
+      limits: announced,
     }),
     refresh: createRefresher({
       verifier,
       protection,
       sessions,
       path: config.path,
+      limits: announced,
       onRefreshed: (conn) => channels.refreshed(conn),
     }),
     dispatch: dispatcher.dispatch,

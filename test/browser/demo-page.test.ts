@@ -155,6 +155,37 @@ describe.skipIf(!hasChromium)('demo page in Chromium', { timeout: 60_000 }, () =
     for (const p of [alice, bob, guest]) await p.close();
   });
 
+  it('who is here; a page taken offline sees every message sent meanwhile after it is back, in order, once', async () => {
+    const alice = await openPage('alice');
+    const bob = await openPage('bob');
+    await inGeneral(alice);
+    await inGeneral(bob);
+    await expect.poll(() => text(alice, 'presence'), { timeout: 10_000 }).toMatch(/bob/);
+    expect(await text(alice, 'presence')).toMatch(/alice/);
+    await say(bob, 'before the tunnel');
+    await expect.poll(() => messages(alice)).toContain('before the tunnel');
+    await alice.context().setOffline(true);
+    await expect.poll(() => text(alice, 'state'), { timeout: 30_000 }).not.toBe('connected');
+    const sent = Array.from({ length: 5 }, (_, i) => `missed line ${i}`);
+    for (const line of sent) {
+      await say(bob, line);
+      await expect.poll(() => messages(bob)).toContain(line);
+    }
+    await alice.context().setOffline(false);
+    await expect.poll(() => text(alice, 'state'), { timeout: 30_000 }).toBe('connected');
+    await expect.poll(() => messages(alice), { timeout: 15_000 }).toContain(sent[4]);
+    const shown = (await messages(alice)) ?? '';
+    const at = sent.map((line) => shown.indexOf(line));
+    expect(at.every((i) => i >= 0)).toBe(true);
+    expect([...at].sort((x, y) => x - y)).toEqual(at);
+    for (const line of sent) expect(shown.split(line).length - 1).toBe(1);
+    expect(await text(alice, 'reloaded')).toBeNull();
+    await say(bob, 'after the tunnel');
+    await expect.poll(() => messages(alice)).toContain('after the tunnel');
+    await alice.screenshot({ path: join(outputDir, 'demo-recovered.png') });
+    for (const p of [alice, bob]) await p.close();
+  });
+
   it('a DM by user id reaches only its target', async () => {
     const alice = await openPage('alice');
     const bob = await openPage('bob');
@@ -176,5 +207,46 @@ describe.skipIf(!hasChromium)('demo page in Chromium', { timeout: 60_000 }, () =
     expect(await messages(carol)).not.toContain('psst bob');
     await bob.screenshot({ path: join(outputDir, 'demo-dm.png') });
     for (const p of [alice, bob, carol]) await p.close();
+  });
+  it('survives malformed events (a time Date cannot show, a null payload) and keeps working', async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    // A man in the middle on the page's own socket: everything passes, and we add hostile frames.
+    const taps: { send(message: string): void }[] = [];
+    await page.routeWebSocket(/\/ws$/, (ws) => {
+      ws.connectToServer();
+      taps.push(ws);
+    });
+    await page.goto(`http://localhost:${port}/?user=mallory-target`);
+    await expect.poll(() => page.getByTestId('state').textContent(), { timeout: 30_000 }).toBe('connected');
+    for (const id of ['messages', 'dms']) {
+      await expect
+        .poll(() => page.getByTestId(id).getAttribute('data-state'), { timeout: 10_000 })
+        .toBe('subscribed');
+    }
+    const hostile = [
+      {
+        channel: 'room:general',
+        event: 'chat',
+        payload: { from: 'mallory', text: 'bad time', at: 8.64e15 + 1 },
+      },
+      { channel: 'room:general', event: 'chat', payload: null },
+      { channel: 'room:general', event: 'chat', payload: { from: 'mallory', text: 7, at: 'soon' } },
+      { channel: 'room:general', event: 'typing', payload: null },
+      { channel: 'user:mallory-target', event: 'dm', payload: null },
+      { channel: 'user:mallory-target', event: 'dm', payload: { from: 'mallory', text: 'x', at: -1e20 } },
+    ];
+    const tap = taps.at(-1);
+    for (const h of hostile) tap?.send(JSON.stringify({ type: 'publication', ...h }));
+    tap?.send(JSON.stringify({ type: 'chat', payload: null }));
+    // Still there and still working: a line said now shows, none of the hostile ones do.
+    await say(page, 'still standing');
+    await expect.poll(() => messages(page), { timeout: 10_000 }).toContain('still standing');
+    expect(await messages(page)).not.toContain('bad time');
+    expect(await page.getByTestId('state').textContent()).toBe('connected');
+    expect(await page.getByTestId('render-problem').count()).toBe(0);
+    expect(errors).toEqual([]);
+    await page.close();
   });
 });

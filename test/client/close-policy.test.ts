@@ -183,13 +183,25 @@ describe('nextStep: the pure decision after a close', () => {
     expect(info.attempt).toBe(4);
   });
 
-  it('reconnects at once after a failed refresh, and never with reconnect: false', () => {
+  it('reconnects after the backoff after a failed refresh, and never with reconnect: false', () => {
     const refresh = { ...closeOf(4401), cause: 'refresh-failed' as const };
-    expect(nextStep(refresh, fresh, config)).toMatchObject({ action: 'reauth', delayMs: 0 });
+    // A refused refresh waits out the backoff like every failure (a hostile server refusing
+    // every refresh must not drive a reconnect storm).
+    expect(nextStep(refresh, fresh, config)).toMatchObject({ action: 'reauth', delayMs: 100 });
     const never = { ...config, reconnect: false as const };
     const step = nextStep(closeOf(1006), fresh, never);
     expect(step).toMatchObject({ action: 'stop', delayMs: 0 });
     expect(step.error).toBeInstanceOf(ConnectionError);
+  });
+
+  it('keeps the one re-auth spent across an auth_ok: a second refusal stops unless the connection lasted a minute', () => {
+    const refresh = { ...closeOf(4401), cause: 'refresh-failed' as const };
+    const first = nextStep(refresh, fresh, config);
+    expect(first).toMatchObject({ action: 'reauth', authRetried: true });
+    const shortLived = { ...fresh, attempts: first.attempts, authRetried: true, uptimeMs: 4_000 };
+    expect(nextStep(refresh, shortLived, config).action).toBe('stop');
+    const lasted = { ...shortLived, uptimeMs: 60_000 };
+    expect(nextStep(refresh, lasted, config)).toMatchObject({ action: 'reauth', authRetried: true });
   });
 
   it('asks shouldReconnect with the close as reported, and lets it override the table', () => {
@@ -384,5 +396,54 @@ describe('retry-after (minimal protocol server: the real 4429/1013 closes are no
     expect(got.map((g) => g.payload)).toEqual([1, 1, 2]);
     expect(got[1]?.id).toBe(got[0]?.id);
     expect((got[1]?.at ?? 0) - refusedAt).toBeGreaterThanOrEqual(200);
+  });
+});
+
+describe('1008 WSG_ANOMALY on a client that kept to the limits', () => {
+  it('queued and in-flight sends reject with a ClosedError saying why; onError reports once; no reconnect', async () => {
+    srv = await startServer({
+      messages: { echo: z.unknown(), slow: z.unknown(), strict: z.object({ n: z.number() }) },
+      handlers: {
+        echo: (_c: unknown, p: unknown) => p,
+        slow: () => new Promise((r) => setTimeout(() => r('late'), 2000)),
+        strict: () => 'ok',
+      },
+      // One validation failure is enough to close: the anomaly policy of a strict server.
+      anomaly: { weights: { validation: 30 } },
+      limits: { messages: { rate: 2, burst: 2 } },
+    });
+    const errors: Error[] = [];
+    const s = client({
+      url: srv.url,
+      authToken: await signToken('strict-user'),
+      reconnect: fast,
+    });
+    s.addEventListener('error', (e) => errors.push(e));
+    await reachState(s, 'open');
+    const inflight = outcome(s.send({ type: 'slow', payload: 1 }));
+    const bad = outcome(s.send({ type: 'strict', payload: { n: 'x' } }));
+    // Paced (client burst 1 at 2/s): these wait in the queue.
+    const queued = [
+      outcome(s.send({ type: 'echo', payload: 1 })),
+      outcome(s.send({ type: 'echo', payload: 2 })),
+    ];
+    const closed = await nextEvent(s, 'close');
+    expect(closed).toMatchObject({ code: 1008, errorCode: 'WSG_ANOMALY', willReconnect: false });
+    // The message whose refusal crossed the score is answered by the close itself.
+    for (const [o, maybeHandled] of [
+      [await inflight, true],
+      [await bad, true],
+      ...(await Promise.all(queued)).map((q) => [q, false] as const),
+    ] as const) {
+      expect(o.ok).toBe(false);
+      const err = o.ok ? undefined : o.error;
+      expect(err).toBeInstanceOf(ClosedError);
+      expect(err).toMatchObject({ closeCode: 1008, errorCode: 'WSG_ANOMALY', maybeHandled });
+      expect(err?.message).toMatch(/WSG_ANOMALY/);
+    }
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(ConnectionError);
+    expect(errors[0]?.message).toMatch(/abusive \(close 1008 WSG_ANOMALY\)/);
+    expect(s.state).toBe('closed');
   });
 });

@@ -7,7 +7,14 @@ describe('parseServerFrame', () => {
   it('reads auth_ok, and calls one without a session id or CSRF token malformed', () => {
     expect(
       parse({ type: 'auth_ok', sessionId: 's', csrfToken: 'c', expiresAt: 5, limits: { maxPayload: 10 } }),
-    ).toEqual({ kind: 'auth_ok', sessionId: 's', csrfToken: 'c', expiresAt: 5, maxPayload: 10 });
+    ).toEqual({
+      kind: 'auth_ok',
+      sessionId: 's',
+      csrfToken: 'c',
+      expiresAt: 5,
+      maxPayload: 10,
+      limits: { maxPayload: 10 },
+    });
     expect(parse({ type: 'auth_ok', sessionId: 's', csrfToken: 'c', expiresAt: '5' })).toEqual({
       kind: 'auth_ok',
       sessionId: 's',

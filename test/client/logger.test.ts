@@ -7,6 +7,37 @@ import { nextEvent, outcome, reachState } from '../helpers/client.js';
 import { signToken, startServer, type TestServer } from '../helpers/server.js';
 import { type MinimalServer, startMinimalProtocolServer } from './minimal-protocol-server.js';
 
+describe('redaction of every secret ever held', () => {
+  it('still redacts the first of 1000 rotated CSRF tokens, in 8 KiB of filter plus the newest 16', () => {
+    const secrets = createSecretList(16);
+    const tokens = Array.from({ length: 1000 }, (_, i) => `csrf-${i}-${Math.random().toString(36).slice(2)}`);
+    for (const t of tokens) secrets.remember(t);
+    expect(secrets.list).toHaveLength(16);
+    const lines: string[] = [];
+    const log = createDebugLog({
+      enabled: true,
+      logger: { debug: (m, c) => lines.push(`${m} ${JSON.stringify(c)}`) },
+      secrets: () => secrets.list,
+      known: (s) => secrets.has(s),
+    });
+    log(`old token ${tokens[0]} and ${tokens[500]}`, {
+      note: `"${tokens[1]}"`,
+      sessionId: 'session-0123456789',
+    });
+    const text = lines.join('\n');
+    for (const t of [tokens[0], tokens[1], tokens[500]]) expect(text).not.toContain(t);
+    expect(text).toContain('sessio…');
+    expect(text).not.toContain('session-0123456789');
+    // Every one of them, not only a sample: a filter with a false negative fails here.
+    lines.length = 0;
+    for (const t of tokens) log(`sent with ${t}`);
+    expect(lines.filter((l) => l.includes('csrf-'))).toEqual([]);
+    // Ordinary words are not taken for secrets.
+    log('refreshing the session now');
+    expect(lines.at(-1)).toContain('refreshing the session now');
+  });
+});
+
 describe('redact', () => {
   it('removes known secrets anywhere, values under secret keys, JWT shapes and bearer subprotocols', () => {
     const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';

@@ -9,6 +9,7 @@ import {
 } from '../../src/client/errors.js';
 import type { QueueOptions } from '../../src/client/options.js';
 import { createOutbox, type QueueEvent, type SessionLink, type WaitReason } from '../../src/client/outbox.js';
+import type { AnnouncedLimits } from '../../src/protocol/index.js';
 import { outcome } from '../helpers/client.js';
 
 type Frame = { id: string; type: string; payload?: unknown; csrf: string };
@@ -38,10 +39,10 @@ function harness(queue: QueueOptions = {}, retryRateLimited = true) {
     outbox,
     frames,
     events,
-    open(csrf = 'csrf-1', maxPayload?: number) {
+    open(csrf = 'csrf-1', maxPayload?: number, limits?: AnnouncedLimits) {
       blocked = undefined;
       session = { csrf, maxPayload };
-      outbox.resume();
+      outbox.resume(limits);
     },
     lose(reason: Exclude<WaitReason, 'paused'> = 'reconnecting') {
       blocked = reason;
@@ -229,5 +230,128 @@ describe('createOutbox', () => {
     void outcome(h.outbox.send({ type: 'a' }));
     h.outbox.changed();
     expect(h.events).toHaveLength(1);
+  });
+});
+
+describe('pacing by the announced limits', () => {
+  // Client copy: burst floor(5 * 0.9) = 4, rate 10 * 0.95 = 9.5/s.
+  const limits: AnnouncedLimits = { maxPayload: 10_000, messagesPerSecond: 10, burst: 5 };
+
+  it('never writes faster than the buckets; the rest waits in order with reason paced', async () => {
+    const h = harness({ maxMessages: 100, ttlMs: 10_000 });
+    h.open('csrf-1', undefined, limits);
+    const sends = Array.from({ length: 8 }, (_, i) => h.outbox.send({ type: 'chat', payload: i }));
+    expect(h.frames.map((f) => f.payload)).toEqual([0, 1, 2, 3]);
+    expect(h.events.at(-1)).toEqual({ queued: 4, inflight: 4, paused: false, reason: 'paced' });
+    await vi.advanceTimersByTimeAsync(110);
+    expect(h.frames).toHaveLength(5);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(h.frames.map((f) => f.payload)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    for (const f of h.frames) h.outbox.ack(f.id, f.payload);
+    expect(await Promise.all(sends)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(h.events.at(-1)).toEqual({ queued: 0, inflight: 0, paused: false });
+  });
+
+  it('the flush after a reconnect is paced too, resends first', async () => {
+    const h = harness({ maxMessages: 100, ttlMs: 10_000 });
+    h.open('csrf-1', undefined, limits);
+    for (let i = 0; i < 3; i++) void outcome(h.outbox.send({ type: 'chat', payload: i }));
+    h.lose();
+    for (let i = 3; i < 9; i++) void outcome(h.outbox.send({ type: 'chat', payload: i }));
+    const before = h.frames.length;
+    h.open('csrf-2', undefined, limits);
+    // A new socket: its bucket starts full (4 here), so 4 go now, the 3 resends first.
+    expect(h.frames.slice(before).map((f) => f.payload)).toEqual([0, 1, 2, 3]);
+    await vi.advanceTimersByTimeAsync(2000);
+    expect(h.frames.slice(before).map((f) => f.payload)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
+  it('the queue bounds and the TTL still hold while paced', async () => {
+    const h = harness({ maxMessages: 2, ttlMs: 500 });
+    h.open('csrf-1', undefined, { maxPayload: 10_000, messagesPerSecond: 0.5, burst: 1 });
+    const first = h.outbox.send({ type: 'chat', payload: 'goes' });
+    const waiting = [
+      outcome(h.outbox.send({ type: 'chat', payload: 'w1' })),
+      outcome(h.outbox.send({ type: 'chat', payload: 'w2' })),
+    ];
+    const over = await outcome(h.outbox.send({ type: 'chat', payload: 'over' }));
+    expect(over.ok ? undefined : over.error).toBeInstanceOf(QueueOverflowError);
+    await vi.advanceTimersByTimeAsync(600);
+    for (const w of waiting) {
+      const r = await w;
+      expect(r.ok ? undefined : r.error).toBeInstanceOf(MessageExpiredError);
+    }
+    h.outbox.ack(h.frames[0]?.id, 'ok');
+    expect(await first).toBe('ok');
+  });
+
+  it('per-type and byte buckets pace too; control frames take from the same buckets', async () => {
+    const h = harness({ maxMessages: 100, ttlMs: 10_000 });
+    h.open('csrf-1', undefined, {
+      maxPayload: 10_000,
+      bytes: { rate: 1000, burst: 400 },
+      types: { chat: { rate: 1, burst: 2, cost: 1 } },
+    });
+    void outcome(h.outbox.send({ type: 'chat', payload: 1 }));
+    void outcome(h.outbox.send({ type: 'chat', payload: 2 }));
+    expect(h.frames).toHaveLength(1);
+    void outcome(h.outbox.send({ type: 'other', payload: 'x'.repeat(100) }));
+    expect(h.frames).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1100);
+    expect(h.frames.map((f) => f.payload)).toEqual([1, 2, 'x'.repeat(100)]);
+    h.outbox.control('x'.repeat(360));
+    void outcome(h.outbox.send({ type: 'other', payload: 'y' }));
+    expect(h.frames).toHaveLength(3);
+    await vi.advanceTimersByTimeAsync(500);
+    expect(h.frames).toHaveLength(4);
+  });
+
+  it('without announced rates nothing is paced', () => {
+    const h = harness({ maxMessages: 100, ttlMs: 10_000 });
+    h.open('csrf-1', undefined, { maxPayload: 10_000 });
+    for (let i = 0; i < 50; i++) void outcome(h.outbox.send({ type: 'chat', payload: i }));
+    expect(h.frames).toHaveLength(50);
+  });
+});
+
+describe('retry-after per message', () => {
+  it('a retryable refusal with retryAfterMs resends the same id after it', async () => {
+    const h = harness();
+    h.open();
+    const sent = h.outbox.send({ type: 'chat', payload: 1 });
+    const id = h.frames[0]?.id as string;
+    h.outbox.refused(id, 'WSG_OVERLOADED', 'Server overloaded', 300);
+    expect(h.events.at(-1)).toMatchObject({ paused: true, reason: 'paused' });
+    await vi.advanceTimersByTimeAsync(310);
+    expect(h.frames.map((f) => f.id)).toEqual([id, id]);
+    h.outbox.ack(id, 'done');
+    expect(await sent).toBe('done');
+  });
+
+  it('clamps retryAfterMs to 60 s (no 32-bit timer overflow that would resend at once)', async () => {
+    const h = harness();
+    h.open();
+    const sent = outcome(h.outbox.send({ type: 'chat', payload: 1 }));
+    h.outbox.refused(h.frames[0]?.id as string, 'WSG_RATE_LIMITED', 'Rate limited', 1e12);
+    await vi.advanceTimersByTimeAsync(2100);
+    expect(h.frames).toHaveLength(1);
+    const r = await sent;
+    expect(r.ok ? undefined : r.error).toBeInstanceOf(AckTimeoutError);
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(h.events.at(-1)).toMatchObject({ paused: false });
+  });
+
+  it('a non-retryable refusal rejects that one send with the typed error; the others go on', async () => {
+    const h = harness();
+    h.open();
+    const bad = outcome(h.outbox.send({ type: 'chat', payload: 1 }));
+    const good = h.outbox.send({ type: 'chat', payload: 2 });
+    h.outbox.refused(h.frames[0]?.id as string, 'WSG_VALIDATION_FAILED', 'Validation failed', undefined);
+    const r = await bad;
+    const err = r.ok ? undefined : r.error;
+    expect(err).toBeInstanceOf(ServerError);
+    expect(err).toMatchObject({ code: 'WSG_VALIDATION_FAILED' });
+    h.outbox.ack(h.frames[1]?.id, 2);
+    expect(await good).toBe(2);
   });
 });

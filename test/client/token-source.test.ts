@@ -2,6 +2,29 @@ import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/client/index.js';
 import { createTokenSource } from '../../src/client/token-source.js';
 
+describe('createTokenSource budget', () => {
+  it('makes at most perMinute getToken() calls in a minute; the next waits for the oldest to age out', async () => {
+    let calls = 0;
+    const clock = 1_000_000;
+    const source = createTokenSource({
+      authToken: undefined,
+      getToken: () => `t${++calls}`,
+      inProtocol: false,
+      perMinute: 3,
+      now: () => clock,
+    });
+    for (let i = 0; i < 3; i++) await source.get();
+    expect(calls).toBe(3);
+    let fourth: string | undefined;
+    void source.get().then((t) => {
+      fourth = t;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(calls).toBe(3);
+    expect(fourth).toBeUndefined();
+  });
+});
+
 describe('createTokenSource', () => {
   it('calls getToken() for every request, but shares one call while it is in flight', async () => {
     let calls = 0;

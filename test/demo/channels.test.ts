@@ -78,6 +78,9 @@ describe('demo channels', () => {
       channel: 'room:general',
       event: 'typing',
       payload: { from: 'typist' },
+      // Rooms keep history: every publication carries its position.
+      offset: expect.any(Number),
+      epoch: expect.stringMatching(/^[A-Za-z0-9_-]{12}$/),
     });
     // Only `typing` is declared: a client cannot forge a chat line as a publication.
     expect(
@@ -165,6 +168,44 @@ describe('demo channels', () => {
       payload: { from: 'v1-a', text: 'to all' },
     });
     a.peer.close();
+    b.peer.close();
+  });
+
+  it('rooms keep history for recovery and have presence: a client back misses nothing', async () => {
+    const a = await as('ann');
+    const first = (await subscribe(a, 'room:recover')).result as Record<string, unknown>;
+    expect(first).toMatchObject({
+      channel: 'room:recover',
+      offset: 0,
+      presence: { count: 1, members: [{ userId: 'ann' }] },
+    });
+    const b = await as('ben');
+    await subscribe(b, 'room:recover');
+    expect(await frame(a, (m) => m.type === 'presence' && JSON.stringify(m).includes('ben'))).toEqual({
+      type: 'presence',
+      channel: 'room:recover',
+      joined: [{ userId: 'ben' }],
+    });
+    a.peer.close();
+    await frame(b, (m) => m.type === 'presence' && m.left !== undefined);
+    for (let i = 0; i < 5; i++)
+      await request(b, { type: 'chat', payload: { room: 'recover', text: `m${i}` } });
+    const back = await as('ann');
+    const reply = await request(back, {
+      type: 'subscribe',
+      channel: 'room:recover',
+      since: { epoch: first.epoch, offset: 0 },
+    });
+    expect(reply.result).toMatchObject({ epoch: first.epoch, offset: 5, recovered: true });
+    await frame(back, (m) => m.type === 'publication' && m.offset === 5);
+    expect(publications(back).map((m) => (m.payload as { text: string }).text)).toEqual([
+      'm0',
+      'm1',
+      'm2',
+      'm3',
+      'm4',
+    ]);
+    back.peer.close();
     b.peer.close();
   });
 });

@@ -44,6 +44,26 @@ function Probe({ url, onMessage }: { url: string; onMessage?: () => void }) {
   );
 }
 
+const shown: string[] = [];
+function Paced({ url }: { url: string }) {
+  const ws = useSecureWebSocket({
+    url,
+    authToken: token,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    heartbeat: false,
+  });
+  lastSend = ws.send as never;
+  const text = ws.waitReason === 'paced' ? 'sending slower: server limit' : 'ok';
+  if (shown.at(-1) !== text) shown.push(text);
+  return (
+    <p>
+      <span data-testid="state">{ws.state}</span>
+      <span data-testid="queued">{ws.queueSize}</span>
+      <span data-testid="pacing">{text}</span>
+    </p>
+  );
+}
+
 describe('useSecureWebSocket', () => {
   it('opens exactly one socket under StrictMode and closes it on unmount', async () => {
     const s = await serve();
@@ -74,6 +94,37 @@ describe('useSecureWebSocket', () => {
     await waitFor(() => expect(s.wss.stats().socketsOpen).toBe(1));
   });
 
+  it('a send captured under URL A rejects after the URL changed to B: nothing reaches B, no extra connection', async () => {
+    const s = await serve();
+    const view = render(<Probe url={s.url} />);
+    await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
+    const staleSend = lastSend;
+    view.rerender(<Probe url={`${s.url}?v=2`} />);
+    await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
+    expect(upgrades).toBe(2);
+    // Before: the stale send opened a third client (to B, with the latest token) and was delivered there.
+    await expect(staleSend?.({ type: 'echo', payload: 'from A' })).rejects.toMatchObject({
+      name: 'ClosedError',
+      maybeHandled: false,
+    });
+    await act(() => new Promise((r) => setTimeout(r, 100)));
+    expect(upgrades).toBe(2);
+    expect(s.wss.stats().socketsOpen).toBe(1);
+  });
+
+  it('a send after unmount rejects and opens no connection that could outlive the component', async () => {
+    const s = await serve();
+    const view = render(<Probe url={s.url} />);
+    await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
+    const staleSend = lastSend;
+    view.unmount();
+    await waitFor(() => expect(s.wss.stats().socketsOpen).toBe(0));
+    await expect(staleSend?.({ type: 'echo', payload: 1 })).rejects.toMatchObject({ name: 'ClosedError' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(upgrades).toBe(1);
+    expect(s.wss.stats().socketsOpen).toBe(0);
+  });
+
   it('follows the queue from queue events: queued before the socket opens, 0 once flushed, with no interval timer', async () => {
     const s = await serve();
     const intervals = hookIntervals();
@@ -88,6 +139,30 @@ describe('useSecureWebSocket', () => {
     await expect(sent).resolves.toBe(7);
     await waitFor(() => expect(screen.getByTestId('queued').textContent).toBe('0'));
     expect(seen).toEqual([0, 1, 0]);
+    expect(intervals).toEqual([]);
+  });
+
+  it('shows pacing from queue events: "sending slower: server limit" while paced, gone once sent; no interval timer', async () => {
+    srv = await startServer({
+      messages: { echo: z.unknown() },
+      handlers: { echo: (_c, p) => p },
+      limits: { messages: { rate: 4, burst: 2 } },
+    });
+    const intervals = hookIntervals();
+    shown.length = 0;
+    render(<Paced url={srv.url} />);
+    await waitFor(() => expect(screen.getByTestId('state').textContent).toBe('open'));
+    let sent: Promise<unknown>[] = [];
+    act(() => {
+      sent = [1, 2, 3, 4].map((n) => lastSend?.({ type: 'echo', payload: n }) as Promise<unknown>);
+    });
+    await waitFor(() =>
+      expect(screen.getByTestId('pacing').textContent).toBe('sending slower: server limit'),
+    );
+    expect(Number(screen.getByTestId('queued').textContent)).toBeGreaterThan(0);
+    await expect(Promise.all(sent)).resolves.toEqual([1, 2, 3, 4]);
+    await waitFor(() => expect(screen.getByTestId('pacing').textContent).toBe('ok'));
+    expect(shown).toEqual(['ok', 'sending slower: server limit', 'ok']);
     expect(intervals).toEqual([]);
   });
 

@@ -5,7 +5,8 @@
 import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { ServerError } from 'wsguard/client';
 import { useChannel } from 'wsguard/react';
-import type { AppSocket, ChatLine } from '../utils/secureWebSocket';
+import { chatLine, typingEvent, validEvent } from '../../../server/events.js';
+import type { AppSocket } from '../utils/secureWebSocket';
 
 export const ROOMS = ['general', 'random', 'staff'] as const;
 /** How long "X is typing" stays after their last keystroke. */
@@ -68,13 +69,17 @@ export function Room({
   const view = useChannel(socket, channel, {
     onPublication: (p) => {
       if (p.event !== 'typing') return;
-      const from = p.payload.from;
-      if (from === me) return;
+      const from = validEvent(typingEvent, p.payload)?.from;
+      if (from === undefined || from === me) return;
       setTyping((old) => ({ ...old, [from]: Date.now() + TYPING_SHOWN_MS }));
     },
   });
   const list = useRef<HTMLOListElement>(null);
-  const lines = view.publications.filter((p) => p.event === 'chat').map((p) => p.payload as ChatLine);
+  // Only events that fit the server's own schemas are rendered: a malformed one is dropped.
+  const lines = view.publications.flatMap((p) => {
+    const line = p.event === 'chat' ? validEvent(chatLine, p.payload) : undefined;
+    return line ? [line] : [];
+  });
 
   useEffect(() => {
     if (view.state === 'unsubscribed' && view.error) onRefused(room);
@@ -99,8 +104,20 @@ export function Room({
   useEffect(() => setTyping({}), [room]);
 
   const typists = Object.keys(typing);
+  const here = view.presence;
   return (
     <>
+      {here && (
+        <p className="presence" data-testid="presence" aria-live="polite">
+          Here ({here.count}): {here.members.map((m) => m.userId).join(', ')}
+          {here.count > here.members.length && ` and ${here.count - here.members.length} more`}
+        </p>
+      )}
+      {view.recovered === false && (
+        <p className="problem" role="status" data-testid="reloaded">
+          You were away too long to catch up: #{room} was reloaded, messages sent meanwhile are not shown.
+        </p>
+      )}
       {view.state === 'unsubscribed' && view.error && (
         <p className="problem" role="alert" data-testid="room-problem">
           {describeRefusal(room, view.error)}
@@ -158,6 +175,10 @@ export function DirectMessages({
   onProblem: (err: unknown) => void;
 }) {
   const inbox = useChannel(socket, me === undefined ? undefined : (`user:${me}` as const));
+  const dms = inbox.publications.flatMap((p) => {
+    const m = validEvent(chatLine, p.payload);
+    return m ? [m] : [];
+  });
   const [to, setTo] = useState('');
   const [text, setText] = useState('');
   const submit = (e: FormEvent) => {
@@ -171,13 +192,13 @@ export function DirectMessages({
     <section className="dms" aria-label="Inbox">
       <h2>Direct messages</h2>
       <ol data-testid="dms" data-state={inbox.state}>
-        {inbox.publications.map((p) => (
-          <li key={`${p.payload.from}|${p.payload.at}|${p.payload.text}`}>
-            <span className="from">{p.payload.from}</span>
-            <span className="text">{p.payload.text}</span>
+        {dms.map((m) => (
+          <li key={`${m.from}|${m.at}|${m.text}`}>
+            <span className="from">{m.from}</span>
+            <span className="text">{m.text}</span>
           </li>
         ))}
-        {inbox.publications.length === 0 && <li className="empty">No direct messages.</li>}
+        {dms.length === 0 && <li className="empty">No direct messages.</li>}
       </ol>
       <form className="composer" onSubmit={submit}>
         <input

@@ -15,6 +15,7 @@ import {
   defaultSocketUrl,
   tokenSubject,
 } from '../utils/secureWebSocket';
+import { ErrorBoundary } from './error-boundary';
 import { DirectMessages, Room, RoomList, useTypingSignal } from './rooms';
 
 export interface WebSocketExampleProps {
@@ -107,6 +108,7 @@ export function WebSocketExample({ token, url }: WebSocketExampleProps) {
           latency {ws.latencyMs === undefined ? '–' : `${Math.round(ws.latencyMs)} ms`}
         </span>
         <span data-testid="queued">{ws.queueSize} queued</span>
+        {ws.waitReason === 'paced' ? <span data-testid="paced">sending slower: server limit</span> : null}
       </p>
       <p className="meta">
         <span data-testid="me">{me === undefined ? 'signing in…' : `you are ${me}`}</span>
@@ -119,7 +121,9 @@ export function WebSocketExample({ token, url }: WebSocketExampleProps) {
           setRoom(r);
         }}
       />
-      <Room socket={ws.socket} room={room} me={me} onRefused={onRefused} />
+      <ErrorBoundary name="room">
+        <Room socket={ws.socket} room={room} me={me} onRefused={onRefused} />
+      </ErrorBoundary>
       <form className="composer" onSubmit={submit}>
         <input
           aria-label="Message"
@@ -133,7 +137,9 @@ export function WebSocketExample({ token, url }: WebSocketExampleProps) {
         />
         <button type="submit">Send</button>
       </form>
-      <DirectMessages socket={ws.socket} me={me} send={ws.send} onProblem={onProblem} />
+      <ErrorBoundary name="inbox">
+        <DirectMessages socket={ws.socket} me={me} send={ws.send} onProblem={onProblem} />
+      </ErrorBoundary>
       {problem && (
         <p className="problem" role="alert" data-testid="problem">
           {problem}

@@ -17,12 +17,10 @@ export type AppOutgoing = {
   dm: { payload: { to: string; text: string }; result: undefined };
 };
 
-/** A line of chat or a direct message, as the server publishes it. */
-export interface ChatLine {
-  from: string;
-  text: string;
-  at: number;
-}
+import type { ChatLine } from '../../../server/events.js';
+
+/** A line of chat or a direct message, as the server publishes it (its schema: server/events.ts). */
+export type { ChatLine };
 
 /** This app's channels (server/websocket.ts): what each carries and what a client may publish. */
 export type AppChannels = {

@@ -1,6 +1,7 @@
 import { AuthError, SecureWebSocket, ServerError, type WebSocketConstructor } from '../../client/index.js';
+import { readAnnouncedLimits } from '../../protocol/index.js';
 import type { CheckLine } from '../output.js';
-import { authedProbe, BoundedWebSocket } from '../probe.js';
+import { authedProbe, BoundedWebSocket, type Probe } from '../probe.js';
 
 export interface HealthContext {
   url: string;
@@ -215,6 +216,8 @@ export function rateLimitCheck(ctx: HealthContext): Promise<CheckResult> {
     const { probe, ok } = await authedProbe(ctx.url, ctx.token);
     try {
       if (!ok) return { ok: false, detail: 'not authenticated' };
+      const burst = readAnnouncedLimits(ok.limits)?.burst;
+      if (burst !== undefined) return await pacedBurst(probe, ctx, ok.csrfToken, burst);
       // Batches of 10, stopping at the first refusal: enough to meet the limit, too few
       // refusals to climb the penalty ladder and block the user.
       for (let sent = 0; sent < 600; ) {
@@ -240,6 +243,32 @@ export function rateLimitCheck(ctx: HealthContext): Promise<CheckResult> {
       probe.close();
     }
   });
+}
+
+/**
+ * Paced by `auth_ok.limits`: the announced burst at once, then one message at a time until the
+ * first refusal. The limit is shown with a single refused message, which the server does not
+ * hold against a client that then stops (docs/rate-limits.md), so a health run leaves its
+ * address in good standing.
+ */
+async function pacedBurst(probe: Probe, ctx: HealthContext, csrf: unknown, burst: number) {
+  const send = (n: number) => probe.send({ id: `burst-${n}`, type: ctx.echoType, payload: n, csrf });
+  const limited = (r: Record<string, unknown>) => r.type === 'error' && r.code === 'WSG_RATE_LIMITED';
+  const count = Math.min(burst, 1000);
+  for (let n = 0; n < count; n++) send(n);
+  for (let n = 0; n < count; n++) {
+    const reply = await probe.next(undefined, 3000);
+    if (!reply) return { ok: false, detail: 'the server stopped answering during the burst' };
+    if (limited(reply)) return { ok: true, detail: `WSG_RATE_LIMITED within the announced burst (${burst})` };
+  }
+  for (let n = count; n < count + 50; n++) {
+    send(n);
+    const reply = await probe.next(undefined, 3000);
+    if (!reply) return { ok: false, detail: 'the server stopped answering during the burst' };
+    if (limited(reply))
+      return { ok: true, detail: `WSG_RATE_LIMITED after ${n} messages (announced burst ${burst})` };
+  }
+  return { ok: false, detail: `the announced burst (${burst}) was not enforced` };
 }
 
 export function unknownTypeCheck(client: SecureWebSocket): Promise<CheckResult> {

@@ -95,7 +95,7 @@ class WsSocket implements GuardSocket {
         }
       }
     }
-    this.ws.send(data);
+    if (!writeFrame(this.ws as WsView, this.tcp, data)) this.ws.send(data);
     // Batching is for small replies: large output goes now, or what waits for the uncork would
     // count as a slow reader's backlog against the backpressure limits.
     if (this.corked && this.tcp.writableLength >= FLUSH_BYTES) uncork(this);
@@ -115,6 +115,50 @@ class WsSocket implements GuardSocket {
   get isOpen(): boolean {
     return this.ws.readyState === 1;
   }
+}
+
+/** What writeFrame reads of a ws socket (ws 8 internals, checked before each use). */
+type WsView = {
+  readyState: number;
+  _extensions?: Record<string, unknown>;
+  _sender?: { _state?: number; _queue?: unknown[] } | null;
+};
+
+/**
+ * Writes a text frame to the TCP socket as one buffer: header and payload together. ws writes a
+ * frame as two chunks (its header, then the data) under a cork, so even a lone frame costs a
+ * `writev`; one buffer is one plain `write`. The bytes are the ones ws would send (FIN, text
+ * opcode, no mask, as a server sends). Only when nothing of ws's could come between: the socket
+ * is open, no compression was negotiated, and ws's sender is idle with an empty queue; otherwise
+ * false, and ws sends the frame itself.
+ */
+function writeFrame(ws: WsView, tcp: Duplex, data: string): boolean {
+  const sender = ws._sender;
+  if (
+    ws.readyState !== 1 ||
+    sender?._state !== 0 ||
+    sender._queue?.length !== 0 ||
+    ws._extensions === undefined ||
+    ws._extensions['permessage-deflate'] !== undefined
+  ) {
+    return false;
+  }
+  const length = Buffer.byteLength(data);
+  const header = length < 126 ? 2 : length < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (header === 2) frame[1] = length;
+  else if (header === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.write(data, header, 'utf8');
+  tcp.write(frame);
+  return true;
 }
 
 /** The upgrade's socket error listener; ws adds its own once the handshake is done. */

@@ -6,9 +6,10 @@ import { WsgConfigError, WsgError } from '../errors.js';
 import type { ChannelRequest } from '../pipeline/envelope.js';
 import { ackFrame, errorFrame } from '../pipeline/frames.js';
 import type { MessageContext } from '../pipeline/types.js';
-import type { PubSub } from '../stores/types.js';
+import type { HistoryStore, PresenceStore, PubSub } from '../stores/types.js';
 import { type ChannelMatch, createPatterns } from './patterns.js';
 import { createRegistry, type Member, publicationFrame, unsubscribedFrame } from './registry.js';
+import { createStreams } from './stream.js';
 import type {
   ChannelAction,
   ChannelOptions,
@@ -30,9 +31,11 @@ export interface ChannelMember extends Member {
 export interface ChannelsDeps {
   options: ChannelsOptions<never> | undefined;
   maxSubscriptions: number | undefined;
-  store: PubSub;
+  store: PubSub & { history?: HistoryStore; presence?: PresenceStore };
   /** Counts and logs a refusal (penalty ladder, anomaly score, stats). */
   refused(member: ChannelMember, error: WsgError, m: MessageContext): void;
+  /** A history or presence operation failed in the store (logged; the request is still answered). */
+  storeFailed?(detail: string): void;
 }
 
 type Config = ChannelOptions<Principal>;
@@ -67,7 +70,15 @@ export function createChannels(deps: ChannelsDeps) {
   const max = deps.maxSubscriptions ?? DEFAULTS.maxSubscriptions;
   if (!Number.isInteger(max) || max < 0)
     throw new WsgConfigError('WSG_CONFIG_INVALID_NUMBER', `maxSubscriptions must be an integer >= 0`);
-  const registry = createRegistry(deps.store);
+  const registry = createRegistry(deps.store, (member, channel) => streams.left(member, channel));
+  const streams = createStreams({
+    registry,
+    history: deps.store.history,
+    presence: deps.store.presence,
+    declared: declared as Record<string, ChannelOptions<never>>,
+    publish: (channel, frame) => registry.publish(channel, frame),
+    failed: (detail) => deps.storeFailed?.(detail),
+  });
   /** Subscribes whose authorize is still running, per socket: they count toward the limit. */
   const pending = new WeakMap<Member, number>();
 
@@ -102,9 +113,9 @@ export function createChannels(deps: ChannelsDeps) {
   /** Settles a sync-or-async decision, then continues; a throw becomes the refusal. */
   const after = <T>(
     value: T | Promise<T>,
-    next: (v: T) => string | Promise<string>,
+    next: (v: T) => string | Promise<string | undefined>,
     onError: (err: unknown) => string,
-  ): string | Promise<string> => {
+  ): string | Promise<string | undefined> => {
     if (value instanceof Promise) return value.then(next).catch(onError);
     try {
       return next(value);
@@ -138,11 +149,20 @@ export function createChannels(deps: ChannelsDeps) {
         if (ok !== true) return refuse(member, m, new WsgError('WSG_FORBIDDEN', { detail: match.name }));
         if (member.state !== 'open') return ack;
         if (registry.has(member, match.name)) return ack;
-        const ready = registry.add(member, match.name, {
-          params: match.params,
-          pattern: match.pattern,
-          checked: true,
-        });
+        const sub = { params: match.params, pattern: match.pattern, checked: true };
+        if (streams.handles(match.pattern)) {
+          // The ack goes out from there, followed by the replay: nothing left to send here.
+          return streams
+            .subscribe(member, match, sub, req.since, (result) => ackFrame(m.id as string, result))
+            .then(
+              () => undefined,
+              (err: unknown) => {
+                registry.remove(member, match.name);
+                return refuse(member, m, err);
+              },
+            );
+        }
+        const ready = registry.add(member, match.name, sub);
         return ready ? ready.then(() => ack) : ack;
       },
       (err) => {
@@ -177,7 +197,8 @@ export function createChannels(deps: ChannelsDeps) {
             if (ok !== true) return refuse(member, m, new WsgError('WSG_FORBIDDEN', { detail: match.name }));
             const transform = match.config.transformPublish;
             const payload = transform ? transform(user, event, parsed.data, match.params) : parsed.data;
-            const sent = registry.publish(match.name, publicationFrame(match.name, event, payload));
+            const frame = publicationFrame(match.name, event, payload);
+            const sent = streams.append(match, frame) ?? registry.publish(match.name, frame);
             const ack = ackFrame(m.id as string, undefined);
             return sent instanceof Promise ? sent.then(() => ack) : ack;
           },
@@ -217,12 +238,13 @@ export function createChannels(deps: ChannelsDeps) {
         `publish: event '${String(event)}' is not a valid name`,
       );
     }
-    await registry.publish(match.name, publicationFrame(match.name, event, payload));
+    const frame = publicationFrame(match.name, event, payload);
+    await (streams.append(match, frame) ?? registry.publish(match.name, frame));
   };
 
   return {
     /** Answers a subscribe, unsubscribe or publish: the ack or error frame for the message's id. */
-    request(member: ChannelMember, m: MessageContext): string | Promise<string> {
+    request(member: ChannelMember, m: MessageContext): string | Promise<string | undefined> {
       const req = m.payload as ChannelRequest;
       if (m.type === 'subscribe') return subscribe(member, m, req);
       if (m.type === 'publish') return publish(member, m, req);
@@ -241,6 +263,7 @@ export function createChannels(deps: ChannelsDeps) {
         pattern: match.pattern,
         checked: false,
       });
+      await streams.joined(member, match);
     },
     unsubscribeAs(member: Member, channel: string): void {
       registry.remove(member, channel);
@@ -310,6 +333,7 @@ export function createChannels(deps: ChannelsDeps) {
     stats: (): ChannelStats => registry.stats(),
     close(): void {
       unsubscribeControl();
+      streams.close();
       registry.close();
     },
   };

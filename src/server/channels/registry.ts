@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../../protocol/index.js';
 import type { Principal } from '../connection/state.js';
+import { offsetOf } from '../stores/history-frame.js';
 import type { PubSub } from '../stores/types.js';
 
 /** A socket as the channels see it (Connection is one). */
@@ -18,7 +19,9 @@ export interface Subscription {
   readonly checked: boolean;
 }
 
-const CHANNEL_PREFIX = 'wsguard:ch:';
+export const CHANNEL_PREFIX = 'wsguard:ch:';
+/** Most frames held for one socket while its subscribe is answered (recovery reads history meanwhile). */
+const MAX_HELD = 10_000;
 const USER_PREFIX = 'wsguard:u:';
 
 /** `{"type":"unsubscribed","channel","code"}`: channel names need no escaping (their alphabet has no `"` or `\`). */
@@ -37,17 +40,46 @@ export function publicationFrame(channel: string, event: string, payload: unknow
  * per user with a local socket (for sendToUser). A publication arrives as the finished frame and
  * is written to each local subscriber as is: one serialization per publication, not per socket.
  */
-export function createRegistry(store: PubSub) {
+export function createRegistry(store: PubSub, onRemoved?: (member: Member, channel: string) => void) {
   const bySocket = new WeakMap<Member, Map<string, Subscription>>();
-  const byChannel = new Map<string, { members: Set<Member>; unsubscribe: () => void }>();
+  const byChannel = new Map<
+    string,
+    {
+      members: Set<Member>;
+      held: Map<Member, string[] | undefined>;
+      /** Per socket just answered: the offset it already has; older frames still in flight are dropped. */
+      floor: Map<Member, number>;
+      unsubscribe: () => void;
+    }
+  >();
   const byUser = new Map<string, { members: Set<Member>; unsubscribe: () => void }>();
   let deliveries = 0;
 
-  const fanOut = (members: ReadonlySet<Member>, frame: string) => {
+  const fanOut = (
+    members: ReadonlySet<Member>,
+    frame: string,
+    held?: Map<Member, string[] | undefined>,
+    floor?: Map<Member, number>,
+  ) => {
+    let offset: number | undefined | null = null;
     // The ws adapter corks each socket on its first write of a tick, so a burst of publications
     // to one socket leaves in one write.
     for (const m of members) {
       if (m.state !== 'open') continue;
+      if (held !== undefined && held.size > 0 && held.has(m)) {
+        // Its subscribe is not answered yet: the frame waits (undefined: too many waited).
+        const list = held.get(m);
+        if (list && list.length < MAX_HELD) list.push(frame);
+        else held.set(m, undefined);
+        continue;
+      }
+      if (floor !== undefined && floor.size > 0 && floor.has(m)) {
+        if (offset === null) offset = offsetOf(frame);
+        if (offset !== undefined) {
+          if (offset <= (floor.get(m) as number)) continue;
+          floor.delete(m);
+        }
+      }
       m.sendFrame(frame);
       deliveries++;
     }
@@ -63,8 +95,11 @@ export function createRegistry(store: PubSub) {
     has(member: Member, channel: string): boolean {
       return bySocket.get(member)?.has(channel) ?? false;
     },
-    /** Adds the subscription; resolves once this process hears the channel on every node. */
-    add(member: Member, channel: string, sub: Subscription): Promise<void> | undefined {
+    /**
+     * Adds the subscription; resolves once this process hears the channel on every node. With
+     * `hold`, publications for this socket wait until `release` (the ack and replay go first).
+     */
+    add(member: Member, channel: string, sub: Subscription, hold = false): Promise<void> | undefined {
       let subs = bySocket.get(member);
       if (!subs) {
         subs = new Map();
@@ -74,21 +109,40 @@ export function createRegistry(store: PubSub) {
       let entry = byChannel.get(channel);
       if (!entry) {
         const members = new Set<Member>();
+        const held = new Map<Member, string[] | undefined>();
+        const floor = new Map<Member, number>();
         entry = {
           members,
-          unsubscribe: store.subscribe(CHANNEL_PREFIX + channel, (f) => fanOut(members, f)),
+          held,
+          floor,
+          unsubscribe: store.subscribe(CHANNEL_PREFIX + channel, (f) => fanOut(members, f, held, floor)),
         };
         byChannel.set(channel, entry);
       }
       entry.members.add(member);
+      if (hold) entry.held.set(member, []);
       return store.whenSubscribed?.(CHANNEL_PREFIX + channel);
+    },
+    /**
+     * The frames held for this socket since `add`, in order; undefined when more came than fit.
+     * From now on it gets frames as they come, except those at or below `floor` (it has them).
+     */
+    release(member: Member, channel: string, floor?: number): string[] | undefined {
+      const entry = byChannel.get(channel);
+      const list = entry?.held.get(member);
+      entry?.held.delete(member);
+      if (entry && floor !== undefined) entry.floor.set(member, floor);
+      return list;
     },
     remove(member: Member, channel: string): boolean {
       const subs = bySocket.get(member);
       if (!subs?.delete(channel)) return false;
+      onRemoved?.(member, channel);
       const entry = byChannel.get(channel);
       if (entry) {
         entry.members.delete(member);
+        entry.held.delete(member);
+        entry.floor.delete(member);
         if (entry.members.size === 0) {
           byChannel.delete(channel);
           entry.unsubscribe();

@@ -24,9 +24,24 @@ export type ChannelAuthorize<U extends Principal<object> = Principal> = (
 ) => boolean | Promise<boolean>;
 
 export interface ChannelHistoryOptions {
-  /** Publications kept for recovery. @default 100 */
+  /** Publications kept for recovery (1 to 10000). @default 100 */
   size?: number;
   /** How long a publication is kept, ms. @default 120000 */
+  ttlMs?: number;
+  /**
+   * Most bytes of publication frames kept for one channel; the store's `historyMaxBytes` bounds
+   * all channels together. @default 1048576 (1 MiB)
+   */
+  maxBytes?: number;
+}
+
+export interface ChannelPresenceOptions {
+  /** Most members listed in a subscribe's ack (`count` is always the full number). @default 100 */
+  maxMembers?: number;
+  /**
+   * How long a node's mark on a member lives without renewal, ms; each node renews its marks every
+   * `ttlMs / 3`, so the members of a node that died leave within `ttlMs + ttlMs / 3`. @default 15000
+   */
   ttlMs?: number;
 }
 
@@ -57,10 +72,16 @@ export interface ChannelOptions<U extends Principal<object> = Principal> {
     payload: unknown,
     params: Readonly<Record<string, string>>,
   ) => unknown;
-  /** Accepted, not kept yet: publications are not stored for recovery. @default undefined */
+  /**
+   * Keep publications for recovery: each carries `offset` and `epoch`, and a subscribe with
+   * `since` replays what was missed (`true`: the defaults). @default undefined (no history)
+   */
   history?: ChannelHistoryOptions | boolean;
-  /** Accepted, not sent yet: no presence frames. @default false */
-  presence?: boolean;
+  /**
+   * Who is here: the subscribe's ack carries `presence: {count, members}` and subscribers get
+   * `presence` joined/left frames (`true`: the defaults). @default false
+   */
+  presence?: ChannelPresenceOptions | boolean;
 }
 
 /** Channel patterns and their rules: `{ 'room:{name}': { authorize: () => true } }`. */

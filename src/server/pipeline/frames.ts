@@ -69,6 +69,6 @@ export function authOkFrame(o: {
   });
 }
 
-export function refreshOkFrame(expiresAt: number, csrfToken: string): string {
-  return JSON.stringify({ type: ControlType.RefreshOk, expiresAt, csrfToken });
+export function refreshOkFrame(expiresAt: number, csrfToken: string, limits: AnnouncedLimits): string {
+  return JSON.stringify({ type: ControlType.RefreshOk, expiresAt, csrfToken, limits });
 }

@@ -1,3 +1,4 @@
+import type { AnnouncedLimits } from '../../protocol/index.js';
 import type { TokenVerifier } from '../auth/verifier.js';
 import type { Connection } from '../connection.js';
 import { DEFAULTS } from '../defaults.js';
@@ -19,10 +20,12 @@ export function createRefresher(o: {
   sessions: SessionManager;
   /** The endpoint path, for the request a custom verify() is given. */
   path: string;
+  /** Announced again in refresh_ok. */
+  limits: AnnouncedLimits;
   /** After refresh_ok: what was granted under the old token is checked again (channels). */
   onRefreshed?(conn: Connection): void;
 }): (conn: Connection, token: string) => Promise<void> {
-  const { verifier, protection, sessions, path } = o;
+  const { verifier, protection, sessions, path, limits } = o;
   // A refresh is a token check, store writes and a log line: its own tight limit per socket
   // (a session lives on one socket), on top of the per-user limits it already passed.
   const buckets = new WeakMap<Connection, Bucket>();
@@ -71,7 +74,7 @@ export function createRefresher(o: {
       });
       return conn.fail(result.code);
     }
-    conn.sendFrame(refreshOkFrame(result.expiresAt, result.csrfToken));
+    conn.sendFrame(refreshOkFrame(result.expiresAt, result.csrfToken, limits));
     o.onRefreshed?.(conn);
   };
 }

@@ -96,9 +96,66 @@ export interface PubSub {
   whenSubscribed?(channel: string): Promise<void>;
 }
 
+// ---- channel history and presence ----
+
+/** Where a channel's stream stands: `epoch` names one unbroken history, `offset` counts its publications. */
+export interface HistoryPosition {
+  epoch: string;
+  offset: number;
+}
+
+/** The bounds of one channel's history (from the channel's `history` option). */
+export interface HistoryLimits {
+  /** Most publications kept. */
+  size: number;
+  /** How long a publication is kept, ms. */
+  ttlMs: number;
+  /** Most bytes of publications kept for this channel. */
+  maxBytes: number;
+}
+
+export interface HistoryRead extends HistoryPosition {
+  /**
+   * The publication frames after the offset asked for, oldest first; undefined when the gap can
+   * not be filled (the epoch differs, or entries after that offset are gone).
+   */
+  frames: string[] | undefined;
+}
+
+export interface HistoryStore {
+  /**
+   * Gives the publication the channel's next offset, keeps it, and publishes the finished frame
+   * (`body` + `,"offset":N,"epoch":"E"}`, see historyFrame) on `pubsubChannel`, in one step: every
+   * node sees a channel's publications in offset order.
+   */
+  append(
+    channel: string,
+    pubsubChannel: string,
+    body: string,
+    limits: HistoryLimits,
+  ): MaybePromise<HistoryPosition>;
+  /** The current position and, with `since`, what came after it. */
+  read(channel: string, since: HistoryPosition | undefined, limits: HistoryLimits): MaybePromise<HistoryRead>;
+}
+
+export interface PresenceStore {
+  /** Marks `userId` present on `channel` through `nodeId` for `ttlMs`; true when it was on no node before. */
+  presenceAdd(channel: string, userId: string, nodeId: string, ttlMs: number): MaybePromise<boolean>;
+  /** Takes `nodeId`'s mark away; true when the user is now on no node. */
+  presenceRemove(channel: string, userId: string, nodeId: string): MaybePromise<boolean>;
+  /** Renews `nodeId`'s marks for `userIds` and drops every expired mark: the users that left. */
+  presenceRefresh(channel: string, userIds: string[], nodeId: string, ttlMs: number): MaybePromise<string[]>;
+  /** How many users are present, and up to `max` of them. */
+  presenceGet(channel: string, max: number): MaybePromise<{ count: number; members: string[] }>;
+}
+
 export type StoreStatus = 'ok' | 'degraded';
 
 export interface Store extends LimitStore, SessionStore, PubSub {
+  /** Channel history for recovery; a store without it cannot serve channels with `history`. */
+  history?: HistoryStore;
+  /** Channel presence; a store without it cannot serve channels with `presence`. */
+  presence?: PresenceStore;
   /** 'memory', 'redis', ... for /healthz and logs. */
   readonly kind: string;
   /** 'degraded' while a shared backend is unreachable and local fallback is in use. */

@@ -1,7 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { z } from 'zod';
 import { formatUsage } from '../../../src/cli/args.js';
 import { healthCommand, main } from '../../../src/cli/health/index.js';
+import { SecureWebSocket } from '../../../src/client/index.js';
 import { type Child, freePort, startChild, startDemo } from '../../helpers/process.js';
 import { repoRoot } from '../../helpers/project.js';
 import { startServer, type TestServer } from '../../helpers/server.js';
@@ -20,6 +22,43 @@ async function runScript(args: string[]) {
   const code = await new Promise<number | null>((r) => child.proc.once('exit', r));
   return { code, output: child.output() };
 }
+
+describe('a health run leaves its address in good standing (fresh demo)', () => {
+  let demo: Child;
+  let port: number;
+  beforeAll(async () => {
+    port = await freePort();
+    demo = startDemo(port);
+    await demo.waitFor(/listening/);
+  });
+  afterAll(() => demo.stop());
+
+  it('after a health run, a SecureWebSocket from the same address connects and sends at once', async () => {
+    const { code, output } = await runScript([`--url=ws://127.0.0.1:${port}/ws`]);
+    expect(code).toBe(0);
+    const socket = new SecureWebSocket({
+      WebSocket,
+      url: `ws://127.0.0.1:${port}/ws`,
+      authToken: 'test_token',
+      reconnect: false,
+    });
+    const closes: number[] = [];
+    socket.addEventListener('close', (e) => closes.push(e.code));
+    try {
+      // Not refused at the upgrade (no block, no ban), not held back: the first send is acked.
+      expect(await socket.send({ type: 'echo', payload: 'right after health' })).toBe('right after health');
+      expect(closes).toEqual([]);
+      // The check shows the limit with one refused message (the rate-limit check), which counts
+      // neither as anomaly nor as strike: nothing flagged, nothing blocked.
+      const log = demo.output().split('\n');
+      expect(log.filter((l) => /penalty\.blocked|anomaly\.flagged/.test(l))).toEqual([]);
+      expect(log.filter((l) => l.includes('"rate.limited"')).length).toBeLessThanOrEqual(1);
+      expect(output).not.toContain('WSG_BLOCKED');
+    } finally {
+      socket.close();
+    }
+  });
+});
 
 describe('health check against the demo server (npm start)', () => {
   let demo: Child;

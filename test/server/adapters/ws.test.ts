@@ -73,3 +73,36 @@ describe('ws adapter: refused upgrades', () => {
     await expectStillServing(server.url, { echo: false });
   });
 });
+
+// A frame the adapter writes itself (one buffer, no writev) must be the frame ws would send:
+// every length encoding, multi-byte UTF-8, and with compression negotiated ws sends it.
+describe('ws adapter: frames written as one buffer', () => {
+  it.each([
+    ['without compression', false],
+    ['with permessage-deflate', true],
+  ])('%s, payloads of every header size arrive whole and in order', async (_name, deflate) => {
+    const sizes = [0, 1, 100, 125, 126, 1000, 65_535, 65_536, 200_000];
+    srv = await startServer({
+      perMessageDeflate: deflate,
+      messages: { sized: z.number(), echo: z.unknown() },
+      handlers: {
+        echo: (_ctx, p) => p,
+        sized: (ctx, n) => {
+          ctx.send('text', `é€${'x'.repeat(n)}😀`);
+          return n;
+        },
+      },
+    });
+    const { peer, csrf } = await connectAuthed(srv.url, await signToken('frames'), {
+      perMessageDeflate: deflate,
+    });
+    for (const n of sizes) peer.send({ id: `s${n}`, type: 'sized', payload: n, csrf });
+    for (const n of sizes)
+      expect(await peer.next('ack', 15_000)).toEqual({ type: 'ack', id: `s${n}`, result: n });
+    const texts = peer.frames
+      .filter((f) => f.startsWith('{"type":"text"'))
+      .map((f) => (JSON.parse(f) as { payload: string }).payload);
+    expect(texts).toEqual(sizes.map((n) => `é€${'x'.repeat(n)}😀`));
+    await expectStillServing(srv.url);
+  });
+});

@@ -102,6 +102,7 @@ describe('subscribe and publications', () => {
       maxSubscriptions: 7,
       messagesPerSecond: 50,
       burst: 100,
+      bytes: { rate: 1048576, burst: 2097152 },
       user: { rate: 100, burst: 200 },
     });
     const c = { peer, csrf };

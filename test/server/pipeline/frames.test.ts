@@ -43,10 +43,15 @@ describe('server frames', () => {
       type: 'session_expiring',
       expiresAt: 99,
     });
-    expect(refreshOkMessageSchema.strict().parse(JSON.parse(refreshOkFrame(5, 'tok')))).toEqual({
+    expect(
+      refreshOkMessageSchema
+        .strict()
+        .parse(JSON.parse(refreshOkFrame(5, 'tok', { maxPayload: 3, burst: 2 }))),
+    ).toEqual({
       type: 'refresh_ok',
       expiresAt: 5,
       csrfToken: 'tok',
+      limits: { maxPayload: 3, burst: 2 },
     });
     const authOk = authOkFrame({
       sessionId: 's',
@@ -73,7 +78,9 @@ describe('server frames', () => {
 
 const ids = ['0-1', 'a'.repeat(64), 'say"hi"', 'back\\slash', '}{"type":"x', '\u00e9', '\u2028', '"'];
 
-describe('server frames: ids', () => {
+// Ids are quoted without JSON.stringify when they hold nothing to escape: the result must be
+// byte for byte what JSON.stringify gives, for any id.
+describe('server frames: message ids', () => {
   it('ack frames are valid JSON carrying the id as sent, whatever characters it holds', () => {
     for (const id of ids) {
       expect(JSON.parse(ackFrame(id, undefined))).toEqual({ type: 'ack', id });

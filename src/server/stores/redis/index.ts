@@ -1,4 +1,5 @@
 import type { Store } from '../types.js';
+import { createRedisChannelState } from './channel-state.js';
 import { createRedisLimits } from './limits.js';
 import { createRedisLink } from './link.js';
 import type { RedisStoreOptions, StatusListener } from './options.js';
@@ -28,6 +29,7 @@ export function redisStore(options: RedisStoreOptions = {}): RedisStore {
     ...createRedisLimits(link, now, options.lease ?? {}),
     ...createRedisSessions(link, now),
     ...createRedisPubSub(link),
+    ...createRedisChannelState(link, options.historyMaxBytes ?? 64 * 1024 * 1024),
     status: link.status,
     onStatus: link.onStatus,
     ready(timeoutMs = 5000) {

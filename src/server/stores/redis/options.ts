@@ -63,6 +63,13 @@ export interface RedisStoreOptions {
    * @default { ratio: 0.05, max: 1000 }
    */
   lease?: { ratio?: number; max?: number } | false;
+  /**
+   * Most bytes of channel history kept in Redis across all channels (each channel is also bounded
+   * by its own `history` size and bytes); past it, whole logs go, the one closest to expiry first,
+   * and their channels start a new epoch.
+   * @default 67108864 (64 MiB)
+   */
+  historyMaxBytes?: number;
   /** Clock for the local fallback and caches, injectable for tests. @default Date.now */
   now?: () => number;
 }
