@@ -43,6 +43,19 @@ const CONFIG = {
   phaseTimeoutMs: 30_000,
   sampleMs: quick || durationFlag !== undefined ? 500 : 2000,
   /**
+   * The per-user memory bound, measured after the waves: users each sending acked ~63 KB results
+   * with one CJK character (V8 keeps them two bytes a character) within the default limits.
+   */
+  cjk: {
+    users: 3,
+    socketsPerUser: 2,
+    durationMs: durationFlag !== undefined ? 2000 : quick ? 8000 : 30_000,
+    /** Pause between one socket's messages: ~14 a second, under the default 1 MiB/s per socket. */
+    gapMs: 70,
+    /** The server's documented budget (dedupeUserBytes). */
+    userBudgetBytes: 256 * 1024,
+  },
+  /**
    * The server's dedupeTtlMs. Its cache holds the ids of the last TTL, so it grows for the first
    * TTL of a run: short runs shorten it (10 s) so the cache is at its steady size after warm-up.
    */
@@ -251,6 +264,88 @@ function growth(values: number[]): { from: number; to: number; percent: number }
   return { from, to, percent: from > 0 ? Math.round(((to - from) / from) * 1000) / 10 : 0 };
 }
 
+interface CjkResult {
+  users: number;
+  sent: number;
+  acked: number;
+  refused: number;
+  heapBefore: number;
+  heapAfter: number;
+  rssBefore: number;
+  rssAfter: number;
+  budgetBytes: number;
+  withinBudget: boolean;
+}
+
+/**
+ * The issue's attacker: a few users sending acked ~63 KB results, each with one character above
+ * U+00FF, paced within the default per-socket byte limit. Heap and RSS after a full GC, before and
+ * right after (the dedupe TTL has not expired them), against users x dedupeUserBytes.
+ */
+async function cjkAttack(server: ChildProcess, port: number): Promise<CjkResult> {
+  const c = CONFIG.cjk;
+  const before = await ask<Mem>(server, { cmd: 'mem' }, 'mem');
+  const data = `中${'x'.repeat(63 * 1024)}`;
+  let sent = 0;
+  let acked = 0;
+  let refused = 0;
+  const deadline = Date.now() + c.durationMs;
+  const sockets = await Promise.all(
+    Array.from({ length: c.users * c.socketsPerUser }, async (_, k) => {
+      const user = `cjk-attacker-${k % c.users}`;
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(user)
+        .setIssuedAt()
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(SECRET));
+      return connect(port, token, k);
+    }),
+  );
+  await Promise.all(
+    sockets.map(async (conn, k) => {
+      if (!conn) return;
+      for (let i = 0; Date.now() < deadline; i++) {
+        const id = `cjk-${k}-${i}`;
+        const reply = new Promise<string>((resolve) => {
+          const on = (d: WebSocket.RawData) => {
+            const m = JSON.parse(String(d)) as { id?: string; type: string };
+            if (m.id !== id) return;
+            conn.ws.off('message', on);
+            resolve(m.type);
+          };
+          conn.ws.on('message', on);
+          conn.closed.then(() => resolve('closed'));
+        });
+        conn.ws.send(JSON.stringify({ id, type: 'echo', payload: { n: i, data }, csrf: conn.csrf }));
+        sent++;
+        const type = await reply;
+        if (type === 'ack') acked++;
+        else refused++;
+        if (type === 'closed') return;
+        await new Promise((r) => setTimeout(r, c.gapMs));
+      }
+    }),
+  );
+  const after = await ask<Mem>(server, { cmd: 'mem' }, 'mem');
+  for (const conn of sockets) conn?.ws.close();
+  await Promise.all(sockets.map((conn) => conn?.closed));
+  const budgetBytes = c.users * c.userBudgetBytes;
+  return {
+    users: c.users,
+    sent,
+    acked,
+    refused,
+    heapBefore: before.heapUsed,
+    heapAfter: after.heapUsed,
+    rssBefore: before.rss,
+    rssAfter: after.rss,
+    budgetBytes,
+    // Heap growth within the budget, plus 4 MB for the allocator and the sockets' own buffers.
+    withinBudget: after.heapUsed - before.heapUsed <= budgetBytes + 4 * 1024 * 1024,
+  };
+}
+
 async function main(): Promise<void> {
   const tokens = await Promise.all(
     Array.from({ length: CONFIG.sockets }, (_, i) =>
@@ -318,6 +413,12 @@ async function main(): Promise<void> {
     if (idle.length === 0 && Date.now() - t0 >= warmupMs) await measureIdle('after warm-up');
   }
   if (exited === undefined) await measureIdle('at the end');
+  const cjk = exited === undefined ? await cjkAttack(server, port) : null;
+  if (cjk)
+    console.log(
+      `per-user bound (CJK): ${cjk.acked} acked 63 KB results from ${cjk.users} users; heap ` +
+        `${mb(cjk.heapBefore)} -> ${mb(cjk.heapAfter)} (budget ${mb(cjk.budgetBytes)})`,
+    );
   const handlesAtEnd =
     exited === undefined
       ? await ask<Handles>(server, { cmd: 'handles', waitMs: 10_000 }, 'handles')
@@ -377,6 +478,7 @@ async function main(): Promise<void> {
       met: idleGrowth !== null && idleGrowth.heapPercent < 5,
     },
     memory: { atStart: memAtStart, idle, peakRss: Math.max(0, ...samples.map((s) => s.rss)) },
+    perUserBound: cjk,
     handles: { atStart: handlesAtStart, atEnd: handlesAtEnd ?? null, leaked: leakedHandles },
     errors: Object.fromEntries(errors),
     serverErrors: exited ? [...serverErrors, exited] : serverErrors,
@@ -392,6 +494,7 @@ async function main(): Promise<void> {
 }
 
 const mb = (b: number) => `${(b / 1e6).toFixed(1)} MB`;
+const signed = (b: number) => `${b >= 0 ? '+' : ''}${mb(b)}`;
 
 type Result = {
   mode: string;
@@ -420,6 +523,7 @@ type Result = {
     met: boolean;
   };
   memory: { atStart: Mem; peakRss: number };
+  perUserBound: CjkResult | null;
   handles: { atStart: Handles; atEnd: Handles | null; leaked: number | null };
   errors: Record<string, number>;
   serverErrors: string[];
@@ -447,6 +551,12 @@ function markdown(r: Result): string {
       : '| RSS, idle | n/a | n/a | n/a |',
     `| heap used between waves (median of first / last quarter) | ${mb(l.heapBytes.from)} | ${mb(l.heapBytes.to)} | ${l.heapPercent}% |`,
     `| RSS between waves | ${mb(l.rssBytes.from)} | ${mb(l.rssBytes.to)} | ${l.rssPercent}% |`,
+    r.perUserBound
+      ? `| heap, ${r.perUserBound.users} users sending acked 63 KB CJK results (${r.perUserBound.acked} acked) | ${mb(r.perUserBound.heapBefore)} | ${mb(r.perUserBound.heapAfter)} | ${signed(r.perUserBound.heapAfter - r.perUserBound.heapBefore)}, budget ${mb(r.perUserBound.budgetBytes)}: ${r.perUserBound.withinBudget ? 'within' : 'OVER'} |`
+      : '| heap, users sending acked 63 KB CJK results | n/a | n/a | n/a |',
+    r.perUserBound
+      ? `| RSS, the same | ${mb(r.perUserBound.rssBefore)} | ${mb(r.perUserBound.rssAfter)} | ${signed(r.perUserBound.rssAfter - r.perUserBound.rssBefore)} |`
+      : '| RSS, the same | n/a | n/a | n/a |',
     '',
     `- leak check: idle heap (no sockets, TTL-bound caches emptied: ${idlePauseMs / 1000} s ` +
       `after the last close) after the warm-up (the first ${Math.round(g.warmupMs / 1000)} s) and at the end: ` +

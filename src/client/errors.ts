@@ -44,8 +44,11 @@ export class ServerError extends SecureWebSocketError {
 
   constructor(code: ServerErrorCode, message: string, retryAfterMs?: number) {
     // Only a handler that threw (WSG_INTERNAL) or outran its time (and may still finish) can
-    // have done part of its work.
-    super(message, code === 'WSG_INTERNAL' || code === 'WSG_HANDLER_TIMEOUT');
+    // have done part of its work; WSG_RESULT_EXPIRED: it was handled, its result is not kept.
+    super(
+      message,
+      code === 'WSG_INTERNAL' || code === 'WSG_HANDLER_TIMEOUT' || code === 'WSG_RESULT_EXPIRED',
+    );
     this.name = 'ServerError';
     this.code = code;
     this.retryAfterMs = retryAfterMs;

@@ -111,6 +111,11 @@ export const ErrorCodes = {
     closeCode: CloseCode.InternalError,
     closes: false,
   },
+  WSG_RESULT_EXPIRED: {
+    message: 'Already handled; result no longer kept',
+    closeCode: CloseCode.BadInput,
+    closes: false,
+  },
   WSG_FORBIDDEN: { message: 'Forbidden', closeCode: CloseCode.Forbidden, closes: false },
   WSG_UNKNOWN_CHANNEL: { message: 'Unknown channel', closeCode: CloseCode.BadInput, closes: false },
   WSG_TOO_MANY_SUBSCRIPTIONS: {

@@ -29,6 +29,9 @@ export interface ResolvedConfig {
   readonly maxKeys: number;
   readonly dedupeWindow: number;
   readonly dedupeTtlMs: number;
+  readonly dedupeUserBytes: number;
+  readonly dedupeTotalBytes: number;
+  readonly dedupeMaxResultBytes: number;
   readonly heartbeatMs: number;
   readonly perMessageDeflate: boolean;
   readonly csrf: boolean;
@@ -347,6 +350,14 @@ export function resolveConfig<M extends MessageSchemas, U extends Principal<obje
     maxKeys: int('maxKeys', options.maxKeys, d.maxKeys),
     dedupeWindow: int('dedupeWindow', options.dedupeWindow, d.dedupeWindow, 0),
     dedupeTtlMs: int('dedupeTtlMs', options.dedupeTtlMs, d.dedupeTtlMs),
+    dedupeUserBytes: int('dedupeUserBytes', options.dedupeUserBytes, d.dedupeUserBytes, 0),
+    dedupeTotalBytes: int('dedupeTotalBytes', options.dedupeTotalBytes, d.dedupeTotalBytes, 0),
+    dedupeMaxResultBytes: int(
+      'dedupeMaxResultBytes',
+      options.dedupeMaxResultBytes,
+      d.dedupeMaxResultBytes,
+      0,
+    ),
     heartbeatMs: int('heartbeatMs', options.heartbeatMs, d.heartbeatMs),
     perMessageDeflate: bool('perMessageDeflate', options.perMessageDeflate, d.perMessageDeflate),
     csrf: bool('csrf', options.csrf, d.csrf),

@@ -32,6 +32,12 @@ export const DEFAULTS = deepFreeze({
   csrfExempt: [] as string[],
   dedupeWindow: 1000,
   dedupeTtlMs: 60_000,
+  /** One user's remembered replies and ids, estimated bytes (a string counts 2 bytes a character). */
+  dedupeUserBytes: 256 * 1024,
+  /** All users' remembered replies and ids, estimated bytes. */
+  dedupeTotalBytes: 32 * 1024 * 1024,
+  /** A reply larger than this (estimated bytes) is not remembered; a resend of its id gets WSG_RESULT_EXPIRED. */
+  dedupeMaxResultBytes: 4096,
   heartbeatMs: 30_000,
 
   session: {

@@ -34,6 +34,10 @@ export interface DispatchOptions {
   handlerTimeoutMs: number;
   dedupeWindow: number;
   dedupeTtlMs: number;
+  /** Byte budgets of the dedupe cache: per user, in total, one reply. */
+  dedupeUserBytes: number;
+  dedupeTotalBytes: number;
+  dedupeMaxResultBytes: number;
   /** Handler run time, ms (stats and metrics). */
   onLatency(ms: number): void;
   /** A refusal thrown on purpose (authorize said no): counted and logged like a stage's. */
@@ -56,6 +60,9 @@ export function createDispatcher(o: DispatchOptions): Dispatcher {
     window: o.dedupeWindow,
     ttlMs: o.dedupeTtlMs,
     maxUsers: DEFAULTS.internal.dedupeMaxUsers,
+    maxUserBytes: o.dedupeUserBytes,
+    maxBytes: o.dedupeTotalBytes,
+    maxEntryBytes: o.dedupeMaxResultBytes,
   });
 
   // Made once, not per message: a handled message allocates no closures.
@@ -134,6 +141,8 @@ export function createDispatcher(o: DispatchOptions): Dispatcher {
       if (m.id === undefined || m.type === 'subscribe' || m.type === 'unsubscribe') return run(conn, m);
       const userId = (conn.user as Principal).id;
       const seen = dedupe.get(userId, m.id);
+      // Handled already, its reply too large or too old to keep: never run the handler twice.
+      if (seen === null) return errorFrame('WSG_RESULT_EXPIRED', m.id);
       if (seen !== undefined) return seen;
       const reply = run(conn, m);
       if (reply !== undefined) dedupe.set(userId, m.id, reply as string | Promise<string>);

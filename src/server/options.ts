@@ -219,6 +219,24 @@ export interface WsGuardOptions<
    */
   dedupeTtlMs?: number;
   /**
+   * Bytes one user's remembered replies and ids may hold (estimated: 2 bytes a character, plus
+   * ~150 bytes of bookkeeping an id). Over it the user's oldest replies are let go first; their
+   * ids are kept, so a resend is answered `WSG_RESULT_EXPIRED` and never handled twice.
+   * @default 262144
+   */
+  dedupeUserBytes?: number;
+  /**
+   * Bytes all users' remembered replies and ids may hold; over it the users seen longest ago lose
+   * their replies first. @default 33554432
+   */
+  dedupeTotalBytes?: number;
+  /**
+   * A reply larger than this (estimated bytes, 2 a character) is not remembered, only its id: a
+   * resend is answered `WSG_RESULT_EXPIRED` (handled, result not kept) instead of the whole reply
+   * again. @default 4096
+   */
+  dedupeMaxResultBytes?: number;
+  /**
    * Route binary frames to this message type's handler (payload is a Buffer, no schema).
    * @default undefined: binary frames are refused with WSG_BINARY_NOT_ALLOWED
    */

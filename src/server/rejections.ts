@@ -72,6 +72,7 @@ export const REJECTIONS: Readonly<Record<ErrorCode, RejectionRule>> = Object.fre
   WSG_OVERLOADED: plain,
   WSG_SHUTTING_DOWN: plain,
   WSG_HANDLER_TIMEOUT: plain,
+  WSG_RESULT_EXPIRED: plain,
   // Authorization refusals strike like rate limits: probing for someone else's channels or types
   // is closed 4429 at `limits.penalties.strikes` (default 20 in 10 s), each also weight 1 of anomaly.
   WSG_FORBIDDEN: { ...plain, event: 'authz.forbidden', signal: 'forbidden', strike: true },

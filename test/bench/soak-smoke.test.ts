@@ -43,7 +43,12 @@ describe('soak, a few seconds', () => {
       'at the end',
     ]);
     expect(result.growthAfterWarmup.idle.heapPercent).toEqual(expect.any(Number));
+    // The per-user memory bound row: the CJK attacker ran within the default limits.
+    expect(result.perUserBound.acked).toBeGreaterThan(0);
+    expect(result.perUserBound.refused).toBe(0);
+    expect(result.perUserBound.heapAfter).toEqual(expect.any(Number));
     expect(readFileSync(join(out, 'soak-latest.md'), 'utf8')).toContain('| heap used, idle |');
+    expect(readFileSync(join(out, 'soak-latest.md'), 'utf8')).toContain('acked 63 KB CJK results');
     expect(readFileSync(join(out, 'soak-heap.svg'), 'utf8')).toMatch(/^<svg /);
   }, 90_000);
 });

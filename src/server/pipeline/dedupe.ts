@@ -7,22 +7,56 @@
  * timeout. So every id expires `ttlMs` after it was first seen, and the cache holds what was
  * handled in the last `ttlMs` (at most `window` ids per user), not the last `window` ids of
  * every user ever seen.
+ *
+ * Replies are bounded in bytes too: a reply over `maxEntryBytes` is not kept, and a user over
+ * `maxUserBytes` (or everyone over `maxBytes`) loses the oldest replies first. The id itself
+ * stays (a small tombstone): a resend of it is still not handled again, it gets `null` here
+ * (the caller answers `WSG_RESULT_EXPIRED`), so forgetting a result never runs a handler twice.
  */
 export interface DedupeCache {
-  /** The reply already sent (or on its way) for this id, if the id was seen within the TTL. */
-  get(userId: string, id: string): string | Promise<string> | undefined;
+  /**
+   * The reply already sent (or on its way) for this id, if the id was seen within the TTL;
+   * `null`: the id was handled but its reply is no longer kept.
+   */
+  get(userId: string, id: string): string | Promise<string> | null | undefined;
   set(userId: string, id: string, reply: string | Promise<string>): void;
   /** Drops expired ids, and users with none left (called on a timer). */
   sweep(now: number): void;
   readonly users: number;
   /** Ids remembered now, over all users. */
   readonly size: number;
+  /** Estimated bytes held, over all users (ids, replies, bookkeeping). */
+  readonly bytes: number;
 }
+
+export interface DedupeCacheOptions {
+  window: number;
+  ttlMs: number;
+  maxUsers: number;
+  /** Bytes one user's entries may hold. @default Infinity */
+  maxUserBytes?: number;
+  /** Bytes all entries may hold. @default Infinity */
+  maxBytes?: number;
+  /** A reply estimated above this many bytes is not kept (its id is). @default Infinity */
+  maxEntryBytes?: number;
+  now?: () => number;
+}
+
+/**
+ * Estimated cost of an entry beyond its strings: the entry object, its Map slot, its queue slot.
+ * Strings are counted at 2 bytes a character (V8 keeps a string with any character above
+ * U+00FF in two-byte form; telling them apart would cost a scan) plus a 16-byte header.
+ */
+const ENTRY_OVERHEAD = 112;
+const stringBytes = (s: string) => 16 + s.length * 2;
 
 interface Entry {
   readonly id: string;
-  reply: string | Promise<string>;
+  /** null: handled, reply not kept. */
+  reply: string | Promise<string> | null;
   readonly at: number;
+  /** This entry's share of the byte counts. */
+  bytes: number;
   /** Replaced by a newer entry for the same id (it stays in the queue until it reaches the front). */
   dead: boolean;
 }
@@ -36,15 +70,16 @@ interface UserIds {
   readonly index: Map<string, Entry>;
   queue: Entry[];
   head: number;
+  /** Entries before this position have no reply kept (stripping goes oldest first). */
+  kept: number;
+  bytes: number;
 }
 
-export function createDedupeCache(options: {
-  window: number;
-  ttlMs: number;
-  maxUsers: number;
-  now?: () => number;
-}): DedupeCache {
+export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
   const { window, ttlMs, maxUsers } = options;
+  const maxUserBytes = options.maxUserBytes ?? Number.POSITIVE_INFINITY;
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  const maxEntryBytes = options.maxEntryBytes ?? Number.POSITIVE_INFINITY;
   const now = options.now ?? Date.now;
   // The map of users is in least-recently-seen order (a user moves to the end on every new id),
   // so the user dropped at maxUsers is the one seen longest ago. The move is skipped when the
@@ -52,36 +87,109 @@ export function createDedupeCache(options: {
   const byUser = new Map<string, UserIds>();
   let last: string | undefined;
   let size = 0;
+  let total = 0;
 
+  const charge = (ids: UserIds, e: Entry, bytes: number) => {
+    e.bytes += bytes;
+    ids.bytes += bytes;
+    total += bytes;
+  };
+  /** Lets go of the entry's reply, keeps its id. */
+  const strip = (ids: UserIds, e: Entry) => {
+    if (e.reply === null) return;
+    const had = typeof e.reply === 'string' ? stringBytes(e.reply) : 0;
+    e.reply = null;
+    charge(ids, e, -had);
+  };
+  const remove = (ids: UserIds, e: Entry) => {
+    ids.index.delete(e.id);
+    size--;
+    charge(ids, e, -e.bytes);
+  };
   const dropOldest = (ids: UserIds) => {
     while (ids.head < ids.queue.length) {
       const e = ids.queue[ids.head] as Entry;
       ids.queue[ids.head++] = undefined as unknown as Entry;
       if (!e.dead) {
-        ids.index.delete(e.id);
-        size--;
+        remove(ids, e);
         break;
       }
     }
+    if (ids.kept < ids.head) ids.kept = ids.head;
   };
   const compact = (ids: UserIds) => {
     if (ids.head >= 64 && ids.head * 2 >= ids.queue.length) {
       ids.queue = ids.queue.slice(ids.head);
+      ids.kept -= ids.head;
       ids.head = 0;
     }
   };
-  const forget = (user: string) => {
+  const forget = (user: string, ids: UserIds) => {
     byUser.delete(user);
+    size -= ids.index.size;
+    total -= ids.bytes;
     if (last === user) last = undefined;
+  };
+  /** Lets go of the user's oldest replies until its bytes are at most `limit`. */
+  const stripUntil = (ids: UserIds, limit: number) => {
+    if (ids.kept < ids.head) ids.kept = ids.head;
+    while (ids.bytes > limit && ids.kept < ids.queue.length) {
+      const e = ids.queue[ids.kept++] as Entry;
+      if (!e.dead) strip(ids, e);
+    }
+  };
+  const shrink = (ids: UserIds, limit: number) => {
+    stripUntil(ids, limit);
+    while (ids.bytes > limit && ids.head < ids.queue.length) dropOldest(ids);
+  };
+  /**
+   * Over the total: the users seen longest ago lose their replies first; their ids (what keeps
+   * a handler from running twice, ~150 bytes each) go only when no reply is left to let go of.
+   */
+  const shrinkTotal = () => {
+    for (const ids of byUser.values()) {
+      if (total <= maxBytes) return;
+      stripUntil(ids, Math.max(0, ids.bytes - (total - maxBytes)));
+    }
+    for (const ids of byUser.values()) {
+      if (total <= maxBytes) return;
+      shrink(ids, Math.max(0, ids.bytes - (total - maxBytes)));
+    }
   };
   const expire = (user: string, ids: UserIds, t: number) => {
     while (ids.head < ids.queue.length) {
       const e = ids.queue[ids.head] as Entry;
-      if (!e.dead && t - e.at < ttlMs) break;
+      if (e.dead) {
+        // Skipped here, not by dropOldest: that would drop the next live entry, however fresh.
+        ids.queue[ids.head++] = undefined as unknown as Entry;
+        continue;
+      }
+      if (t - e.at < ttlMs) break;
       dropOldest(ids);
     }
+    if (ids.kept < ids.head) ids.kept = ids.head;
     compact(ids);
-    if (ids.index.size === 0) forget(user);
+    if (ids.index.size === 0) forget(user, ids);
+  };
+  const replyBytesFits = (reply: string) => stringBytes(reply) <= maxEntryBytes;
+  const settle = (userId: string, ids: UserIds, e: Entry, pending: Promise<string>) => {
+    pending.then(
+      (frame) => {
+        // Replaced, stripped, expired or the user forgotten meanwhile: nothing to keep.
+        if (e.reply !== pending || e.dead || byUser.get(userId) !== ids || ids.index.get(e.id) !== e) return;
+        if (typeof frame !== 'string' || !replyBytesFits(frame)) {
+          e.reply = null;
+          return;
+        }
+        e.reply = frame;
+        charge(ids, e, stringBytes(frame));
+        if (ids.bytes > maxUserBytes) shrink(ids, maxUserBytes);
+        if (total > maxBytes) shrinkTotal();
+      },
+      () => {
+        if (e.reply === pending) e.reply = null;
+      },
+    );
   };
 
   return {
@@ -102,22 +210,29 @@ export function createDedupeCache(options: {
       } else {
         if (byUser.size >= maxUsers) {
           const oldest = byUser.entries().next().value;
-          if (oldest !== undefined) {
-            forget(oldest[0]);
-            size -= oldest[1].index.size;
-          }
+          if (oldest !== undefined) forget(oldest[0], oldest[1]);
         }
-        ids = { index: new Map(), queue: [], head: 0 };
+        ids = { index: new Map(), queue: [], head: 0, kept: 0, bytes: 0 };
         byUser.set(userId, ids);
       }
       last = userId;
       const had = ids.index.get(id);
-      if (had !== undefined) had.dead = true;
-      else size++;
-      const e: Entry = { id, reply, at: t, dead: false };
+      if (had !== undefined) {
+        had.dead = true;
+        remove(ids, had);
+        had.reply = null;
+      }
+      size++;
+      const isString = typeof reply === 'string';
+      const kept = isString ? (replyBytesFits(reply) ? reply : null) : reply;
+      const e: Entry = { id, reply: kept, at: t, bytes: 0, dead: false };
+      charge(ids, e, ENTRY_OVERHEAD + stringBytes(id) + (typeof kept === 'string' ? stringBytes(kept) : 0));
       ids.index.set(id, e);
       ids.queue.push(e);
+      if (!isString) settle(userId, ids, e, reply);
       if (ids.index.size > window) dropOldest(ids);
+      if (ids.bytes > maxUserBytes) shrink(ids, maxUserBytes);
+      if (total > maxBytes) shrinkTotal();
       expire(userId, ids, t);
     },
     sweep(t) {
@@ -128,6 +243,9 @@ export function createDedupeCache(options: {
     },
     get size() {
       return size;
+    },
+    get bytes() {
+      return total;
     },
   };
 }

@@ -155,3 +155,76 @@ describe('dedupe cache', () => {
     expect(c.size).toBe(5);
   });
 });
+
+describe('dedupe cache byte budgets', () => {
+  const budgets = { maxUserBytes: 64 * 1024, maxBytes: 256 * 1024, maxEntryBytes: 4096 };
+  function bounded(o: { window?: number } = {}) {
+    const clock = { t: 1_000_000 };
+    const c = createDedupeCache({
+      window: o.window ?? 1000,
+      ttlMs: 60_000,
+      maxUsers: 100_000,
+      ...budgets,
+      now: () => clock.t,
+    });
+    return { c, clock };
+  }
+  // 1,500 characters: 3,016 estimated bytes, under the 4 KiB entry cap.
+  const reply = (i: number) => `中${String(i).padStart(6, '0')}${'x'.repeat(1493)}`;
+
+  it('keeps no reply over maxEntryBytes, only its id: get says null', () => {
+    const { c } = bounded();
+    c.set('u1', 'big', 'x'.repeat(2049));
+    c.set('u1', 'small', 'x'.repeat(2000));
+    expect(c.get('u1', 'big')).toBeNull();
+    expect(c.get('u1', 'small')).toBe('x'.repeat(2000));
+    expect(c.size).toBe(2);
+  });
+
+  it('holds one user to maxUserBytes: the oldest replies go first, their ids stay', () => {
+    const { c } = bounded();
+    for (let i = 0; i < 200; i++) c.set('u1', `m${i}`, reply(i));
+    expect(c.bytes).toBeLessThanOrEqual(budgets.maxUserBytes);
+    expect(c.size).toBe(200);
+    expect(c.get('u1', 'm0')).toBeNull();
+    expect(c.get('u1', 'm199')).toBe(reply(199));
+  });
+
+  it('holds all users to maxBytes: the users seen longest ago lose their replies first', () => {
+    const { c } = bounded();
+    for (let u = 0; u < 10; u++) for (let i = 0; i < 30; i++) c.set(`u${u}`, `m${i}`, reply(i));
+    expect(c.bytes).toBeLessThanOrEqual(budgets.maxBytes);
+    expect(c.get('u0', 'm29')).toBeNull();
+    expect(c.get('u9', 'm29')).toBe(reply(29));
+    expect(c.size).toBe(300);
+  });
+
+  it('counts a pending reply when it settles, and keeps none over the cap', async () => {
+    const { c } = bounded();
+    c.set('u1', 'a', Promise.resolve('x'.repeat(3000)));
+    c.set('u1', 'b', Promise.resolve('x'.repeat(3000)));
+    const before = c.bytes;
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(c.get('u1', 'a')).toBeNull();
+    expect(c.get('u1', 'b')).toBeNull();
+    expect(c.bytes).toBe(before);
+    c.set('u1', 'c', Promise.resolve('ok'));
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(c.get('u1', 'c')).toBe('ok');
+    expect(c.bytes).toBeGreaterThan(before);
+  });
+
+  it('gives the bytes of a replaced or expired entry back', () => {
+    const { c, clock } = bounded();
+    c.set('u1', 'a', 'x'.repeat(1000));
+    const one = c.bytes;
+    c.set('u1', 'a', 'x'.repeat(1000));
+    expect(c.bytes).toBe(one);
+    clock.t += 60_000;
+    c.sweep(clock.t);
+    expect(c.bytes).toBe(0);
+    expect(c.users).toBe(0);
+  });
+});

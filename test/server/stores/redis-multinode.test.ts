@@ -114,6 +114,51 @@ describe.skipIf(!hasRedis)('two wsguard processes sharing one real Redis', () =>
     ok.peer.close();
   });
 
+  it('a block made on A is in Redis before A closes the socket: auth on B sent at the first WSG_BLOCKED frame is refused 4429', async () => {
+    // The library's defaults on the flooded node (limits, penalties with IP blocks, anomaly).
+    const d = await startNode(redis.url, { DEFAULT_LIMITS: '1' });
+    try {
+      await vi.waitFor(async () => expect((await d.health()).store.status).toBe('ok'), { timeout: 10_000 });
+      for (let round = 0; round < 3; round++) {
+        const token = await signToken(`racer-${round}`);
+        const flooder = await connectAuthed(d.url, token, from(`198.51.100.${30 + round}`));
+        // Opened before the flood, so the reconnect costs B no handshake time.
+        const next = await connect(b.url, from(`198.51.100.${40 + round}`));
+        const blocked = new Promise<void>((resolve) => {
+          flooder.peer.ws.on('message', (data) => {
+            if (String(data).includes('"WSG_BLOCKED"')) {
+              next.send({ type: 'auth', token });
+              resolve();
+            }
+          });
+        });
+        for (let i = 0; i < 600; i++)
+          flooder.peer.send({ id: `f${i}`, type: 'echo', payload: i, csrf: flooder.csrf });
+        await blocked;
+        // Let in, B would answer auth_ok and keep the socket open: fail fast, not by timeout.
+        const onBClosed = Promise.race([
+          next.closed,
+          next.next('auth_ok', 10_000).then(() => ({ code: 0, reason: 'auth_ok' })),
+        ]);
+        const [onA, onB] = await Promise.all([flooder.peer.closed, onBClosed]);
+        expect(onA.code).toBe(4429);
+        expect(onB.code).toBe(4429);
+        expect(onB.reason).toMatch(/^WSG_BLOCKED;retryAfterMs=\d+$/);
+        // A fresh upgrade with the token to B is refused at the gate too.
+        const again = await upgradeStatus(b.url, {
+          'X-Forwarded-For': `198.51.100.${50 + round}`,
+          Authorization: `Bearer ${token}`,
+        });
+        expect(again.status).toBe(429);
+      }
+      const ok = await connectAuthed(b.url, await signToken('bystander-12'), from('198.51.100.60'));
+      expect((await echo(ok, 'fine')).type).toBe('ack');
+      ok.peer.close();
+    } finally {
+      await d.child.stop();
+    }
+  }, 60_000);
+
   it("an IP ban on A closes that IP's socket on B with 4403 and refuses it there with 403", async () => {
     const victim = await connectAuthed(b.url, await signToken('someone'), from('203.0.113.9'));
     const bystander = await connectAuthed(b.url, await signToken('other'), from('203.0.113.10'));
