@@ -3,11 +3,9 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { redisStore } from '../../src/server/index.js';
 import { hasChromium, launch, outputDir } from '../helpers/browser.js';
 import { connectAuthed, type Peer, upgradeStatus } from '../helpers/peer.js';
 import { repoRoot } from '../helpers/project.js';
-import { hasRedis, type RedisServer, startRedis } from '../helpers/redis.js';
 import { signToken, startServer, type TestServer } from '../helpers/server.js';
 
 // A real server with the dashboard on, Chromium on its page, real sockets from this process.
@@ -120,54 +118,3 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', { timeout: 90_000 }, () =
     await page.close();
   });
 });
-
-describe.skipIf(!hasChromium || !hasRedis)(
-  'dashboard on two nodes sharing one Redis',
-  { timeout: 90_000 },
-  () => {
-    let redis: RedisServer;
-    const nodes: TestServer[] = [];
-    const stores: ReturnType<typeof redisStore>[] = [];
-    beforeAll(async () => {
-      redis = await startRedis();
-      browser = await launch();
-      for (let i = 0; i < 2; i++) {
-        const store = redisStore({ url: redis.url });
-        stores.push(store);
-        nodes.push(await startServer({ ...options, store, dashboard: { token: TOKEN } }));
-      }
-    }, 60_000);
-    afterAll(async () => {
-      for (const n of nodes) await n.close();
-      for (const s of stores) await s.close();
-      await redis?.stop();
-      await browser?.close();
-    });
-
-    it('shows both nodes, and a ban from the page holds on both', async () => {
-      const [a, b] = nodes as [TestServer, TestServer];
-      const onB = await connectAuthed(b.url, await signToken('on-b'));
-      const page = await openDashboard(a.port);
-      await expect.poll(() => page.locator('#nodes tbody tr').count(), { timeout: 10_000 }).toBe(2);
-      await expect.poll(() => text(page, '#sockets-open'), { timeout: 10_000 }).toBe('1');
-      const victimOnB = await connectAuthed(b.url, await signToken('victim'), from('10.7.7.7'));
-      await page.locator('#act select').selectOption('ban');
-      await page.locator('#act input').fill('10.7.7.7');
-      await page.getByRole('button', { name: 'Do it' }).click();
-      await expect
-        .poll(() => page.locator('#act-result').textContent(), { timeout: 5000 })
-        .toBe('ban 10.7.7.7: done');
-      expect((await victimOnB.peer.closed).reason).toContain('WSG_BANNED');
-      const jwt = await signToken('victim');
-      for (const n of nodes) {
-        const res = await upgradeStatus(n.url, {
-          authorization: `Bearer ${jwt}`,
-          'x-forwarded-for': '10.7.7.7',
-        });
-        expect(res.status).toBe(403);
-      }
-      onB.peer.close();
-      await page.close();
-    });
-  },
-);
