@@ -18,5 +18,8 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Most long tests wait on sockets, timers and child processes rather than the CPU; vitest's
+    // default on a 2-core machine (one worker) runs them one after another.
+    maxWorkers: 3,
   },
 });
