@@ -11,6 +11,7 @@ const out = process.argv[2] ?? `${root}templates`;
 const files = [
   'server/index.ts',
   'server/websocket.ts',
+  'server/events.ts',
   'server/cluster.ts',
   'client/src/utils/secureWebSocket.ts',
   'client/src/examples/websocket-example.tsx',

@@ -95,6 +95,9 @@ describe.skipIf(reason !== undefined)('behind nginx (docs/deploy.md)', () => {
     WSGUARD_JWT_SECRET: TEST_SECRET,
     REDIS_URL: redis.url,
     TRUST_PROXY: '127.0.0.1',
+    // Production requires the host names clients connect to (DNS rebinding): nginx's, and the
+    // backends' own for the direct-connection check.
+    ALLOWED_HOSTS: 'localhost,127.0.0.1',
   });
   const start = async (which: 'a' | 'b') => {
     const child = startDemo(ports[which], env());

@@ -252,14 +252,22 @@ export function rateLimitCheck(ctx: HealthContext): Promise<CheckResult> {
  * address in good standing.
  */
 async function pacedBurst(probe: Probe, ctx: HealthContext, csrf: unknown, burst: number) {
-  const send = (n: number) => probe.send({ id: `burst-${n}`, type: ctx.echoType, payload: n, csrf });
+  const send = (n: number) =>
+    probe.send({ id: `burst-${n}`, type: ctx.echoType, payload: payloadOf(ctx, n), csrf });
   const limited = (r: Record<string, unknown>) => r.type === 'error' && r.code === 'WSG_RATE_LIMITED';
+  // Any other refusal means the probe itself is wrong (e.g. a payload the app's schema refuses).
+  const refused = (r: Record<string, unknown>) =>
+    r.type === 'error' && !limited(r)
+      ? { ok: false, detail: `the burst's message was refused with ${String(r.code)}` }
+      : undefined;
   const count = Math.min(burst, 1000);
   for (let n = 0; n < count; n++) send(n);
   for (let n = 0; n < count; n++) {
     const reply = await probe.next(undefined, 3000);
     if (!reply) return { ok: false, detail: 'the server stopped answering during the burst' };
     if (limited(reply)) return { ok: true, detail: `WSG_RATE_LIMITED within the announced burst (${burst})` };
+    const wrong = refused(reply);
+    if (wrong) return wrong;
   }
   for (let n = count; n < count + 50; n++) {
     send(n);
@@ -267,6 +275,8 @@ async function pacedBurst(probe: Probe, ctx: HealthContext, csrf: unknown, burst
     if (!reply) return { ok: false, detail: 'the server stopped answering during the burst' };
     if (limited(reply))
       return { ok: true, detail: `WSG_RATE_LIMITED after ${n} messages (announced burst ${burst})` };
+    const wrong = refused(reply);
+    if (wrong) return wrong;
   }
   return { ok: false, detail: `the announced burst (${burst}) was not enforced` };
 }

@@ -12,6 +12,10 @@ export const TEMPLATE_FILES = [
     path: 'server/websocket.ts',
     why: "the app's WebSocket endpoint: setupWebSockets with schemas, handlers, auth",
   },
+  {
+    path: 'server/events.ts',
+    why: "the app's event schemas (Zod), shared by the server and the page",
+  },
   { path: 'server/index.ts', why: 'a server entry (only when the project has none)', onlyWithoutEntry: true },
   {
     path: 'client/src/utils/secureWebSocket.ts',
