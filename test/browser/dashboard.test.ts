@@ -1,39 +1,25 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { hasChromium, launch, outputDir } from '../helpers/browser.js';
+import {
+  DASHBOARD_TOKEN,
+  dashboardServerOptions,
+  fromIp,
+  openDashboard,
+  textOf,
+} from '../helpers/dashboard.js';
 import { connectAuthed, type Peer, upgradeStatus } from '../helpers/peer.js';
 import { repoRoot } from '../helpers/project.js';
 import { signToken, startServer, type TestServer } from '../helpers/server.js';
 
 // A real server with the dashboard on, Chromium on its page, real sockets from this process.
-const TOKEN = 'admin-token-admin-token-admin-token-0123456789';
-const options = {
-  messages: { echo: z.unknown() },
-  handlers: { echo: (_ctx: unknown, p: unknown) => p },
-  trustProxy: ['127.0.0.1'],
-};
 let browser: Browser;
-
-/** Signs in through the login form, as an operator would, and waits for the live feed. */
-async function openDashboard(port: number): Promise<Page> {
-  const page = await browser.newPage();
-  page.on('pageerror', (err) => console.warn('page error:', err.message));
-  page.on('dialog', (d) => void d.accept());
-  const first = await page.goto(`http://127.0.0.1:${port}/admin`);
-  expect(first?.status()).toBe(401);
-  await page.getByLabel('Admin token').fill(TOKEN);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect
-    .poll(() => page.locator('#status').getAttribute('data-state'), { timeout: 15_000 })
-    .toBe('live');
-  return page;
-}
-
-const text = (page: Page, sel: string) => page.locator(sel).textContent();
-const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
+const TOKEN = DASHBOARD_TOKEN;
+const options = dashboardServerOptions;
+const text = textOf;
+const from = fromIp;
 
 describe.skipIf(!hasChromium)('dashboard in Chromium', { timeout: 90_000 }, () => {
   let server: TestServer;
@@ -47,7 +33,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', { timeout: 90_000 }, () =
   });
 
   it('shows the right connection count while 20 sockets open and close', async () => {
-    const page = await openDashboard(server.port);
+    const page = await openDashboard(browser, server.port);
     await expect.poll(() => text(page, '#sockets-open'), { timeout: 10_000 }).toBe('0');
     const peers: Peer[] = [];
     for (let i = 0; i < 20; i++)
@@ -62,7 +48,7 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', { timeout: 90_000 }, () =
   });
 
   it('a flood shows in the refusals chart and the offenders; "ban" refuses the next upgrade (403) and shows in the stream', async () => {
-    const page = await openDashboard(server.port);
+    const page = await openDashboard(browser, server.port);
     const { peer, csrf } = await connectAuthed(server.url, await signToken('flooder'), from('10.6.6.6'));
     const started = Date.now();
     for (let i = 0; i < 300; i++) peer.send({ type: 'echo', id: `m${i}`, payload: i, csrf });
