@@ -1,6 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { SecureWebSocket } from '../../../src/client/index.js';
-import { CHAT_PAYLOAD, startChatApp } from '../../fixtures/chat-app.js';
+import { CHAT_PAYLOAD, sendRightAfter, startChatApp } from '../../fixtures/chat-app.js';
 import { audit } from './run-audit.js';
 
 describe('audit against an app with only its own schema (no echo)', () => {
@@ -32,20 +31,6 @@ describe('audit against an app with only its own schema (no echo)', () => {
     expect(
       run.report.findings.filter((f) => f.result === 'error').map((f) => `${f.id}: ${f.detail}`),
     ).toEqual([]);
-    const client = new SecureWebSocket({
-      url: app.url,
-      authToken: await app.token(),
-      reconnect: false,
-      heartbeat: false,
-    });
-    try {
-      expect(
-        await client.send({ type: 'chat', payload: { room: 'general', text: 'right after' } } as never),
-      ).toEqual({
-        delivered: 11,
-      });
-    } finally {
-      client.close();
-    }
+    expect(await sendRightAfter(app)).toEqual({ delivered: 11 });
   }, 180_000);
 });

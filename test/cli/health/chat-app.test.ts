@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../../src/cli/health/index.js';
-import { SecureWebSocket } from '../../../src/client/index.js';
-import { CHAT_PAYLOAD, startChatApp } from '../../fixtures/chat-app.js';
+import { CHAT_PAYLOAD, sendRightAfter, startChatApp } from '../../fixtures/chat-app.js';
 
 function capture() {
   const out: string[] = [];
@@ -27,21 +26,7 @@ describe('health against an app with only its own schema (no echo)', () => {
     expect(out.join('\n'), err.join('\n')).toContain('All checks passed');
     expect(out.filter((l) => l.startsWith('✔'))).toHaveLength(8);
     expect(code).toBe(0);
-    const client = new SecureWebSocket({
-      url: app.url,
-      authToken: await app.token(),
-      reconnect: false,
-      heartbeat: false,
-    });
-    try {
-      expect(
-        await client.send({ type: 'chat', payload: { room: 'general', text: 'right after' } } as never),
-      ).toEqual({
-        delivered: 11,
-      });
-    } finally {
-      client.close();
-    }
+    expect(await sendRightAfter(app)).toEqual({ delivered: 11 });
   });
 
   it('without --payload the probes are refused by the schema: the failures name --type/--payload', async () => {
