@@ -49,7 +49,7 @@ export async function dial(o: DialOptions, h: DialHandlers): Promise<void> {
   let token: string;
   let Ctor: WebSocketConstructor;
   try {
-    [token, Ctor] = await Promise.all([o.tokens.get(), resolveWebSocket(o.WebSocket)]);
+    [token, Ctor] = await Promise.all([o.tokens.get(), resolveWebSocket(o.WebSocket, o.log)]);
   } catch (err) {
     if (!h.current()) return;
     if (err instanceof ConnectionError) return h.fatal(err);

@@ -74,8 +74,9 @@ export interface SecureWebSocketOptions<In extends IncomingMap = IncomingMap> {
    */
   authTransport?: 'message' | 'protocol';
   /**
-   * The WebSocket implementation. @default the global WebSocket (browsers, Node >= 22), else the
-   * `ws` package loaded on first connect
+   * The WebSocket implementation. @default in Node the `ws` package loaded on first connect (its
+   * upgrade status, read-time bound and deflate switch), the global WebSocket only when `ws`
+   * cannot be loaded; in browsers the global WebSocket
    */
   WebSocket?: WebSocketConstructor;
   /** Reconnect with backoff, or `false` to never reconnect. @default {} (all defaults) */

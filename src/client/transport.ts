@@ -44,8 +44,15 @@ export interface Transport {
   abandon(): void;
 }
 
-/** Node's `ws`, loaded only when there is no global WebSocket and none was injected. */
-let wsModule: Promise<WebSocketConstructor> | undefined;
+/** Where the client runs, as far as choosing an implementation goes. */
+export interface WebSocketEnv {
+  /** Node (or a runtime that reports a Node version): `ws` is worth trying first. */
+  node: boolean;
+  /** The runtime's own WebSocket, if any (browsers, Node >= 22). */
+  global: WebSocketConstructor | undefined;
+  /** Loads `ws`; rejects when it is not installed. */
+  loadWs(): Promise<WebSocketConstructor>;
+}
 
 async function loadWs(): Promise<WebSocketConstructor> {
   // A variable specifier keeps browser bundlers from trying to bundle `ws`.
@@ -59,19 +66,62 @@ async function loadWs(): Promise<WebSocketConstructor> {
   return ctor;
 }
 
-/** The WebSocket implementation: injected, else the global one (browsers, Node >= 22), else `ws`. */
-export function resolveWebSocket(injected: WebSocketConstructor | undefined): Promise<WebSocketConstructor> {
-  if (injected) return Promise.resolve(injected);
+function runtimeEnv(): WebSocketEnv {
+  const proc = (globalThis as { process?: { versions?: { node?: unknown } } }).process;
   const global = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (typeof global === 'function') return Promise.resolve(global);
-  wsModule ??= loadWs().catch((err: unknown) => {
-    wsModule = undefined;
-    throw new ConnectionError(
-      'no WebSocket implementation: install the ws package or pass the WebSocket option',
-      { cause: err },
+  return {
+    node: typeof proc?.versions?.node === 'string',
+    global: typeof global === 'function' ? global : undefined,
+    loadWs,
+  };
+}
+
+type Loaded = { ctor: WebSocketConstructor } | { error: unknown };
+
+/** `ws` once loaded, for the life of the process (a failed load is tried again next time). */
+let wsModule: Promise<Loaded> | undefined;
+
+function settle(p: Promise<WebSocketConstructor>): Promise<Loaded> {
+  return p.then(
+    (ctor) => ({ ctor }),
+    (error: unknown) => ({ error }),
+  );
+}
+
+/**
+ * The WebSocket implementation: the injected one; else in Node the `ws` package, whose refused
+ * upgrade status and Retry-After, read-time message bound and deflate switch the client relies
+ * on (Node 22's global WebSocket has none of them), falling back to the global one when `ws`
+ * cannot be loaded; else (browsers) the global one.
+ */
+export async function resolveWebSocket(
+  injected: WebSocketConstructor | undefined,
+  log?: (message: string) => void,
+  env: WebSocketEnv = runtimeEnv(),
+): Promise<WebSocketConstructor> {
+  if (injected) return injected;
+  if (!env.node && env.global) return env.global;
+  let loaded: Loaded;
+  if (env.loadWs === loadWs) {
+    wsModule ??= settle(loadWs());
+    loaded = await wsModule;
+    if ('error' in loaded) wsModule = undefined;
+  } else {
+    loaded = await settle(env.loadWs());
+  }
+  if ('ctor' in loaded) return loaded.ctor;
+  if (env.global) {
+    log?.(
+      'ws not installed: using the global WebSocket (no upgrade status, no read-time bound, deflate offered)',
     );
-  });
-  return wsModule;
+    return env.global;
+  }
+  throw new ConnectionError(
+    'no WebSocket implementation: install the ws package or pass the WebSocket option',
+    {
+      cause: loaded.error,
+    },
+  );
 }
 
 interface NodeEmitterLike {

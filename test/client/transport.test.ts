@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { z } from 'zod';
-import { SecureWebSocket, type WebSocketConstructor } from '../../src/client/index.js';
+import { ConnectionError, SecureWebSocket, type WebSocketConstructor } from '../../src/client/index.js';
 import { openTransport, resolveWebSocket, type TransportClose } from '../../src/client/transport.js';
 import { SUBPROTOCOL } from '../../src/protocol/index.js';
 import { reachState } from '../helpers/client.js';
@@ -29,13 +29,19 @@ function counting() {
   return { Counted, made };
 }
 
+/** What the client runs on: the runtime's real global WebSocket (Node >= 22) if any. */
+const runtimeGlobal = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+
+const wsMissing = () => Promise.reject(new Error("Cannot find package 'ws'"));
+
 describe('choosing the WebSocket implementation', () => {
-  it('in Node 20 (no global WebSocket) loads the ws package lazily', async () => {
-    expect((globalThis as { WebSocket?: unknown }).WebSocket).toBeUndefined();
+  it('in Node loads the ws package lazily, whether or not there is a global WebSocket', async () => {
+    expect(await resolveWebSocket(undefined)).toBe(WebSocket);
+    (globalThis as { WebSocket?: unknown }).WebSocket = counting().Counted;
     expect(await resolveWebSocket(undefined)).toBe(WebSocket);
   });
 
-  it('prefers an injected WebSocket, then the global one', async () => {
+  it('prefers an injected WebSocket, then ws over a global one in Node', async () => {
     srv = await startServer({ messages: { echo: z.unknown() }, handlers: { echo: (_c, p) => p } });
     const injected = counting();
     const global = counting();
@@ -48,9 +54,54 @@ describe('choosing the WebSocket implementation', () => {
     await expect(a.send({ type: 'echo', payload: 1 })).resolves.toBe(1);
     const b = new SecureWebSocket({ url: srv.url, authToken: await signToken('b') });
     await expect(b.send({ type: 'echo', payload: 2 })).resolves.toBe(2);
-    expect([injected.made.length, global.made.length]).toEqual([1, 1]);
+    // b went through ws itself: neither look-alike was constructed for it.
+    expect([injected.made.length, global.made.length]).toEqual([1, 0]);
     a.close();
     b.close();
+  });
+
+  it('in Node without ws, falls back to the global WebSocket and says so in the debug log', async () => {
+    const global = counting().Counted as unknown as WebSocketConstructor;
+    const log: string[] = [];
+    const env = { node: true, global, loadWs: wsMissing };
+    expect(await resolveWebSocket(undefined, (m) => log.push(m), env)).toBe(global);
+    expect(log).toEqual([expect.stringContaining('ws not installed: using the global WebSocket')]);
+  });
+
+  it('the fallback carries a real session: the runtime global (Node >= 22, else ws as its stand-in)', async () => {
+    srv = await startServer({ messages: { echo: z.unknown() }, handlers: { echo: (_c, p) => p } });
+    const global = runtimeGlobal ?? (WebSocket as unknown as WebSocketConstructor);
+    const Ctor = await resolveWebSocket(undefined, undefined, { node: true, global, loadWs: wsMissing });
+    expect(Ctor).toBe(global);
+    const socket = new SecureWebSocket({ url: srv.url, authToken: await signToken('g'), WebSocket: Ctor });
+    await expect(socket.send({ type: 'echo', payload: { via: 'global' } })).resolves.toEqual({
+      via: 'global',
+    });
+    socket.close();
+  });
+
+  it('in a browser takes the global WebSocket without trying ws', async () => {
+    const global = counting().Counted as unknown as WebSocketConstructor;
+    let tried = 0;
+    const loadWs = () => {
+      tried++;
+      return Promise.resolve(WebSocket as unknown as WebSocketConstructor);
+    };
+    expect(await resolveWebSocket(undefined, undefined, { node: false, global, loadWs })).toBe(global);
+    expect(tried).toBe(0);
+  });
+
+  it('with neither ws nor a global one: a ConnectionError naming both ways out, with the cause', async () => {
+    const err = await resolveWebSocket(undefined, undefined, {
+      node: true,
+      global: undefined,
+      loadWs: wsMissing,
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as Error).message).toBe(
+      'no WebSocket implementation: install the ws package or pass the WebSocket option',
+    );
+    expect(((err as Error).cause as Error).message).toBe("Cannot find package 'ws'");
   });
 });
 

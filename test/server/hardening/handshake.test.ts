@@ -111,12 +111,17 @@ describe('upgrade-request attacks', () => {
     await expectStillServing(srv.url);
   });
 
-  it('2,000 headers: short ones are accepted (Node bounds their count and size), long ones are 431', async () => {
+  it('2,000 headers: a clean 101 or 431 whatever Node does with the count, long ones are 431, 500 are served', async () => {
     srv = await startServer(echo);
+    // Node 20 keeps the first 1000 and drops the rest; Node 22 refuses the request 431. Both are
+    // a clean HTTP answer from a server that goes on serving.
     const short = Array.from({ length: 2000 }, (_, i) => `X-H${i}: v`);
-    expect((await answer({ extraLines: short })).status).toBe(101);
+    expect([101, 431]).toContain((await answer({ extraLines: short })).status);
     const long = Array.from({ length: 2000 }, (_, i) => `X-H${i}: ${'v'.repeat(50)}`);
     expect((await answer({ extraLines: long })).status).toBe(431);
+    // Well inside both versions' bounds: many headers are no reason to refuse an upgrade.
+    const some = Array.from({ length: 500 }, (_, i) => `X-H${i}: v`);
+    expect((await answer({ extraLines: some })).status).toBe(101);
     await expectStillServing(srv.url);
   });
 
