@@ -25,6 +25,7 @@ export function renderMarkdown(report: AuditReport): string {
     '',
     `- Tool: ${report.tool.name} ${report.tool.version} (report schema ${report.schemaVersion})`,
     `- Target: ${cell(report.target.url)}, legitimate origin ${cell(report.target.origin)}, round trip ≤ ${report.measured.rttMs} ms`,
+    `- Protocol: ${report.protocol.name} (${report.protocol.how}: ${cell(report.protocol.evidence)})${report.protocol.name === 'wsguard' ? '' : '; wsguard-only checks are n/a'}`,
     `- Started: ${report.startedAt}, finished: ${report.finishedAt} (${Math.round(report.durationMs / 100) / 10} s)`,
     `- Mode: ${report.options.full ? 'full (performance and stress included)' : 'standard'}${report.options.only ? `, only ${report.options.only.join(', ')}` : ''}`,
     `- Verdict: ${report.summary.failed ? `**failed** (a finding at or above ${report.options.failOn})` : `passed (no finding at or above ${report.options.failOn})`}`,

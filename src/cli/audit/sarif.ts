@@ -56,6 +56,7 @@ export function toSarif(report: AuditReport): Record<string, unknown> {
             rules,
           },
         },
+        properties: { protocol: report.protocol },
         invocations: [
           { executionSuccessful: true, startTimeUtc: report.startedAt, endTimeUtc: report.finishedAt },
         ],

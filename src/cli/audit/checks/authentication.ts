@@ -1,6 +1,6 @@
 import { clearTimeout, setTimeout } from 'node:timers';
 import type { AuditContext } from '../context.js';
-import { type Answer, answer, appMessage, describe, open, SkipError } from '../net.js';
+import { type Answer, answer, appMessage, appProbe, describe, open, SkipError } from '../net.js';
 import { algNoneToken, FORGED_SUBJECT } from '../tokens.js';
 import type { CheckDef, Outcome } from '../types.js';
 
@@ -58,22 +58,32 @@ export const noToken: Check = {
   cwe: 'CWE-306',
   remediation:
     'Require a verified token before handling anything: wsguard refuses every message before `auth_ok` (WSG_AUTH_REQUIRED, close 4401).',
-  plan: 'opens a socket without any token and sends one application message',
+  plan: 'opens a socket without any token (the protocol opening without credentials) and sends one application message',
   async run(ctx) {
     const conn = await open(ctx, { auth: false });
     const t = ctx.bounds.timeoutMs;
     try {
-      const msg = appMessage(ctx, conn, { audit: 'no-token' });
-      conn.send(msg);
+      // Socket.IO and graphql-ws authenticate in their opening (connect / connection_init).
+      const opening = conn.opening;
+      const opened = opening ? [`(${ctx.protocol.name} opening without credentials)`] : [];
+      if (opening && !opening.ok)
+        return {
+          result: 'pass',
+          detail: `the ${ctx.protocol.name} opening without credentials was refused: ${opening.refusal}`,
+          evidence: { sent: opened, received: opening.received },
+        };
+      const msg = ctx.protocol.message(appProbe(ctx, conn), { audit: 'no-token' });
+      conn.sendRaw(msg);
       const a = await answer(conn, t);
-      const evidence = { sent: [JSON.stringify(msg)], received: [describe(a, t)] };
+      const said = describe(a, t);
+      const evidence = { sent: [...opened, msg], received: [...(opening?.received ?? []), said] };
       if (handled(a)) {
         ctx.noAuth = true;
-        return { result: 'fail', detail: `handled without a token: ${evidence.received[0]}`, evidence };
+        return { result: 'fail', detail: `handled without a token: ${said}`, evidence };
       }
       if (a.kind === 'silent')
         return { result: 'warn', severity: 'info', detail: 'no answer and no close: inconclusive', evidence };
-      return { result: 'pass', detail: `refused: ${evidence.received[0]}`, evidence };
+      return { result: 'pass', detail: `refused: ${said}`, evidence };
     } finally {
       conn.close();
     }
