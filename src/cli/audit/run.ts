@@ -5,7 +5,7 @@ import { catalogue } from './catalogue.js';
 import { oversized } from './checks/transport.js';
 import { type AuditBounds, type AuditContext, type AuditManners, DEFAULT_MANNERS } from './context.js';
 import { resolvesToLoopback, SkipError, ThrottledError, upgrade } from './net.js';
-import { detectSocketIo, detectSocketProtocol } from './protocols/detect.js';
+import { DETECTION_OFFER, detectSocketIo, detectSocketProtocol } from './protocols/detect.js';
 import { appliesTo, type ProtocolChoice, protocolByName } from './protocols/index.js';
 import { wsguardProtocol } from './protocols/wsguard.js';
 import { type AuditReport, auditReportSchema, REPORT_SCHEMA_VERSION } from './schema.js';
@@ -242,7 +242,9 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
   const choice = options.protocol ?? 'auto';
   ctx.current = 'protocol detection';
   let detection =
-    choice === 'auto' ? await detectSocketIo(ctx) : { protocol: protocolByName(choice), evidence: '--protocol' };
+    choice === 'auto'
+      ? await detectSocketIo(ctx)
+      : { protocol: protocolByName(choice), evidence: '--protocol' };
   if (detection) ctx.protocol = detection.protocol;
   ctx.target = ctx.protocol.endpoint(target);
   ctx.url = ctx.target.href;
@@ -252,6 +254,7 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
   const pre = await upgrade(ctx, {
     Origin: ctx.origin,
     'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits',
+    ...(detection ? {} : DETECTION_OFFER),
   });
   if (pre.status === 404) throw new UnreachableError(`no WebSocket endpoint at ${options.url} (HTTP 404)`);
   ctx.preflight = { status: pre.status, headers: pre.headers };
@@ -262,7 +265,7 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
   ctx.verbose(`round trip ≤ ${ctx.rttMs} ms: answers awaited ${ctx.bounds.timeoutMs} ms`);
   if (!detection) {
     ctx.current = 'protocol detection';
-    detection = await detectSocketProtocol(ctx);
+    detection = await detectSocketProtocol(ctx, pre);
     ctx.protocol = detection.protocol;
   }
   const protocol = {
@@ -288,8 +291,8 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
         : !appliesTo(ctx.protocol, check.id)
           ? notRun(check, `n/a: a wsguard-only check; the target speaks ${ctx.protocol.name}`, 'n/a')
           : lockout
-          ? notRun(check, `not run: the server locked the auditor out during ${lockout.check}`)
-          : await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
+            ? notRun(check, `not run: the server locked the auditor out during ${lockout.check}`)
+            : await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
       findings.push(f);
       hooks.onResult?.(f, i, checks.length);
       // A check that could not reach the target: is the target still there at all?

@@ -32,7 +32,7 @@ function ackArgument(text: string): unknown {
 async function open(link: Link, token: string | undefined, timeoutMs: number): Promise<Opening> {
   const received: string[] = [];
   const hello = await link.next(timeoutMs);
-  if (!hello || !hello.text.startsWith('0{')) {
+  if (!hello?.text.startsWith('0{')) {
     const c = link.closeInfo();
     return {
       ok: false,

@@ -27,9 +27,7 @@ export interface AppProbe {
 }
 
 /** How the protocol's opening (after the upgrade, before any application message) went. */
-export type Opening =
-  | { ok: true; received: string[] }
-  | { ok: false; refusal: string; received: string[] };
+export type Opening = { ok: true; received: string[] } | { ok: false; refusal: string; received: string[] };
 
 /**
  * How the audit speaks one protocol: where to upgrade, how to open a session, how its
