@@ -228,7 +228,14 @@ const THROTTLE_REASON = /WSG_(BLOCKED|BANNED|ANOMALY|RATE_LIMITED|TOO_MANY_CONNE
  */
 export async function open(
   ctx: AuditContext,
-  options: { headers?: Record<string, string>; url?: string; auth?: boolean; token?: string } = {},
+  options: {
+    headers?: Record<string, string>;
+    url?: string;
+    auth?: boolean;
+    token?: string;
+    /** Make no opening at all (the protocol's deadline for one is what is measured). */
+    silent?: boolean;
+  } = {},
 ): Promise<Conn> {
   const inbox: Frame[] = [];
   let waiter: ((f: Frame | undefined) => void) | undefined;
@@ -310,6 +317,7 @@ export async function open(
     sendRaw: probe.sendRaw,
     close: probe.close,
   };
+  if (options.silent) return conn;
   const opener = ctx.protocol.open;
   if (opener) {
     const token = options.auth === false ? undefined : (options.token ?? ctx.token);

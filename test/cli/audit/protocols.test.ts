@@ -46,8 +46,14 @@ function expectProtocolRun(run: AuditRun, name: string) {
   expect(run.markdown).toMatch(
     new RegExp(`^- Protocol: ${name.replace('.', '\\.')} \\(detected: .*; wsguard-only checks are n/a$`, 'm'),
   );
-  const sarif = toSarif(run.report) as { runs: { properties: { protocol: { name: string } } }[] };
+  const sarif = toSarif(run.report) as {
+    runs: { properties: { protocol: { name: string } }; tool: { driver: { rules: { id: string }[] } } }[];
+  };
   expect(sarif.runs[0]?.properties.protocol.name).toBe(name);
+  // No rule for a check that did not run.
+  expect(sarif.runs[0]?.tool.driver.rules.map((r) => r.id)).toEqual(
+    run.report.findings.filter((f) => f.result !== 'n/a').map((f) => f.id),
+  );
 }
 
 const CSWSH = [
@@ -139,6 +145,11 @@ describe('--protocol=auto against servers that are not wsguard', () => {
     expect(finding(run.report, 'input.deep-nesting')).toMatchObject({ result: 'fail', severity: 'medium' });
     for (const id of ['errors.stack-trace', 'errors.file-path', 'errors.exception', 'errors.version'])
       expect(finding(run.report, id).result, id).toBe('pass');
+    // No authentication, so no deadline for it to check.
+    expect(finding(run.report, 'auth.timeout')).toMatchObject({
+      result: 'skip',
+      detail: 'the server handles messages without any authentication (auth.no-token)',
+    });
     expect(run.code).toBe(1);
     // The server still serves a real client afterwards.
     const client = ioClient(srv.url, { transports: ['websocket'], reconnection: false });
@@ -151,7 +162,7 @@ describe('--protocol=auto against servers that are not wsguard', () => {
 
   it('a Socket.IO server with an exact origin check and a token middleware: both seen; connect_error 44 without the token', async () => {
     srv = await startSocketIo({ secure });
-    const run = await audit(srv.url, [`--origin=${APP}`]);
+    const run = await audit(srv.url, [`--origin=${APP}`, '--auth-wait=2']);
     expectProtocolRun(run, 'socket.io');
     expect(finding(run.report, 'auth.no-token')).toMatchObject({
       result: 'pass',
@@ -163,7 +174,14 @@ describe('--protocol=auto against servers that are not wsguard', () => {
         detail: expect.stringMatching(/: HTTP 400/),
       });
     expect(finding(run.report, 'origin.legitimate').result).toBe('pass');
-    expect(ids(run, 'fail')).toEqual(['input.deep-nesting', 'input.size-64k']);
+    // An Engine.IO connection that never connects a namespace lives for connectTimeout (45 s).
+    expect(finding(run.report, 'auth.timeout')).toMatchObject({
+      result: 'fail',
+      severity: 'medium',
+      detail: 'a socket that never authenticated was still open after 2000 ms',
+      evidence: { sent: ['(nothing after the upgrade: no socket.io opening)'], received: [] },
+    });
+    expect(ids(run, 'fail')).toEqual(['auth.timeout', 'input.deep-nesting', 'input.size-64k']);
     expect(run.report.summary.bySeverity).toMatchObject({ critical: 0, high: 0 });
     expect(run.code).toBe(0);
   });
@@ -215,6 +233,11 @@ describe('--protocol=auto against servers that are not wsguard', () => {
       detail: 'the graphql-ws opening without credentials was refused: closed 4403 Forbidden',
     });
     for (const id of [...CSWSH, 'origin.other-port']) expect(finding(run.report, id).result, id).toBe('pass');
+    // connectionInitWaitTimeout: 3 s by default, close 4408.
+    expect(finding(run.report, 'auth.timeout')).toMatchObject({
+      result: 'pass',
+      detail: expect.stringMatching(/^closed 4408 Connection initialisation timeout after \d+ ms$/),
+    });
     for (const id of ['input.size-64k', 'input.size-1m'])
       expect(finding(run.report, id), id).toMatchObject({
         result: 'pass',

@@ -54,6 +54,8 @@ export const graphqlWsProtocol: Protocol = {
   name: 'graphql-ws',
   wsguard: false,
   subprotocols: [GRAPHQL_TRANSPORT_WS],
+  // ConnectionInitialisationTimeout (`connectionInitWaitTimeout`, 3 s by default).
+  openingTimeoutCode: 4408,
   endpoint: (url) => new URL(url.href),
   open,
   background(frame, link) {

@@ -26,7 +26,7 @@ export const protocolByName = (name: ProtocolName): Protocol => BY_NAME[name];
 
 /**
  * The checks that run against every protocol, with that protocol's probes: transport, origin
- * (CSWSH), the opening without credentials, frame, size and input handling, error leaks, and
+ * (CSWSH), the opening without credentials and its deadline, frame, size and input handling, error leaks, and
  * the HTTP-level health and stress checks. Every other check reads or sends wsguard's own
  * messages (`auth_ok`, CSRF tokens, WSG_* codes, its rate limits, dashboard and metrics) and
  * is `n/a` elsewhere; a new check stays wsguard-only until it is listed here.
@@ -38,6 +38,7 @@ export const PROTOCOL_GENERIC: ReadonlySet<string> = new Set([
   'transport.version-header',
   'transport.oversized-answers',
   'auth.no-token',
+  'auth.timeout',
   'origin.legitimate',
   'origin.foreign',
   'origin.null',

@@ -57,6 +57,8 @@ export const socketIoProtocol: Protocol = {
   name: 'socket.io',
   wsguard: false,
   subprotocols: [],
+  // `connectTimeout` (45 s by default) ends an Engine.IO connection that never connected a namespace.
+  openingTimeoutCode: undefined,
   endpoint(url) {
     const u = new URL(url.href);
     if (!u.pathname.includes('/socket.io')) u.pathname = '/socket.io/';

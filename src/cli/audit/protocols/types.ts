@@ -39,6 +39,8 @@ export interface Protocol {
   wsguard: boolean;
   /** Subprotocols offered on every upgrade. */
   subprotocols: readonly string[];
+  /** The close code of the protocol's own deadline for an opening never made; undefined: any close. */
+  openingTimeoutCode: number | undefined;
   /** The URL to upgrade when the user gave `url`. */
   endpoint(url: URL): URL;
   /**

@@ -37,7 +37,7 @@ export function isJsonRefusal(frame: Frame): boolean {
 }
 
 /** wsguard's framing, also what the audit sends to a server speaking no known protocol. */
-export const jsonFraming: Omit<Protocol, 'name' | 'wsguard'> = {
+export const jsonFraming: Omit<Protocol, 'name' | 'wsguard' | 'openingTimeoutCode'> = {
   subprotocols: [],
   endpoint: (url) => new URL(url.href),
   background: () => false,
@@ -63,4 +63,10 @@ export const jsonFraming: Omit<Protocol, 'name' | 'wsguard'> = {
 };
 
 /** wsguard's own protocol: `auth` / `auth_ok` (done by the socket layer), CSRF tokens, WSG_* codes. */
-export const wsguardProtocol: Protocol = { name: 'wsguard', wsguard: true, ...jsonFraming };
+export const wsguardProtocol: Protocol = {
+  name: 'wsguard',
+  wsguard: true,
+  // WSG_AUTH_TIMEOUT.
+  openingTimeoutCode: 4408,
+  ...jsonFraming,
+};
