@@ -19,7 +19,8 @@ export function renderMarkdown(report: AuditReport): string {
   const findings = report.findings
     .filter(isFinding)
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
-  const others = report.findings.filter((f) => !isFinding(f));
+  const others = report.findings.filter((f) => !isFinding(f) && f.result !== 'n/a');
+  const notApplicable = report.findings.filter((f) => f.result === 'n/a').map((f) => `\`${f.id}\``);
   const out: string[] = [
     `# WebSocket security audit: ${cell(report.target.url)}`,
     '',
@@ -67,6 +68,11 @@ export function renderMarkdown(report: AuditReport): string {
   );
   for (const f of others) out.push(`| \`${f.id}\` | ${f.result} | ${f.severity} | ${cell(f.detail)} |`);
   out.push('');
+  if (notApplicable.length)
+    out.push(
+      `Not applicable to ${report.protocol.name} (wsguard-only, \`n/a\`): ${notApplicable.join(', ')}.`,
+      '',
+    );
   return out.join('\n');
 }
 

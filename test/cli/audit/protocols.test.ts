@@ -46,6 +46,8 @@ function expectProtocolRun(run: AuditRun, name: string) {
   expect(run.markdown).toMatch(
     new RegExp(`^- Protocol: ${name.replace('.', '\\.')} \\(detected: .*; wsguard-only checks are n/a$`, 'm'),
   );
+  expect(run.markdown).toContain(`Not applicable to ${name} (wsguard-only, \`n/a\`): `);
+  expect(run.markdown).not.toMatch(/^\| `[a-z.-]+` \| n\/a \|/m);
   const sarif = toSarif(run.report) as {
     runs: { properties: { protocol: { name: string } }; tool: { driver: { rules: { id: string }[] } } }[];
   };
