@@ -33,9 +33,13 @@ export function openProbe(
     rejectUnauthorized?: boolean;
     /** Largest frame read from the server. @default PROBE_MAX_PAYLOAD */
     maxPayload?: number;
+    /** Subprotocols to offer. @default none */
+    protocols?: readonly string[];
+    /** Every frame, from the first: a server may speak in the same packet as its 101 (Engine.IO). @default none */
+    onMessage?: (data: WebSocket.RawData, isBinary: boolean) => void;
   } = {},
 ): Promise<Probe> {
-  const ws = new WebSocket(url, {
+  const ws = new WebSocket(url, options.protocols?.length ? [...options.protocols] : undefined, {
     headers: options.headers ?? {},
     handshakeTimeout: options.timeoutMs ?? 5000,
     rejectUnauthorized: options.rejectUnauthorized ?? true,
@@ -46,6 +50,7 @@ export function openProbe(
     maxRedirects: 0,
   });
   let tooLarge = false;
+  if (options.onMessage) ws.on('message', options.onMessage);
   const inbox: Record<string, unknown>[] = [];
   const waiters: { type: string | undefined; resolve: (m: Record<string, unknown> | undefined) => void }[] =
     [];

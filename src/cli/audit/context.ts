@@ -1,3 +1,4 @@
+import type { Protocol } from './protocols/types.js';
 import type { Signer } from './signer.js';
 
 /** Every load the audit may put on the target; each is enforced where the load is sent. */
@@ -85,6 +86,8 @@ export interface AuditContext {
   escalate: boolean;
   /** The first answer to the preflight upgrade. */
   preflight?: { status: number; headers: Record<string, string | string[] | undefined> };
+  /** The protocol the target speaks (--protocol, or detected): how sockets open and probes are framed. */
+  protocol: Protocol;
   /** Sockets a check keeps open for a later one; closed at the end of the audit. */
   pending: Map<string, Promise<unknown>>;
   /** Run when the audit ends (closes what `pending` holds open). */

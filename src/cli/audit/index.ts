@@ -16,6 +16,7 @@ import { UnreachableError } from '../probe.js';
 import { ALL_CHECKS } from './catalogue.js';
 import type { AuditBounds, AuditManners } from './context.js';
 import { resolvesToLoopback } from './net.js';
+import { isProtocolChoice, PROTOCOL_CHOICES } from './protocols/index.js';
 import { writeReports } from './report.js';
 import { defaultOrigin, limitedLine, runAudit } from './run.js';
 import { type Signer, signerFrom } from './signer.js';
@@ -32,8 +33,10 @@ export const auditCommand: CommandSpec = {
   summary:
     'Audits a WebSocket endpoint for security weaknesses: transport, authentication, origin (CSWSH), CSRF,\n' +
     'rate limiting, input validation, error handling, sessions and monitoring; --full adds bounded\n' +
-    'performance and stress tests. Writes a JSON and a Markdown report. Exit code 0 when no finding is at\n' +
-    'or above --fail-on, 1 when one is, 2 when the server cannot be reached or the command line is wrong.\n' +
+    'performance and stress tests. Speaks wsguard, Socket.IO, graphql-ws or plain WebSocket (--protocol,\n' +
+    'detected by default); checks that only make sense for wsguard are n/a against the others. Writes a\n' +
+    'JSON and a Markdown report. Exit code 0 when no finding is at or above --fail-on, 1 when one is, 2\n' +
+    'when the server cannot be reached or the command line is wrong.\n' +
     'Only audit servers you own: the checks send forged tokens and origins and trip rate limits.',
   flags: {
     ...TARGET_FLAGS,
@@ -110,6 +113,12 @@ export const auditCommand: CommandSpec = {
       type: 'boolean',
       help: 'Run rate-limit.escalation, which gets your address blocked on a defended server',
     },
+    protocol: {
+      type: 'string',
+      valueName: 'NAME',
+      help: `The protocol the endpoint speaks: ${PROTOCOL_CHOICES.join(', ')} (auto detects it; wsguard-only checks are n/a for the others)`,
+      default: 'auto',
+    },
     'i-own-this-host': { type: 'boolean', help: 'Allow --full against a host that is not loopback' },
     insecure: { type: 'boolean', help: 'Accept an untrusted wss:// certificate (still reported)' },
     help: { type: 'boolean', help: 'Show help message' },
@@ -126,6 +135,7 @@ const MARKS: Record<Result, () => string> = {
   fail: () => paint(31, '✖'),
   warn: () => paint(33, '!'),
   skip: () => paint(90, '-'),
+  'n/a': () => paint(90, '·'),
   error: () => paint(35, '?'),
 };
 
@@ -163,7 +173,10 @@ export async function main(
   let probe: ProbeSpec;
   let signer: Signer | undefined;
   const failOn = String(flags['fail-on']) as Severity;
+  const protocol = String(flags.protocol);
   try {
+    if (!isProtocolChoice(protocol))
+      throw new FlagError(`--protocol must be one of ${PROTOCOL_CHOICES.join(', ')}`);
     try {
       url = new URL(String(flags.url));
     } catch {
@@ -229,6 +242,7 @@ export async function main(
           : ''),
     );
   }
+  let spoken = '';
   try {
     const report = await runAudit(
       {
@@ -251,11 +265,15 @@ export async function main(
                 .map((s) => s.trim())
                 .filter(Boolean),
         failOn,
+        protocol,
         ...(verbose ? { verbose: (l: string) => io.out(`  → ${l}`) } : {}),
       },
       {
+        onProtocol: (p) => {
+          spoken = `${p.name} (${p.how}: ${escapeTerminal(p.evidence)})`;
+        },
         onStart: (_c, i, n) => {
-          if (i === 0) io.out(`wsguard security audit: ${url.href} (${n} checks)\n`);
+          if (i === 0) io.out(`wsguard security audit: ${url.href} (${n} checks)\nprotocol: ${spoken}\n`);
         },
         wrap: withSpinner,
         onResult: (f, i, n) => {
@@ -277,7 +295,7 @@ export async function main(
         .map((sev) => `${s.bySeverity[sev]} ${sev}`)
         .join(
           ', ',
-        )} (checks: ${s.byResult.pass} passed, ${s.byResult.fail} failed, ${s.byResult.warn} warned, ${s.byResult.skip} skipped, ${s.byResult.error} errors)`,
+        )} (checks: ${s.byResult.pass} passed, ${s.byResult.fail} failed, ${s.byResult.warn} warned, ${s.byResult.skip} skipped, ${s.byResult['n/a']} n/a, ${s.byResult.error} errors)`,
     );
     io.out(`Reports: ${[paths.json, paths.md, ...(paths.sarif ? [paths.sarif] : [])].join('\n         ')}`);
     io.out(

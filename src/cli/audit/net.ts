@@ -6,9 +6,12 @@ import type WebSocket from 'ws';
 import { openProbe, UnreachableError } from '../probe.js';
 import type { AuditContext } from './context.js';
 import { paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
+import type { AppProbe, Frame, Opening } from './protocols/types.js';
+import { isJsonRefusal, jsonMessage } from './protocols/wsguard.js';
 
 export { isLoopback, type Lookup, resolvesToLoopback } from './host.js';
 export { paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
+export type { Frame } from './protocols/types.js';
 
 /** Shortens text for evidence and console lines. */
 export function short(text: string, max = 200): string {
@@ -20,8 +23,9 @@ export function short(text: string, max = 200): string {
 export function httpUrl(target: URL, path: string): URL {
   const u = new URL(target.href);
   u.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
-  u.pathname = path;
-  u.search = '';
+  const [pathname = '/', query] = path.split('?', 2);
+  u.pathname = pathname;
+  u.search = query ? `?${query}` : '';
   return u;
 }
 
@@ -162,6 +166,9 @@ export async function upgrade(
       Upgrade: 'websocket',
       'Sec-WebSocket-Version': '13',
       'Sec-WebSocket-Key': randomBytes(16).toString('base64'),
+      ...(ctx.protocol.subprotocols.length
+        ? { 'Sec-WebSocket-Protocol': ctx.protocol.subprotocols.join(', ') }
+        : {}),
       ...headers,
     },
     true,
@@ -174,19 +181,15 @@ export function httpGet(ctx: AuditContext, path: string, headers: Record<string,
   return send(ctx, httpUrl(ctx.target, path), headers, false);
 }
 
-/** One frame from the server. */
-export interface Frame {
-  text: string;
-  binary: boolean;
-  /** The frame parsed as a JSON object, when it is one. */
-  json: Record<string, unknown> | undefined;
-}
-
 export interface Conn {
   ws: WebSocket;
   /** The `auth_ok` of this socket, when it authenticated. */
   authOk: Record<string, unknown> | undefined;
   csrf: string | undefined;
+  /** How the protocol's opening went, when it was made without credentials (auth: false). */
+  opening?: Opening;
+  /** The protocol's error reply. */
+  isRefusal(frame: Frame): boolean;
   /** The next frame, or undefined after `timeoutMs` or once the socket closed. */
   next(timeoutMs?: number): Promise<Frame | undefined>;
   closed: Promise<{ code: number; reason: string }>;
@@ -225,8 +228,34 @@ const THROTTLE_REASON = /WSG_(BLOCKED|BANNED|ANOMALY|RATE_LIMITED|TOO_MANY_CONNE
  */
 export async function open(
   ctx: AuditContext,
-  options: { headers?: Record<string, string>; url?: string; auth?: boolean; token?: string } = {},
+  options: {
+    headers?: Record<string, string>;
+    url?: string;
+    auth?: boolean;
+    token?: string;
+    /** Make no opening at all (the protocol's deadline for one is what is measured). */
+    silent?: boolean;
+  } = {},
 ): Promise<Conn> {
+  const inbox: Frame[] = [];
+  let waiter: ((f: Frame | undefined) => void) | undefined;
+  let closeInfo: { code: number; reason: string } | undefined;
+  let conn: Conn | undefined;
+  const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
+    const buf = Buffer.isBuffer(data)
+      ? data
+      : Array.isArray(data)
+        ? Buffer.concat(data)
+        : Buffer.from(data as ArrayBuffer);
+    const text = buf.toString('utf8');
+    remember(ctx, text);
+    const frame = { text, binary: isBinary, json: isBinary ? undefined : parseObject(text) };
+    if (conn && ctx.protocol.background(frame, conn)) return;
+    const w = waiter;
+    waiter = undefined;
+    if (w) w(frame);
+    else if (inbox.length < MAX_QUEUED) inbox.push(frame);
+  };
   let probe: Awaited<ReturnType<typeof openProbe>>;
   await paceUpgrade(ctx);
   try {
@@ -235,6 +264,8 @@ export async function open(
       // A browser always sends Origin; without it a server with an origin allow-list refuses every check.
       headers: options.headers ?? { Origin: ctx.origin },
       rejectUnauthorized: !ctx.insecure,
+      protocols: ctx.protocol.subprotocols,
+      onMessage,
     });
   } catch (err) {
     const status = Number(/^HTTP (\d+)/.exec((err as Error).message)?.[1]);
@@ -250,23 +281,6 @@ export async function open(
       );
     throw err;
   }
-  const inbox: Frame[] = [];
-  let waiter: ((f: Frame | undefined) => void) | undefined;
-  let closeInfo: { code: number; reason: string } | undefined;
-  probe.ws.on('message', (data, isBinary) => {
-    const buf = Buffer.isBuffer(data)
-      ? data
-      : Array.isArray(data)
-        ? Buffer.concat(data)
-        : Buffer.from(data as ArrayBuffer);
-    const text = buf.toString('utf8');
-    remember(ctx, text);
-    const frame = { text, binary: isBinary, json: isBinary ? undefined : parseObject(text) };
-    const w = waiter;
-    waiter = undefined;
-    if (w) w(frame);
-    else if (inbox.length < MAX_QUEUED) inbox.push(frame);
-  });
   void probe.closed.then((c) => {
     closeInfo = c;
     if (c.reason) remember(ctx, c.reason);
@@ -275,12 +289,13 @@ export async function open(
     waiter = undefined;
     w?.(undefined);
   });
-  const conn: Conn = {
+  conn = {
     ws: probe.ws,
     authOk: undefined,
     csrf: undefined,
     closed: probe.closed,
     closeInfo: () => closeInfo,
+    isRefusal: (f) => ctx.protocol.isRefusal(f),
     next(wanted = ctx.bounds.timeoutMs) {
       const queued = inbox.shift();
       if (queued) return Promise.resolve(queued);
@@ -302,7 +317,17 @@ export async function open(
     sendRaw: probe.sendRaw,
     close: probe.close,
   };
-  if (options.auth ?? !ctx.noAuth) {
+  if (options.silent) return conn;
+  const opener = ctx.protocol.open;
+  if (opener) {
+    const token = options.auth === false ? undefined : (options.token ?? ctx.token);
+    const o = await opener(conn, token, ctx.bounds.timeoutMs);
+    if (!o.ok && token !== undefined) {
+      conn.close();
+      throw new SkipError(`the server refused the ${ctx.protocol.name} opening with --token (${o.refusal})`);
+    }
+    conn.opening = o;
+  } else if (ctx.protocol.wsguard && (options.auth ?? !ctx.noAuth)) {
     conn.send({ type: 'auth', token: options.token ?? ctx.token });
     const a = await answer(conn, ctx.bounds.timeoutMs);
     if (a.kind === 'reply' && a.frame.json?.type === 'auth_ok') {
@@ -325,15 +350,12 @@ export type Answer =
   | { kind: 'silent' };
 
 /** An error reply: wsguard's `{"type":"error"}`, or any object with an `error` key. */
-export function isRefusal(frame: Frame): boolean {
-  const j = frame.json;
-  return j !== undefined && (j.type === 'error' || 'error' in j);
-}
+export const isRefusal = isJsonRefusal;
 
 /** The server's next reaction: a frame, a close, or nothing within `timeoutMs`. */
 export async function answer(conn: Conn, timeoutMs: number): Promise<Answer> {
   const frame = await conn.next(timeoutMs);
-  if (frame) return { kind: 'reply', frame, refused: isRefusal(frame) };
+  if (frame) return { kind: 'reply', frame, refused: conn.isRefusal(frame) };
   const closed =
     conn.closeInfo() ?? (await Promise.race([conn.closed, new Promise<undefined>((r) => setTimeout(r, 50))]));
   return closed ? { kind: 'closed', ...closed } : { kind: 'silent' };
@@ -357,7 +379,13 @@ export function isThrottle(a: Answer): boolean {
   );
 }
 
-let seq = 0;
+/** What the protocol builders need to frame an application message on `conn`. */
+export const appProbe = (ctx: AuditContext, conn?: Conn): AppProbe => ({
+  type: ctx.type,
+  payload: ctx.payload,
+  csrf: conn?.csrf,
+});
+
 /** An application message of the audited type (with --payload when given), and the socket's CSRF token. */
 export function appMessage(
   ctx: AuditContext,
@@ -365,13 +393,5 @@ export function appMessage(
   payload: unknown,
   extra: Record<string, unknown> = {},
 ) {
-  seq += 1;
-  return {
-    id: `audit-${Date.now().toString(36)}-${seq}`,
-    type: ctx.type,
-    // A real app validates payloads: its own valid one (--payload) gets a probe past validation.
-    payload: ctx.payload === undefined ? payload : ctx.payload,
-    ...(conn.csrf ? { csrf: conn.csrf } : {}),
-    ...extra,
-  };
+  return jsonMessage(appProbe(ctx, conn), payload, extra);
 }

@@ -19,12 +19,14 @@ export function renderMarkdown(report: AuditReport): string {
   const findings = report.findings
     .filter(isFinding)
     .sort((a, b) => severityRank(b.severity) - severityRank(a.severity));
-  const others = report.findings.filter((f) => !isFinding(f));
+  const others = report.findings.filter((f) => !isFinding(f) && f.result !== 'n/a');
+  const notApplicable = report.findings.filter((f) => f.result === 'n/a').map((f) => `\`${f.id}\``);
   const out: string[] = [
     `# WebSocket security audit: ${cell(report.target.url)}`,
     '',
     `- Tool: ${report.tool.name} ${report.tool.version} (report schema ${report.schemaVersion})`,
     `- Target: ${cell(report.target.url)}, legitimate origin ${cell(report.target.origin)}, round trip ≤ ${report.measured.rttMs} ms`,
+    `- Protocol: ${report.protocol.name} (${report.protocol.how}: ${cell(report.protocol.evidence)})${report.protocol.name === 'wsguard' ? '' : '; wsguard-only checks are n/a'}`,
     `- Started: ${report.startedAt}, finished: ${report.finishedAt} (${Math.round(report.durationMs / 100) / 10} s)`,
     `- Mode: ${report.options.full ? 'full (performance and stress included)' : 'standard'}${report.options.only ? `, only ${report.options.only.join(', ')}` : ''}`,
     `- Verdict: ${report.summary.failed ? `**failed** (a finding at or above ${report.options.failOn})` : `passed (no finding at or above ${report.options.failOn})`}`,
@@ -66,6 +68,11 @@ export function renderMarkdown(report: AuditReport): string {
   );
   for (const f of others) out.push(`| \`${f.id}\` | ${f.result} | ${f.severity} | ${cell(f.detail)} |`);
   out.push('');
+  if (notApplicable.length)
+    out.push(
+      `Not applicable to ${report.protocol.name} (wsguard-only, \`n/a\`): ${notApplicable.join(', ')}.`,
+      '',
+    );
   return out.join('\n');
 }
 

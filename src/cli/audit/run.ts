@@ -5,6 +5,9 @@ import { catalogue } from './catalogue.js';
 import { oversized } from './checks/transport.js';
 import { type AuditBounds, type AuditContext, type AuditManners, DEFAULT_MANNERS } from './context.js';
 import { resolvesToLoopback, SkipError, ThrottledError, upgrade } from './net.js';
+import { DETECTION_OFFER, detectSocketIo, detectSocketProtocol } from './protocols/detect.js';
+import { appliesTo, type ProtocolChoice, protocolByName } from './protocols/index.js';
+import { wsguardProtocol } from './protocols/wsguard.js';
 import { type AuditReport, auditReportSchema, REPORT_SCHEMA_VERSION } from './schema.js';
 import type { Signer } from './signer.js';
 import {
@@ -48,10 +51,14 @@ export interface AuditOptions {
   failOn: Severity;
   /** Where the plan of each check goes before it runs. @default silent */
   verbose?: (line: string) => void;
+  /** The protocol the target speaks, or `auto` to detect it. @default 'auto' */
+  protocol?: ProtocolChoice | undefined;
 }
 
 export interface AuditHooks {
   onStart?: (check: CheckDef<AuditContext>, index: number, total: number) => void;
+  /** The protocol the audit speaks, once known (before the first check). */
+  onProtocol?: (protocol: AuditReport['protocol']) => void;
   onResult?: (finding: Finding, index: number, total: number) => void;
   /** Wraps each check's run (the command shows a spinner on a TTY). */
   wrap?: <T>(label: string, work: Promise<T>) => Promise<T>;
@@ -158,14 +165,14 @@ function availabilityFinding(last: string, detail: string): Finding {
   };
 }
 
-function notRun(check: CheckDef<AuditContext>, detail: string): Finding {
+function notRun(check: CheckDef<AuditContext>, detail: string, result: 'skip' | 'n/a' = 'skip'): Finding {
   return {
     id: check.id,
     title: check.title,
     category: check.category,
     severity: check.severity,
     cwe: check.cwe,
-    result: 'skip',
+    result,
     detail,
     evidence: { sent: [], received: [] },
     remediation: check.remediation,
@@ -226,15 +233,28 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     current: 'preflight',
     deadline: Number.POSITIVE_INFINITY,
     memo: new Map(),
+    protocol: wsguardProtocol,
     pending: new Map(),
     cleanup: [],
   };
   const startedAt = new Date();
-  ctx.verbose(`preflight: one upgrade to ${options.url} offering permessage-deflate`);
+  // --- protocol: forced, or detected in two bounded steps around the preflight ---
+  const choice = options.protocol ?? 'auto';
+  ctx.current = 'protocol detection';
+  let detection =
+    choice === 'auto'
+      ? await detectSocketIo(ctx)
+      : { protocol: protocolByName(choice), evidence: '--protocol' };
+  if (detection) ctx.protocol = detection.protocol;
+  ctx.target = ctx.protocol.endpoint(target);
+  ctx.url = ctx.target.href;
+  ctx.current = 'preflight';
+  ctx.verbose(`preflight: one upgrade to ${ctx.url} offering permessage-deflate`);
   const t0 = performance.now();
   const pre = await upgrade(ctx, {
     Origin: ctx.origin,
     'Sec-WebSocket-Extensions': 'permessage-deflate; client_max_window_bits',
+    ...(detection ? {} : DETECTION_OFFER),
   });
   if (pre.status === 404) throw new UnreachableError(`no WebSocket endpoint at ${options.url} (HTTP 404)`);
   ctx.preflight = { status: pre.status, headers: pre.headers };
@@ -243,6 +263,20 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
   ctx.rttMs = Math.min(5000, Math.max(1, Math.round(performance.now() - t0)));
   ctx.bounds = scaledBounds(options.bounds, ctx.rttMs);
   ctx.verbose(`round trip ≤ ${ctx.rttMs} ms: answers awaited ${ctx.bounds.timeoutMs} ms`);
+  if (!detection) {
+    ctx.current = 'protocol detection';
+    detection = await detectSocketProtocol(ctx, pre);
+    ctx.protocol = detection.protocol;
+  }
+  const protocol = {
+    name: ctx.protocol.name,
+    how: choice === 'auto' ? ('detected' as const) : ('forced' as const),
+    evidence: detection.evidence,
+    endpoint: ctx.url,
+  };
+  ctx.verbose(`protocol: ${protocol.name} (${protocol.how}: ${protocol.evidence})`);
+  hooks.onProtocol?.(protocol);
+  // --- end protocol ---
 
   const checks = catalogue(options.full).filter((c) => selected(c, options.only));
   const findings: Finding[] = [];
@@ -254,9 +288,11 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
       const lockout = ctx.lockout;
       const f = down
         ? notRun(check, `not run: the target stopped answering after ${down}`)
-        : lockout
-          ? notRun(check, `not run: the server locked the auditor out during ${lockout.check}`)
-          : await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
+        : !appliesTo(ctx.protocol, check.id)
+          ? notRun(check, `n/a: a wsguard-only check; the target speaks ${ctx.protocol.name}`, 'n/a')
+          : lockout
+            ? notRun(check, `not run: the server locked the auditor out during ${lockout.check}`)
+            : await (hooks.wrap ?? ((_l, w) => w))(check.id, runOne(ctx, check));
       findings.push(f);
       hooks.onResult?.(f, i, checks.length);
       // A check that could not reach the target: is the target still there at all?
@@ -281,6 +317,7 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     schemaVersion: REPORT_SCHEMA_VERSION,
     tool: { name: 'wsguard audit', version: packageVersion() },
     target: { url: options.url, origin: ctx.origin },
+    protocol,
     measured: { rttMs: ctx.rttMs },
     politeness: {
       upgrades: ctx.upgrades.total,

@@ -23,18 +23,21 @@ const SCORE: Record<Severity, string> = {
  * result per finding (failed or warned check), located at the audited URL.
  */
 export function toSarif(report: AuditReport): Record<string, unknown> {
-  const rules = report.findings.map((f) => ({
-    id: f.id,
-    name: f.id,
-    shortDescription: { text: f.title },
-    help: { text: f.remediation },
-    ...(f.cwe ? { helpUri: `https://cwe.mitre.org/data/definitions/${f.cwe.slice(4)}.html` } : {}),
-    defaultConfiguration: { level: LEVEL[f.severity] },
-    properties: {
-      tags: ['security', f.category, ...(f.cwe ? [f.cwe] : [])],
-      'security-severity': SCORE[f.severity],
-    },
-  }));
+  // n/a checks did not run: no rule for them.
+  const rules = report.findings
+    .filter((f) => f.result !== 'n/a')
+    .map((f) => ({
+      id: f.id,
+      name: f.id,
+      shortDescription: { text: f.title },
+      help: { text: f.remediation },
+      ...(f.cwe ? { helpUri: `https://cwe.mitre.org/data/definitions/${f.cwe.slice(4)}.html` } : {}),
+      defaultConfiguration: { level: LEVEL[f.severity] },
+      properties: {
+        tags: ['security', f.category, ...(f.cwe ? [f.cwe] : [])],
+        'security-severity': SCORE[f.severity],
+      },
+    }));
   const results = report.findings.filter(isFinding).map((f) => ({
     ruleId: f.id,
     ruleIndex: rules.findIndex((r) => r.id === f.id),
@@ -56,6 +59,7 @@ export function toSarif(report: AuditReport): Record<string, unknown> {
             rules,
           },
         },
+        properties: { protocol: report.protocol },
         invocations: [
           { executionSuccessful: true, startTimeUtc: report.startedAt, endTimeUtc: report.finishedAt },
         ],

@@ -1,8 +1,9 @@
 import { z } from 'zod';
+import { PROTOCOL_NAMES } from './protocols/types.js';
 import { CATEGORIES, RESULTS, SEVERITIES } from './types.js';
 
 /** Version of the report layout; bumped on any incompatible change. */
-export const REPORT_SCHEMA_VERSION = 2;
+export const REPORT_SCHEMA_VERSION = 3;
 
 const counts = <T extends readonly [string, ...string[]]>(keys: T) =>
   z
@@ -39,6 +40,18 @@ export const auditReportSchema = z
     schemaVersion: z.literal(REPORT_SCHEMA_VERSION),
     tool: z.object({ name: z.literal('wsguard audit'), version: z.string().min(1) }).strict(),
     target: z.object({ url: z.url(), origin: z.string() }).strict(),
+    /** The protocol the probes spoke (schema 3). */
+    protocol: z
+      .object({
+        name: z.enum(PROTOCOL_NAMES),
+        /** `detected` with --protocol=auto (the default), `forced` otherwise. */
+        how: z.enum(['detected', 'forced']),
+        /** What decided it (the observation, or `--protocol`). */
+        evidence: z.string(),
+        /** The URL the probes upgraded (Socket.IO: its Engine.IO WebSocket path). */
+        endpoint: z.url(),
+      })
+      .strict(),
     /** Measured before the first check: the upper bound of the round trip every wait was scaled by. */
     measured: z.object({ rttMs: z.number().nonnegative() }).strict(),
     /** What the run did to the auditor's standing with the server. */

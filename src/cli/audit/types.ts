@@ -2,8 +2,12 @@
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** pass: no weakness; fail: the weakness is there; warn: suspicious or inconclusive; skip: not applicable or not possible; error: the check itself broke. */
-export const RESULTS = ['pass', 'fail', 'warn', 'skip', 'error'] as const;
+/**
+ * pass: no weakness; fail: the weakness is there; warn: suspicious or inconclusive; skip: not
+ * possible here (needs a flag, an answer the server did not give); n/a: a wsguard-only check
+ * against a server speaking another protocol; error: the check itself broke.
+ */
+export const RESULTS = ['pass', 'fail', 'warn', 'skip', 'n/a', 'error'] as const;
 export type Result = (typeof RESULTS)[number];
 
 /** Report order of the categories. */

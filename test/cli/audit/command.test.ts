@@ -51,6 +51,7 @@ describe('command line', () => {
     [['--url=http://127.0.0.1/ws'], '--url must start with ws:// or wss://'],
     [['--origin=not an origin'], '--origin is not an origin: not an origin'],
     [['--only=origin,nonsense'], '--only names no check or category: nonsense'],
+    [['--protocol=mqtt'], '--protocol must be one of auto, wsguard, raw, socket.io, graphql-ws'],
   ])('%s: says why, prints usage, exits 2', async (args, why) => {
     const { err, io } = capture();
     expect(await main(args, io)).toBe(2);

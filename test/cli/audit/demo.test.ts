@@ -125,8 +125,9 @@ describe('audit --full against the demo server (npm start)', () => {
     const parsed = auditReportSchema.safeParse(report);
     expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
     expect(report).toMatchObject({
-      schemaVersion: 2,
+      schemaVersion: 3,
       tool: { name: 'wsguard audit', version: expect.any(String) },
+      protocol: { name: 'wsguard', how: 'detected', evidence: 'auth with --token answered auth_ok' },
       options: { full: true, failOn: 'high', bounds: { connections: 8, messages: 40, durationMs: 1000 } },
     });
     expect(Date.parse(report.finishedAt)).toBeGreaterThanOrEqual(Date.parse(report.startedAt));

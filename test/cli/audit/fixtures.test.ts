@@ -30,7 +30,8 @@ describe('audit against weak servers', () => {
 
   it('a bare ws echo server: no authentication (critical), no origin check, no CSRF, no limits; exit 1', async () => {
     srv = await startBareEcho();
-    const run = await audit(srv.url);
+    // Forced: detected as raw, the CSRF and rate-limit checks would be n/a (test/cli/audit/protocols.test.ts).
+    const run = await audit(srv.url, ['--protocol=wsguard']);
     expect(finding(run.report, 'auth.no-token')).toMatchObject({
       result: 'fail',
       severity: 'critical',

@@ -29,12 +29,13 @@ describe('summary and --fail-on', () => {
         f({ result: 'warn', severity: 'info' }),
         f({ result: 'pass', severity: 'critical' }),
         f({ result: 'skip', severity: 'critical' }),
+        f({ result: 'n/a', severity: 'critical' }),
         f({ result: 'error', severity: 'high' }),
       ],
       'high',
     );
     expect(s.bySeverity).toEqual({ info: 1, low: 0, medium: 1, high: 0, critical: 0 });
-    expect(s.byResult).toEqual({ pass: 1, fail: 1, warn: 1, skip: 1, error: 1 });
+    expect(s.byResult).toEqual({ pass: 1, fail: 1, warn: 1, skip: 1, 'n/a': 1, error: 1 });
     expect(s.failed).toBe(false);
   });
 
@@ -47,9 +48,10 @@ describe('summary and --fail-on', () => {
 
 describe('Markdown report', () => {
   const report: AuditReport = {
-    schemaVersion: 2,
+    schemaVersion: 3,
     tool: { name: 'wsguard audit', version: '0.0.0' },
     target: { url: 'ws://127.0.0.1:1/ws', origin: 'http://127.0.0.1:1' },
+    protocol: { name: 'wsguard', how: 'detected', evidence: 'auth_ok', endpoint: 'ws://127.0.0.1:1/ws' },
     measured: { rttMs: 1 },
     politeness: { upgrades: 1, upgradesPerMinute: 24, lockout: null, escalated: false },
     options: {
@@ -86,9 +88,15 @@ describe('Markdown report', () => {
 describe('SARIF report', () => {
   it('is SARIF 2.1.0 with one rule per check and one result per finding, at the audited URL', () => {
     const report = {
-      schemaVersion: 2 as const,
+      schemaVersion: 3 as const,
       tool: { name: 'wsguard audit' as const, version: '1.2.3' },
       target: { url: 'ws://127.0.0.1:1/ws', origin: 'http://127.0.0.1:1' },
+      protocol: {
+        name: 'socket.io' as const,
+        how: 'forced' as const,
+        evidence: '--protocol',
+        endpoint: 'ws://127.0.0.1:1/socket.io/?EIO=4&transport=websocket',
+      },
       measured: { rttMs: 1 },
       politeness: { upgrades: 1, upgradesPerMinute: 24, lockout: null, escalated: false },
       options: {

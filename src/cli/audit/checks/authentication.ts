@@ -1,6 +1,6 @@
 import { clearTimeout, setTimeout } from 'node:timers';
 import type { AuditContext } from '../context.js';
-import { type Answer, answer, appMessage, describe, open, SkipError } from '../net.js';
+import { type Answer, answer, appMessage, appProbe, type Conn, describe, open, SkipError } from '../net.js';
 import { algNoneToken, FORGED_SUBJECT } from '../tokens.js';
 import type { CheckDef, Outcome } from '../types.js';
 
@@ -58,22 +58,32 @@ export const noToken: Check = {
   cwe: 'CWE-306',
   remediation:
     'Require a verified token before handling anything: wsguard refuses every message before `auth_ok` (WSG_AUTH_REQUIRED, close 4401).',
-  plan: 'opens a socket without any token and sends one application message',
+  plan: 'opens a socket without any token (the protocol opening without credentials) and sends one application message',
   async run(ctx) {
     const conn = await open(ctx, { auth: false });
     const t = ctx.bounds.timeoutMs;
     try {
-      const msg = appMessage(ctx, conn, { audit: 'no-token' });
-      conn.send(msg);
+      // Socket.IO and graphql-ws authenticate in their opening (connect / connection_init).
+      const opening = conn.opening;
+      const opened = opening ? [`(${ctx.protocol.name} opening without credentials)`] : [];
+      if (opening && !opening.ok)
+        return {
+          result: 'pass',
+          detail: `the ${ctx.protocol.name} opening without credentials was refused: ${opening.refusal}`,
+          evidence: { sent: opened, received: opening.received },
+        };
+      const msg = ctx.protocol.message(appProbe(ctx, conn), { audit: 'no-token' });
+      conn.sendRaw(msg);
       const a = await answer(conn, t);
-      const evidence = { sent: [JSON.stringify(msg)], received: [describe(a, t)] };
+      const said = describe(a, t);
+      const evidence = { sent: [...opened, msg], received: [...(opening?.received ?? []), said] };
       if (handled(a)) {
         ctx.noAuth = true;
-        return { result: 'fail', detail: `handled without a token: ${evidence.received[0]}`, evidence };
+        return { result: 'fail', detail: `handled without a token: ${said}`, evidence };
       }
       if (a.kind === 'silent')
         return { result: 'warn', severity: 'info', detail: 'no answer and no close: inconclusive', evidence };
-      return { result: 'pass', detail: `refused: ${evidence.received[0]}`, evidence };
+      return { result: 'pass', detail: `refused: ${said}`, evidence };
     } finally {
       conn.close();
     }
@@ -105,6 +115,28 @@ export const algNone: Check = {
 
 const TIMEOUT_KEY = 'auth.timeout';
 
+type SilentClose = { code: number; reason: string; afterMs: number } | undefined;
+
+/** Watches a socket that sent nothing since `opened`: how long does the server let it live? */
+function holdSilent(ctx: AuditContext, conn: Conn, opened: number): Promise<SilentClose> {
+  let timer: NodeJS.Timeout | undefined;
+  const watched = Promise.race([
+    conn.closed.then((c) => ({ ...c, afterMs: performance.now() - opened })),
+    new Promise<undefined>((r) => {
+      timer = setTimeout(() => r(undefined), ctx.bounds.authWaitMs);
+    }),
+  ]).finally(() => {
+    clearTimeout(timer);
+    conn.close();
+  });
+  ctx.pending.set(TIMEOUT_KEY, watched);
+  ctx.cleanup.push(() => {
+    clearTimeout(timer);
+    conn.close();
+  });
+  return watched;
+}
+
 export const queryToken: Check = {
   id: 'auth.query-token',
   title: 'Token in the query string accepted',
@@ -132,23 +164,7 @@ export const queryToken: Check = {
       return { result: 'fail', detail: 'authenticated by the token in the URL: auth_ok', evidence };
     }
     // Keep the silent socket for auth.timeout, which reads how long the server let it live.
-    let timer: NodeJS.Timeout | undefined;
-    ctx.pending.set(
-      TIMEOUT_KEY,
-      Promise.race([
-        conn.closed.then((c) => ({ ...c, afterMs: performance.now() - opened })),
-        new Promise<undefined>((r) => {
-          timer = setTimeout(() => r(undefined), ctx.bounds.authWaitMs);
-        }),
-      ]).finally(() => {
-        clearTimeout(timer);
-        conn.close();
-      }),
-    );
-    ctx.cleanup.push(() => {
-      clearTimeout(timer);
-      conn.close();
-    });
+    holdSilent(ctx, conn, opened);
     if (first && first.json?.type !== 'error')
       return {
         result: 'warn',
@@ -168,16 +184,21 @@ export const authTimeout: Check = {
   cwe: 'CWE-400',
   remediation:
     'Close a socket that has not authenticated within a few seconds (wsguard: `authTimeoutMs`, default 5000, close 4408 WSG_AUTH_TIMEOUT), so idle sockets cannot exhaust the server.',
-  plan: 'waits (at most --auth-wait) for the server to close the silent socket of auth.query-token',
+  plan: 'waits (at most --auth-wait) for the server to close the silent socket of auth.query-token (other protocols: a socket that never makes the opening)',
   async run(ctx) {
     needsAuth(ctx);
-    const pending = ctx.pending.get(TIMEOUT_KEY) as
-      | Promise<{ code: number; reason: string; afterMs: number } | undefined>
-      | undefined;
+    let pending = ctx.pending.get(TIMEOUT_KEY) as Promise<SilentClose> | undefined;
+    // auth.query-token is wsguard's: against other protocols the silent socket is opened here.
+    const own = !pending && !ctx.protocol.wsguard;
+    if (own) pending = holdSilent(ctx, await open(ctx, { silent: true }), performance.now());
     if (!pending) throw new SkipError('no silent socket (auth.query-token did not keep one)');
     const closed = await pending;
     const evidence = {
-      sent: ['(nothing, on the socket opened by auth.query-token)'],
+      sent: [
+        own
+          ? `(nothing after the upgrade: no ${ctx.protocol.name} opening)`
+          : '(nothing, on the socket opened by auth.query-token)',
+      ],
       received: [] as string[],
     };
     if (!closed)
@@ -187,11 +208,13 @@ export const authTimeout: Check = {
         evidence,
       };
     evidence.received.push(`closed ${closed.code} ${closed.reason} after ${Math.round(closed.afterMs)} ms`);
-    // Any other close (a crash, a proxy idle timeout, a ban) is not proof of an authentication deadline.
-    if (closed.code !== 4408)
+    // Any other close (a crash, a proxy idle timeout, a ban) is not proof of an authentication
+    // deadline; a protocol without a code for it (Socket.IO, raw) is taken at its word.
+    const code = ctx.protocol.openingTimeoutCode;
+    if (code !== undefined && closed.code !== code)
       return {
         result: 'warn',
-        detail: `closed ${closed.code}${closed.reason ? ` ${closed.reason}` : ''} after ${Math.round(closed.afterMs)} ms, not 4408 (auth timeout)`,
+        detail: `closed ${closed.code}${closed.reason ? ` ${closed.reason}` : ''} after ${Math.round(closed.afterMs)} ms, not ${code} (auth timeout)`,
         evidence,
       };
     return {

@@ -1,21 +1,10 @@
 import type { AuditContext } from '../context.js';
-import { answer, appMessage, describe, open, SkipError, short } from '../net.js';
+import { answer, appProbe, describe, open, SkipError, short } from '../net.js';
 import type { CheckDef } from '../types.js';
 
 type Check = CheckDef<AuditContext>;
 
 const PROVOKED = 'errors.provoked';
-
-/** Malformed messages that make a careless server throw. */
-function provocations(ctx: AuditContext): string[] {
-  return [
-    `{"type":"${ctx.type}","payload":`,
-    '[]',
-    '{"type":123}',
-    'null',
-    `{"type":"${ctx.type}","id":{"nested":true},"payload":{"toString":"x","valueOf":1}}`,
-  ];
-}
 
 /** Once per audit: sends the provocations on an authenticated socket, recording every answer. */
 async function provoke(ctx: AuditContext): Promise<string[]> {
@@ -29,7 +18,8 @@ async function provoke(ctx: AuditContext): Promise<string[]> {
     throw err;
   });
   try {
-    for (const text of [...provocations(ctx), JSON.stringify(appMessage(ctx, conn, { audit: 'after' }))]) {
+    const app = appProbe(ctx, conn);
+    for (const text of [...ctx.protocol.provocations(app), ctx.protocol.message(app, { audit: 'after' })]) {
       conn.sendRaw(text);
       sent.push(
         `${short(text, 100)} -> ${describe(await answer(conn, ctx.bounds.timeoutMs), ctx.bounds.timeoutMs)}`,

@@ -1,5 +1,5 @@
 import type { AuditContext } from '../context.js';
-import { type Answer, answer, appMessage, type Conn, describe, open, short } from '../net.js';
+import { type Answer, answer, appProbe, type Conn, describe, open, short } from '../net.js';
 import type { CheckDef, Outcome, Severity } from '../types.js';
 import { handled, shared } from './shared.js';
 
@@ -39,20 +39,6 @@ export function sizeRefusal(a: Answer): boolean {
   return a.kind === 'reply' && a.frame.json?.code === 'WSG_MESSAGE_TOO_LARGE';
 }
 
-/** A JSON message of exactly `bytes` bytes. */
-function sized(ctx: AuditContext, conn: Conn, bytes: number): string {
-  const msg = appMessage(ctx, conn, '');
-  const p = msg.payload;
-  // Padded inside the app's own payload when it is an object, so only the size is wrong.
-  const padded = (pad: string) =>
-    JSON.stringify({
-      ...msg,
-      payload:
-        p !== null && typeof p === 'object' && !Array.isArray(p) ? { ...p, wsguardAuditPad: pad } : pad,
-    });
-  return padded('x'.repeat(Math.max(0, bytes - padded('').length)));
-}
-
 function sizeCheck(id: string, bytes: number, label: string, severity: Severity): Check {
   return {
     id,
@@ -66,7 +52,7 @@ function sizeCheck(id: string, bytes: number, label: string, severity: Severity)
     async run(ctx) {
       const conn = await open(ctx);
       try {
-        const data = sized(ctx, conn, bytes);
+        const data = ctx.protocol.sized(appProbe(ctx, conn), bytes);
         conn.sendRaw(data);
         const t = ctx.bounds.timeoutMs;
         const a = await answer(conn, t);
@@ -103,10 +89,8 @@ function sizeCheck(id: string, bytes: number, label: string, severity: Severity)
 
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 
-function frameWithPayload(ctx: AuditContext, conn: Conn, payloadJson: string): string {
-  const msg = JSON.stringify({ ...appMessage(ctx, conn, null), payload: '\u0000payload' });
-  return msg.replace('"\\u0000payload"', payloadJson);
-}
+const frameWithPayload = (ctx: AuditContext, conn: Conn, payloadJson: string) =>
+  ctx.protocol.withPayload(appProbe(ctx, conn), payloadJson);
 
 export const inputChecks: Check[] = [
   sizeCheck('input.size-64k', 64 * 1024 + 1, '64 KiB + 1 byte', 'low'),
@@ -143,7 +127,7 @@ export const inputChecks: Check[] = [
       const { answer: _a, ...o } = await expectRefused(
         ctx,
         await shared(ctx, 'input'),
-        `{"type":"${ctx.type}","payload":`,
+        ctx.protocol.truncated(appProbe(ctx)),
         'invalid JSON',
         { result: 'warn' },
       );
@@ -195,7 +179,7 @@ export const inputChecks: Check[] = [
         );
         outcomes.push(o);
       }
-      const probe = JSON.stringify(appMessage(ctx, conn, {}));
+      const probe = ctx.protocol.message(appProbe(ctx, conn), {});
       const after = await expectRefused(ctx, conn, probe, 'a follow-up message');
       const sent = outcomes.flatMap((o) => o.evidence?.sent ?? []).concat(probe);
       const received = outcomes
@@ -225,8 +209,8 @@ export const inputChecks: Check[] = [
     plan: 'sends one message of type auditUnknownType',
     async run(ctx) {
       const conn = await shared(ctx, 'input');
-      const msg = { ...appMessage(ctx, conn, 1), type: 'auditUnknownType' };
-      const { answer: _a, ...o } = await expectRefused(ctx, conn, JSON.stringify(msg), 'an unknown type');
+      const msg = ctx.protocol.unknownType(appProbe(ctx, conn));
+      const { answer: _a, ...o } = await expectRefused(ctx, conn, msg, 'an unknown type');
       return o;
     },
   },
