@@ -5,10 +5,17 @@ import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { openProbe, UnreachableError } from '../probe.js';
 import type { AuditContext } from './context.js';
-import { paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
+import {
+  adoptAnnouncedLimits,
+  countUpgrade,
+  paceUpgrade,
+  retryAfter,
+  SkipError,
+  ThrottledError,
+} from './pacing.js';
 
 export { isLoopback, type Lookup, resolvesToLoopback } from './host.js';
-export { paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
+export { paceMessages, paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
 
 /** Shortens text for evidence and console lines. */
 export function short(text: string, max = 200): string {
@@ -152,8 +159,9 @@ export async function upgrade(
 ): Promise<HttpAnswer> {
   const url = new URL(target.href);
   url.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
-  // The connection flood (hold) is a deliberate load under --full: not paced.
+  // The connection flood (hold) is a deliberate load under --full: not paced, but counted.
   if (!hold) await paceUpgrade(ctx);
+  else countUpgrade(ctx);
   return send(
     ctx,
     url,
@@ -184,6 +192,8 @@ export interface Frame {
 
 export interface Conn {
   ws: WebSocket;
+  /** The headers of the 101 answer. */
+  headers: IncomingHttpHeaders;
   /** The `auth_ok` of this socket, when it authenticated. */
   authOk: Record<string, unknown> | undefined;
   csrf: string | undefined;
@@ -225,7 +235,14 @@ const THROTTLE_REASON = /WSG_(BLOCKED|BANNED|ANOMALY|RATE_LIMITED|TOO_MANY_CONNE
  */
 export async function open(
   ctx: AuditContext,
-  options: { headers?: Record<string, string>; url?: string; auth?: boolean; token?: string } = {},
+  options: {
+    headers?: Record<string, string>;
+    url?: string;
+    auth?: boolean;
+    token?: string;
+    /** Offer permessage-deflate (the deflate check); what comes back stays bounded by the probe's maxPayload. */
+    deflate?: boolean;
+  } = {},
 ): Promise<Conn> {
   let probe: Awaited<ReturnType<typeof openProbe>>;
   await paceUpgrade(ctx);
@@ -235,6 +252,7 @@ export async function open(
       // A browser always sends Origin; without it a server with an origin allow-list refuses every check.
       headers: options.headers ?? { Origin: ctx.origin },
       rejectUnauthorized: !ctx.insecure,
+      ...(options.deflate ? { perMessageDeflate: true } : {}),
     });
   } catch (err) {
     const status = Number(/^HTTP (\d+)/.exec((err as Error).message)?.[1]);
@@ -277,6 +295,7 @@ export async function open(
   });
   const conn: Conn = {
     ws: probe.ws,
+    headers: probe.headers,
     authOk: undefined,
     csrf: undefined,
     closed: probe.closed,
@@ -308,7 +327,10 @@ export async function open(
     if (a.kind === 'reply' && a.frame.json?.type === 'auth_ok') {
       conn.authOk = a.frame.json;
       conn.csrf = typeof a.frame.json.csrfToken === 'string' ? a.frame.json.csrfToken : undefined;
-      ctx.authOk ??= a.frame.json;
+      if (!ctx.authOk) {
+        ctx.authOk = a.frame.json;
+        adoptAnnouncedLimits(ctx, a.frame.json);
+      }
     } else {
       conn.close();
       const what = describe(a, ctx.bounds.timeoutMs);
