@@ -38,6 +38,12 @@ export function openProbe(
     maxPayload?: number;
     /** Offer permessage-deflate (inflation stays bounded by `maxPayload`). @default false */
     perMessageDeflate?: boolean;
+    /**
+     * Resolve with the socket paused (the caller resumes it once its own listeners are on): a
+     * frame the server sends right after the 101 can arrive before the caller could listen.
+     * @default false
+     */
+    paused?: boolean;
   } = {},
 ): Promise<Probe> {
   const ws = new WebSocket(url, {
@@ -74,6 +80,7 @@ export function openProbe(
   );
   return new Promise((resolve, reject) => {
     ws.once('open', () => {
+      if (options.paused) ws.pause();
       ws.on('error', (err: Error & { code?: string }) => {
         if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') tooLarge = true;
       });

@@ -81,6 +81,8 @@ export interface AuditContext {
     /** The upgrade limit the server announced, once an auth_ok said. */
     announced?: UpgradePace;
   };
+  /** Whether the limits of an auth_ok were read (the first one's count). */
+  limitsRead?: boolean;
   /** The shared message bucket once the server announced message limits (see paceMessages). */
   messages?: MessagePace & { tokens: number; at: number };
   /** The first lockout (429/403/block) the server answered the auditor with; the run stops there. */

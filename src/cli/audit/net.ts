@@ -253,6 +253,7 @@ export async function open(
       headers: options.headers ?? { Origin: ctx.origin },
       rejectUnauthorized: !ctx.insecure,
       ...(options.deflate ? { perMessageDeflate: true } : {}),
+      paused: true,
     });
   } catch (err) {
     const status = Number(/^HTTP (\d+)/.exec((err as Error).message)?.[1]);
@@ -280,6 +281,8 @@ export async function open(
     const text = buf.toString('utf8');
     remember(ctx, text);
     const frame = { text, binary: isBinary, json: isBinary ? undefined : parseObject(text) };
+    // Any auth_ok (the tokens the checks try included): the sooner the pace follows the server's limits, the better.
+    if (frame.json?.type === 'auth_ok' && !ctx.limitsRead) adoptAnnouncedLimits(ctx, frame.json);
     const w = waiter;
     waiter = undefined;
     if (w) w(frame);
@@ -293,6 +296,7 @@ export async function open(
     waiter = undefined;
     w?.(undefined);
   });
+  probe.ws.resume();
   const conn: Conn = {
     ws: probe.ws,
     headers: probe.headers,
@@ -327,10 +331,7 @@ export async function open(
     if (a.kind === 'reply' && a.frame.json?.type === 'auth_ok') {
       conn.authOk = a.frame.json;
       conn.csrf = typeof a.frame.json.csrfToken === 'string' ? a.frame.json.csrfToken : undefined;
-      if (!ctx.authOk) {
-        ctx.authOk = a.frame.json;
-        adoptAnnouncedLimits(ctx, a.frame.json);
-      }
+      ctx.authOk ??= a.frame.json;
     } else {
       conn.close();
       const what = describe(a, ctx.bounds.timeoutMs);

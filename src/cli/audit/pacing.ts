@@ -78,6 +78,7 @@ export function messagePace(limits: unknown, type: string): MessagePace | undefi
  * through paceMessages follow its message buckets. Nothing announced: the conservative defaults stay.
  */
 export function adoptAnnouncedLimits(ctx: AuditContext, authOk: Record<string, unknown>): void {
+  ctx.limitsRead = true;
   const l = readAnnouncedLimits(authOk.limits);
   if (l?.connectionsPerIp) {
     ctx.upgrades.announced = l.connectionsPerIp;
