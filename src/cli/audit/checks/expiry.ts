@@ -1,5 +1,5 @@
 import type { AuditContext } from '../context.js';
-import { answer, appMessage, describe, type Frame, open, SkipError, short } from '../net.js';
+import { answer, appMessage, describe, type Frame, open, SkipError, short, ThrottledError } from '../net.js';
 import type { CheckDef } from '../types.js';
 import { baseClaims, signer } from './jwt.js';
 import { handled } from './shared.js';
@@ -24,13 +24,24 @@ export const outlivesToken: Check = {
     if (ctx.noAuth)
       throw new SkipError('the server handles messages without any authentication (auth.no-token)');
     const key = await signer(ctx);
-    const nowS = Math.floor(Date.now() / 1000);
-    const exp = nowS + SHORT_LIFETIME_S;
-    const conn = await open(ctx, { token: key.sign({ ...baseClaims(ctx), iat: nowS, exp }) });
+    // Opened first, the token minted after: the upgrade may wait for the pace longer than the token lives.
+    const conn = await open(ctx, { auth: false });
     const t = ctx.bounds.timeoutMs;
-    const sent = [`{"type":"auth","token":"<signed, exp in ${SHORT_LIFETIME_S} s>"}`];
-    const received = [`auth_ok expiresAt: ${String(conn.authOk?.expiresAt)}`];
     try {
+      const nowS = Math.floor(Date.now() / 1000);
+      const exp = nowS + SHORT_LIFETIME_S;
+      conn.send({ type: 'auth', token: key.sign({ ...baseClaims(ctx), iat: nowS, exp }) });
+      const ok = await answer(conn, t);
+      if (/WSG_(BLOCKED|BANNED|ANOMALY|RATE_LIMITED|TOO_MANY_CONNECTIONS)/.test(describe(ok, t)))
+        throw new ThrottledError(`the server refused the auditor: ${describe(ok, t)}`);
+      if (ok.kind !== 'reply' || ok.frame.json?.type !== 'auth_ok')
+        throw new SkipError(
+          `the server refused a freshly signed token living ${SHORT_LIFETIME_S} s (${describe(ok, t)})`,
+        );
+      const sent = [`{"type":"auth","token":"<signed, exp in ${SHORT_LIFETIME_S} s>"}`];
+      const received = [`auth_ok expiresAt: ${String(ok.frame.json.expiresAt)}`];
+      const csrf = ok.frame.json.csrfToken;
+      conn.csrf = typeof csrf === 'string' ? csrf : undefined;
       // Two seconds and two round trips of slack: the server's clock and timers need not be exact.
       const until = exp * 1000 + 2000 + 2 * ctx.rttMs;
       const frames: Frame[] = [];
