@@ -37,16 +37,28 @@ export interface MessagePace {
   burst: number;
 }
 
+/** The longest window the pace keeps: runOne allows one upgrade a minute of waiting. */
+const MAX_WINDOW_MS = 60_000;
+/** Whatever a server announces, the audit makes at most this many upgrades a second. */
+const MAX_UPGRADES_PER_S = 10;
+
 /**
  * The pace that stays under an announced upgrade limit: a tenth (at least two) below `max`, so a
  * client on the same address still connects during and after the run, and a second longer than
- * the window, since the server's window starts when the request arrives, not when it left.
+ * the window, since the server's window starts when the request arrives, not when it left. The
+ * announcement is the target's word: a window over a minute is cut to a minute (its `max` cut in
+ * proportion: any longer window is whole minutes of at most that many), and no announcement
+ * makes the audit faster than 10 upgrades a second.
  */
 export function upgradePace(announced: UpgradePace): UpgradePace {
-  return {
-    max: Math.max(1, Math.min(Math.floor(announced.max * 0.9), announced.max - 2)),
-    windowMs: announced.windowMs + 1000,
-  };
+  let { max, windowMs } = announced;
+  if (windowMs > MAX_WINDOW_MS) {
+    max = Math.floor((max * MAX_WINDOW_MS) / windowMs);
+    windowMs = MAX_WINDOW_MS;
+  }
+  windowMs = Math.max(1000, Math.round(windowMs));
+  max = Math.min(Math.floor(max), (MAX_UPGRADES_PER_S * windowMs) / 1000);
+  return { max: Math.max(1, Math.min(Math.floor(max * 0.9), max - 2)), windowMs: windowMs + 1000 };
 }
 
 /**
@@ -67,7 +79,8 @@ export function messagePace(limits: unknown, type: string): MessagePace | undefi
   if (t) rates.push({ rate: t.rate / (t.cost ?? 1), burst: t.burst / (t.cost ?? 1) });
   if (rates.length === 0) return undefined;
   return {
-    rate: 0.8 * Math.min(...rates.map((r) => r.rate)),
+    // At least one a second: an announcement is the target's word, and must not stall the audit.
+    rate: Math.max(1, 0.8 * Math.min(...rates.map((r) => r.rate))),
     burst: Math.max(1, Math.floor(0.8 * Math.min(...rates.map((r) => r.burst)))),
   };
 }

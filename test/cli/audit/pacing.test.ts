@@ -14,6 +14,15 @@ describe('the pace taken from announced limits', () => {
     expect(upgradePace({ max: 1, windowMs: 1000 })).toEqual({ max: 1, windowMs: 2000 });
   });
 
+  it('an announcement is not trusted beyond a minute of window or 10 upgrades a second', () => {
+    // 60 per 10 min is kept as 6 a minute (less a margin), never a wait of ten minutes.
+    expect(upgradePace({ max: 60, windowMs: 600_000 })).toEqual({ max: 4, windowMs: 61_000 });
+    expect(upgradePace({ max: 1, windowMs: 3_600_000 })).toEqual({ max: 1, windowMs: 61_000 });
+    // A million a millisecond is 10 a second.
+    expect(upgradePace({ max: 1e6, windowMs: 1 })).toEqual({ max: 8, windowMs: 2000 });
+    expect(upgradePace({ max: 1e9, windowMs: 60_000 })).toEqual({ max: 540, windowMs: 61_000 });
+  });
+
   it('messages: 80 % of the tightest of the socket, user and type buckets; none announced, no pace', () => {
     const limits = {
       maxPayload: 65536,
@@ -29,6 +38,11 @@ describe('the pace taken from announced limits', () => {
     // Not trusted: a hostile announcement is read like any other (insane fields dropped).
     expect(messagePace({ maxPayload: 1, messagesPerSecond: -1, burst: 5 }, 'echo')).toBeUndefined();
     expect(messagePace('limits', 'echo')).toBeUndefined();
+    // One message an hour announced: the audit still sends one a second (its checks send a few).
+    expect(messagePace({ maxPayload: 1, messagesPerSecond: 1 / 3600, burst: 1 }, 'echo')).toEqual({
+      rate: 1,
+      burst: 1,
+    });
   });
 
   it('waits until the oldest upgrade that must go has left the window', () => {
