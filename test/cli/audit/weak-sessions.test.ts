@@ -6,6 +6,7 @@ import { tokenNeedles } from '../../../src/cli/audit/checks/token-echo.js';
 import { hs256 } from '../../../src/cli/audit/signer.js';
 import type { FixtureServer } from '../../fixtures/raw.js';
 import {
+  startDeflateAmplifier,
   startDeflateUnbounded,
   startGuardedDeflate,
   startNeverExpires,
@@ -127,6 +128,22 @@ describe('audit against weak token, session and compression handling', () => {
     expect(finding(run.report, 'transport.permessage-deflate')).toMatchObject({
       result: 'warn',
       severity: 'low',
+    });
+  });
+
+  it('a compressed answer that inflates past 1 MiB: the audit closes its socket unread (bounded), and still reports the weakness', async () => {
+    srv = await startDeflateAmplifier();
+    const run = await audit(srv.url, ['--only=transport']);
+    expect(finding(run.report, 'transport.deflate-unbounded')).toMatchObject({
+      result: 'fail',
+      severity: 'medium',
+      detail: expect.stringMatching(
+        /read in full: the answer inflated past the audit's 1 MiB bound \(closed unread\)$/,
+      ),
+    });
+    expect(finding(run.report, 'transport.oversized-answers')).toMatchObject({
+      result: 'fail',
+      detail: 'oversized answers during transport.deflate-unbounded',
     });
   });
 

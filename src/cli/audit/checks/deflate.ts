@@ -63,6 +63,13 @@ export const deflateUnbounded: Check = {
       const a = await answer(conn, t);
       const label = `a ${wire}-byte compressed frame inflating to ${data.length} bytes`;
       const evidence = { sent: [label], received: [describe(a, t)] };
+      // The 1009 may be the audit's own: the answer inflated past its 1 MiB bound, so the server read it all.
+      if (a.kind === 'closed' && ctx.oversized.includes(ctx.current))
+        return {
+          result: 'fail',
+          detail: `${label} was read in full: the answer inflated past the audit's 1 MiB bound (closed unread)`,
+          evidence: { sent: [label], received: ['an answer above 1 MiB (the audit closed the socket 1009)'] },
+        };
       if (sizeRefusal(a)) return { result: 'pass', detail: `${label} refused: ${describe(a, t)}`, evidence };
       if (a.kind === 'silent')
         return { result: 'warn', severity: 'info', detail: `no answer to ${label}: inconclusive`, evidence };
