@@ -5,14 +5,7 @@ import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { openProbe, UnreachableError } from '../probe.js';
 import type { AuditContext } from './context.js';
-import {
-  adoptAnnouncedLimits,
-  countUpgrade,
-  paceUpgrade,
-  retryAfter,
-  SkipError,
-  ThrottledError,
-} from './pacing.js';
+import { adoptAnnouncedLimits, paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
 
 export { isLoopback, type Lookup, resolvesToLoopback } from './host.js';
 export { paceMessages, paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
@@ -160,8 +153,7 @@ export async function upgrade(
   const url = new URL(target.href);
   url.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
   // The connection flood (hold) is a deliberate load under --full: not paced, but counted.
-  if (!hold) await paceUpgrade(ctx);
-  else countUpgrade(ctx);
+  await paceUpgrade(ctx, !hold);
   return send(
     ctx,
     url,

@@ -116,9 +116,11 @@ async function politeWait(ctx: AuditContext, ms: number) {
 
 /**
  * Waits until one more upgrade keeps the run within its pace (servers count upgrades per IP:
- * wsguard allows 30 a minute by default), and spends one of the run's upgrade budget.
+ * wsguard allows 30 a minute by default), and spends one of the run's upgrade budget. With
+ * `wait` false (a deliberate load) the upgrade is only counted.
  */
-export async function paceUpgrade(ctx: AuditContext): Promise<void> {
+export async function paceUpgrade(ctx: AuditContext, wait = true): Promise<void> {
+  if (!wait) return countUpgrade(ctx);
   if (ctx.upgrades.total >= ctx.upgrades.budget)
     throw new SkipError(`the run's probe budget of ${ctx.upgrades.budget} upgrades is spent (--budget)`);
   const times = ctx.upgrades.times;
