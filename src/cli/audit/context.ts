@@ -1,4 +1,3 @@
-import type { MessagePace, UpgradePace } from './pacing.js';
 import type { Signer } from './signer.js';
 
 /** Every load the audit may put on the target; each is enforced where the load is sent. */
@@ -44,6 +43,18 @@ export const DEFAULT_BOUNDS: AuditBounds = {
   durationMs: 5000,
   authWaitMs: 10_000,
 };
+
+/** At most `max` upgrades in any `windowMs`. */
+export interface UpgradePace {
+  max: number;
+  windowMs: number;
+}
+
+/** A message bucket: `rate` per second, `burst` at most. */
+export interface MessagePace {
+  rate: number;
+  burst: number;
+}
 
 /** What the checks share during one audit. */
 export interface AuditContext {

@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { readAnnouncedLimits } from '../../protocol/index.js';
-import type { AuditContext } from './context.js';
+import type { AuditContext, MessagePace, UpgradePace } from './context.js';
+
+export type { MessagePace, UpgradePace } from './context.js';
 
 /** The check does not apply to this server (or needs something the audit lacks). */
 export class SkipError extends Error {
@@ -23,18 +25,6 @@ export class ThrottledError extends Error {
 export function retryAfter(headers: IncomingHttpHeaders | undefined): number | undefined {
   const v = Number(headers?.['retry-after']);
   return Number.isFinite(v) && v >= 0 && v <= 86_400 ? v : undefined;
-}
-
-/** At most `max` upgrades in any `windowMs`. */
-export interface UpgradePace {
-  max: number;
-  windowMs: number;
-}
-
-/** A message bucket: `rate` per second, `burst` at most. */
-export interface MessagePace {
-  rate: number;
-  burst: number;
 }
 
 /** The longest window the pace keeps: runOne allows one upgrade a minute of waiting. */
