@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import WebSocket from 'ws';
 
 /** A raw protocol-v1 connection for checks that must send what SecureWebSocket never would. */
@@ -12,6 +13,8 @@ export interface Probe {
   close(): void;
   /** Whether the server sent a frame above `maxPayload` (the probe then closed the socket). */
   oversized(): boolean;
+  /** The headers of the server's 101 answer. */
+  headers: IncomingHttpHeaders;
 }
 
 /** The largest frame a probe socket reads from a server: 1 MiB. */
@@ -37,6 +40,8 @@ export function openProbe(
     protocols?: readonly string[];
     /** Every frame, from the first: a server may speak in the same packet as its 101 (Engine.IO). @default none */
     onMessage?: (data: WebSocket.RawData, isBinary: boolean) => void;
+    /** Offer permessage-deflate (inflation stays bounded by `maxPayload`). @default false */
+    perMessageDeflate?: boolean;
   } = {},
 ): Promise<Probe> {
   const ws = new WebSocket(url, options.protocols?.length ? [...options.protocols] : undefined, {
@@ -46,11 +51,15 @@ export function openProbe(
     // The target is untrusted: a frame above this closes the socket (1009) before it is buffered,
     // and without compression a small frame cannot inflate into a large one.
     maxPayload: options.maxPayload ?? PROBE_MAX_PAYLOAD,
-    perMessageDeflate: false,
+    perMessageDeflate: options.perMessageDeflate ?? false,
     maxRedirects: 0,
   });
   let tooLarge = false;
   if (options.onMessage) ws.on('message', options.onMessage);
+  let headers: IncomingHttpHeaders = {};
+  ws.once('upgrade', (res) => {
+    headers = res.headers;
+  });
   const inbox: Record<string, unknown>[] = [];
   const waiters: { type: string | undefined; resolve: (m: Record<string, unknown> | undefined) => void }[] =
     [];
@@ -74,6 +83,7 @@ export function openProbe(
         if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') tooLarge = true;
       });
       resolve({
+        headers,
         oversized: () => tooLarge,
         ws,
         closed,

@@ -145,6 +145,8 @@ export interface AnnouncedLimits {
   user?: AnnouncedRate;
   /** Per message type, per user (a type missing here has no own limit); `cost` tokens a message. */
   types?: Record<string, AnnouncedRate & { cost?: number }>;
+  /** Upgrade attempts per IP: at most `max` in a fixed window of `windowMs` (then 429). */
+  connectionsPerIp?: { max: number; windowMs: number };
 }
 
 const saneRate = (v: unknown): v is number => typeof v === 'number' && v > 0 && Number.isFinite(v);
@@ -191,6 +193,9 @@ export function readAnnouncedLimits(v: unknown): AnnouncedLimits | undefined {
     }
     if (n > 0) out.types = types;
   }
+  const c = o.connectionsPerIp as Record<string, unknown> | null | undefined;
+  if (typeof c === 'object' && c !== null && saneRate(c.max) && c.max >= 1 && saneRate(c.windowMs))
+    out.connectionsPerIp = { max: c.max, windowMs: c.windowMs };
   return out;
 }
 export interface AuthOkMessage {

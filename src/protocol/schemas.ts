@@ -83,6 +83,7 @@ export const announcedLimitsSchema = z.object({
   types: z
     .record(z.string(), announcedRateSchema.extend({ cost: z.number().positive().optional() }))
     .optional(),
+  connectionsPerIp: z.object({ max: z.number().min(1), windowMs: z.number().positive() }).optional(),
 });
 
 export const authOkMessageSchema = z.object({

@@ -1,7 +1,9 @@
 import { authenticationChecks, lateAuthenticationChecks } from './checks/authentication.js';
 import { csrfChecks } from './checks/csrf.js';
 import { dashboardChecks } from './checks/dashboard.js';
+import { deflateUnbounded } from './checks/deflate.js';
 import { errorChecks } from './checks/errors.js';
+import { outlivesToken } from './checks/expiry.js';
 import { inputChecks } from './checks/input.js';
 import { jwtChecks } from './checks/jwt.js';
 import { monitoringChecks } from './checks/monitoring.js';
@@ -10,6 +12,7 @@ import { performanceChecks } from './checks/performance.js';
 import { rateLimitChecks } from './checks/rate-limit.js';
 import { sessionChecks } from './checks/session.js';
 import { stressChecks } from './checks/stress.js';
+import { queryTokenEcho } from './checks/token-echo.js';
 import { closingTransportChecks, transportChecks } from './checks/transport.js';
 import type { AuditContext } from './context.js';
 import type { CheckDef } from './types.js';
@@ -24,12 +27,15 @@ export function catalogue(full: boolean): CheckDef<AuditContext>[] {
   return [
     ...transportChecks,
     ...authenticationChecks,
+    queryTokenEcho,
     ...jwtChecks,
     ...originChecks,
     ...csrfChecks,
     ...inputChecks,
+    deflateUnbounded,
     ...errorChecks,
     ...sessionChecks,
+    outlivesToken,
     ...monitoringChecks,
     ...dashboardChecks,
     ...(full ? performanceChecks : []),

@@ -19,15 +19,22 @@ export interface AuditBounds {
 
 /** How politely the audit treats the target. */
 export interface AuditManners {
-  /** Most upgrades in any 60 s (wsguard's default limit is 30 per IP). @default 24 */
+  /** Most upgrades in any 60 s until the server announces its own limit (wsguard's default is 30 per IP). @default 24 */
   upgradesPerMinute: number;
+  /** Pace upgrades by the limit the server announces in `auth_ok.limits.connectionsPerIp` (false: --upgrades-per-minute fixes the pace). @default true */
+  followAnnounced: boolean;
   /** Most upgrades in the whole run. @default 150 */
   budget: number;
   /** Run rate-limit.escalation, which gets the auditor blocked on a defended server. @default false */
   escalate: boolean;
 }
 
-export const DEFAULT_MANNERS: AuditManners = { upgradesPerMinute: 24, budget: 150, escalate: false };
+export const DEFAULT_MANNERS: AuditManners = {
+  upgradesPerMinute: 24,
+  followAnnounced: true,
+  budget: 150,
+  escalate: false,
+};
 
 export const DEFAULT_BOUNDS: AuditBounds = {
   timeoutMs: 2000,
@@ -37,6 +44,18 @@ export const DEFAULT_BOUNDS: AuditBounds = {
   durationMs: 5000,
   authWaitMs: 10_000,
 };
+
+/** At most `max` upgrades in any `windowMs`. */
+export interface UpgradePace {
+  max: number;
+  windowMs: number;
+}
+
+/** A message bucket: `rate` per second, `burst` at most. */
+export interface MessagePace {
+  rate: number;
+  burst: number;
+}
 
 /** What the checks share during one audit. */
 export interface AuditContext {
@@ -62,8 +81,22 @@ export interface AuditContext {
   verbose: (line: string) => void;
   /** Every text the server sent back (frames, close reasons, refusal bodies and headers), for the error checks. */
   seen: { where: string; text: string }[];
-  /** Upgrades this run made (paced per minute, bounded per run). */
-  upgrades: { times: number[]; total: number; perMinute: number; budget: number };
+  /** Upgrades this run made: at most `max` in any `windowMs`, `budget` in the run. */
+  upgrades: {
+    times: number[];
+    total: number;
+    max: number;
+    windowMs: number;
+    budget: number;
+    /** Adopt the server's announced limit (see adoptAnnouncedLimits). */
+    follow: boolean;
+    /** The upgrade limit the server announced, once an auth_ok said. */
+    announced?: UpgradePace;
+  };
+  /** Whether the limits of an auth_ok were read (the first one's count). */
+  limitsRead?: boolean;
+  /** The shared message bucket once the server announced message limits (see paceMessages). */
+  messages?: MessagePace & { tokens: number; at: number };
   /** The first lockout (429/403/block) the server answered the auditor with; the run stops there. */
   lockout: { check: string; detail: string; retryAfterS: number | undefined } | undefined;
   /** Checks during which the server sent a frame or body above the audit's read bounds. */

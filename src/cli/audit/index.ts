@@ -14,7 +14,7 @@ import { escapeTerminal } from '../escape.js';
 import { formatLine, paint, withSpinner } from '../output.js';
 import { UnreachableError } from '../probe.js';
 import { ALL_CHECKS } from './catalogue.js';
-import type { AuditBounds, AuditManners } from './context.js';
+import { type AuditBounds, type AuditManners, DEFAULT_MANNERS } from './context.js';
 import { resolvesToLoopback } from './net.js';
 import { isProtocolChoice, PROTOCOL_CHOICES } from './protocols/index.js';
 import { writeReports } from './report.js';
@@ -105,8 +105,8 @@ export const auditCommand: CommandSpec = {
     'upgrades-per-minute': {
       type: 'string',
       valueName: 'N',
-      help: 'Most upgrades in any minute (wsguard allows 30 per IP by default)',
-      default: '24',
+      help: "Most upgrades in any minute; auto: 24 until the server announces its limit (wsguard's auth_ok), then just under it",
+      default: 'auto',
     },
     budget: { type: 'string', valueName: 'N', help: 'Most upgrades in the whole run', default: '150' },
     escalate: {
@@ -217,8 +217,12 @@ export async function main(
       durationMs: int(flags, 'duration', 1, 120) * 1000,
       authWaitMs: int(flags, 'auth-wait', 1, 120) * 1000,
     };
+    const auto = flags['upgrades-per-minute'] === 'auto';
     manners = {
-      upgradesPerMinute: int(flags, 'upgrades-per-minute', 1, 10_000),
+      upgradesPerMinute: auto
+        ? DEFAULT_MANNERS.upgradesPerMinute
+        : int(flags, 'upgrades-per-minute', 1, 10_000),
+      followAnnounced: auto,
       budget: int(flags, 'budget', 1, 100_000),
       escalate: flags.escalate === true,
     };

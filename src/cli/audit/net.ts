@@ -4,20 +4,16 @@ import { request as httpsRequest } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type WebSocket from 'ws';
 import { openProbe, UnreachableError } from '../probe.js';
+import { type Answer, describe } from './answers.js';
 import type { AuditContext } from './context.js';
-import { paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
+import { adoptAnnouncedLimits, paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
 import type { AppProbe, Frame, Opening } from './protocols/types.js';
 import { isJsonRefusal, jsonMessage } from './protocols/wsguard.js';
 
+export { type Answer, describe, isThrottle, short } from './answers.js';
 export { isLoopback, type Lookup, resolvesToLoopback } from './host.js';
-export { paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
+export { paceMessages, paceUpgrade, retryAfter, SkipError, ThrottledError } from './pacing.js';
 export type { Frame } from './protocols/types.js';
-
-/** Shortens text for evidence and console lines. */
-export function short(text: string, max = 200): string {
-  const flat = text.replace(/\s+/g, ' ');
-  return flat.length > max ? `${flat.slice(0, max)}… (${text.length} chars)` : flat;
-}
 
 /** The http(s) URL of `path` on the target's host and port. */
 export function httpUrl(target: URL, path: string): URL {
@@ -156,8 +152,8 @@ export async function upgrade(
 ): Promise<HttpAnswer> {
   const url = new URL(target.href);
   url.protocol = target.protocol === 'wss:' ? 'https:' : 'http:';
-  // The connection flood (hold) is a deliberate load under --full: not paced.
-  if (!hold) await paceUpgrade(ctx);
+  // The connection flood (hold) is a deliberate load under --full: not paced, but counted.
+  await paceUpgrade(ctx, !hold);
   return send(
     ctx,
     url,
@@ -183,6 +179,8 @@ export function httpGet(ctx: AuditContext, path: string, headers: Record<string,
 
 export interface Conn {
   ws: WebSocket;
+  /** The headers of the 101 answer. */
+  headers: IncomingHttpHeaders;
   /** The `auth_ok` of this socket, when it authenticated. */
   authOk: Record<string, unknown> | undefined;
   csrf: string | undefined;
@@ -235,6 +233,8 @@ export async function open(
     token?: string;
     /** Make no opening at all (the protocol's deadline for one is what is measured). */
     silent?: boolean;
+    /** Offer permessage-deflate (the deflate check); what comes back stays bounded by the probe's maxPayload. */
+    deflate?: boolean;
   } = {},
 ): Promise<Conn> {
   const inbox: Frame[] = [];
@@ -250,6 +250,8 @@ export async function open(
     const text = buf.toString('utf8');
     remember(ctx, text);
     const frame = { text, binary: isBinary, json: isBinary ? undefined : parseObject(text) };
+    // Any auth_ok (the tokens the checks try included): the sooner the pace follows the server's limits, the better.
+    if (frame.json?.type === 'auth_ok' && !ctx.limitsRead) adoptAnnouncedLimits(ctx, frame.json);
     if (conn && ctx.protocol.background(frame, conn)) return;
     const w = waiter;
     waiter = undefined;
@@ -266,6 +268,7 @@ export async function open(
       rejectUnauthorized: !ctx.insecure,
       protocols: ctx.protocol.subprotocols,
       onMessage,
+      ...(options.deflate ? { perMessageDeflate: true } : {}),
     });
   } catch (err) {
     const status = Number(/^HTTP (\d+)/.exec((err as Error).message)?.[1]);
@@ -291,6 +294,7 @@ export async function open(
   });
   conn = {
     ws: probe.ws,
+    headers: probe.headers,
     authOk: undefined,
     csrf: undefined,
     closed: probe.closed,
@@ -344,11 +348,6 @@ export async function open(
   return conn;
 }
 
-export type Answer =
-  | { kind: 'reply'; frame: Frame; refused: boolean }
-  | { kind: 'closed'; code: number; reason: string }
-  | { kind: 'silent' };
-
 /** An error reply: wsguard's `{"type":"error"}`, or any object with an `error` key. */
 export const isRefusal = isJsonRefusal;
 
@@ -359,24 +358,6 @@ export async function answer(conn: Conn, timeoutMs: number): Promise<Answer> {
   const closed =
     conn.closeInfo() ?? (await Promise.race([conn.closed, new Promise<undefined>((r) => setTimeout(r, 50))]));
   return closed ? { kind: 'closed', ...closed } : { kind: 'silent' };
-}
-
-/** One line for evidence: `error WSG_CSRF_INVALID`, `closed 1009`, `reply {...}`, `no answer`. */
-export function describe(a: Answer, timeoutMs: number): string {
-  if (a.kind === 'closed') return `closed ${a.code}${a.reason ? ` ${a.reason}` : ''}`;
-  if (a.kind === 'silent') return `no answer within ${timeoutMs} ms`;
-  const j = a.frame.json;
-  if (j?.type === 'error' && typeof j.code === 'string') return `error ${j.code}`;
-  return `${a.frame.binary ? 'binary ' : ''}reply ${short(a.frame.text, 160)}`;
-}
-
-/** Is this refusal (frame or close) a rate limit, block or similar throttle? */
-export function isThrottle(a: Answer): boolean {
-  if (a.kind === 'closed') return a.code === 4429 || a.code === 1008 || a.code === 1013;
-  if (a.kind !== 'reply' || !a.refused) return false;
-  return /rate|limit|throttl|too many|slow down|block/i.test(
-    `${String(a.frame.json?.code ?? '')} ${a.frame.text}`,
-  );
 }
 
 /** What the protocol builders need to frame an application message on `conn`. */

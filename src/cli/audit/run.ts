@@ -5,6 +5,7 @@ import { catalogue } from './catalogue.js';
 import { oversized } from './checks/transport.js';
 import { type AuditBounds, type AuditContext, type AuditManners, DEFAULT_MANNERS } from './context.js';
 import { resolvesToLoopback, SkipError, ThrottledError, upgrade } from './net.js';
+import { recentUpgrades } from './pacing.js';
 import { DETECTION_OFFER, detectSocketIo, detectSocketProtocol } from './protocols/detect.js';
 import { appliesTo, type ProtocolChoice, protocolByName } from './protocols/index.js';
 import { wsguardProtocol } from './protocols/wsguard.js';
@@ -186,6 +187,11 @@ export function limitedLine(p: AuditReport['politeness']): string {
     return `Your address may now be limited: the server refused the auditor during ${p.lockout.check}${p.lockout.retryAfterS === null ? ' (it did not say for how long; wsguard blocks 30 s to 15 min)' : ` and asked it to wait ${p.lockout.retryAfterS} s`}.`;
   if (p.escalated)
     return "Your address may now be blocked for the server's block time (rate-limit.escalation ran; wsguard: 30 s by default).";
+  const a = p.announced;
+  if (a && p.pace && p.recentUpgrades !== undefined) {
+    const left = Math.max(0, a.max - p.recentUpgrades);
+    return `No sign that the server limited your address (${p.upgrades} upgrades, at most ${p.pace.max} per ${p.pace.windowMs / 1000} s under its announced ${a.max} per ${a.windowMs / 1000} s; ${left} ${left === 1 ? 'upgrade is' : 'upgrades are'} left to other clients on this address for up to ${a.windowMs / 1000} s).`;
+  }
   return `No sign that the server limited your address (${p.upgrades} upgrades, at most ${p.upgradesPerMinute} a minute).`;
 }
 
@@ -222,7 +228,14 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     bounds: options.bounds,
     verbose: options.verbose ?? (() => {}),
     seen: [],
-    upgrades: { times: [], total: 0, perMinute: manners.upgradesPerMinute, budget: manners.budget },
+    upgrades: {
+      times: [],
+      total: 0,
+      max: manners.upgradesPerMinute,
+      windowMs: 60_000,
+      budget: manners.budget,
+      follow: manners.followAnnounced,
+    },
     lockout: undefined,
     escalate: manners.escalate,
     oversized: [],
@@ -321,7 +334,10 @@ export async function runAudit(options: AuditOptions, hooks: AuditHooks = {}): P
     measured: { rttMs: ctx.rttMs },
     politeness: {
       upgrades: ctx.upgrades.total,
-      upgradesPerMinute: ctx.upgrades.perMinute,
+      upgradesPerMinute: Math.max(1, Math.floor((ctx.upgrades.max * 60_000) / ctx.upgrades.windowMs)),
+      pace: { max: ctx.upgrades.max, windowMs: ctx.upgrades.windowMs },
+      announced: ctx.upgrades.announced ?? null,
+      recentUpgrades: recentUpgrades(ctx),
       lockout: ctx.lockout ? { ...ctx.lockout, retryAfterS: ctx.lockout.retryAfterS ?? null } : null,
       escalated: ctx.memo.get('rate-limit.escalated') === true,
     },

@@ -59,6 +59,19 @@ export const auditReportSchema = z
       .object({
         upgrades: z.number().int().nonnegative(),
         upgradesPerMinute: z.number().int().positive(),
+        /** The pace kept at the end of the run: at most `max` upgrades in any `windowMs`. */
+        pace: z
+          .object({ max: z.number().int().positive(), windowMs: z.number().positive() })
+          .strict()
+          .optional(),
+        /** The upgrade limit the server announced (wsguard: `auth_ok.limits.connectionsPerIp`), or null. */
+        announced: z
+          .object({ max: z.number().positive(), windowMs: z.number().positive() })
+          .strict()
+          .nullable()
+          .optional(),
+        /** Upgrades of the run within the server's window at the end. */
+        recentUpgrades: z.number().int().nonnegative().optional(),
         /** The first lockout (429, 403, a block); the run stopped there. */
         lockout: z
           .object({ check: z.string(), detail: z.string(), retryAfterS: z.number().nullable() })

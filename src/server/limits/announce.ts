@@ -13,6 +13,8 @@ export function announceLimits(
   const out: AnnouncedLimits = { maxPayload };
   if (maxSubscriptions !== undefined) out.maxSubscriptions = maxSubscriptions;
   if (limits === false) return out;
+  if (limits.connectionsPerIp)
+    out.connectionsPerIp = { max: limits.connectionsPerIp.max, windowMs: limits.connectionsPerIp.windowMs };
   if (limits.messages) {
     out.messagesPerSecond = limits.messages.rate;
     out.burst = limits.messages.burst;

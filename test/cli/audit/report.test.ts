@@ -137,6 +137,24 @@ describe('SARIF report', () => {
     ).toBe(
       'Your address may now be limited: the server refused the auditor during origin.null and asked it to wait 42 s.',
     );
+    // Paced by the limit the server announced: what is left to other clients on the address.
+    const announced = {
+      ...base,
+      upgrades: 43,
+      pace: { max: 27, windowMs: 61_000 },
+      announced: { max: 30, windowMs: 60_000 },
+      recentUpgrades: 16,
+    };
+    expect(limitedLine(announced)).toBe(
+      'No sign that the server limited your address (43 upgrades, at most 27 per 61 s under its announced 30 per 60 s; 14 upgrades are left to other clients on this address for up to 60 s).',
+    );
+    expect(limitedLine({ ...announced, recentUpgrades: 29 })).toMatch(/; 1 upgrade is left to other clients/);
+    // A lockout says so whatever the pace was.
+    expect(
+      limitedLine({ ...announced, lockout: { check: 'csrf.missing', detail: 'HTTP 429', retryAfterS: 60 } }),
+    ).toBe(
+      'Your address may now be limited: the server refused the auditor during csrf.missing and asked it to wait 60 s.',
+    );
   });
 });
 

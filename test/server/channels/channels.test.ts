@@ -104,6 +104,7 @@ describe('subscribe and publications', () => {
       burst: 100,
       bytes: { rate: 1048576, burst: 2097152 },
       user: { rate: 100, burst: 200 },
+      connectionsPerIp: { max: 30, windowMs: 60_000 },
     });
     const c = { peer, csrf };
     await subscribe(c, 'room:a');

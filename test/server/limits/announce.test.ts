@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { readAnnouncedLimits } from '../../../src/protocol/index.js';
 import { announcedLimitsSchema } from '../../../src/protocol/schemas.js';
+import { DEFAULTS } from '../../../src/server/defaults.js';
 import { announceLimits } from '../../../src/server/limits/announce.js';
 import { connectAuthed } from '../../helpers/peer.js';
 import { signToken, startServer, type TestServer } from '../../helpers/server.js';
@@ -32,6 +33,7 @@ describe('announced limits', () => {
       bytes: { rate: 1048576, burst: 2097152 },
       user: { rate: 40, burst: 60 },
       types: { chat: { rate: 2, burst: 4, cost: 1 } },
+      connectionsPerIp: { max: 30, windowMs: 60_000 },
     };
     expect(authOk.limits).toEqual(expected);
     expect(announcedLimitsSchema.parse(authOk.limits)).toEqual(expected);
@@ -56,7 +58,25 @@ describe('announced limits', () => {
         bytes: { rate: 5, burst: 'x' },
         user: { rate: Number.POSITIVE_INFINITY, burst: 1 },
         types: { '<x>': { rate: 1, burst: 1 }, ok: { rate: 1, burst: 2, cost: -3 } },
+        connectionsPerIp: { max: 0, windowMs: 60_000 },
       }),
     ).toEqual({ maxPayload: 10, types: { ok: { rate: 1, burst: 2 } } });
+  });
+});
+
+describe('announced upgrade limit', () => {
+  it('connectionsPerIp is announced when on, read back when sane, absent when off', () => {
+    const on = announceLimits(
+      { ...DEFAULTS.limits, connectionsPerIp: { max: 12, windowMs: 30_000 } },
+      1000,
+      undefined,
+    );
+    expect(on.connectionsPerIp).toEqual({ max: 12, windowMs: 30_000 });
+    expect(readAnnouncedLimits(on)?.connectionsPerIp).toEqual({ max: 12, windowMs: 30_000 });
+    expect(announcedLimitsSchema.parse(on).connectionsPerIp).toEqual({ max: 12, windowMs: 30_000 });
+    const off = announceLimits({ ...DEFAULTS.limits, connectionsPerIp: false }, 1000, undefined);
+    expect(off).not.toHaveProperty('connectionsPerIp');
+    for (const bad of [{ max: 5 }, { max: 5, windowMs: Number.NaN }, { max: 0.5, windowMs: 1000 }, 'x'])
+      expect(readAnnouncedLimits({ maxPayload: 10, connectionsPerIp: bad })).toEqual({ maxPayload: 10 });
   });
 });

@@ -3,6 +3,7 @@ import type { AuditContext } from '../context.js';
 import { type Answer, answer, appMessage, appProbe, type Conn, describe, open, SkipError } from '../net.js';
 import { algNoneToken, FORGED_SUBJECT } from '../tokens.js';
 import type { CheckDef, Outcome } from '../types.js';
+import { queryTokenSocket, queryTokenUrl } from './token-echo.js';
 
 type Check = CheckDef<AuditContext>;
 
@@ -148,19 +149,15 @@ export const queryToken: Check = {
   plan: 'opens a socket with ?token=<--token> and sends nothing (the same socket then times the auth phase)',
   async run(ctx) {
     needsAuth(ctx);
-    const url = new URL(ctx.url);
-    url.searchParams.set('token', ctx.token);
-    const conn = await open(ctx, { auth: false, url: url.href });
-    const opened = performance.now();
-    const t = ctx.bounds.timeoutMs;
-    const first = await conn.next(Math.min(t, 1000));
+    const { conn, first, refused, openedAt: opened } = await queryTokenSocket(ctx);
+    if (!conn) throw new Error(`HTTP ${refused?.status} from ${queryTokenUrl(ctx)}`);
     const evidence = {
       sent: [`GET ${ctx.url}?token=<--token> (upgrade), then nothing`],
       received: [] as string[],
     };
     if (first) evidence.received.push(first.text.slice(0, 200));
     if (first?.json?.type === 'auth_ok') {
-      conn.close();
+      // Left open for auth.query-token-echo, which reads what this session sends back.
       return { result: 'fail', detail: 'authenticated by the token in the URL: auth_ok', evidence };
     }
     // Keep the silent socket for auth.timeout, which reads how long the server let it live.

@@ -11,7 +11,7 @@ const now = () => Math.floor(Date.now() / 1000);
 const NEEDS_KEY = 'needs the key the server verifies with: pass --secret (HS256) or --private-key (PEM)';
 
 /** The claims of --token without its times: each check adds its own. */
-function baseClaims(ctx: AuditContext): Record<string, unknown> {
+export function baseClaims(ctx: AuditContext): Record<string, unknown> {
   const { iat: _i, exp: _e, nbf: _n, ...rest } = jwtClaims(ctx.token) ?? { sub: 'wsguard-audit-user' };
   return rest;
 }
@@ -22,7 +22,7 @@ const CONTROL = 'jwt.control';
  * Signs the claims of --token afresh and offers them once: when the server refuses even that,
  * the key (or a claim the server needs) is wrong, and no refusal below would mean anything.
  */
-async function signer(ctx: AuditContext) {
+export async function signer(ctx: AuditContext) {
   const s = ctx.signer;
   if (!s) throw new SkipError(NEEDS_KEY);
   let accepted = ctx.memo.get(CONTROL) as boolean | undefined;

@@ -1,5 +1,5 @@
 import type { AuditContext } from '../context.js';
-import { answer, appMessage, describe, isThrottle } from '../net.js';
+import { answer, appMessage, describe, isThrottle, paceMessages } from '../net.js';
 import type { CheckDef } from '../types.js';
 import { shared } from './shared.js';
 
@@ -26,6 +26,7 @@ export const performanceChecks: Check[] = [
       const ms: number[] = [];
       const t = ctx.bounds.timeoutMs;
       for (let i = 0; i < samples && performance.now() < deadline; i++) {
+        await paceMessages(ctx);
         const start = performance.now();
         conn.send(wsguard ? { type: 'ping', ts: Date.now() } : appMessage(ctx, conn, i));
         const a = await answer(conn, t);
@@ -74,6 +75,8 @@ export const performanceChecks: Check[] = [
       let stop: string | undefined;
       for (let sent = 0; sent < ctx.bounds.messages && performance.now() < deadline && !stop; ) {
         const n = Math.min(10, ctx.bounds.messages - sent);
+        // Under the announced limits: the rate this socket reaches, not a refusal and a strike.
+        await paceMessages(ctx, n);
         for (let i = 0; i < n; i++) conn.send(appMessage(ctx, conn, sent + i));
         sent += n;
         for (let i = 0; i < n; i++) {
