@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { keys } from '../../../src/server/limits/keys.js';
 import {
@@ -8,9 +9,11 @@ import {
   type RevokeMessage,
 } from '../../../src/server/session/revocation.js';
 import { memoryStore } from '../../../src/server/stores/memory/index.js';
+import { type RedisStore, redisStore } from '../../../src/server/stores/redis/index.js';
 import type { Store, StoreStatus } from '../../../src/server/stores/types.js';
 import { type MemoryGuard, memoryGuard, turns } from '../../helpers/memory-guard.js';
-import { connect, connectAuthed, upgradeStatus } from '../../helpers/peer.js';
+import { type Closed, connect, connectAuthed, upgradeStatus } from '../../helpers/peer.js';
+import { hasRedis, type RedisServer, startRedis } from '../../helpers/redis.js';
 import { expectStillServing } from '../../helpers/served.js';
 import { signToken, startServer, type TestServer } from '../../helpers/server.js';
 
@@ -180,4 +183,115 @@ describe('after a store outage', () => {
     expect(other.socket.closed).toBeUndefined();
     expect(g.events.some((e) => e.event === 'store.recovered')).toBe(true);
   });
+});
+
+describe.skipIf(!hasRedis)('across two servers sharing a real redis-server', { timeout: 60_000 }, () => {
+  let redis: RedisServer;
+  let run = 0;
+  const opened: { close(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    redis.resume();
+    for (const o of opened.splice(0).reverse()) await o.close();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  /** A node: its own Redis store (named, to find its connections) and server, on a prefix of this run. */
+  async function node(name: string, prefix: string, ready = true) {
+    const store = redisStore({ url: redis.url, prefix, redisOptions: { connectionName: name } });
+    const server = await startServer({ ...echo, trustProxy: ['127.0.0.1'], store });
+    opened.push(store, server);
+    if (ready) await store.ready();
+    return { store, server };
+  }
+  const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
+  /** The close, or 'still open' after `ms` (a missed revocation must fail, not hang, the test). */
+  const closedWithin = (p: Promise<Closed>, ms = 10_000) =>
+    Promise.race([p, new Promise<string>((r) => setTimeout(() => r('still open'), ms).unref())]);
+
+  type Kind = 'ban' | 'revokeSession' | 'revokeUser';
+  const KINDS: Kind[] = ['ban', 'revokeSession', 'revokeUser'];
+  const reasonOf = (k: Kind) => (k === 'ban' ? 'WSG_BANNED' : 'WSG_SESSION_REVOKED');
+
+  /**
+   * A victim and a bystander held by node B; `act` on node A (at the moment `around` chooses).
+   * The victim's socket on B must close with 4403 and the code of the action, B must refuse the
+   * victim afresh, and serve the bystander.
+   */
+  async function scenario(
+    kind: Kind,
+    around: (act: () => Promise<void>, nodes: { a: RedisStore; b: RedisStore }) => Promise<void>,
+    o: { aReady?: boolean } = {},
+  ) {
+    const prefix = `rv${++run}:`;
+    const ip = `198.51.100.${run}`;
+    const b = await node(`node-b-${run}`, prefix);
+    const token = await signToken(`victim-${run}`);
+    const victim = await connectAuthed(b.server.url, token, from(ip));
+    const bystander = `203.0.113.${run}`;
+    const a = await node(`node-a-${run}`, prefix, o.aReady ?? true);
+    const act = async () => {
+      if (kind === 'ban') await a.server.wss.ban(ip, { reason: 'test' });
+      else if (kind === 'revokeSession') await a.server.wss.revokeSession(victim.ok.sessionId as string);
+      else await a.server.wss.revokeUser(`victim-${run}`);
+    };
+    await around(act, { a: a.store, b: b.store });
+    expect(await closedWithin(victim.peer.closed)).toEqual({ code: 4403, reason: reasonOf(kind) });
+    if (kind === 'ban') {
+      expect((await upgradeStatus(b.server.url, from(ip).headers)).status).toBe(403);
+    } else if (kind === 'revokeUser') {
+      const again = await connect(b.server.url, from(ip));
+      again.send({ type: 'auth', token });
+      expect(await again.next('error')).toMatchObject({ code: 'WSG_SESSION_REVOKED' });
+      expect((await again.closed).code).toBe(4403);
+    }
+    await expectStillServing(b.server.url, { headers: from(bystander).headers });
+    await expectStillServing(a.server.url, { headers: from(bystander).headers });
+  }
+
+  it.each(KINDS)(
+    "%s: A's write lands but its reply comes after the command timeout (Redis frozen): B closes the held socket once A hears Redis again",
+    async (kind) => {
+      await scenario(kind, async (act) => {
+        // The write reaches Redis; A times it out, falls back and cannot publish meanwhile.
+        redis.pause();
+        await act();
+        redis.resume();
+      });
+    },
+  );
+
+  it.each(KINDS)(
+    '%s issued on A right after it started, before its store connected: reaches the socket B holds',
+    async (kind) => {
+      await scenario(kind, (act) => act(), { aReady: false });
+    },
+  );
+
+  it.each(KINDS)(
+    "%s published while B's subscriber connection is down: B closes the held socket when it is back",
+    async (kind) => {
+      await scenario(kind, async (act, { b }) => {
+        const admin = new Redis(redis.url);
+        try {
+          const list = String(await admin.client('LIST', 'TYPE', 'pubsub'));
+          const name = `node-b-${run}`;
+          const id = list
+            .split('\n')
+            .find((l) => l.includes(` name=${name} `))
+            ?.match(/^id=(\d+)/)?.[1];
+          expect(id).toBeDefined();
+          await admin.client('KILL', 'ID', id as string);
+        } finally {
+          admin.disconnect();
+        }
+        await act();
+        await b.ready();
+      });
+    },
+  );
 });
