@@ -278,14 +278,14 @@ describe.skipIf(!hasRedis)('across two servers sharing a real redis-server', { t
       await scenario(kind, async (act, { b }) => {
         const admin = new Redis(redis.url);
         try {
-          const list = String(await admin.client('LIST', 'TYPE', 'pubsub'));
+          const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
           const name = `node-b-${run}`;
           const id = list
             .split('\n')
             .find((l) => l.includes(` name=${name} `))
             ?.match(/^id=(\d+)/)?.[1];
           expect(id).toBeDefined();
-          await admin.client('KILL', 'ID', id as string);
+          await admin.call('CLIENT', 'KILL', 'ID', id as string);
         } finally {
           admin.disconnect();
         }

@@ -6,7 +6,11 @@ import type { RedisLink } from './link.js';
  * A publish while Redis is down reaches this node's listeners only (fail open) or is refused
  * (fail closed).
  */
-export function createRedisPubSub(link: RedisLink): PubSub {
+export function createRedisPubSub(link: RedisLink): PubSub & {
+  onResubscribed(listener: () => void): () => void;
+  /** Resolves once every subscription made so far is confirmed by Redis. */
+  confirmedAll(): Promise<void>;
+} {
   const { client, subscriber, prefix } = link;
   const channels = new Map<string, Set<(message: string) => void>>();
   /** The SUBSCRIBE in flight or done per channel; settles either way (an outage is the status's to tell). */
@@ -24,7 +28,39 @@ export function createRedisPubSub(link: RedisLink): PubSub {
   };
   subscriber.on('message', deliver);
 
+  // A PING on the subscriber connection is answered after every SUBSCRIBE sent before it (ioredis
+  // sends its re-subscriptions before it reports the connection ready): once it is back, this
+  // process hears every channel again, and what was published before may have been missed.
+  const resubscribed = new Set<() => void>();
+  let ups = 0;
+  const confirmedAll = async () => {
+    await Promise.all(confirmed.values());
+    await subscriber.ping();
+  };
+  link.onUp(() => {
+    const up = ++ups;
+    confirmedAll().then(
+      () => {
+        if (up !== ups || !link.usable()) return;
+        for (const l of resubscribed) {
+          try {
+            l();
+          } catch {
+            // One listener's failure must not keep the others from catching up.
+          }
+        }
+      },
+      // Down again before the answer: the next up tells.
+      () => {},
+    );
+  });
+
   return {
+    confirmedAll,
+    onResubscribed(listener) {
+      resubscribed.add(listener);
+      return () => resubscribed.delete(listener);
+    },
     whenSubscribed: (channel) => confirmed.get(prefix + channel) ?? Promise.resolve(),
     publish(channel, message) {
       const full = prefix + channel;
