@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { DEFAULTS } from '../../../src/server/defaults.js';
 import { keys } from '../../../src/server/limits/keys.js';
 import {
   decodeRevoke,
@@ -139,6 +140,27 @@ describe('revocation across nodes sharing a store', () => {
     expect((await store.getBlock(keys.ban('198.51.100.9')))?.reason).toBe('test');
   });
 
+  it('a ban matches sockets as the ban is keyed: an IPv6 /64 in any spelling, an IPv4 address written as IPv6', async () => {
+    const store = memoryStore();
+    const a = make(store);
+    const b = make(store);
+    const v6 = await b.open('v6', '2001:db8:7:1::10');
+    const neighbour = await b.open('v6-neighbour', '2001:db8:7:1:ffff::99');
+    const otherNet = await b.open('v6-other', '2001:db8:7:2::10');
+    const v4 = await b.open('v4', '198.51.100.77');
+    const v4Other = await b.open('v4-other', '198.51.100.78');
+    await a.guard.ban('2001:DB8:7:1:0:0:0:1');
+    await a.guard.ban('::ffff:198.51.100.77');
+    await turns();
+    for (const s of [v6, neighbour, v4])
+      expect(s.socket.closed).toEqual({ code: 4403, reason: 'WSG_BANNED' });
+    expect(otherNet.socket.closed).toBeUndefined();
+    expect(v4Other.socket.closed).toBeUndefined();
+    // The gate reads the same keys: a new socket from the mapped address's IPv4 is refused.
+    expect(await store.getBlock(keys.ban('198.51.100.77'))).toBeDefined();
+    expect(await store.getBlock(keys.ban('198.51.100.78'))).toBeUndefined();
+  });
+
   it('junk on the channel changes nothing', async () => {
     const store = memoryStore();
     const a = make(store);
@@ -185,6 +207,43 @@ describe('after a store outage', () => {
   });
 });
 
+describe('revocations the store could not take', () => {
+  it('are kept to send again up to the documented bound, oldest dropped first and said so, and sent when the store is back', async () => {
+    const base = memoryStore();
+    let status: StoreStatus = 'degraded';
+    let listener: ((s: StoreStatus, d: string | undefined) => void) | undefined;
+    const published: string[] = [];
+    const store: Store = Object.assign(Object.create(base) as Store, {
+      status: () => status,
+      onStatus(l: (s: StoreStatus, d: string | undefined) => void) {
+        listener = l;
+        return () => {};
+      },
+      publish(channel: string, message: string) {
+        if (status === 'ok') published.push(message);
+        return base.publish(channel, message);
+      },
+    });
+    const g = make(store);
+    const max = DEFAULTS.internal.revokeOutboxEntries;
+    const ipOf = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    for (let i = 0; i < max + 3; i++) await g.guard.ban(ipOf(i), { durationMs: 60_000 });
+    const full = g.events.filter((e) => e.event === 'store.degraded' && /outbox full/.test(String(e.detail)));
+    expect(full).toHaveLength(3);
+    expect(published).toEqual([]);
+    status = 'ok';
+    listener?.('ok', undefined);
+    await vi.waitFor(() => expect(published).toHaveLength(max), { timeout: 20_000 });
+    expect(decodeRevoke(published[0] as string)).toMatchObject({ kind: 'ip', id: ipOf(3) });
+    expect(decodeRevoke(published.at(-1) as string)).toMatchObject({ kind: 'ip', id: ipOf(max + 2) });
+    // Sent once: a later recovery has nothing left to send.
+    listener?.('degraded', 'again');
+    listener?.('ok', undefined);
+    await turns();
+    expect(published).toHaveLength(max);
+  });
+});
+
 describe.skipIf(!hasRedis)('across two servers sharing a real redis-server', { timeout: 60_000 }, () => {
   let redis: RedisServer;
   let run = 0;
@@ -201,8 +260,8 @@ describe.skipIf(!hasRedis)('across two servers sharing a real redis-server', { t
   });
 
   /** A node: its own Redis store (named, to find its connections) and server, on a prefix of this run. */
-  async function node(name: string, prefix: string, ready = true) {
-    const store = redisStore({ url: redis.url, prefix, redisOptions: { connectionName: name } });
+  async function node(name: string, prefix: string, ready = true, failMode: 'open' | 'closed' = 'open') {
+    const store = redisStore({ url: redis.url, prefix, failMode, redisOptions: { connectionName: name } });
     const server = await startServer({ ...echo, trustProxy: ['127.0.0.1'], store });
     opened.push(store, server);
     if (ready) await store.ready();
@@ -294,4 +353,20 @@ describe.skipIf(!hasRedis)('across two servers sharing a real redis-server', { t
       });
     },
   );
+
+  it('a ban on a node that fails closed, with Redis frozen: rejects WSG_OVERLOADED, closes the socket that node holds at once and the one B holds once Redis is back', async () => {
+    const prefix = `rv${++run}:`;
+    const ip = `198.51.100.${run}`;
+    const b = await node(`node-b-${run}`, prefix);
+    const a = await node(`node-a-${run}`, prefix, true, 'closed');
+    const onA = await connectAuthed(a.server.url, await signToken(`on-a-${run}`), from(ip));
+    const onB = await connectAuthed(b.server.url, await signToken(`on-b-${run}`), from(ip));
+    redis.pause();
+    await expect(a.server.wss.ban(ip)).rejects.toMatchObject({ code: 'WSG_OVERLOADED' });
+    expect(await closedWithin(onA.peer.closed)).toEqual({ code: 4403, reason: 'WSG_BANNED' });
+    redis.resume();
+    expect(await closedWithin(onB.peer.closed)).toEqual({ code: 4403, reason: 'WSG_BANNED' });
+    expect((await upgradeStatus(b.server.url, from(ip).headers)).status).toBe(403);
+    await expectStillServing(b.server.url, { headers: from(`203.0.113.${run}`).headers });
+  });
 });
