@@ -284,13 +284,20 @@ describe.skipIf(!hasRedis)('across two servers sharing a real redis-server', { t
   async function scenario(
     kind: Kind,
     around: (act: () => Promise<void>, nodes: { a: RedisStore; b: RedisStore }) => Promise<void>,
-    o: { aReady?: boolean } = {},
+    o: { aReady?: boolean; bEarly?: boolean } = {},
   ) {
     const prefix = `rv${++run}:`;
     const ip = `198.51.100.${run}`;
-    const b = await node(`node-b-${run}`, prefix);
     const token = await signToken(`victim-${run}`);
+    // bEarly: B lets the victim in (failing open) while its Redis connections are still in
+    // their handshake; Redis answers only afterwards.
+    if (o.bEarly) redis.pause();
+    const b = await node(`node-b-${run}`, prefix, !o.bEarly);
     const victim = await connectAuthed(b.server.url, token, from(ip));
+    if (o.bEarly) {
+      redis.resume();
+      await b.store.ready();
+    }
     const bystander = `203.0.113.${run}`;
     const a = await node(`node-a-${run}`, prefix, o.aReady ?? true);
     const act = async () => {
@@ -328,6 +335,13 @@ describe.skipIf(!hasRedis)('across two servers sharing a real redis-server', { t
     '%s issued on A right after it started, before its store connected: reaches the socket B holds',
     async (kind) => {
       await scenario(kind, (act) => act(), { aReady: false });
+    },
+  );
+
+  it.each(KINDS)(
+    '%s: B let the socket in while its Redis connections were still in their handshake: B still hears it',
+    async (kind) => {
+      await scenario(kind, (act) => act(), { bEarly: true });
     },
   );
 
