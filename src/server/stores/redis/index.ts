@@ -17,6 +17,7 @@ export interface RedisStore extends Store {
    */
   ready(timeoutMs?: number): Promise<void>;
   onStatus(listener: StatusListener): () => void;
+  onResubscribed(listener: () => void): () => void;
 }
 
 /**
