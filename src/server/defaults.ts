@@ -132,6 +132,10 @@ export const DEFAULTS = deepFreeze({
     dedupeMaxUsers: 100_000,
     /** A leaked per-user socket count in the store expires after this, ms. */
     userSlotTtlMs: 24 * 3600_000,
+    /** Revocations and bans waiting to be sent again to an unreachable store, at most... */
+    revokeOutboxEntries: 10_000,
+    /** ...and their bytes, at most. */
+    revokeOutboxBytes: 4 * 1024 * 1024,
     /** Users and IPs with an anomaly score in this process, at most (each). */
     anomalyScopeEntries: 50_000,
     /** The dedupe sweep runs at most this often, ms... */

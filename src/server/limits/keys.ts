@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 
+const MAPPED_V4 = /^(?:::|(?:0{1,4}:){5})ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
+
 /**
  * What an address is limited and blocked as: an IPv4 address itself, an IPv6 address by its
  * /64 (one subscriber usually holds a whole /64, so per-address keys would let one client
@@ -7,6 +9,9 @@ import { isIP } from 'node:net';
  */
 export function ipKey(ip: string): string {
   if (isIP(ip) !== 6) return ip;
+  // An IPv4 address written as IPv6 (as a dual-stack socket reports it) is that IPv4 address.
+  const mapped = MAPPED_V4.exec(ip)?.[1];
+  if (mapped !== undefined) return mapped;
   const [head = '', tail = ''] = ip.toLowerCase().split('::');
   const left = head === '' ? [] : head.split(':');
   const right = tail === '' ? [] : tail.split(':');

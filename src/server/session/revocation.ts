@@ -86,15 +86,16 @@ export function createRevocation(o: {
     if (until > now()) void Promise.resolve(write()).catch(() => {});
   };
 
-  const unsubscribe = store.subscribe(REVOKE_CHANNEL, (text) => {
-    const m = decodeRevoke(text);
-    if (!m) return;
+  /** What every node does with a revocation: record it and close the sockets it names. */
+  const apply = (m: RevokeMessage) => {
     if (m.kind === 'session') {
       remember(m.until, () => store.revoke('session', m.id, m.until));
       closeRevoked((c) => c.sessionId === m.id);
     } else if (m.kind === 'ip') {
       remember(m.until, () => store.setBlock(keys.ban(m.id), { until: m.until, level: 1, reason: m.reason }));
-      for (const c of sockets.all) if (c.ip === m.id) c.fail('WSG_BANNED');
+      // Matched as the ban is keyed (an IPv6 /64, one spelling), not by the text of the address.
+      const key = keys.ban(m.id);
+      for (const c of sockets.all) if (keys.ban(c.ip) === key) c.fail('WSG_BANNED');
     } else {
       remember(m.until, () => store.revoke('user', m.id, m.until));
       for (const c of sockets.authenticated) {
@@ -106,23 +107,101 @@ export function createRevocation(o: {
       }
       closeRevoked((c) => c.user?.id === m.id);
     }
+  };
+
+  const unsubscribe = store.subscribe(REVOKE_CHANNEL, (text) => {
+    const m = decodeRevoke(text);
+    if (m) apply(m);
   });
+
+  /**
+   * Revocations that may not have reached the shared store or the other nodes (the store was
+   * unreachable, or a write timed out although Redis may have done it): written and published
+   * again whenever the store is back, until one round gets through. Bounded; oldest go first.
+   */
+  const outbox = new Map<string, { m: RevokeMessage; write: () => unknown; bytes: number }>();
+  let outboxBytes = 0;
+  const unqueue = (key: string) => {
+    const e = outbox.get(key);
+    if (!e) return;
+    outbox.delete(key);
+    outboxBytes -= e.bytes;
+  };
+  const queue = (m: RevokeMessage, write: () => unknown) => {
+    const key = `${m.kind}:${m.id}`;
+    unqueue(key);
+    const bytes = key.length + encodeRevoke(m).length;
+    outbox.set(key, { m, write, bytes });
+    outboxBytes += bytes;
+    const { revokeOutboxEntries, revokeOutboxBytes } = DEFAULTS.internal;
+    for (const [oldest, e] of outbox) {
+      if (outbox.size <= revokeOutboxEntries && outboxBytes <= revokeOutboxBytes) break;
+      unqueue(oldest);
+      events.emit({
+        event: 'store.degraded',
+        level: 'error',
+        code: 'WSG_OVERLOADED',
+        detail: `revocation outbox full: ${e.m.kind} revocation kept on this node only`,
+      });
+    }
+  };
+
+  /**
+   * Writes the store, then tells every node. Whatever did not surely get through is queued; when
+   * the publication could not be made at all (fail closed), this node applies it itself.
+   */
+  const issue = async (m: RevokeMessage, write: () => unknown) => {
+    try {
+      await write();
+      await store.publish(REVOKE_CHANNEL, encodeRevoke(m));
+    } catch (err) {
+      queue(m, write);
+      apply(m);
+      throw err;
+    }
+    // A fallen-back write or publication leaves the store degraded (memory stores never are).
+    if (store.status() !== 'ok') queue(m, write);
+  };
+
+  let flushing = false;
+  const flush = async () => {
+    if (flushing) return;
+    flushing = true;
+    try {
+      for (const [key, e] of [...outbox]) {
+        if (!(e.m.until > now())) {
+          unqueue(key);
+          continue;
+        }
+        if (store.status() !== 'ok') return;
+        try {
+          await e.write();
+          await store.publish(REVOKE_CHANNEL, encodeRevoke(e.m));
+          if (store.status() === 'ok' && outbox.get(key) === e) unqueue(key);
+        } catch {
+          return;
+        }
+      }
+    } finally {
+      flushing = false;
+    }
+  };
 
   const revocation: Revocation = {
     async revokeSession(sessionId) {
-      const record = (await store.getSession(sessionId)) ?? {
+      // Fail closed or not, a revocation is never refused for want of the record: without it the
+      // session is revoked for the longest a session lives.
+      const record = (await Promise.resolve(store.getSession(sessionId)).catch(() => undefined)) ?? {
         id: sessionId,
         expiresAt: now() + o.sessionMaxAgeMs,
       };
-      await sessions.revokeSession(record);
-      await store.publish(
-        REVOKE_CHANNEL,
-        encodeRevoke({ kind: 'session', id: sessionId, until: record.expiresAt }),
+      await issue({ kind: 'session', id: sessionId, until: record.expiresAt }, () =>
+        sessions.revokeSession(record),
       );
     },
     async revokeUser(userId) {
-      const until = await sessions.revokeUser(userId);
-      await store.publish(REVOKE_CHANNEL, encodeRevoke({ kind: 'user', id: userId, until }));
+      const until = now() + o.sessionMaxAgeMs;
+      await issue({ kind: 'user', id: userId, until }, () => sessions.revokeUser(userId, until));
     },
     async ban(ip, options = {}) {
       const durationMs = options.durationMs ?? DEFAULTS.ban.durationMs;
@@ -130,7 +209,6 @@ export function createRevocation(o: {
         throw new WsgConfigError('WSG_CONFIG_INVALID_BAN', 'ban durationMs must be a positive number');
       const reason = options.reason ?? DEFAULTS.ban.reason;
       const block = { until: now() + durationMs, level: 1, reason };
-      await store.setBlock(keys.ban(ip), block);
       events.emit({
         event: 'penalty.blocked',
         level: 'warn',
@@ -139,15 +217,17 @@ export function createRevocation(o: {
         // banMs, as the penalty ladder's bans say it, so stats() lists this ban with theirs.
         detail: { banMs: durationMs, reason },
       });
-      await store.publish(REVOKE_CHANNEL, encodeRevoke({ kind: 'ip', id: ip, until: block.until, reason }));
+      await issue({ kind: 'ip', id: ip, until: block.until, reason }, () =>
+        store.setBlock(keys.ban(ip), block),
+      );
     },
     recheck() {
-      for (const c of sockets.authenticated) {
-        const user = c.user;
-        if (!user) continue;
+      for (const c of sockets.all) {
         void (async () => {
           const ban = await store.getBlock(keys.ban(c.ip));
           if (ban && ban.until > now()) return c.fail('WSG_BANNED');
+          const user = c.user;
+          if (!user) return;
           const session =
             c.sessionId === undefined ? undefined : await store.revokedUntil('session', c.sessionId);
           if (session !== undefined || (await sessions.revoked(user))) closeRevoked((x) => x === c);
@@ -157,13 +237,24 @@ export function createRevocation(o: {
     close() {
       unsubscribe();
       stopStatus?.();
+      stopResubscribed?.();
     },
   };
 
-  // Revocations and bans published while this node could not hear them: every socket is
-  // checked against the store once it answers again.
+  /** The store hears every node again: send what could not be sent, then check what was missed. */
+  const catchUp = () => {
+    void flush().finally(() => revocation.recheck());
+  };
+  // A subscription confirmed after sockets were let in (a node started before its store
+  // connected) has the same gap.
+  void Promise.resolve(store.whenSubscribed?.(REVOKE_CHANNEL)).then(() => {
+    if (sockets.all.size > 0 || outbox.size > 0) catchUp();
+  });
+  const stopResubscribed = store.onResubscribed?.(catchUp);
+
   const stopStatus = store.onStatus?.((status, detail) => {
-    if (status === 'ok') revocation.recheck();
+    // Stores that cannot tell when their subscriptions are back: their status says it.
+    if (status === 'ok' && !stopResubscribed) catchUp();
     events.emit(
       status === 'ok'
         ? { event: 'store.recovered', level: 'info', detail: `${store.kind} store reachable again` }

@@ -41,9 +41,11 @@ export interface SessionManager {
     expiresAt: number;
     tokens?: { id: string; until: number }[] | undefined;
   }): Promise<void>;
-  /** Refuses every token of the user issued before now, for `maxAgeMs`. */
-  /** Returns when the revocation ends. */
-  revokeUser(userId: string): Promise<number>;
+  /**
+   * Refuses every token of the user issued before now, for `maxAgeMs` (or until `until`, which
+   * says when that was: `until - maxAgeMs`). Returns when the revocation ends.
+   */
+  revokeUser(userId: string, until?: number): Promise<number>;
   close(holder: SessionHolder): void;
   /** What is due on this socket now: nothing, the expiring notice, or the end. */
   due(holder: SessionHolder, now: number): 'expiring' | 'expired' | 'idle' | undefined;
@@ -133,8 +135,7 @@ export function createSessionManager(
       for (const t of r.tokens ?? []) await store.revoke('token', t.id, Math.max(t.until, until));
       await store.deleteSession(r.id);
     },
-    async revokeUser(userId) {
-      const until = now() + o.maxAgeMs;
+    async revokeUser(userId, until = now() + o.maxAgeMs) {
       await store.revoke('user', userId, until);
       return until;
     },

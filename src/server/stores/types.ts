@@ -94,6 +94,13 @@ export interface PubSub {
    * hear at once leave it out.
    */
   whenSubscribed?(channel: string): Promise<void>;
+  /**
+   * Hears every time this process's subscriptions are confirmed after a time it could miss
+   * publications: once after start, after each reconnect, and after an outage of its publishing
+   * side. Listeners check again what a missed message would have changed and send again what
+   * they could not publish. Stores that never miss a publication leave it out.
+   */
+  onResubscribed?(listener: () => void): () => void;
 }
 
 // ---- channel history and presence ----

@@ -1,5 +1,7 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
+import { DEFAULTS } from '../../../src/server/defaults.js';
 import { keys } from '../../../src/server/limits/keys.js';
 import {
   decodeRevoke,
@@ -8,9 +10,11 @@ import {
   type RevokeMessage,
 } from '../../../src/server/session/revocation.js';
 import { memoryStore } from '../../../src/server/stores/memory/index.js';
+import { type RedisStore, redisStore } from '../../../src/server/stores/redis/index.js';
 import type { Store, StoreStatus } from '../../../src/server/stores/types.js';
 import { type MemoryGuard, memoryGuard, turns } from '../../helpers/memory-guard.js';
-import { connect, connectAuthed, upgradeStatus } from '../../helpers/peer.js';
+import { type Closed, connect, connectAuthed, upgradeStatus } from '../../helpers/peer.js';
+import { hasRedis, type RedisServer, startRedis } from '../../helpers/redis.js';
 import { expectStillServing } from '../../helpers/served.js';
 import { signToken, startServer, type TestServer } from '../../helpers/server.js';
 
@@ -136,6 +140,27 @@ describe('revocation across nodes sharing a store', () => {
     expect((await store.getBlock(keys.ban('198.51.100.9')))?.reason).toBe('test');
   });
 
+  it('a ban matches sockets as the ban is keyed: an IPv6 /64 in any spelling, an IPv4 address written as IPv6', async () => {
+    const store = memoryStore();
+    const a = make(store);
+    const b = make(store);
+    const v6 = await b.open('v6', '2001:db8:7:1::10');
+    const neighbour = await b.open('v6-neighbour', '2001:db8:7:1:ffff::99');
+    const otherNet = await b.open('v6-other', '2001:db8:7:2::10');
+    const v4 = await b.open('v4', '198.51.100.77');
+    const v4Other = await b.open('v4-other', '198.51.100.78');
+    await a.guard.ban('2001:DB8:7:1:0:0:0:1');
+    await a.guard.ban('::ffff:198.51.100.77');
+    await turns();
+    for (const s of [v6, neighbour, v4])
+      expect(s.socket.closed).toEqual({ code: 4403, reason: 'WSG_BANNED' });
+    expect(otherNet.socket.closed).toBeUndefined();
+    expect(v4Other.socket.closed).toBeUndefined();
+    // The gate reads the same keys: a new socket from the mapped address's IPv4 is refused.
+    expect(await store.getBlock(keys.ban('198.51.100.77'))).toBeDefined();
+    expect(await store.getBlock(keys.ban('198.51.100.78'))).toBeUndefined();
+  });
+
   it('junk on the channel changes nothing', async () => {
     const store = memoryStore();
     const a = make(store);
@@ -179,5 +204,183 @@ describe('after a store outage', () => {
     await vi.waitFor(() => expect(s.socket.closed).toEqual({ code: 4403, reason: 'WSG_BANNED' }));
     expect(other.socket.closed).toBeUndefined();
     expect(g.events.some((e) => e.event === 'store.recovered')).toBe(true);
+  });
+});
+
+describe('revocations the store could not take', () => {
+  it('are kept to send again up to the documented bound, oldest dropped first and said so, and sent when the store is back', async () => {
+    const base = memoryStore();
+    let status: StoreStatus = 'degraded';
+    let listener: ((s: StoreStatus, d: string | undefined) => void) | undefined;
+    const published: string[] = [];
+    const store: Store = Object.assign(Object.create(base) as Store, {
+      status: () => status,
+      onStatus(l: (s: StoreStatus, d: string | undefined) => void) {
+        listener = l;
+        return () => {};
+      },
+      publish(channel: string, message: string) {
+        if (status === 'ok') published.push(message);
+        return base.publish(channel, message);
+      },
+    });
+    const g = make(store);
+    const max = DEFAULTS.internal.revokeOutboxEntries;
+    const ipOf = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+    for (let i = 0; i < max + 3; i++) await g.guard.ban(ipOf(i), { durationMs: 60_000 });
+    const full = g.events.filter((e) => e.event === 'store.degraded' && /outbox full/.test(String(e.detail)));
+    expect(full).toHaveLength(3);
+    expect(published).toEqual([]);
+    status = 'ok';
+    listener?.('ok', undefined);
+    await vi.waitFor(() => expect(published).toHaveLength(max), { timeout: 20_000 });
+    expect(decodeRevoke(published[0] as string)).toMatchObject({ kind: 'ip', id: ipOf(3) });
+    expect(decodeRevoke(published.at(-1) as string)).toMatchObject({ kind: 'ip', id: ipOf(max + 2) });
+    // Sent once: a later recovery has nothing left to send.
+    listener?.('degraded', 'again');
+    listener?.('ok', undefined);
+    await turns();
+    expect(published).toHaveLength(max);
+  });
+});
+
+describe.skipIf(!hasRedis)('across two servers sharing a real redis-server', { timeout: 60_000 }, () => {
+  let redis: RedisServer;
+  let run = 0;
+  const opened: { close(): Promise<void> }[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  afterEach(async () => {
+    redis.resume();
+    for (const o of opened.splice(0).reverse()) await o.close();
+  });
+  afterAll(async () => {
+    await redis?.stop();
+  });
+
+  /** A node: its own Redis store (named, to find its connections) and server, on a prefix of this run. */
+  async function node(name: string, prefix: string, ready = true, failMode: 'open' | 'closed' = 'open') {
+    const store = redisStore({ url: redis.url, prefix, failMode, redisOptions: { connectionName: name } });
+    const server = await startServer({ ...echo, trustProxy: ['127.0.0.1'], store });
+    opened.push(store, server);
+    if (ready) await store.ready();
+    return { store, server };
+  }
+  const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } });
+  /** The close, or 'still open' after `ms` (a missed revocation must fail, not hang, the test). */
+  const closedWithin = (p: Promise<Closed>, ms = 10_000) =>
+    Promise.race([p, new Promise<string>((r) => setTimeout(() => r('still open'), ms).unref())]);
+
+  type Kind = 'ban' | 'revokeSession' | 'revokeUser';
+  const KINDS: Kind[] = ['ban', 'revokeSession', 'revokeUser'];
+  const reasonOf = (k: Kind) => (k === 'ban' ? 'WSG_BANNED' : 'WSG_SESSION_REVOKED');
+
+  /**
+   * A victim and a bystander held by node B; `act` on node A (at the moment `around` chooses).
+   * The victim's socket on B must close with 4403 and the code of the action, B must refuse the
+   * victim afresh, and serve the bystander.
+   */
+  async function scenario(
+    kind: Kind,
+    around: (act: () => Promise<void>, nodes: { a: RedisStore; b: RedisStore }) => Promise<void>,
+    o: { aReady?: boolean; bEarly?: boolean } = {},
+  ) {
+    const prefix = `rv${++run}:`;
+    const ip = `198.51.100.${run}`;
+    const token = await signToken(`victim-${run}`);
+    // bEarly: B lets the victim in (failing open) while its Redis connections are still in
+    // their handshake; Redis answers only afterwards.
+    if (o.bEarly) redis.pause();
+    const b = await node(`node-b-${run}`, prefix, !o.bEarly);
+    const victim = await connectAuthed(b.server.url, token, from(ip));
+    if (o.bEarly) {
+      redis.resume();
+      await b.store.ready();
+    }
+    const bystander = `203.0.113.${run}`;
+    const a = await node(`node-a-${run}`, prefix, o.aReady ?? true);
+    const act = async () => {
+      if (kind === 'ban') await a.server.wss.ban(ip, { reason: 'test' });
+      else if (kind === 'revokeSession') await a.server.wss.revokeSession(victim.ok.sessionId as string);
+      else await a.server.wss.revokeUser(`victim-${run}`);
+    };
+    await around(act, { a: a.store, b: b.store });
+    expect(await closedWithin(victim.peer.closed)).toEqual({ code: 4403, reason: reasonOf(kind) });
+    if (kind === 'ban') {
+      expect((await upgradeStatus(b.server.url, from(ip).headers)).status).toBe(403);
+    } else if (kind === 'revokeUser') {
+      const again = await connect(b.server.url, from(ip));
+      again.send({ type: 'auth', token });
+      expect(await again.next('error')).toMatchObject({ code: 'WSG_SESSION_REVOKED' });
+      expect((await again.closed).code).toBe(4403);
+    }
+    await expectStillServing(b.server.url, { headers: from(bystander).headers });
+    await expectStillServing(a.server.url, { headers: from(bystander).headers });
+  }
+
+  it.each(KINDS)(
+    "%s: A's write lands but its reply comes after the command timeout (Redis frozen): B closes the held socket once A hears Redis again",
+    async (kind) => {
+      await scenario(kind, async (act) => {
+        // The write reaches Redis; A times it out, falls back and cannot publish meanwhile.
+        redis.pause();
+        await act();
+        redis.resume();
+      });
+    },
+  );
+
+  it.each(KINDS)(
+    '%s issued on A right after it started, before its store connected: reaches the socket B holds',
+    async (kind) => {
+      await scenario(kind, (act) => act(), { aReady: false });
+    },
+  );
+
+  it.each(KINDS)(
+    '%s: B let the socket in while its Redis connections were still in their handshake: B still hears it',
+    async (kind) => {
+      await scenario(kind, (act) => act(), { bEarly: true });
+    },
+  );
+
+  it.each(KINDS)(
+    "%s published while B's subscriber connection is down: B closes the held socket when it is back",
+    async (kind) => {
+      await scenario(kind, async (act, { b }) => {
+        const admin = new Redis(redis.url);
+        try {
+          const list = String(await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub'));
+          const name = `node-b-${run}`;
+          const id = list
+            .split('\n')
+            .find((l) => l.includes(` name=${name} `))
+            ?.match(/^id=(\d+)/)?.[1];
+          expect(id).toBeDefined();
+          await admin.call('CLIENT', 'KILL', 'ID', id as string);
+        } finally {
+          admin.disconnect();
+        }
+        await act();
+        await b.ready();
+      });
+    },
+  );
+
+  it('a ban on a node that fails closed, with Redis frozen: rejects WSG_OVERLOADED, closes the socket that node holds at once and the one B holds once Redis is back', async () => {
+    const prefix = `rv${++run}:`;
+    const ip = `198.51.100.${run}`;
+    const b = await node(`node-b-${run}`, prefix);
+    const a = await node(`node-a-${run}`, prefix, true, 'closed');
+    const onA = await connectAuthed(a.server.url, await signToken(`on-a-${run}`), from(ip));
+    const onB = await connectAuthed(b.server.url, await signToken(`on-b-${run}`), from(ip));
+    redis.pause();
+    await expect(a.server.wss.ban(ip)).rejects.toMatchObject({ code: 'WSG_OVERLOADED' });
+    expect(await closedWithin(onA.peer.closed)).toEqual({ code: 4403, reason: 'WSG_BANNED' });
+    redis.resume();
+    expect(await closedWithin(onB.peer.closed)).toEqual({ code: 4403, reason: 'WSG_BANNED' });
+    expect((await upgradeStatus(b.server.url, from(ip).headers)).status).toBe(403);
+    await expectStillServing(b.server.url, { headers: from(`203.0.113.${run}`).headers });
   });
 });

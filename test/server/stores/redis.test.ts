@@ -278,6 +278,33 @@ describe.skipIf(!hasRedis)('redisStore when Redis goes away', () => {
     }
   });
 
+  it('a SUBSCRIBE sent during the connection handshake leaves no channel deaf, and onResubscribed tells when all are heard', async () => {
+    redis.pause();
+    const early = redisStore({ url: redis.url, prefix: 'handshake:' });
+    const got: string[] = [];
+    let resubscribed = 0;
+    early.onResubscribed(() => resubscribed++);
+    // Queued while the connection is being made...
+    early.subscribe('queued', (m) => got.push(`queued:${m}`));
+    // ...and sent once it is connected, while Redis (frozen) has not answered the handshake.
+    await new Promise((r) => setTimeout(r, 200));
+    early.subscribe('during', (m) => got.push(`during:${m}`));
+    const late = redisStore({ url: redis.url, prefix: 'handshake:' });
+    try {
+      redis.resume();
+      await early.ready(15_000);
+      await late.ready();
+      expect(resubscribed).toBeGreaterThan(0);
+      await late.publish('queued', 'a');
+      await late.publish('during', 'b');
+      await vi.waitFor(() => expect(got.sort()).toEqual(['during:b', 'queued:a']));
+    } finally {
+      redis.resume();
+      await late.close();
+      await early.close();
+    }
+  });
+
   it('a hung Redis: degraded until it answers a probe (no flapping), slots released meanwhile reach Redis after', async () => {
     const store = redisStore({ url: redis.url, prefix: 'hung:', commandTimeoutMs: 100 });
     const statuses: string[] = [];

@@ -11,9 +11,13 @@ export type { FailMode, RedisClientLike, RedisStoreOptions } from './options.js'
 export interface RedisStore extends Store {
   readonly kind: 'redis';
   readonly failMode: 'open' | 'closed';
-  /** Resolves once both connections are ready (or rejects after `timeoutMs`). */
+  /**
+   * Resolves once both connections are ready and Redis has confirmed every subscription made so
+   * far (or rejects after `timeoutMs`): from then on, every publication reaches this process.
+   */
   ready(timeoutMs?: number): Promise<void>;
   onStatus(listener: StatusListener): () => void;
+  onResubscribed(listener: () => void): () => void;
 }
 
 /**
@@ -23,30 +27,37 @@ export interface RedisStore extends Store {
 export function redisStore(options: RedisStoreOptions = {}): RedisStore {
   const now = options.now ?? Date.now;
   const link = createRedisLink(options);
+  const { confirmedAll, ...pubsub } = createRedisPubSub(link);
   return {
     kind: 'redis',
     failMode: link.failMode,
     ...createRedisLimits(link, now, options.lease ?? {}),
     ...createRedisSessions(link, now),
-    ...createRedisPubSub(link),
+    ...pubsub,
     ...createRedisChannelState(link, options.historyMaxBytes ?? 64 * 1024 * 1024),
     status: link.status,
     onStatus: link.onStatus,
     ready(timeoutMs = 5000) {
-      return new Promise<void>((resolve, reject) => {
+      let poll: NodeJS.Timeout | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const up = new Promise<void>((resolve) => {
         const check = () => {
-          if (link.status() === 'ok') {
-            clearInterval(poll);
-            clearTimeout(timer);
-            resolve();
-          }
-        };
-        const poll = setInterval(check, 10);
-        const timer = setTimeout(() => {
+          if (link.status() !== 'ok') return;
           clearInterval(poll);
-          reject(new Error(`wsguard: Redis not ready after ${timeoutMs} ms`));
-        }, timeoutMs);
+          resolve();
+        };
+        poll = setInterval(check, 10);
         check();
+      }).then(confirmedAll);
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`wsguard: Redis not ready after ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      });
+      return Promise.race([up, late]).finally(() => {
+        clearInterval(poll);
+        clearTimeout(timer);
       });
     },
     close: link.close,

@@ -28,6 +28,11 @@ export interface RedisLink {
   script(name: ScriptName, key: string, ...args: (string | number)[]): Promise<unknown>;
   status(): StoreStatus;
   onStatus(listener: StatusListener): () => void;
+  /**
+   * Hears every time both connections become usable: the first time after start too (which
+   * onStatus keeps quiet about), after a reconnect, and after a failed command's break ends.
+   */
+  onUp(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -67,11 +72,16 @@ export function createRedisLink(options: RedisStoreOptions): RedisLink {
   let reported: StoreStatus = 'ok';
   let lastError: string | undefined;
   const listeners = new Set<StatusListener>();
+  const upListeners = new Set<() => void>();
+  let up = false;
 
   const status = (): StoreStatus =>
     client.status === 'ready' && subscriber.status === 'ready' && !broken ? 'ok' : 'degraded';
   const update = () => {
     const s = status();
+    const wasUp = up;
+    up = s === 'ok';
+    if (up && !wasUp) for (const l of upListeners) l();
     if (s === reported) return;
     // Starting up is not an outage: say nothing until the first failure or the first ready.
     if (s === 'degraded' && lastError === undefined) return;
@@ -153,9 +163,14 @@ export function createRedisLink(options: RedisStoreOptions): RedisLink {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    onUp(listener) {
+      upListeners.add(listener);
+      return () => upListeners.delete(listener);
+    },
     async close() {
       clearTimeout(breakTimer);
       listeners.clear();
+      upListeners.clear();
       subscriber.disconnect();
       if (owned) {
         await client.quit().catch(() => client.disconnect());
