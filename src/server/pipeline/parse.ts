@@ -7,6 +7,17 @@ export interface SafeParseOptions {
   maxKeys: number;
 }
 
+/** Shared refusals (immutable): a flood of bad frames builds no Error per frame. */
+const INVALID_JSON = new WsgError('WSG_INVALID_JSON');
+const UNSAFE = new Map(
+  ['depth', 'keys', '__proto__', 'constructor.prototype'].map((d) => [
+    d,
+    new WsgError('WSG_UNSAFE_JSON', { detail: d }),
+  ]),
+);
+const unsafe = (problem: string) =>
+  UNSAFE.get(problem) ?? new WsgError('WSG_UNSAFE_JSON', { detail: problem });
+
 /**
  * JSON.parse plus one walk that refuses `__proto__` keys, `constructor.prototype`, too deep
  * nesting and too many keys. secure-json-parse covers only the first two and scans again for
@@ -24,17 +35,17 @@ export function createSafeParse(options: SafeParseOptions): (text: string) => un
     // wide document costs one scan of its characters, not a parse and a walk.
     if (text.length > PRESCAN_FROM) {
       const problem = prescan(text, maxDepth, maxKeys);
-      if (problem !== undefined) return new WsgError('WSG_UNSAFE_JSON', { detail: problem });
+      if (problem !== undefined) return unsafe(problem);
     }
     let value: unknown;
     try {
       value = JSON.parse(text);
     } catch {
-      return new WsgError('WSG_INVALID_JSON');
+      return INVALID_JSON;
     }
     if (text.length <= trivialLength || typeof value !== 'object' || value === null) return value;
     const problem = walk(value, 1, { keys: 0 }, maxDepth, maxKeys);
-    return problem === undefined ? value : new WsgError('WSG_UNSAFE_JSON', { detail: problem });
+    return problem === undefined ? value : unsafe(problem);
   };
 }
 
