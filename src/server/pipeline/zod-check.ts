@@ -96,6 +96,10 @@ export function isSyncOnly(schema: unknown, seen = new Set<unknown>()): boolean 
   }
 }
 
+/** Zod reads its context, never writes it: one each, not one per message. */
+const SYNC = { async: false } as const;
+const ASYNC = { async: true } as const;
+
 const isAsyncError = (err: unknown) => err instanceof Error && err.constructor.name === '$ZodAsyncError';
 
 /**
@@ -109,7 +113,7 @@ const isAsyncError = (err: unknown) => err instanceof Error && err.constructor.n
  */
 export function zodCheck(schema: z.ZodType): ZodCheck {
   const run = (value: unknown, async: boolean) =>
-    schema._zod.run({ value, issues: [] }, { async }) as ZodCheckResult | Promise<ZodCheckResult>;
+    schema._zod.run({ value, issues: [] }, async ? ASYNC : SYNC) as ZodCheckResult | Promise<ZodCheckResult>;
   if (!isSyncOnly(schema)) return (value) => run(value, true);
   let sync = true;
   return (value) => {
