@@ -100,6 +100,15 @@ export function isSyncOnly(schema: unknown, seen = new Set<unknown>()): boolean 
 const SYNC = { async: false } as const;
 const ASYNC = { async: true } as const;
 
+/** isSyncOnly, and false if reading the schema throws (a getter in a shape, read before its time). */
+function syncOnly(schema: unknown): boolean {
+  try {
+    return isSyncOnly(schema);
+  } catch {
+    return false;
+  }
+}
+
 const isAsyncError = (err: unknown) => err instanceof Error && err.constructor.name === '$ZodAsyncError';
 
 /**
@@ -114,7 +123,7 @@ const isAsyncError = (err: unknown) => err instanceof Error && err.constructor.n
 export function zodCheck(schema: z.ZodType): ZodCheck {
   const run = (value: unknown, async: boolean) =>
     schema._zod.run({ value, issues: [] }, async ? ASYNC : SYNC) as ZodCheckResult | Promise<ZodCheckResult>;
-  if (!isSyncOnly(schema)) return (value) => run(value, true);
+  if (!syncOnly(schema)) return (value) => run(value, true);
   let sync = true;
   return (value) => {
     if (!sync) return run(value, true);

@@ -120,6 +120,20 @@ describe('zod check', () => {
     },
   );
 
+  it('a shape whose getter throws when read is run in async mode, not refused at setup', async () => {
+    let ready = false;
+    const late = z.object({
+      get item() {
+        if (!ready) throw new ReferenceError('not yet');
+        return z.string();
+      },
+    });
+    const check = zodCheck(late);
+    ready = true;
+    expect(plain(await check({ item: 'x' })).issues).toEqual([]);
+    expect(plain(await check({ item: 1 })).issues).toEqual(['item:invalid_type']);
+  });
+
   it('a synchronous schema answers without a promise, an async one with one', () => {
     expect(zodCheck(syncOnly[0]?.[1] as z.ZodType)({ n: 1, data: 'x' })).not.toBeInstanceOf(Promise);
     const asyncRefine = notSyncOnly[1]?.[1] as z.ZodType;
