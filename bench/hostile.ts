@@ -266,10 +266,17 @@ const KINDS: Kind[] = [
     run: (p) => persistent(p, 'wsping', (s) => s.ws.ping(text(125)), true),
   },
   {
+    // No `ts`: refused WSG_INVALID_MESSAGE (an `error` frame per ping), the cheapest frame to send.
     name: 'app ping flood',
     phase: 'post-auth',
     baseline: VALID_TINY,
     run: (p) => persistent(p, 'ping', (s) => s.ws.send('{"type":"ping"}')),
+  },
+  {
+    name: 'app ping flood, with ts (answered pong)',
+    phase: 'post-auth',
+    baseline: VALID_TINY,
+    run: (p) => persistent(p, 'ping-ts', (s, i) => s.ws.send(`{"type":"ping","ts":${1767225600000 + i}}`)),
   },
 ];
 

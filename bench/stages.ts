@@ -170,6 +170,30 @@ async function main(): Promise<void> {
     const id = `0-${seq++}`;
     if (dedupe.get('bench', id) === undefined) dedupe.set('bench', id, 'reply');
   });
+  // At the default byte budgets with 1,000 users sending in turn: the total budget binds, and
+  // each new reply costs the oldest kept reply of the user seen longest ago.
+  const atBudget = (make: typeof createDedupeCache) => {
+    const d = make({
+      window: 1000,
+      ttlMs: 60_000,
+      maxUsers: 100_000,
+      maxUserBytes: 256 * 1024,
+      maxBytes: 32 * 1024 * 1024,
+      maxEntryBytes: 4096,
+    });
+    const users = Array.from({ length: 1000 }, (_, u) => `user-${u}`);
+    const reply = `{"type":"ack","id":"0-0","result":{"n":1,"data":"${data}"}}`;
+    let n = 0;
+    const step = () => {
+      const user = users[n % 1000] as string;
+      const id = `0-${n++}`;
+      if (d.get(user, id) === undefined) d.set(user, id, reply);
+    };
+    for (let i = 0; i < 300_000; i++) step();
+    return step;
+  };
+  const dedupe1000 = atBudget(createDedupeCache);
+  each('dedupe, 1,000 users at the byte budget', () => dedupe1000());
   each(
     'whole message, valid (in-process guard)',
     (i) => p.conn.handleMessage(p.pools.valid[i] as Buffer, false),
@@ -197,6 +221,8 @@ async function main(): Promise<void> {
       const id = `0-${bseq++}`;
       if (base.dedupe.get('bench', id) === undefined) base.dedupe.set('bench', id, 'reply');
     });
+    const baseDedupe1000 = atBudget((await from('pipeline/dedupe.js')).createDedupeCache);
+    each('dedupe, 1,000 users at the byte budget (baseline)', () => baseDedupe1000());
     each(
       'whole message, valid (in-process guard) (baseline)',
       (i) => base.p.conn.handleMessage(base.p.pools.valid[i] as Buffer, false),

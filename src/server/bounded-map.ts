@@ -7,6 +7,12 @@ export interface BoundedMap<V> {
   get(key: string): V | undefined;
   /** Stores `value` until `expiresAt` (ms since the epoch). */
   set(key: string, value: V, expiresAt: number): void;
+  /**
+   * `get(key)`, then for a live entry `set(key, value, expiresAt)`, in one lookup: the value
+   * with its expiry renewed, or undefined (the caller sets a new one). `at` is the caller's
+   * reading of the clock.
+   */
+  touch(key: string, at: number, expiresAt: number): V | undefined;
   delete(key: string): void;
   readonly size: number;
   /** Drops every expired entry (cheap to call on a timer). */
@@ -46,6 +52,21 @@ export function createBoundedMap<V>(maxEntries: number, now: () => number = Date
       }
       entries.set(key, { value, expiresAt });
       lastKey = key;
+    },
+    touch(key, at, expiresAt) {
+      const e = entries.get(key);
+      if (e === undefined) return undefined;
+      if (e.expiresAt <= at) {
+        entries.delete(key);
+        return undefined;
+      }
+      e.expiresAt = expiresAt;
+      if (key !== lastKey) {
+        entries.delete(key);
+        entries.set(key, e);
+        lastKey = key;
+      }
+      return e.value;
     },
     delete(key) {
       entries.delete(key);

@@ -1,15 +1,20 @@
 import { type ErrorCode, ErrorCodes, formatCloseReason } from '../protocol/index.js';
 import type { Channels } from './channels/index.js';
+import { createHandlerContext } from './connection/context.js';
 import type { Principal } from './connection/state.js';
 import { DEFAULTS } from './defaults.js';
 import { WsgError } from './errors.js';
 import type { EventBus, SecurityEvent, SocketEvent } from './events.js';
 import type { HandlerContext } from './options.js';
-import type { Envelope } from './pipeline/envelope.js';
-import { errorFrame, eventFrame, pongFrame } from './pipeline/frames.js';
+import { type Envelope, PING_REFUSAL } from './pipeline/envelope.js';
+import { errorFrame, pongFrame } from './pipeline/frames.js';
 import { idOf, peekId } from './pipeline/peek-id.js';
 import type { ConnectionInfo, MessageContext, Stage } from './pipeline/types.js';
 import type { GuardSocket, UpgradeRequest } from './socket.js';
+
+type ControlEnvelope = Extract<Envelope, { kind: 'ping' | 'refresh' }>;
+/** `{"type":"ping"}`, the bytes a ping without its `ts` arrives as. */
+const BARE_PING = Buffer.from('{"type":"ping"}');
 
 export type ConnectionState = 'authenticating' | 'verifying' | 'open' | 'closing' | 'closed';
 
@@ -113,32 +118,7 @@ export class Connection implements ConnectionInfo {
   }
 
   get context(): HandlerContext {
-    if (!this.ctx) {
-      const conn = this;
-      this.ctx = {
-        get user() {
-          return conn.user as Principal;
-        },
-        get sessionId() {
-          return conn.sessionId as string;
-        },
-        connectionId: conn.connectionId,
-        ip: conn.ip,
-        send: (type, payload) => conn.sendFrame(eventFrame(type, payload)),
-        broadcast: (type, payload) => conn.host.broadcast(type, payload),
-        subscribe: (channel) => conn.host.channels.subscribeAs(conn, channel),
-        unsubscribe: (channel) => conn.host.channels.unsubscribeAs(conn, channel),
-        publish: (channel, event, payload) => conn.host.channels.publish(channel, event, payload),
-        canSubscribe: (channel) => conn.host.channels.allowed(conn.user as Principal, channel),
-        close: (code = 1000) => {
-          // Only codes an application may send (RFC 6455 7.4): fail the handler, not the socket.
-          if (code !== 1000 && (code < 3000 || code > 4999 || !Number.isInteger(code))) {
-            throw new RangeError(`close code must be 1000 or 3000-4999, got ${code}`);
-          }
-          conn.closeSocket(code, '');
-        },
-      };
-    }
+    this.ctx ??= createHandlerContext(this);
     return this.ctx;
   }
 
@@ -257,6 +237,13 @@ export class Connection implements ConnectionInfo {
       m.payload = data;
       return this.runApp(m, 0);
     }
+    // A ping without `ts`, refused by the envelope: those exact bytes need no parse to say so.
+    if (
+      m.bytes === BARE_PING.length &&
+      BARE_PING.equals(typeof data === 'string' ? Buffer.from(data) : data)
+    ) {
+      return this.reject(PING_REFUSAL, m);
+    }
     const value = this.host.parse(typeof data === 'string' ? data : data.toString());
     if (value instanceof WsgError) return this.reject(value, Object.assign(m, { id: peekId(data) }));
     const env = this.host.readEnvelope(value);
@@ -266,9 +253,7 @@ export class Connection implements ConnectionInfo {
       case 'ping':
       case 'refresh':
         m.type = env.kind;
-        return this.runApp(m, 0, () =>
-          env.kind === 'ping' ? this.sendFrame(pongFrame(env.ts)) : void this.host.onRefresh(this, env.token),
-        );
+        return this.runControl(m, 0, env);
       case 'auth':
         return this.reject(new WsgError('WSG_INVALID_MESSAGE', { detail: 'already authenticated' }), m);
     }
@@ -280,19 +265,35 @@ export class Connection implements ConnectionInfo {
     this.runApp(m, 0);
   }
 
-  /** App stages from `from`, then the handler; a control message: the limit stages, then `control`. */
-  private runApp(m: MessageContext, from: number, control?: () => void): void {
-    const appStages = control ? this.host.controlStages : this.host.appStages;
+  /** A control message (ping, refresh): the limit stages from `from`, then its answer. */
+  private runControl(m: MessageContext, from: number, env: ControlEnvelope): void {
+    const stages = this.host.controlStages;
+    for (let i = from; i < stages.length; i++) {
+      const r = (stages[i] as Stage)(m);
+      if (r === undefined) continue;
+      if (r instanceof WsgError) return this.reject(r, m);
+      return void r.then(
+        (err) => (err ? this.reject(err, m) : this.runControl(m, i + 1, env)),
+        (err: unknown) => this.reject(err instanceof WsgError ? err : new WsgError('WSG_INTERNAL'), m),
+      );
+    }
+    if (this.state !== 'open') return;
+    if (env.kind === 'ping') this.sendFrame(pongFrame(env.ts));
+    else void this.host.onRefresh(this, env.token);
+  }
+
+  /** App stages from `from`, then the handler. */
+  private runApp(m: MessageContext, from: number): void {
+    const appStages = this.host.appStages;
     for (let i = from; i < appStages.length; i++) {
       const r = (appStages[i] as Stage)(m);
       if (r === undefined) continue;
       if (r instanceof WsgError) return this.reject(r, m);
       return void r.then(
-        (err) => (err ? this.reject(err, m) : this.runApp(m, i + 1, control)),
+        (err) => (err ? this.reject(err, m) : this.runApp(m, i + 1)),
         (err: unknown) => this.reject(err instanceof WsgError ? err : new WsgError('WSG_INTERNAL'), m),
       );
     }
-    if (control) return void (this.state === 'open' && control());
     const reply = this.host.dispatch(this, m);
     if (typeof reply === 'string') this.sendFrame(reply);
     else if (reply !== undefined) {

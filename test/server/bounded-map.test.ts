@@ -47,4 +47,34 @@ describe('bounded map', () => {
     m.sweep();
     expect(m.size).toBe(0);
   });
+
+  it('touch: a live entry renewed and moved last in one lookup, an expired or missing one undefined', () => {
+    let t = 0;
+    const m = createBoundedMap<{ n: number }>(2, () => t);
+    const a = { n: 1 };
+    m.set('a', a, 10);
+    m.set('b', { n: 2 }, 10);
+    expect(m.touch('a', t, 50)).toBe(a); // renewed, and now the most recently written
+    m.set('c', { n: 3 }, 50); // so b is the one dropped at the cap
+    expect(m.get('b')).toBeUndefined();
+    t = 20;
+    expect(m.get('a')).toBe(a); // the renewed expiry holds past the old one
+    expect(m.touch('missing', t, 60)).toBeUndefined();
+    expect(m.size).toBe(2);
+    expect(m.touch('a', 50, 90)).toBeUndefined(); // expired at the caller's time: dropped
+    expect(m.size).toBe(1);
+  });
+
+  it('touch then set on a miss decides as get then set did', () => {
+    const viaGet = createBoundedMap<number>(3, () => 0);
+    const viaTouch = createBoundedMap<number>(3, () => 0);
+    const keys = ['a', 'b', 'a', 'c', 'd', 'b', 'e', 'a', 'a', 'f'];
+    for (const k of keys) {
+      viaGet.set(k, (viaGet.get(k) ?? 0) + 1, 100);
+      const v = viaTouch.touch(k, 0, 100);
+      if (v === undefined) viaTouch.set(k, 1, 100);
+      else viaTouch.set(k, v + 1, 100);
+    }
+    for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) expect(viaTouch.get(k)).toBe(viaGet.get(k));
+  });
 });

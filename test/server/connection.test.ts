@@ -76,6 +76,9 @@ describe('message pipeline rejections', () => {
     ['a reserved type (ack)', (c) => `{"id":"r1","type":"ack","csrf":"${c}"}`, 'WSG_INVALID_MESSAGE'],
     ['a reserved type (auth_ok)', '{"type":"auth_ok"}', 'WSG_INVALID_MESSAGE'],
     ['auth again', '{"type":"auth","token":"x"}', 'WSG_INVALID_MESSAGE'],
+    ['a ping without ts', '{"type":"ping"}', 'WSG_INVALID_MESSAGE'],
+    ['a ping without ts, spaced', '{"type": "ping"}', 'WSG_INVALID_MESSAGE'],
+    ['a ping with a string ts', '{"type":"ping","ts":"1"}', 'WSG_INVALID_MESSAGE'],
     ['an invalid type name', '{"type":"<script>","payload":1}', 'WSG_INVALID_MESSAGE'],
     ['an extra envelope key', (c) => `{"type":"echo","csrf":"${c}","admin":true}`, 'WSG_INVALID_MESSAGE'],
     ['a too long id', (c) => `{"id":"${'x'.repeat(65)}","type":"echo","csrf":"${c}"}`, 'WSG_INVALID_MESSAGE'],
@@ -234,6 +237,42 @@ describe('control messages and the limits', () => {
     for (const r of refused) expect(r).toMatchObject({ code: 'WSG_RATE_LIMITED' });
     expect(typeof refused[0]?.retryAfterMs).toBe('number');
     for (const { peer } of peers) peer.close();
+    await expectStillServing(srv.url);
+  });
+
+  it('pings without ts count toward the socket limit and the anomaly score like other malformed frames', async () => {
+    srv = await startServer({
+      ...echoOnly,
+      limits: { messages: { rate: 1, burst: 5 }, penalties: false },
+      anomaly: { thresholds: { warn: 1000, disconnect: 2000, block: 3000 } },
+    });
+    const { peer, csrf } = await connectAuthed(srv.url, await signToken('bare-pinger'));
+    for (let i = 0; i < 8; i++) peer.sendRaw('{"type":"ping"}');
+    const answers: Record<string, unknown>[] = [];
+    for (let i = 0; i < 8; i++) answers.push(await peer.next('error'));
+    expect(answers.slice(0, 5).map((a) => a.code)).toEqual(Array(5).fill('WSG_INVALID_MESSAGE'));
+    expect(answers.slice(5).map((a) => a.code)).toEqual(Array(3).fill('WSG_RATE_LIMITED'));
+    for (const a of answers) expect(a.id).toBeUndefined();
+    assertNoLeak(peer.frames);
+    // the socket stays open: a message after the wait is handled
+    await new Promise((r) => setTimeout(r, 1100));
+    peer.send({ id: 'after', type: 'echo', payload: 1, csrf });
+    expect(await peer.next('ack')).toEqual({ type: 'ack', id: 'after', result: 1 });
+    peer.close();
+    await expectStillServing(srv.url);
+  });
+
+  it('a bare ping closes the socket 1008 WSG_ANOMALY at the malformed weight, as before', async () => {
+    srv = await startServer({
+      ...echoOnly,
+      anomaly: { weights: { malformed: 5 }, thresholds: { warn: 10, disconnect: 25, block: 1000 } },
+    });
+    const { peer } = await connectAuthed(srv.url, await signToken('bare-anomaly'));
+    // The 5th reaches 25 at once; the 6th if the score decayed a little between them (a slow run).
+    for (let i = 0; i < 8; i++) peer.sendRaw('{"type":"ping"}');
+    const close = await peer.closed;
+    expect(close.code).toBe(1008);
+    expect(close.reason).toBe('WSG_ANOMALY');
     await expectStillServing(srv.url);
   });
 

@@ -165,6 +165,16 @@ export function createAnomalyScorer(
     return due;
   };
 
+  /** The scope's live score with its expiry renewed, or a new one (one map lookup when live). */
+  const scoreOf = (scores: typeof byUser, key: string, at: number): Score => {
+    let score = scores.touch(key, at, at + ttl);
+    if (score === undefined) {
+      score = newScore(at);
+      scores.set(key, score, at + ttl);
+    }
+    return score;
+  };
+
   const scorer: AnomalyScorer = {
     signal(subject, signal) {
       const at = now();
@@ -173,12 +183,10 @@ export function createAnomalyScorer(
       // One refused message scores three scopes; nothing is allocated unless a threshold is crossed.
       let due = raise(undefined, 'socket', state(subject, at).score, subject, signal, weight, at);
       if (subject.user) {
-        const u = byUser.get(subject.user.id) ?? newScore(at);
-        byUser.set(subject.user.id, u, at + ttl);
+        const u = scoreOf(byUser, subject.user.id, at);
         due = raise(due, 'user', u, subject, signal, weight, at);
       }
-      const ip = byIp.get(subject.ip) ?? newScore(at);
-      byIp.set(subject.ip, ip, at + ttl);
+      const ip = scoreOf(byIp, subject.ip, at);
       due = raise(due, 'ip', ip, subject, signal, weight, at);
       return due === undefined
         ? NONE

@@ -73,6 +73,10 @@ interface UserIds {
   /** Entries before this position have no reply kept (stripping goes oldest first). */
   kept: number;
   bytes: number;
+  /** The part of `bytes` that is replies (what stripping can give back). */
+  replyBytes: number;
+  /** Forgotten (dropped from the map of users). */
+  gone: boolean;
 }
 
 export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
@@ -88,11 +92,17 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
   let last: string | undefined;
   let size = 0;
   let total = 0;
+  /** Reply bytes over all users: 0 means the budget can only be met by dropping ids. */
+  let replyTotal = 0;
 
   const charge = (ids: UserIds, e: Entry, bytes: number) => {
     e.bytes += bytes;
     ids.bytes += bytes;
     total += bytes;
+  };
+  const chargeReply = (ids: UserIds, bytes: number) => {
+    ids.replyBytes += bytes;
+    replyTotal += bytes;
   };
   /** Lets go of the entry's reply, keeps its id. */
   const strip = (ids: UserIds, e: Entry) => {
@@ -100,10 +110,12 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
     const had = typeof e.reply === 'string' ? stringBytes(e.reply) : 0;
     e.reply = null;
     charge(ids, e, -had);
+    chargeReply(ids, -had);
   };
   const remove = (ids: UserIds, e: Entry) => {
     ids.index.delete(e.id);
     size--;
+    if (typeof e.reply === 'string') chargeReply(ids, -stringBytes(e.reply));
     charge(ids, e, -e.bytes);
   };
   const dropOldest = (ids: UserIds) => {
@@ -126,8 +138,10 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
   };
   const forget = (user: string, ids: UserIds) => {
     byUser.delete(user);
+    ids.gone = true;
     size -= ids.index.size;
     total -= ids.bytes;
+    replyTotal -= ids.replyBytes;
     if (last === user) last = undefined;
   };
   /** Lets go of the user's oldest replies until its bytes are at most `limit`. */
@@ -145,15 +159,42 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
   /**
    * Over the total: the users seen longest ago lose their replies first; their ids (what keeps
    * a handler from running twice, ~150 bytes each) go only when no reply is left to let go of.
+   *
+   * The replies are taken from a cursor over the users in least-recently-seen order that stays
+   * where it stopped: every user before it has no reply left (a user seen again moves behind
+   * it, to the end), so each call resumes at the next user with replies instead of walking
+   * past every stripped one again, which made a message cost O(users) once the budget was
+   * reached. A reply that settles for a user the cursor has passed is let go of after the
+   * others, when the cursor comes round again.
    */
-  const shrinkTotal = () => {
-    for (const ids of byUser.values()) {
-      if (total <= maxBytes) return;
-      stripUntil(ids, Math.max(0, ids.bytes - (total - maxBytes)));
+  let cursor: Iterator<UserIds> | undefined;
+  let at: UserIds | undefined;
+  const stripReplies = () => {
+    let wrapped = false;
+    while (total > maxBytes && replyTotal > 0) {
+      if (at === undefined || at.gone || at.replyBytes === 0) {
+        const next = cursor?.next();
+        if (next === undefined || next.done === true) {
+          if (wrapped) return;
+          wrapped = true;
+          cursor = byUser.values();
+          at = undefined;
+        } else at = next.value;
+        continue;
+      }
+      const before = replyTotal;
+      stripUntil(at, Math.max(0, at.bytes - (total - maxBytes)));
+      // Nothing could be let go of (never expected): the ids are dropped instead, below.
+      if (replyTotal === before) return;
     }
-    for (const ids of byUser.values()) {
+  };
+  const shrinkTotal = () => {
+    stripReplies();
+    for (const [user, ids] of byUser) {
       if (total <= maxBytes) return;
       shrink(ids, Math.max(0, ids.bytes - (total - maxBytes)));
+      // Not left for the next call to walk past: a user with no id has nothing to remember.
+      if (ids.index.size === 0) forget(user, ids);
     }
   };
   const expire = (user: string, ids: UserIds, t: number) => {
@@ -183,6 +224,7 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
         }
         e.reply = frame;
         charge(ids, e, stringBytes(frame));
+        chargeReply(ids, stringBytes(frame));
         if (ids.bytes > maxUserBytes) shrink(ids, maxUserBytes);
         if (total > maxBytes) shrinkTotal();
       },
@@ -206,13 +248,15 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
         if (last !== userId) {
           byUser.delete(userId);
           byUser.set(userId, ids);
+          // Now the most recently seen: the strip cursor meets it again at the end, not here.
+          if (ids === at) at = undefined;
         }
       } else {
         if (byUser.size >= maxUsers) {
           const oldest = byUser.entries().next().value;
           if (oldest !== undefined) forget(oldest[0], oldest[1]);
         }
-        ids = { index: new Map(), queue: [], head: 0, kept: 0, bytes: 0 };
+        ids = { index: new Map(), queue: [], head: 0, kept: 0, bytes: 0, replyBytes: 0, gone: false };
         byUser.set(userId, ids);
       }
       last = userId;
@@ -226,7 +270,9 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
       const isString = typeof reply === 'string';
       const kept = isString ? (replyBytesFits(reply) ? reply : null) : reply;
       const e: Entry = { id, reply: kept, at: t, bytes: 0, dead: false };
-      charge(ids, e, ENTRY_OVERHEAD + stringBytes(id) + (typeof kept === 'string' ? stringBytes(kept) : 0));
+      const replyBytes = typeof kept === 'string' ? stringBytes(kept) : 0;
+      charge(ids, e, ENTRY_OVERHEAD + stringBytes(id) + replyBytes);
+      chargeReply(ids, replyBytes);
       ids.index.set(id, e);
       ids.queue.push(e);
       if (!isString) settle(userId, ids, e, reply);

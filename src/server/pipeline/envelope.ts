@@ -8,6 +8,30 @@ export type Envelope =
   | { kind: 'app'; type: string; id: string | undefined; payload: unknown; csrf: string | undefined };
 
 const MAX_TOKEN = 8192;
+
+/**
+ * The envelope's refusals, one shared value per detail: they are immutable, and building a
+ * WsgError (an Error) was most of what a malformed message cost.
+ */
+const invalid = (detail: string) => new WsgError('WSG_INVALID_MESSAGE', { detail });
+const REFUSED = {
+  notObject: invalid('not an object'),
+  type: invalid('type'),
+  auth: invalid('auth'),
+  refresh: invalid('refresh'),
+  ping: invalid('ping'),
+  extraKey: invalid('extra key'),
+  id: invalid('id'),
+  csrf: invalid('csrf'),
+  channel: invalid('channel'),
+  event: invalid('event'),
+  since: invalid('since'),
+  reserved: invalid('reserved type'),
+  typeName: invalid('type name'),
+} as const;
+
+/** The refusal of `{"type":"ping"}` without a `ts` (connection.ts answers those bytes without parsing). */
+export const PING_REFUSAL: WsgError = REFUSED.ping;
 const MAX_CSRF = 256;
 const APP_KEYS = new Set(['id', 'type', 'payload', 'csrf']);
 const CHANNEL_KEYS: Record<string, ReadonlySet<string>> = {
@@ -48,26 +72,26 @@ function isPosition(v: unknown): v is { epoch: string; offset: number } {
  */
 function readChannelMessage(type: string, o: Record<string, unknown>): Envelope | WsgError {
   const keys = CHANNEL_KEYS[type] as ReadonlySet<string>;
-  for (const k in o) if (!keys.has(k)) return new WsgError('WSG_INVALID_MESSAGE', { detail: 'extra key' });
+  for (const k in o) if (!keys.has(k)) return REFUSED.extraKey;
   const { id, csrf, channel, event, since } = o;
   if (typeof id !== 'string' || !MESSAGE_ID_PATTERN.test(id)) {
-    return new WsgError('WSG_INVALID_MESSAGE', { detail: 'id' });
+    return REFUSED.id;
   }
   if (csrf !== undefined && (typeof csrf !== 'string' || csrf.length > MAX_CSRF)) {
-    return new WsgError('WSG_INVALID_MESSAGE', { detail: 'csrf' });
+    return REFUSED.csrf;
   }
   if (typeof channel !== 'string' || channel.length === 0) {
-    return new WsgError('WSG_INVALID_MESSAGE', { detail: 'channel' });
+    return REFUSED.channel;
   }
   const request: ChannelRequest = { channel };
   if (type === 'publish') {
     if (typeof event !== 'string' || !APP_TYPE_PATTERN.test(event)) {
-      return new WsgError('WSG_INVALID_MESSAGE', { detail: 'event' });
+      return REFUSED.event;
     }
     request.event = event;
     request.payload = o.payload;
   } else if (since !== undefined) {
-    if (!isPosition(since)) return new WsgError('WSG_INVALID_MESSAGE', { detail: 'since' });
+    if (!isPosition(since)) return REFUSED.since;
     request.since = since;
   }
   return { kind: 'app', type, id, payload: request, csrf };
@@ -84,11 +108,11 @@ function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): boole
  */
 export function readEnvelope(value: unknown): Envelope | WsgError {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return new WsgError('WSG_INVALID_MESSAGE', { detail: 'not an object' });
+    return REFUSED.notObject;
   }
   const o = value as Record<string, unknown>;
   const type = o.type;
-  if (typeof type !== 'string') return new WsgError('WSG_INVALID_MESSAGE', { detail: 'type' });
+  if (typeof type !== 'string') return REFUSED.type;
   switch (type) {
     case 'auth':
     case 'refresh': {
@@ -99,29 +123,28 @@ export function readEnvelope(value: unknown): Envelope | WsgError {
         token.length > MAX_TOKEN ||
         !onlyKeys(o, ['type', 'token'])
       ) {
-        return new WsgError('WSG_INVALID_MESSAGE', { detail: type });
+        return REFUSED[type];
       }
       return { kind: type, token };
     }
     case 'ping': {
       const ts = o.ts;
       if (typeof ts !== 'number' || !Number.isFinite(ts) || !onlyKeys(o, ['type', 'ts'])) {
-        return new WsgError('WSG_INVALID_MESSAGE', { detail: 'ping' });
+        return REFUSED.ping;
       }
       return { kind: 'ping', ts };
     }
   }
   if (Object.hasOwn(CHANNEL_KEYS, type)) return readChannelMessage(type, o);
-  if (isReservedType(type)) return new WsgError('WSG_INVALID_MESSAGE', { detail: 'reserved type' });
-  if (!APP_TYPE_PATTERN.test(type)) return new WsgError('WSG_INVALID_MESSAGE', { detail: 'type name' });
+  if (isReservedType(type)) return REFUSED.reserved;
+  if (!APP_TYPE_PATTERN.test(type)) return REFUSED.typeName;
   const { id, csrf } = o;
   if (id !== undefined && (typeof id !== 'string' || !MESSAGE_ID_PATTERN.test(id))) {
-    return new WsgError('WSG_INVALID_MESSAGE', { detail: 'id' });
+    return REFUSED.id;
   }
   if (csrf !== undefined && (typeof csrf !== 'string' || csrf.length > MAX_CSRF)) {
-    return new WsgError('WSG_INVALID_MESSAGE', { detail: 'csrf' });
+    return REFUSED.csrf;
   }
-  for (const k in o)
-    if (!APP_KEYS.has(k)) return new WsgError('WSG_INVALID_MESSAGE', { detail: 'extra key' });
+  for (const k in o) if (!APP_KEYS.has(k)) return REFUSED.extraKey;
   return { kind: 'app', type, id, payload: o.payload, csrf };
 }

@@ -10,11 +10,15 @@ const T_PONG = `{"type":${JSON.stringify(ControlType.Pong)},"ts":`;
 const T_EXPIRING = `{"type":${JSON.stringify(ControlType.SessionExpiring)},"expiresAt":`;
 
 const errorTail = new Map<ErrorCode, string>();
+/** The whole frame of each code without id or retry-after (a flood of bad frames builds none). */
+const bareError = new Map<ErrorCode, string>();
 for (const code of Object.keys(ErrorCodes) as ErrorCode[]) {
   errorTail.set(code, `"code":"${code}","message":${JSON.stringify(ErrorCodes[code].message)}`);
+  bareError.set(code, `${T_ERROR}${errorTail.get(code)}}`);
 }
 
 export function errorFrame(code: ErrorCode, id: string | undefined, retryAfterMs?: number): string {
+  if (id === undefined && retryAfterMs === undefined) return bareError.get(code) as string;
   const idPart = id === undefined ? '' : `"id":${quoteId(id)},`;
   const retry = retryAfterMs === undefined ? '' : `,"retryAfterMs":${Math.ceil(retryAfterMs)}`;
   return `${T_ERROR}${idPart}${errorTail.get(code)}${retry}}`;

@@ -4,6 +4,7 @@ import type { MessageSchemas } from '../options.js';
 import { isChannelControl } from './envelope.js';
 import type { StandardSchemaV1 } from './standard-schema.js';
 import type { MessageContext, Stage, StageResult } from './types.js';
+import { zodCheck } from './zod-check.js';
 
 const MAX_CACHED_REFUSALS = 256;
 
@@ -95,17 +96,6 @@ function checker(type: string, schema: unknown): Check {
     'WSG_CONFIG_INVALID_SCHEMA',
     `messages.${type} must be a schema implementing Standard Schema v1 (Zod 4, Valibot >= 1, ArkType >= 2), got ${schema === null ? 'null' : typeof schema}`,
   );
-}
-
-/**
- * What `safeParseAsync` decides, without what it adds on failure: a ZodError, and a localised
- * message per issue. The log detail needs each issue's path and code only, and a flood of
- * invalid messages then costs about what valid ones do. Runs the schema through Zod 4's core
- * entry (`_zod.run`, the one the parse functions call) in async mode, which answers
- * synchronously for a schema with nothing async in it, and with a promise otherwise.
- */
-function zodCheck(schema: z.ZodType): Check {
-  return (value) => schema._zod.run({ value, issues: [] }, { async: true });
 }
 
 /** Other validators: the issue's message stands in for a code, cut short (it may quote the payload). */

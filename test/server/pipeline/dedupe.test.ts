@@ -199,6 +199,66 @@ describe('dedupe cache byte budgets', () => {
     expect(c.size).toBe(300);
   });
 
+  it('over maxBytes round after round: always the least recently seen user with a reply loses it first', () => {
+    const { c } = bounded();
+    // Each entry ~3.2 KB: 10 users x 8 fill the 256 KiB budget.
+    for (let i = 0; i < 8; i++) for (let u = 0; u < 10; u++) c.set(`u${u}`, `m${i}`, reply(i));
+    // Keep sending round-robin: the user about to send is the one seen longest ago, so each
+    // new reply costs the oldest reply of the next user in line, never a fresher one.
+    for (let i = 8; i < 40; i++) {
+      for (let u = 0; u < 10; u++) {
+        c.set(`u${u}`, `m${i}`, reply(i));
+        expect(c.bytes).toBeLessThanOrEqual(budgets.maxBytes);
+        expect(c.get(`u${u}`, `m${i}`)).toBe(reply(i));
+      }
+    }
+    for (let u = 0; u < 10; u++) {
+      const kept = Array.from({ length: 40 }, (_, i) => c.get(`u${u}`, `m${i}`) !== null);
+      // A contiguous run of the newest replies, the older ones stripped to their ids.
+      const first = kept.indexOf(true);
+      expect(first).toBeGreaterThan(0);
+      expect(kept.slice(first).every(Boolean)).toBe(true);
+    }
+    // One user went quiet: its replies go before any of the others' newer ones.
+    for (let i = 40; i < 45; i++) for (let u = 1; u < 10; u++) c.set(`u${u}`, `m${i}`, reply(i));
+    for (let u = 1; u < 10; u++) expect(c.get(`u${u}`, 'm44')).toBe(reply(44));
+    const quiet = Array.from({ length: 40 }, (_, i) => c.get('u0', `m${i}`));
+    expect(quiet.filter((r) => r !== null).length).toBeLessThan(
+      Array.from({ length: 45 }, (_, i) => c.get('u1', `m${i}`)).filter((r) => r !== null).length,
+    );
+    expect(c.size).toBe(40 + 9 * 45);
+  });
+
+  it('ids alone over maxBytes: the oldest ids of the users seen longest ago go, an emptied user is forgotten', () => {
+    const clock = { t: 1_000_000 };
+    // ~150 bytes an id: 20 ids fill 3 KB; replies over maxEntryBytes are never kept.
+    const c = createDedupeCache({
+      window: 1000,
+      ttlMs: 60_000,
+      maxUsers: 100,
+      maxBytes: 3000,
+      maxEntryBytes: 1,
+      now: () => clock.t,
+    });
+    for (let u = 0; u < 4; u++) for (let i = 0; i < 5; i++) c.set(`u${u}`, `m${i}`, 'reply');
+    expect(c.bytes).toBeLessThanOrEqual(3000);
+    for (let i = 0; i < 20; i++) c.set('u9', `n${i}`, 'reply');
+    expect(c.bytes).toBeLessThanOrEqual(3000);
+    // The earlier users' ids went oldest user first: what is left of them is the newest few.
+    const order = [0, 1, 2, 3].flatMap((u) =>
+      [0, 1, 2, 3, 4].map((i) => c.get(`u${u}`, `m${i}`) !== undefined),
+    );
+    const firstLeft = order.indexOf(true);
+    expect(firstLeft).toBeGreaterThan(10);
+    expect(order.slice(firstLeft).every(Boolean)).toBe(true);
+    for (let i = 0; i < 20; i++) expect(c.get('u9', `n${i}`)).toBeNull();
+    // A user left without ids is not kept as an empty record.
+    const left = [0, 1, 2, 3].filter((u) =>
+      [0, 1, 2, 3, 4].some((i) => c.get(`u${u}`, `m${i}`) !== undefined),
+    );
+    expect(c.users).toBe(1 + left.length);
+  });
+
   it('counts a pending reply when it settles, and keeps none over the cap', async () => {
     const { c } = bounded();
     c.set('u1', 'a', Promise.resolve('x'.repeat(3000)));

@@ -30,10 +30,14 @@ export function createMemoryLimits(
     },
     take(key, spec, cost) {
       const t = now();
-      const b = buckets.get(key) ?? { tokens: spec.capacity, at: t };
-      const wait = takeTokens(b, spec.capacity, spec.refillPerSec, cost, t);
       // A bucket is full again (and so forgettable) after burst / rate seconds.
-      buckets.set(key, b, t + Math.ceil((spec.capacity / spec.refillPerSec) * 1000) + 1);
+      const until = t + Math.ceil((spec.capacity / spec.refillPerSec) * 1000) + 1;
+      let b = buckets.touch(key, t, until);
+      if (b === undefined) {
+        b = { tokens: spec.capacity, at: t };
+        buckets.set(key, b, until);
+      }
+      const wait = takeTokens(b, spec.capacity, spec.refillPerSec, cost, t);
       return { allowed: wait === 0, remaining: wait === 0 ? b.tokens : 0, retryAfterMs: wait };
     },
     hit(key, windowMs) {
