@@ -81,8 +81,9 @@ export async function dial(o: DialOptions, h: DialHandlers): Promise<void> {
         },
         close: (info) => {
           // The `auth` frame goes only on an open socket; a subprotocol token went with the
-          // upgrade request, unless no connection was made at all.
-          if (!opened && (o.authTransport === 'message' || info.unreached === true)) o.tokens.unspent(token);
+          // upgrade request, unless no connection was made at all. A 401 asks for a fresh token.
+          const unsent = o.authTransport === 'message' || info.unreached === true;
+          if (!opened && unsent && info.httpStatus !== 401) o.tokens.unspent(token);
           if (h.current()) h.closed(info);
         },
       },
