@@ -16,6 +16,11 @@ export const BOUNDS = {
   minRefreshIntervalMs: 5_000,
   /** Most `getToken()` calls per minute (connects and refreshes together); more calls wait. */
   tokenCallsPerMinute: 12,
+  /**
+   * Longest a token that never left the client (its connection attempt failed first) is used
+   * again instead of a new `getToken()` call; also how long before its JWT `exp` it stops.
+   */
+  unspentTokenMaxAgeMs: 30_000,
   /** Inbound bound when the server announces no larger `limits.maxPayload`. */
   defaultInboundBytes: 1024 * 1024,
   /** Largest announced `limits.maxPayload` the client accepts as its inbound bound. */

@@ -60,6 +60,7 @@ export async function dial(o: DialOptions, h: DialHandlers): Promise<void> {
   const protocols = [SUBPROTOCOL];
   if (o.authTransport === 'protocol') protocols.push(BEARER_SUBPROTOCOL_PREFIX + token);
   let transport: Transport | undefined;
+  let opened = false;
   try {
     transport = openTransport(
       Ctor,
@@ -67,6 +68,7 @@ export async function dial(o: DialOptions, h: DialHandlers): Promise<void> {
       protocols,
       {
         open: () => {
+          opened = true;
           if (!h.current()) return;
           h.opened();
           if (o.authTransport === 'message' && h.current()) {
@@ -78,6 +80,10 @@ export async function dial(o: DialOptions, h: DialHandlers): Promise<void> {
           if (h.current()) h.message(text, token);
         },
         close: (info) => {
+          // The `auth` frame goes only on an open socket; a subprotocol token went with the
+          // upgrade request, unless no connection was made at all. A 401 asks for a fresh token.
+          const unsent = o.authTransport === 'message' || info.unreached === true;
+          if (!opened && unsent && info.httpStatus !== 401) o.tokens.unspent(token);
           if (h.current()) h.closed(info);
         },
       },

@@ -90,6 +90,7 @@ export class SecureWebSocket<
       authToken: options.authToken,
       getToken: options.getToken,
       inProtocol: opts.authTransport === 'protocol',
+      log: (message, context) => this.log(message, context),
     });
     ({ log: this.log, secrets: this.secrets } = createClientLog(options));
     this.events = createClientEvents(this.log, this.options.onMessage);

@@ -27,7 +27,15 @@ export interface TransportClose {
   retryAfterMs?: number;
   /** The client refused an inbound message over its bound (`ws` in Node stops reading it). */
   tooLarge?: boolean;
+  /**
+   * No connection was made, so nothing (not the upgrade request) reached a server: the
+   * connection was refused, or the host not found or unreachable. Only `ws` in Node says so.
+   */
+  unreached?: boolean;
 }
+
+/** Socket errors that mean the request never left the client. */
+const UNREACHED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
 export interface TransportHandlers {
   open(protocol: string): void;
@@ -161,6 +169,7 @@ export function openTransport(
   const ws = new NodeCtor(url, protocols, { maxPayload: maxInboundBytes, perMessageDeflate: false });
   let live = true;
   let tooLarge = false;
+  let unreached = false;
   let refused: { httpStatus: number; retryAfterMs?: number } | undefined;
 
   const node = ws as unknown as Partial<NodeEmitterLike>;
@@ -195,6 +204,7 @@ export function openTransport(
   ws.onerror = (event: unknown) => {
     const error = (event as { error?: { code?: unknown } } | null)?.error;
     if (error?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') tooLarge = true;
+    if (typeof error?.code === 'string' && UNREACHED.has(error.code)) unreached = true;
   };
   ws.onclose = (event) => {
     if (!live) return;
@@ -205,6 +215,7 @@ export function openTransport(
       info.code = 1009;
       info.tooLarge = true;
     }
+    if (unreached) info.unreached = true;
     if (refused) {
       info.httpStatus = refused.httpStatus;
       if (refused.retryAfterMs !== undefined) info.retryAfterMs = refused.retryAfterMs;

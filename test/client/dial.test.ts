@@ -4,6 +4,7 @@ import { type DialHandlers, dial } from '../../src/client/dial.js';
 import type { ConnectionError } from '../../src/client/errors.js';
 import { createTokenSource } from '../../src/client/token-source.js';
 import type { Transport, TransportClose, WebSocketConstructor } from '../../src/client/transport.js';
+import { freePort } from '../helpers/process.js';
 import { type MinimalServer, startMinimalProtocolServer } from './minimal-protocol-server.js';
 
 let stub: MinimalServer | undefined;
@@ -100,5 +101,60 @@ describe('dial', () => {
     );
     await a.done;
     expect([a.seen, a.problems, stub.upgradesAt]).toEqual([[], [], []]);
+  });
+});
+
+describe('dial: a token that never left the client is used again', () => {
+  /** Two attempts in a row on one token source; the tokens each authenticated with. */
+  async function twoAttempts(url: string, authTransport: 'message' | 'protocol') {
+    let calls = 0;
+    const tokens = createTokenSource({
+      authToken: undefined,
+      getToken: () => `token-${++calls}`,
+      inProtocol: authTransport === 'protocol',
+    });
+    const used: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      await new Promise<void>((resolve) => {
+        void dial(
+          { url, authTransport, WebSocket: Ws, tokens, log: () => {} },
+          {
+            current: () => true,
+            token: (t) => used.push(t),
+            attached: () => {},
+            opened: () => {},
+            message: () => {},
+            closed: () => resolve(),
+            noToken: () => resolve(),
+            fatal: () => resolve(),
+          },
+        );
+      });
+    }
+    return used;
+  }
+
+  it('connection refused: the same token for the next attempt, in both transports', async () => {
+    const url = `ws://127.0.0.1:${await freePort()}/ws`;
+    expect(await twoAttempts(url, 'message')).toEqual(['token-1', 'token-1']);
+    expect(await twoAttempts(url, 'protocol')).toEqual(['token-1', 'token-1']);
+  });
+
+  it("upgrade refused: kept with 'message' (the token was not sent), a new one with 'protocol' or after a 401", async () => {
+    let status = 503;
+    stub = await startMinimalProtocolServer(() => {}, { refuseUpgrade: () => ({ status }) });
+    expect(await twoAttempts(stub.url, 'message')).toEqual(['token-1', 'token-1']);
+    // The upgrade request carried the token: the server saw it.
+    expect(await twoAttempts(stub.url, 'protocol')).toEqual(['token-1', 'token-2']);
+    status = 401;
+    expect(await twoAttempts(stub.url, 'message')).toEqual(['token-1', 'token-2']);
+  });
+
+  it('an attempt that opened spent its token', async () => {
+    stub = await startMinimalProtocolServer(async (conn) => {
+      await conn.authenticate();
+      conn.ws.close(1011, '');
+    });
+    expect(await twoAttempts(stub.url, 'message')).toEqual(['token-1', 'token-2']);
   });
 });

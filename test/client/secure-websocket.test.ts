@@ -13,6 +13,7 @@ import {
 import { createJwtVerifier, type HandlerContext } from '../../src/server/index.js';
 import { nextEvent, outcome, reachState } from '../helpers/client.js';
 import { assertNoLeak, connectAuthed } from '../helpers/peer.js';
+import { freePort } from '../helpers/process.js';
 import { signToken, startServer, TEST_SECRET, type TestServer } from '../helpers/server.js';
 
 let srv: TestServer | undefined;
@@ -425,4 +426,37 @@ describe('ping()', () => {
     socket.close();
     await server.close();
   });
+});
+
+describe('SecureWebSocket while the server is down (connections refused)', () => {
+  it.each(['message', 'protocol'] as const)(
+    "authTransport '%s': a refused connect spends no token, so after 30 refused dials the client connects as soon as the server listens",
+    async (authTransport) => {
+      const port = await freePort();
+      let calls = 0;
+      const client = new SecureWebSocket({
+        url: `ws://127.0.0.1:${port}/ws`,
+        authTransport,
+        getToken: () => {
+          calls++;
+          return signToken('down-user');
+        },
+        reconnect: { minDelayMs: 1, maxDelayMs: 5 },
+      });
+      sockets.push(client);
+      let refused = 0;
+      client.addEventListener('close', (e) => {
+        if (e.willReconnect && e.cause === 'network') refused++;
+      });
+      // More refused dials than getToken() may be called in a minute (12): before, the 13th
+      // dial waited for the oldest call to be a minute old, whatever the server did meanwhile.
+      await expect.poll(() => refused, { timeout: 10_000 }).toBeGreaterThanOrEqual(30);
+      expect(calls).toBe(1);
+      srv = await startServer({}, { port });
+      await reachState(client, 'open');
+      // The token that never left the client is the one that authenticated.
+      expect(calls).toBe(1);
+      expect(client.state).toBe('open');
+    },
+  );
 });

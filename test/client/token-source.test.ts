@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { BOUNDS } from '../../src/client/bounds.js';
 import { AuthError } from '../../src/client/index.js';
 import { createTokenSource } from '../../src/client/token-source.js';
 
@@ -77,5 +78,70 @@ describe('createTokenSource', () => {
     await expect(inProtocol.get()).rejects.toThrow(/subprotocol/);
     const inMessage = createTokenSource({ authToken: 'has space', getToken: undefined, inProtocol: false });
     await expect(inMessage.get()).resolves.toBe('has space');
+  });
+});
+
+describe('createTokenSource unspent tokens', () => {
+  const jwtWithExp = (expSeconds: number) =>
+    `h.${Buffer.from(JSON.stringify({ exp: expSeconds })).toString('base64url')}.s`;
+
+  it('hands a token returned unspent out again without calling getToken() or using the budget', async () => {
+    let calls = 0;
+    const source = createTokenSource({
+      authToken: undefined,
+      getToken: () => `t${++calls}`,
+      inProtocol: false,
+      perMinute: 2,
+      now: () => 1_000_000,
+    });
+    const first = await source.get();
+    for (let i = 0; i < 50; i++) {
+      source.unspent(first);
+      expect(await source.get()).toBe(first);
+    }
+    expect(calls).toBe(1);
+    // Taken once: without a new unspent() the next get() calls getToken(), within the budget.
+    expect(await source.get()).toBe('t2');
+    expect(calls).toBe(2);
+  });
+
+  it('keeps only the latest token, and not past its age bound or close to its exp', async () => {
+    let clock = 1_000_000;
+    let next = () => 'plain';
+    let calls = 0;
+    const source = createTokenSource({
+      authToken: undefined,
+      getToken: () => {
+        calls++;
+        return next();
+      },
+      inProtocol: false,
+      now: () => clock,
+    });
+    const old = await source.get();
+    next = () => 'newer';
+    await source.get();
+    source.unspent(old);
+    expect(await source.get()).toBe('newer');
+    expect(calls).toBe(3);
+
+    const t = await source.get();
+    source.unspent(t);
+    clock += BOUNDS.unspentTokenMaxAgeMs + 1;
+    await source.get();
+    expect(calls).toBe(5);
+
+    const soon = jwtWithExp(Math.floor((clock + BOUNDS.unspentTokenMaxAgeMs / 2) / 1000));
+    next = () => soon;
+    expect(await source.get()).toBe(soon);
+    source.unspent(soon);
+    await source.get();
+    expect(calls).toBe(7);
+  });
+
+  it('a fixed authToken ignores unspent()', async () => {
+    const source = createTokenSource({ authToken: 'fixed', getToken: undefined, inProtocol: false });
+    source.unspent('other');
+    await expect(source.get()).resolves.toBe('fixed');
   });
 });
