@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { createGuard } from '../src/server/server.js';
 import type { GuardSocket } from '../src/server/socket.js';
 import { memoryStore } from '../src/server/stores/memory/index.js';
+import { outOfReach } from './servers/out-of-reach.js';
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
@@ -21,7 +22,6 @@ const base: Impl = {
   createGuard: (await import(join(baseline, 'src/server/server.js'))).createGuard,
   memoryStore: (await import(join(baseline, 'src/server/stores/memory/index.js'))).memoryStore,
 };
-const high = { rate: 1e9, burst: 1e9 };
 
 /** A guard as bench/servers/wsguard.mjs sets it up, with `conns` open sockets of distinct users. */
 async function setup(impl: Impl, conns: number) {
@@ -32,16 +32,7 @@ async function setup(impl: Impl, conns: number) {
     store: impl.memoryStore(),
     messages: { echo: z.object({ n: z.number(), data: z.string() }) },
     handlers: { echo: (_c: unknown, payload: unknown) => payload },
-    limits: {
-      messages: high,
-      bytes: { rate: 1e12, burst: 1e12 },
-      user: high,
-      connectionsPerIp: false,
-      concurrentPerIp: false,
-      concurrentPerUser: false,
-    },
-    anomaly: { thresholds: { warn: 1e9, disconnect: 2e9, block: 3e9 } },
-    http: { healthPath: false, metricsPath: false },
+    ...outOfReach,
   });
   const req = { url: '/ws', method: 'GET', headers: {}, remoteAddress: '127.0.0.1', encrypted: false };
   const socket = (): GuardSocket => ({

@@ -23,6 +23,7 @@ import type { ConnectionInfo, MessageContext, Stage } from '../src/server/pipeli
 import { createGuard } from '../src/server/server.js';
 import type { GuardSocket } from '../src/server/socket.js';
 import { memoryStore } from '../src/server/stores/memory/index.js';
+import { high, outOfReach } from './servers/out-of-reach.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const argv = process.argv.slice(2);
@@ -72,7 +73,6 @@ const badContexts = badValues.map(ctx);
 const safeParse = createSafeParse({ maxDepth: 32, maxKeys: 2000 });
 const schemaStage = createSchemaStage({ echo: schema }, undefined);
 const csrfStage = createCsrfStage({ enabled: true, exempt: [] }) as Stage;
-const high = { rate: 1e9, burst: 1e9 };
 const socketRate = createSocketRateStage(high, { rate: 1e12, burst: 1e12 }, Date.now) as Stage;
 const userRate = createUserRateStage(memoryStore(), high) as Stage;
 const scorer = createAnomalyScorer(
@@ -93,16 +93,7 @@ async function pipeline(make_ = { createGuard, memoryStore }) {
     store: make_.memoryStore(),
     messages: { echo: schema },
     handlers: { echo: (_c: unknown, payload: unknown) => payload },
-    limits: {
-      messages: high,
-      bytes: { rate: 1e12, burst: 1e12 },
-      user: high,
-      connectionsPerIp: false,
-      concurrentPerIp: false,
-      concurrentPerUser: false,
-    },
-    anomaly: { thresholds: { warn: 1e9, disconnect: 2e9, block: 3e9 } },
-    http: { healthPath: false, metricsPath: false },
+    ...outOfReach,
   });
   let sent = 0;
   const socket: GuardSocket = {

@@ -5,8 +5,8 @@
 import { createServer } from 'node:http';
 import { z } from 'zod';
 import { setupWebSockets } from '../../src/server/index.js';
+import { outOfReach } from './out-of-reach.js';
 
-const high = { rate: 1e9, burst: 1e9 };
 const http = createServer();
 setupWebSockets(http, {
   auth: { jwt: { secret: process.env.BENCH_SECRET ?? '' } },
@@ -14,18 +14,8 @@ setupWebSockets(http, {
   trustProxy: ['127.0.0.1'],
   messages: { echo: z.object({ text: z.string() }) },
   handlers: { echo: (_ctx, payload) => payload },
-  limits: {
-    messages: high,
-    bytes: { rate: 1e12, burst: 1e12 },
-    user: high,
-    connectionsPerIp: false,
-    concurrentPerIp: false,
-    concurrentPerUser: false,
-    authFailures: false,
-    penalties: false,
-  },
-  anomaly: { thresholds: { warn: 1e9, disconnect: 2e9, block: 3e9 } },
-  http: { healthPath: false, metricsPath: false },
+  ...outOfReach,
+  limits: { ...outOfReach.limits, authFailures: false, penalties: false },
 });
 http.listen(0, '127.0.0.1', () => {
   const a = http.address();
