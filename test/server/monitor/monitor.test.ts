@@ -37,8 +37,15 @@ describe('connection monitoring', () => {
   });
 
   it('closes a slow reader with 1013 instead of growing its send queue', async () => {
+    // The slow reader must read its close within overloadTerminateMs of the server's decision
+    // (else the server terminates it: 1006), so it resumes as soon as that decision is made, not
+    // after the whole broadcast loop, which takes seconds on a loaded machine.
+    let resumeSlow = () => {};
     srv = await startServer({
       ...echo,
+      onEvent: (e) => {
+        if (e.event === 'connection.closed' && e.code === 'WSG_OVERLOADED') resumeSlow();
+      },
       limits: false,
       backpressure: { maxBufferedBytes: 64 * 1024, graceMs: 100, hardLimitBytes: 256 * 1024 },
       session: { checkIntervalMs: 50 },
@@ -47,6 +54,8 @@ describe('connection monitoring', () => {
     const fast = await connectAuthed(srv.url, await signToken('fast'));
     // biome-ignore lint/suspicious/noExplicitAny: reaching the client's raw TCP socket to stop reading
     (slow.peer.ws as any)._socket.pause();
+    // biome-ignore lint/suspicious/noExplicitAny: resume so the close can be read
+    resumeSlow = () => (slow.peer.ws as any)._socket.resume();
     const big = 'x'.repeat(16 * 1024);
     const closed = slow.peer.closed;
     const before = srv.wss.stats().bytesOut;
@@ -59,8 +68,6 @@ describe('connection monitoring', () => {
     // on loopback) plus at most the hard limit in our queue, then nothing more: bounded.
     const queuedForSlow = srv.wss.stats().bytesOut - before - frames * (big.length + 30);
     expect(queuedForSlow).toBeLessThan(12 * 1024 * 1024);
-    // biome-ignore lint/suspicious/noExplicitAny: resume so the close can be read
-    (slow.peer.ws as any)._socket.resume();
     expect((await closed).code).toBe(1013);
     fast.peer.send({ id: 'f', type: 'echo', payload: 1, csrf: fast.csrf });
     // Behind 32 MB of news the fast reader's ack can take seconds on a loaded machine.
