@@ -1,5 +1,8 @@
 import { vi } from 'vitest';
-import type { Peer } from '../../helpers/peer.js';
+import { connectAuthed, type Peer } from '../../helpers/peer.js';
+import { type Child, startChild } from '../../helpers/process.js';
+import { repoRoot } from '../../helpers/project.js';
+import { signToken } from '../../helpers/server.js';
 
 export interface Client {
   peer: Peer;
@@ -40,4 +43,43 @@ export function frame(c: Client, pick: (m: Record<string, unknown>) => boolean) 
     },
     { timeout: 5000, interval: 10 },
   );
+}
+
+/** A wsguard process (test/fixtures/channels-node.ts) on a shared Redis, driven over its stdin. */
+export interface ChannelsNode {
+  child: Child;
+  url: string;
+  /** Runs one fixture command (publish, close, ...) and waits until the process says it is done. */
+  command(cmd: Record<string, unknown>): Promise<void>;
+}
+
+export async function startChannelsNode(
+  redisUrl: string,
+  env: Record<string, string>,
+): Promise<ChannelsNode> {
+  const child = startChild(process.execPath, ['--import', 'tsx', 'test/fixtures/channels-node.ts'], {
+    cwd: repoRoot,
+    env: { REDIS_URL: redisUrl, ...env },
+  });
+  const port = Number((await child.waitFor(/listening (\d+)/))[1]);
+  let commands = 0;
+  return {
+    child,
+    url: `ws://127.0.0.1:${port}/ws`,
+    async command(cmd) {
+      const n = ++commands;
+      child.proc.stdin?.write(`${JSON.stringify(cmd)}\n`);
+      await child.waitFor(new RegExp(`done ${n}\\b`));
+    },
+  };
+}
+
+/** An authenticated client of `node` for the user `sub`. */
+export async function nodeClient(
+  node: ChannelsNode,
+  sub: string,
+  claims: Record<string, unknown> = {},
+): Promise<Client> {
+  const { peer, csrf } = await connectAuthed(node.url, await signToken(sub, claims));
+  return { peer, csrf };
 }

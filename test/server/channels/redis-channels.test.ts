@@ -1,39 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectAuthed } from '../../helpers/peer.js';
-import { type Child, startChild } from '../../helpers/process.js';
-import { repoRoot } from '../../helpers/project.js';
 import { hasRedis, type RedisServer, startRedis } from '../../helpers/redis.js';
-import { signToken } from '../../helpers/server.js';
-import { type Client, frame, publications, received, request, subscribe } from './helpers.js';
+import {
+  nodeClient as client,
+  frame,
+  type ChannelsNode as Node,
+  publications,
+  received,
+  request,
+  startChannelsNode,
+  subscribe,
+} from './helpers.js';
 
-interface Node {
-  child: Child;
-  url: string;
-  command(cmd: Record<string, unknown>): Promise<void>;
-}
-
-async function startNode(redisUrl: string): Promise<Node> {
-  const child = startChild(process.execPath, ['--import', 'tsx', 'test/fixtures/channels-node.ts'], {
-    cwd: repoRoot,
-    env: { REDIS_URL: redisUrl, PREFIX: 'ch:' },
-  });
-  const port = Number((await child.waitFor(/listening (\d+)/))[1]);
-  let commands = 0;
-  return {
-    child,
-    url: `ws://127.0.0.1:${port}/ws`,
-    async command(cmd) {
-      const n = ++commands;
-      child.proc.stdin?.write(`${JSON.stringify(cmd)}\n`);
-      await child.waitFor(new RegExp(`done ${n}\\b`));
-    },
-  };
-}
-
-async function client(node: Node, sub: string, claims: Record<string, unknown> = {}): Promise<Client> {
-  const { peer, csrf } = await connectAuthed(node.url, await signToken(sub, claims));
-  return { peer, csrf };
-}
+const startNode = (redisUrl: string) => startChannelsNode(redisUrl, { PREFIX: 'ch:' });
 
 describe.skipIf(!hasRedis)('channels across two wsguard processes on one real Redis', () => {
   let redis: RedisServer;

@@ -1,40 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redisStore } from '../../../src/server/index.js';
-import { connectAuthed } from '../../helpers/peer.js';
-import { type Child, startChild } from '../../helpers/process.js';
-import { repoRoot } from '../../helpers/project.js';
 import { hasRedis, type RedisServer, startRedis } from '../../helpers/redis.js';
-import { signToken } from '../../helpers/server.js';
-import { type Client, frame, publications, received, request } from '../channels/helpers.js';
+import {
+  type Client,
+  nodeClient as client,
+  frame,
+  type ChannelsNode as Node,
+  publications,
+  received,
+  request,
+  startChannelsNode,
+} from '../channels/helpers.js';
 
-interface Node {
-  child: Child;
-  url: string;
-  command(cmd: Record<string, unknown>): Promise<void>;
-}
-
-async function startNode(redisUrl: string, env: Record<string, string> = {}): Promise<Node> {
-  const child = startChild(process.execPath, ['--import', 'tsx', 'test/fixtures/channels-node.ts'], {
-    cwd: repoRoot,
-    env: { REDIS_URL: redisUrl, PREFIX: 'hs:', PRESENCE_TTL_MS: '1500', ...env },
-  });
-  const port = Number((await child.waitFor(/listening (\d+)/))[1]);
-  let commands = 0;
-  return {
-    child,
-    url: `ws://127.0.0.1:${port}/ws`,
-    async command(cmd) {
-      const n = ++commands;
-      child.proc.stdin?.write(`${JSON.stringify(cmd)}\n`);
-      await child.waitFor(new RegExp(`done ${n}\\b`));
-    },
-  };
-}
-
-async function client(node: Node, sub: string): Promise<Client> {
-  const { peer, csrf } = await connectAuthed(node.url, await signToken(sub));
-  return { peer, csrf };
-}
+const startNode = (redisUrl: string, env: Record<string, string> = {}) =>
+  startChannelsNode(redisUrl, { PREFIX: 'hs:', PRESENCE_TTL_MS: '1500', ...env });
 const sub = (c: Client, channel: string, since?: { epoch: string; offset: number }) =>
   request(c, since ? { type: 'subscribe', channel, since } : { type: 'subscribe', channel });
 const indexes = (c: Client) => publications(c).map((m) => (m.payload as { i: number }).i);
