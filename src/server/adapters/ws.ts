@@ -1,10 +1,10 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { TLSSocket } from 'node:tls';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { BEARER_SUBPROTOCOL_PREFIX, type ErrorCode, ErrorCodes, SUBPROTOCOL } from '../../protocol/index.js';
 import type { Connection } from '../connection.js';
+import { toRequestView } from '../http/request-view.js';
 import type { Guard } from '../server.js';
 import type { GuardSocket, UpgradeRequest } from '../socket.js';
 
@@ -48,14 +48,8 @@ export function writeHttpRejection(
 }
 
 export function toUpgradeRequest(req: IncomingMessage): UpgradeRequest {
-  return {
-    url: req.url ?? '/',
-    method: req.method ?? 'GET',
-    headers: req.headers,
-    remoteAddress: req.socket.remoteAddress ?? '',
-    encrypted: req.socket instanceof TLSSocket,
-    httpVersion: req.httpVersion,
-  };
+  // The HTTP version matters to the upgrade's header checks only.
+  return { ...toRequestView(req), httpVersion: req.httpVersion };
 }
 
 /**

@@ -1,10 +1,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { TLSSocket } from 'node:tls';
 import { packageRoot } from '../../package-root.js';
 import { ErrorCodes } from '../../protocol/index.js';
 import type { ProxyTrust } from '../gate/client-ip.js';
+import { toRequestView } from '../http/request-view.js';
 import type { UpgradeRequest } from '../socket.js';
 import { type AdminIdentity, COOKIE, type DashboardAuth, readCookie } from './auth.js';
 import type { ResolvedDashboard } from './options.js';
@@ -68,16 +68,6 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
     req.on('error', () => resolve(undefined));
   });
-}
-
-export function toRequestView(req: IncomingMessage): UpgradeRequest {
-  return {
-    url: req.url ?? '/',
-    method: req.method ?? 'GET',
-    headers: req.headers,
-    remoteAddress: req.socket.remoteAddress ?? '',
-    encrypted: req.socket instanceof TLSSocket,
-  };
 }
 
 /**
