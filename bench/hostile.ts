@@ -1,13 +1,17 @@
-// npm run bench:hostile [-- --quick] [--seconds=3] [--out=dir]: the server's CPU per attacker byte
-// for each hostile input class, before and after auth, side by side with plain valid traffic, as
-// ratios in one run. The server is wsguard in its own process (bench/servers/hostile.ts) with its
-// limits set out of reach, so every hostile frame is handled (the server's worst case) instead of
-// the attacker being cut off; its CPU comes from process.cpuUsage() over IPC, the attacker's bytes
-// from its sockets' bytesWritten (handshakes and frame headers included). Classes that close the
-// socket (everything before auth) reconnect for each frame. Targets 127.0.0.1 only, a bounded time
-// per class (3 s; 0.3 s with --quick), and stops by itself. Not part of CI:
-// test/bench/hostile-smoke.test.ts runs --quick so it does not rot.
-import { type ChildProcess, fork } from 'node:child_process';
+// npm run bench:hostile [-- --quick] [--seconds=3] [--only=ping,csrf] [--out=dir]: the server's CPU
+// per attacker byte for each hostile input class, before and after auth, side by side with plain
+// valid traffic, as ratios in one run. The server is wsguard in its own process
+// (bench/servers/hostile.ts) with its limits set out of reach, so every hostile frame is handled
+// (the server's worst case) instead of the attacker being cut off; its CPU comes from
+// process.cpuUsage() over IPC. The attacker's bytes are counted twice: its sockets' bytesWritten
+// (frames, handshakes included) and, on persistent sockets, what they put on the wire (`ss -ti`:
+// TCP payload plus an IPv4/TCP header a segment), which is what the verdict compares where both
+// rows have it. Tiny frames are sent both ways an attacker can: one write a frame (a header and a
+// server wake-up each) and packed 16 to a write. Classes that close the socket (everything before
+// auth) reconnect for each frame. Targets 127.0.0.1 only, a bounded time per class (3 s; 0.3 s
+// with --quick), and stops by itself. Not part of CI: test/bench/hostile-smoke.test.ts runs
+// --quick so it does not rot.
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
@@ -19,6 +23,11 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const quick = argv.includes('--quick');
+// --only=ping: just the classes whose name contains one of these (comma-separated), plus the
+// valid baselines they are compared with.
+const only = flag('only')
+  ?.split(',')
+  .map((x) => x.trim().toLowerCase());
 const SECONDS = Number(flag('seconds') ?? (quick ? 0.3 : 3));
 const OUT = flag('out') ?? join(here, 'results');
 const SECRET = 'hostile-bench-secret-hostile-bench-secret';
@@ -79,10 +88,64 @@ type Sender = (s: Session, i: number) => void;
 /** Frames sent (or connections made) by the class being measured. */
 let frames = 0;
 
-/** Persistent sockets: WINDOW frames, wait for WINDOW answers, until the deadline. Bytes written. */
-async function persistent(run: Run, name: string, send: Sender, pong = false): Promise<number> {
+/**
+ * Bytes the attacker put on the wire per client port, from the kernel (`ss -ti`): TCP payload
+ * (`bytes_sent`) plus an IPv4 + TCP header with the timestamp option per segment (`segs_out`,
+ * pure ACKs included). A frame cannot reach the server without a segment around it: a flood of
+ * tiny frames either pays a header per frame or packs frames into fewer segments, which also
+ * wakes the server fewer times. `undefined` where `ss` is missing (not Linux).
+ */
+const TCP_IP_HEADER = 20 + 20 + 12;
+function wireBytes(serverPort: number): Map<number, number> | undefined {
+  let out: string;
+  try {
+    out = execFileSync('ss', ['-tinH', 'state', 'established', `( dport = :${serverPort} )`], {
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch {
+    return undefined;
+  }
+  const byPort = new Map<number, number>();
+  let port: number | undefined;
+  for (const line of out.split('\n')) {
+    if (/^\S/.test(line)) {
+      const local = line.trim().split(/\s+/)[2] ?? '';
+      port = Number(local.slice(local.lastIndexOf(':') + 1));
+      continue;
+    }
+    const sent = /\bbytes_sent:(\d+)/.exec(line);
+    const segs = /\bsegs_out:(\d+)/.exec(line);
+    if (port !== undefined && segs)
+      byPort.set(port, Number(sent?.[1] ?? 0) + TCP_IP_HEADER * Number(segs[1]));
+    port = undefined;
+  }
+  return byPort;
+}
+
+/** Bytes the class's sockets wrote: frames (`bytesWritten`) and, where known, on the wire. */
+interface Sent {
+  bytes: number;
+  wire?: number;
+}
+
+/**
+ * Persistent sockets: WINDOW frames, wait for WINDOW answers, until the deadline. `packed`: the
+ * WINDOW frames leave in one write (as a client that corks), else one write a frame, as `ws` sends.
+ */
+async function persistent(
+  run: Run,
+  name: string,
+  send: Sender,
+  { pong = false, packed = false, fence = false } = {},
+): Promise<Sent> {
   const { port } = run;
   const sessions = await Promise.all(Array.from({ length: LOOPS }, (_, k) => session(port, `${name}-${k}`)));
+  const wireAt = (m: Map<number, number> | undefined) =>
+    m && sessions.every((s) => m.has(s.sock.localPort ?? -1))
+      ? sessions.reduce((sum, s) => sum + (m.get(s.sock.localPort ?? -1) as number), 0)
+      : undefined;
+  const wireStart = wireAt(wireBytes(port));
   // Only the frames are measured: the sessions' setup is the valid auth row's cost.
   await run.begin();
   const start = sessions.map((s) => s.sock.bytesWritten);
@@ -92,8 +155,9 @@ async function persistent(run: Run, name: string, send: Sender, pong = false): P
       let i = 0;
       while (performance.now() < deadline) {
         await new Promise<void>((resolve) => {
-          let left = WINDOW;
-          const done = () => {
+          let left = fence ? 1 : WINDOW;
+          const done = (data?: unknown) => {
+            if (fence && !String(data).startsWith('{"type":"pong"')) return;
             if (--left === 0) {
               s.ws.off('message', done);
               s.ws.off('pong', done);
@@ -101,19 +165,28 @@ async function persistent(run: Run, name: string, send: Sender, pong = false): P
             }
           };
           s.ws.on(pong ? 'pong' : 'message', done);
+          if (packed) s.sock.cork();
           for (let k = 0; k < WINDOW; k++) send(s, i++);
+          if (packed) s.sock.uncork();
+          // Frames the server does not answer each: a ping after them, answered once they are handled.
+          if (fence) pingTs(s, i);
           frames += WINDOW;
         });
       }
     }),
   );
   const bytes = sessions.reduce((sum, s, k) => sum + s.sock.bytesWritten - (start[k] as number), 0);
+  const wireEnd = wireAt(wireBytes(port));
   for (const s of sessions) s.ws.terminate();
-  return bytes;
+  return wireStart === undefined || wireEnd === undefined ? { bytes } : { bytes, wire: wireEnd - wireStart };
 }
 
 /** One connection per frame (the server closes after it): connect, send, wait for the close. */
-async function perConnection(run: Run, first: () => Promise<string> | string, clientCloses = false) {
+async function perConnection(
+  run: Run,
+  first: () => Promise<string> | string,
+  clientCloses = false,
+): Promise<Sent> {
   const { port } = run;
   let bytes = 0;
   await run.begin();
@@ -137,7 +210,7 @@ async function perConnection(run: Run, first: () => Promise<string> | string, cl
       }
     }),
   );
-  return bytes;
+  return { bytes };
 }
 
 /** The server's port, and the call that starts the CPU measurement. */
@@ -150,13 +223,17 @@ interface Kind {
   name: string;
   phase: 'pre-auth' | 'post-auth';
   baseline?: string;
-  run(r: Run): Promise<number>;
+  run(r: Run): Promise<Sent>;
 }
 
 const VALID_AUTH = 'valid: connect, auth, close';
 const VALID_SMALL = 'valid: echo, 128 B';
 const VALID_BIG = 'valid: echo, 16 KB';
 const VALID_TINY = 'valid: echo, smallest (~90 B)';
+const VALID_TINY_PACKED = 'valid: echo, smallest, packed';
+const tiny = (s: Session, i: number) => s.ws.send(envelope('echo', `t${i}`, s.csrf, '{"text":""}'));
+const barePing = (s: Session) => s.ws.send('{"type":"ping"}');
+const pingTs = (s: Session, i: number) => s.ws.send(`{"type":"ping","ts":${1767225600000 + i}}`);
 const small = (s: Session, i: number) =>
   s.ws.send(envelope('echo', `v${i}`, s.csrf, `{"text":"${text(40)}"}`));
 const big = (s: Session, i: number) =>
@@ -202,26 +279,32 @@ const KINDS: Kind[] = [
   {
     name: VALID_TINY,
     phase: 'post-auth',
-    run: (p) => persistent(p, 'tiny', (s, i) => s.ws.send(envelope('echo', `t${i}`, s.csrf, '{"text":""}'))),
+    run: (p) => persistent(p, 'tiny', tiny),
   },
   { name: VALID_BIG, phase: 'post-auth', run: (p) => persistent(p, 'big', big) },
   {
     name: 'deep nesting (16 KB)',
     phase: 'post-auth',
     baseline: VALID_BIG,
-    run: (p) => persistent(p, 'deep', (s, i) => s.ws.send(envelope('echo', `d${i}`, s.csrf, deep(BIG)))),
+    run: (p) =>
+      persistent(p, 'deep', (s, i) => s.ws.send(envelope('echo', `d${i}`, s.csrf, deep(BIG))), {
+        fence: true,
+      }),
   },
   {
     name: 'wide object (16 KB, 2,700 keys)',
     phase: 'post-auth',
     baseline: VALID_BIG,
-    run: (p) => persistent(p, 'wide', (s, i) => s.ws.send(envelope('echo', `w${i}`, s.csrf, wide(BIG)))),
+    run: (p) =>
+      persistent(p, 'wide', (s, i) => s.ws.send(envelope('echo', `w${i}`, s.csrf, wide(BIG))), {
+        fence: true,
+      }),
   },
   {
     name: 'invalid JSON (16 KB)',
     phase: 'post-auth',
     baseline: VALID_BIG,
-    run: (p) => persistent(p, 'junk', (s) => s.ws.send(junk(BIG))),
+    run: (p) => persistent(p, 'junk', (s) => s.ws.send(junk(BIG)), { fence: true }),
   },
   {
     name: 'unknown type (16 KB)',
@@ -263,38 +346,64 @@ const KINDS: Kind[] = [
     name: 'control frames: ws ping, 125 B',
     phase: 'post-auth',
     baseline: VALID_SMALL,
-    run: (p) => persistent(p, 'wsping', (s) => s.ws.ping(text(125)), true),
+    run: (p) => persistent(p, 'wsping', (s) => s.ws.ping(text(125)), { pong: true }),
   },
   {
     // No `ts`: refused WSG_INVALID_MESSAGE (an `error` frame per ping), the cheapest frame to send.
     name: 'app ping flood',
     phase: 'post-auth',
     baseline: VALID_TINY,
-    run: (p) => persistent(p, 'ping', (s) => s.ws.send('{"type":"ping"}')),
+    run: (p) => persistent(p, 'ping', barePing, { fence: true }),
   },
   {
     name: 'app ping flood, with ts (answered pong)',
     phase: 'post-auth',
     baseline: VALID_TINY,
-    run: (p) => persistent(p, 'ping-ts', (s, i) => s.ws.send(`{"type":"ping","ts":${1767225600000 + i}}`)),
+    run: (p) => persistent(p, 'ping-ts', pingTs),
+  },
+  // The same three with each window of frames in one write: fewer segments (headers) for the
+  // attacker, fewer wake-ups and reads for the server.
+  {
+    name: VALID_TINY_PACKED,
+    phase: 'post-auth',
+    run: (p) => persistent(p, 'tiny-packed', tiny, { packed: true }),
+  },
+  {
+    name: 'app ping flood, packed',
+    phase: 'post-auth',
+    baseline: VALID_TINY_PACKED,
+    run: (p) => persistent(p, 'ping-packed', barePing, { packed: true, fence: true }),
+  },
+  {
+    name: 'app ping flood, with ts, packed',
+    phase: 'post-auth',
+    baseline: VALID_TINY_PACKED,
+    run: (p) => persistent(p, 'ping-ts-packed', pingTs, { packed: true }),
   },
 ];
 
 interface Row {
   name: string;
   phase: string;
+  /** Frame bytes (`bytesWritten`: handshakes and frame headers included). */
   attackerBytes: number;
+  /** Bytes on the wire (TCP payload + IPv4/TCP headers per segment), where `ss` could tell. */
+  wireBytes: number | null;
   serverCpuMs: number;
   nsPerByte: number;
+  nsPerWireByte: number | null;
   frames: number;
   usPerFrame: number;
   baseline: string | null;
+  /** Per frame byte, against the baseline. */
+  frameRatio: number | null;
+  /** The verdict: per wire byte where both rows have it, else per frame byte. */
   ratio: number | null;
 }
 
 async function main() {
   const child: ChildProcess = fork(join(here, 'servers/hostile.ts'), [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])],
     env: { ...process.env, BENCH_SECRET: SECRET },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -322,10 +431,12 @@ async function main() {
   try {
     // Warm-up: JIT and pools, not measured.
     await persistent({ port, begin: async () => {} }, 'warm', big);
-    for (const kind of KINDS) {
+    const chosen = only ? KINDS.filter((k) => only.some((o) => k.name.toLowerCase().includes(o))) : KINDS;
+    const needed = new Set(chosen.map((k) => k.baseline).filter((b) => b !== undefined));
+    for (const kind of KINDS.filter((k) => chosen.includes(k) || needed.has(k.name))) {
       let before: NodeJS.CpuUsage = { user: 0, system: 0 };
       frames = 0;
-      const bytes = await kind.run({
+      const { bytes, wire } = await kind.run({
         port,
         begin: async () => {
           before = await ask<NodeJS.CpuUsage>('cpu', 'cpu');
@@ -334,21 +445,29 @@ async function main() {
       const after = await ask<NodeJS.CpuUsage>('cpu', 'cpu');
       const cpuUs = after.user - before.user + after.system - before.system;
       const nsPerByte = (cpuUs * 1000) / Math.max(1, bytes);
+      const nsPerWireByte = wire === undefined ? null : (cpuUs * 1000) / Math.max(1, wire);
       const base = kind.baseline ? rows.find((r) => r.name === kind.baseline) : undefined;
+      const frameRatio = base ? nsPerByte / base.nsPerByte : null;
+      const wireRatio =
+        base?.nsPerWireByte != null && nsPerWireByte !== null ? nsPerWireByte / base.nsPerWireByte : null;
       rows.push({
         name: kind.name,
         phase: kind.phase,
         attackerBytes: bytes,
+        wireBytes: wire ?? null,
         serverCpuMs: cpuUs / 1000,
         nsPerByte,
+        nsPerWireByte,
         frames,
         usPerFrame: cpuUs / Math.max(1, frames),
         baseline: kind.baseline ?? null,
-        ratio: base ? nsPerByte / base.nsPerByte : null,
+        frameRatio,
+        ratio: wireRatio ?? frameRatio,
       });
       const r = rows[rows.length - 1] as Row;
+      const perWire = nsPerWireByte === null ? '' : ` ${nsPerWireByte.toFixed(2).padStart(8)} ns/wire B`;
       console.log(
-        `${kind.phase.padEnd(9)} ${kind.name.padEnd(38)} ${(bytes / 1e6).toFixed(2).padStart(8)} MB ${r.serverCpuMs.toFixed(0).padStart(6)} ms ${nsPerByte.toFixed(2).padStart(8)} ns/B ${r.ratio === null ? '  (baseline)' : `${r.ratio.toFixed(2)}x`}`,
+        `${kind.phase.padEnd(9)} ${kind.name.padEnd(40)} ${(bytes / 1e6).toFixed(2).padStart(8)} MB ${r.serverCpuMs.toFixed(0).padStart(6)} ms ${nsPerByte.toFixed(2).padStart(8)} ns/B${perWire} ${r.ratio === null ? '  (baseline)' : `${r.ratio.toFixed(2)}x`}`,
       );
     }
   } finally {
@@ -368,13 +487,13 @@ async function main() {
   mkdirSync(OUT, { recursive: true });
   writeFileSync(join(OUT, 'hostile.json'), `${JSON.stringify(result, null, 2)}\n`);
   const md = [
-    `Server CPU per attacker byte (${result.mode}, ${SECONDS} s per class, ${process.version}); ratio to the named valid baseline, target <= ${TARGET}x.`,
+    `Server CPU per attacker byte (${result.mode}, ${SECONDS} s per class, ${process.version}); ratio to the named valid baseline, target <= ${TARGET}x: per byte on the wire (TCP payload + ${TCP_IP_HEADER} B of IPv4/TCP headers a segment, from \`ss -ti\`) where measured, else per frame byte.`,
     '',
-    '| phase | input | attacker MB | frames | server CPU ms | µs/frame | ns/byte | ratio (per byte) |',
-    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| phase | input | frame MB | wire MB | frames | server CPU ms | µs/frame | ns/frame byte | ns/wire byte | ratio per frame byte | ratio per wire byte (verdict) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...rows.map(
       (r) =>
-        `| ${r.phase} | ${r.name} | ${(r.attackerBytes / 1e6).toFixed(2)} | ${r.frames} | ${r.serverCpuMs.toFixed(0)} | ${r.usPerFrame.toFixed(1)} | ${r.nsPerByte.toFixed(2)} | ${r.ratio === null ? 'baseline' : `${r.ratio.toFixed(2)}x of ${r.baseline}`} |`,
+        `| ${r.phase} | ${r.name} | ${(r.attackerBytes / 1e6).toFixed(2)} | ${r.wireBytes === null ? '–' : (r.wireBytes / 1e6).toFixed(2)} | ${r.frames} | ${r.serverCpuMs.toFixed(0)} | ${r.usPerFrame.toFixed(1)} | ${r.nsPerByte.toFixed(2)} | ${r.nsPerWireByte === null ? '–' : r.nsPerWireByte.toFixed(2)} | ${r.frameRatio === null ? 'baseline' : `${r.frameRatio.toFixed(2)}x`} | ${r.ratio === null ? 'baseline' : `${r.ratio.toFixed(2)}x of ${r.baseline}`} |`,
     ),
     '',
     `Worst ratio: ${worst.toFixed(2)}x (${result.withinTarget ? 'within' : 'over'} the ${TARGET}x target).`,

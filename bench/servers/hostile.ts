@@ -25,3 +25,5 @@ process.on('message', (m: { cmd?: string }) => {
   if (m.cmd === 'cpu') process.send?.({ cpu: process.cpuUsage() });
 });
 process.on('disconnect', () => process.exit(0));
+// An orderly exit on SIGTERM too, so a --cpu-prof (BENCH_SERVER_ARGS) is written.
+process.on('SIGTERM', () => process.exit(0));

@@ -1,5 +1,6 @@
 import { type ErrorCode, ErrorCodes, formatCloseReason } from '../protocol/index.js';
 import type { Channels } from './channels/index.js';
+import { answerBare, type BareErrors } from './connection/bare-errors.js';
 import { createHandlerContext } from './connection/context.js';
 import type { Principal } from './connection/state.js';
 import { DEFAULTS } from './defaults.js';
@@ -59,6 +60,17 @@ export interface ConnectionHost {
   readonly channels: Pick<Channels, 'subscribeAs' | 'unsubscribeAs' | 'publish' | 'allowed'>;
 }
 
+/** A frame's context before it is parsed; one shape for every frame. */
+const frameContext = (conn: Connection, bytes: number, isBinary: boolean): MessageContext => ({
+  conn,
+  bytes,
+  isBinary,
+  type: '',
+  id: undefined,
+  payload: undefined,
+  csrf: undefined,
+});
+
 /**
  * One socket's life: auth phase, then messages through the pipeline. A class because it holds
  * state and a lifecycle; its methods live on the prototype, so an idle socket costs one object.
@@ -85,6 +97,7 @@ export class Connection implements ConnectionInfo {
   alive = true;
   /** Since when the send queue has been over the backpressure limit, ms. */
   overSince: number | undefined;
+  bareErrors: BareErrors | undefined;
   private authTimer: NodeJS.Timeout | undefined;
   private ctx: HandlerContext | undefined;
   /** The upgrade request, kept only until auth completes (for `verify(token, req)`). */
@@ -152,15 +165,7 @@ export class Connection implements ConnectionInfo {
    */
   handlePing(data: Buffer): void {
     if (this.state !== 'open' || this.host.closing) return;
-    const m: MessageContext = {
-      conn: this,
-      bytes: data.length,
-      isBinary: true,
-      type: '',
-      id: undefined,
-      payload: undefined,
-      csrf: undefined,
-    };
+    const m = frameContext(this, data.length, true);
     for (const stage of this.host.frameStages) {
       const r = stage(m);
       if (r === undefined) continue;
@@ -206,15 +211,7 @@ export class Connection implements ConnectionInfo {
       this.handlePreAuth(data, isBinary);
       return;
     }
-    const m: MessageContext = {
-      conn: this,
-      bytes: typeof data === 'string' ? Buffer.byteLength(data) : data.length,
-      isBinary,
-      type: '',
-      id: undefined,
-      payload: undefined,
-      csrf: undefined,
-    };
+    const m = frameContext(this, typeof data === 'string' ? Buffer.byteLength(data) : data.length, isBinary);
     const { frameStages } = this.host;
     for (let i = 0; i < frameStages.length; i++) {
       const r = (frameStages[i] as Stage)(m);
@@ -322,7 +319,9 @@ export class Connection implements ConnectionInfo {
     this.host.onRejected(this, error, m);
     if (this.state !== 'open' && this.state !== 'authenticating' && this.state !== 'verifying') return;
     if (ErrorCodes[error.code].closes) return this.fail(error.code, error.retryAfterMs);
-    this.sendFrame(errorFrame(error.code, m?.id, error.retryAfterMs));
+    const id = m?.id;
+    if (id !== undefined || error.retryAfterMs !== undefined || answerBare(this, Date.now()))
+      this.sendFrame(errorFrame(error.code, id, error.retryAfterMs));
   }
 
   private handlePreAuth(data: Buffer | string, isBinary: boolean): void {

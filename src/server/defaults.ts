@@ -138,6 +138,8 @@ export const DEFAULTS = deepFreeze({
     revokeOutboxBytes: 4 * 1024 * 1024,
     /** Users and IPs with an anomaly score in this process, at most (each). */
     anomalyScopeEntries: 50_000,
+    /** `error` replies naming no message, at most, a second per socket (connection/bare-errors.ts). */
+    bareErrorsPerSecond: 10,
     /** The dedupe sweep runs at most this often, ms... */
     sweepMinMs: 1000,
     /** ...and at least this often, ms. */

@@ -8,6 +8,14 @@ import { repoRoot } from '../helpers/project.js';
 // Keeps `npm run bench:hostile` from rotting: every class for a fraction of a second. It checks that
 // the run completes, measures every class against its baseline and writes its results; it asserts
 // no speed (ratios on a shared 2-core machine are for the benchmark, not for CI).
+const hasSs = (() => {
+  try {
+    execFileSync('ss', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
 const out = mkdtempSync(join(tmpdir(), 'wsguard-hostile-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -24,7 +32,14 @@ describe('bench:hostile --quick', () => {
     );
     const result = JSON.parse(readFileSync(join(out, 'hostile.json'), 'utf8')) as {
       mode: string;
-      rows: { name: string; phase: string; attackerBytes: number; frames: number; ratio: number | null }[];
+      rows: {
+        name: string;
+        phase: string;
+        attackerBytes: number;
+        wireBytes: number | null;
+        frames: number;
+        ratio: number | null;
+      }[];
     };
     expect(result.mode).toBe('quick');
     const names = result.rows.map((r) => r.name);
@@ -38,6 +53,7 @@ describe('bench:hostile --quick', () => {
       'replay',
       'ws ping',
       'app ping',
+      'packed',
     ])
       expect(
         names.some((n) => n.includes(kind)),
@@ -48,6 +64,8 @@ describe('bench:hostile --quick', () => {
       expect(r.attackerBytes, r.name).toBeGreaterThan(0);
       expect(r.frames, r.name).toBeGreaterThan(0);
       if (!r.name.startsWith('valid')) expect(r.ratio, r.name).toBeGreaterThan(0);
+      // Bytes on the wire come from the kernel through `ss`, where it exists; never fewer than the frames.
+      if (r.phase === 'post-auth' && hasSs) expect(r.wireBytes, r.name).toBeGreaterThan(r.attackerBytes);
     }
     expect(readFileSync(join(out, 'hostile.md'), 'utf8')).toContain('| phase | input |');
   }, 120_000);

@@ -150,6 +150,7 @@ export function createFuzzTarget(options: { limits?: boolean } = {}): FuzzTarget
         : Buffer.from(text, input.as === 'bytes' ? 'latin1' : 'utf8');
     const sent = socket.sent.length;
     const calls = handled;
+    const refusedBefore = guard.stats().rejections;
     // The property's core: whatever the input, handleMessage returns normally.
     conn.handleMessage(data, input.binary);
     await settle(conn, socket, sent, calls);
@@ -158,7 +159,13 @@ export function createFuzzTarget(options: { limits?: boolean } = {}): FuzzTarget
       // The transport reports the close back, as ws does.
       conn.handleClose(socket.closed.code);
     }
-    return classify(replies, socket.closed, handled > calls);
+    const refusedAfter = guard.stats().rejections;
+    const refused = (Object.keys(refusedAfter) as (keyof typeof refusedAfter)[]).find(
+      (code) => (refusedAfter[code] ?? 0) > (refusedBefore[code] ?? 0),
+    );
+    // A refusal naming no message goes unanswered only once the socket's budget for those is spent.
+    const unanswered = refused && conn.bareErrors?.left === 0 ? refused : undefined;
+    return classify(replies, socket.closed, handled > calls, unanswered);
   };
 
   return {
@@ -203,12 +210,15 @@ const REPLY_TYPES = new Set(['pong', 'auth_ok', 'refresh_ok']);
 /**
  * Says what the frames and close after one input mean, or throws when they mean nothing
  * defined: a frame that is not JSON, an unknown type or code, a close whose code and reason
- * disagree with the registry, or no reaction at all.
+ * disagree with the registry, or no reaction at all (a refusal the server counted but did not
+ * answer is one only while the socket's budget of id-less `error` replies is spent).
  */
 export function classify(
   replies: string[],
   closed: { code: number; reason: string } | undefined,
   ranHandler: boolean,
+  /** The code of a refusal counted without a frame, the socket's id-less error budget being spent. */
+  unanswered?: string,
 ): Outcome {
   let outcome: Outcome | undefined;
   const acks: string[] = [];
@@ -233,6 +243,10 @@ export function classify(
   }
   if (acks.length > 0 || ranHandler) return { kind: 'handled', replies: acks };
   if (outcome) return outcome;
+  if (unanswered !== undefined) {
+    if (!isErrorCode(unanswered)) throw new Error(`refusal with an undefined code: ${unanswered}`);
+    return { kind: 'error', code: unanswered };
+  }
   throw new Error('input neither handled nor refused: no frame, no close');
 }
 
