@@ -145,9 +145,11 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
     rUser[rHead & rMask] = undefined;
     rHead++;
   };
-  /** Keeps the records ring no sparser than a third dead, and its positions small. */
+  /**
+   * Keeps the records ring no sparser than a third dead, and its positions small. Dead records
+   * at the head are not popped one by one here: that would load a cold user every message.
+   */
   const tidy = () => {
-    while (rHead < rTail && !liveRecord(rHead)) popHead();
     if (rTail - rHead > size + (size >> 1) + 64) compact();
     if (stripAt < rHead) stripAt = rHead;
     if (lruAt < rHead) lruAt = rHead;
@@ -238,11 +240,9 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
     }
     while (total > maxBytes && rHead < rTail) dropHead();
   };
+  // Records are in arrival order: the first one within the TTL ends the expiry, held or not.
   const expire = (t: number) => {
-    while (rHead < rTail) {
-      if (liveRecord(rHead) && t - (rAt[rHead & rMask] as number) < ttlMs) break;
-      dropHead();
-    }
+    while (rHead < rTail && t - (rAt[rHead & rMask] as number) >= ttlMs) dropHead();
   };
   /** Forgets the user seen longest ago: the first record that is its user's newest. */
   const forgetLeastRecent = () => {
