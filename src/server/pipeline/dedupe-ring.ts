@@ -10,17 +10,15 @@
  */
 export interface UserIds {
   readonly user: string;
-  /** By slot; undefined: a free or dead (replaced) slot. */
-  ids: (string | undefined)[];
-  /** By slot; null: handled, reply not kept. */
-  replies: (string | Promise<string> | null)[];
-  /** By slot: when the id was first seen. */
-  at: Float64Array;
   /**
-   * By slot, 3 ints: [hash, bytes charged, reply bytes]. Then the table: 2 buckets a slot,
-   * 2 ints a bucket: [hash, slot + 1] (0: empty). Linear probing at most half full.
+   * By slot, 2 refs: [id, reply]. id undefined: a free or dead (replaced) slot; reply null:
+   * handled, reply not kept. One array, so a slot is one cache line, not one per field.
    */
-  meta: Int32Array;
+  refs: (string | Promise<string> | null | undefined)[];
+  /** By slot, 4 numbers: [first seen, hash, bytes charged, reply bytes]. */
+  nums: Float64Array;
+  /** 2 buckets a slot, 2 ints a bucket: [hash, slot + 1] (0: empty). Linear probing, at most half full. */
+  table: Int32Array;
   /** Slots - 1 (a power of two). */
   mask: number;
   /** Seq of the oldest slot held (live or dead). */
@@ -43,10 +41,9 @@ export const MIN_SLOTS = 4;
 export function createUserIds(user: string): UserIds {
   return {
     user,
-    ids: new Array<string | undefined>(MIN_SLOTS).fill(undefined),
-    replies: new Array<string | Promise<string> | null>(MIN_SLOTS).fill(null),
-    at: new Float64Array(MIN_SLOTS),
-    meta: new Int32Array(MIN_SLOTS * 7),
+    refs: new Array<string | Promise<string> | null | undefined>(MIN_SLOTS * 2).fill(undefined),
+    nums: new Float64Array(MIN_SLOTS * 4),
+    table: new Int32Array(MIN_SLOTS * 4),
     mask: MIN_SLOTS - 1,
     head: 0,
     tail: 0,
@@ -61,10 +58,9 @@ export function createUserIds(user: string): UserIds {
 /** Lets go of a forgotten user's arrays (records of it may still point at the object). */
 export function release(u: UserIds): void {
   u.gone = true;
-  u.ids = [];
-  u.replies = [];
-  u.at = new Float64Array(0);
-  u.meta = new Int32Array(0);
+  u.refs = [];
+  u.nums = new Float64Array(0);
+  u.table = new Int32Array(0);
 }
 
 /**
@@ -84,14 +80,12 @@ export function hashId(id: string, seed: number): number {
 
 /** The slot holding `id` (whose hash is `h`), or -1. */
 export function findSlot(u: UserIds, id: string, h: number): number {
-  const meta = u.meta;
-  const base = (u.mask + 1) * 3;
+  const table = u.table;
   const bmask = u.mask * 2 + 1;
   for (let b = h & bmask; ; b = (b + 1) & bmask) {
-    const o = base + b * 2;
-    const v = meta[o + 1] as number;
+    const v = table[b * 2 + 1] as number;
     if (v === 0) return -1;
-    if (meta[o] === h && u.ids[v - 1] === id) return v - 1;
+    if (table[b * 2] === h && u.refs[(v - 1) * 2] === id) return v - 1;
   }
 }
 
@@ -99,55 +93,49 @@ export function findSlot(u: UserIds, id: string, h: number): number {
 export const seqOf = (u: UserIds, slot: number): number => u.head + ((slot - u.head) & u.mask);
 
 const tableInsert = (u: UserIds, h: number, slot: number) => {
-  const meta = u.meta;
-  const base = (u.mask + 1) * 3;
+  const table = u.table;
   const bmask = u.mask * 2 + 1;
   let b = h & bmask;
-  while (meta[base + b * 2 + 1] !== 0) b = (b + 1) & bmask;
-  meta[base + b * 2] = h;
-  meta[base + b * 2 + 1] = slot + 1;
+  while (table[b * 2 + 1] !== 0) b = (b + 1) & bmask;
+  table[b * 2] = h;
+  table[b * 2 + 1] = slot + 1;
 };
 
 /** Removes the slot's bucket, shifting later buckets of the run back (no tombstones). */
 const tableDelete = (u: UserIds, slot: number) => {
-  const meta = u.meta;
-  const base = (u.mask + 1) * 3;
+  const table = u.table;
   const bmask = u.mask * 2 + 1;
-  let i = (meta[slot * 3] as number) & bmask;
-  while (meta[base + i * 2 + 1] !== slot + 1) i = (i + 1) & bmask;
-  for (let j = (i + 1) & bmask; meta[base + j * 2 + 1] !== 0; j = (j + 1) & bmask) {
-    const home = (meta[base + j * 2] as number) & bmask;
+  let i = (u.nums[slot * 4 + 1] as number) & bmask;
+  while (table[i * 2 + 1] !== slot + 1) i = (i + 1) & bmask;
+  for (let j = (i + 1) & bmask; table[j * 2 + 1] !== 0; j = (j + 1) & bmask) {
+    const home = (table[j * 2] as number) & bmask;
     // A bucket whose home lies cyclically in (i, j] is still reachable: it stays.
     if (i <= j ? i < home && home <= j : i < home || home <= j) continue;
-    meta[base + i * 2] = meta[base + j * 2] as number;
-    meta[base + i * 2 + 1] = meta[base + j * 2 + 1] as number;
+    table[i * 2] = table[j * 2] as number;
+    table[i * 2 + 1] = table[j * 2 + 1] as number;
     i = j;
   }
-  meta[base + i * 2] = 0;
-  meta[base + i * 2 + 1] = 0;
+  table[i * 2] = 0;
+  table[i * 2 + 1] = 0;
 };
 
 /** Moves the held slots into a ring of `slots` slots (a power of two, >= tail - head). */
 export function resize(u: UserIds, slots: number): void {
-  const { ids, replies, at, meta, mask } = u;
+  const { refs, nums, mask } = u;
   const nmask = slots - 1;
-  u.ids = new Array<string | undefined>(slots).fill(undefined);
-  u.replies = new Array<string | Promise<string> | null>(slots).fill(null);
-  u.at = new Float64Array(slots);
-  u.meta = new Int32Array(slots * 7);
+  u.refs = new Array<string | Promise<string> | null | undefined>(slots * 2).fill(undefined);
+  u.nums = new Float64Array(slots * 4);
+  u.table = new Int32Array(slots * 4);
   u.mask = nmask;
   for (let seq = u.head; seq < u.tail; seq++) {
     const s = seq & mask;
     const n = seq & nmask;
-    u.at[n] = at[s] as number;
-    u.meta[n * 3] = meta[s * 3] as number;
-    u.meta[n * 3 + 1] = meta[s * 3 + 1] as number;
-    u.meta[n * 3 + 2] = meta[s * 3 + 2] as number;
-    const id = ids[s];
+    u.nums.set(nums.subarray(s * 4, s * 4 + 4), n * 4);
+    const id = refs[s * 2];
     if (id === undefined) continue;
-    u.ids[n] = id;
-    u.replies[n] = replies[s] as string | Promise<string> | null;
-    tableInsert(u, meta[s * 3] as number, n);
+    u.refs[n * 2] = id;
+    u.refs[n * 2 + 1] = refs[s * 2 + 1];
+    tableInsert(u, nums[s * 4 + 1] as number, n);
   }
 }
 
@@ -163,12 +151,12 @@ export function append(
 ): number {
   if (u.tail - u.head > u.mask) resize(u, (u.mask + 1) * 2);
   const s = u.tail & u.mask;
-  u.ids[s] = id;
-  u.replies[s] = reply;
-  u.at[s] = at;
-  u.meta[s * 3] = h;
-  u.meta[s * 3 + 1] = bytes;
-  u.meta[s * 3 + 2] = replyBytes;
+  u.refs[s * 2] = id;
+  u.refs[s * 2 + 1] = reply;
+  u.nums[s * 4] = at;
+  u.nums[s * 4 + 1] = h;
+  u.nums[s * 4 + 2] = bytes;
+  u.nums[s * 4 + 3] = replyBytes;
   tableInsert(u, h, s);
   u.live++;
   return u.tail++;
@@ -177,11 +165,11 @@ export function append(
 /** Takes a live slot out of the table; the slot stays in the ring, dead, until the head passes it. */
 export function unlink(u: UserIds, slot: number): void {
   tableDelete(u, slot);
-  u.ids[slot] = undefined;
-  u.replies[slot] = null;
+  u.refs[slot * 2] = undefined;
+  u.refs[slot * 2 + 1] = undefined;
   u.live--;
 }
 
 /** Whether `seq` names an id this user still holds. */
 export const holds = (u: UserIds, seq: number): boolean =>
-  !u.gone && seq >= u.head && seq < u.tail && u.ids[seq & u.mask] !== undefined;
+  !u.gone && seq >= u.head && seq < u.tail && u.refs[(seq & u.mask) * 2] !== undefined;

@@ -173,8 +173,8 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
   };
 
   const charge = (u: UserIds, slot: number, bytes: number, replyBytes: number) => {
-    u.meta[slot * 3 + 1] = (u.meta[slot * 3 + 1] as number) + bytes;
-    u.meta[slot * 3 + 2] = (u.meta[slot * 3 + 2] as number) + replyBytes;
+    u.nums[slot * 4 + 2] = (u.nums[slot * 4 + 2] as number) + bytes;
+    u.nums[slot * 4 + 3] = (u.nums[slot * 4 + 3] as number) + replyBytes;
     u.bytes += bytes;
     total += bytes;
     u.replyBytes += replyBytes;
@@ -182,21 +182,21 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
   };
   /** Lets go of the slot's reply (a pending one too: it is not kept when it settles), keeps its id. */
   const strip = (u: UserIds, slot: number) => {
-    if (u.replies[slot] === null) return;
-    u.replies[slot] = null;
-    const had = u.meta[slot * 3 + 2] as number;
+    if (u.refs[slot * 2 + 1] === null) return;
+    u.refs[slot * 2 + 1] = null;
+    const had = u.nums[slot * 4 + 3] as number;
     charge(u, slot, -had, -had);
   };
   const remove = (u: UserIds, slot: number) => {
-    charge(u, slot, -(u.meta[slot * 3 + 1] as number), -(u.meta[slot * 3 + 2] as number));
+    charge(u, slot, -(u.nums[slot * 4 + 2] as number), -(u.nums[slot * 4 + 3] as number));
     unlink(u, slot);
     size--;
   };
   /** Moves the user's head past dead slots, giving their bytes back. */
   const skipDead = (u: UserIds) => {
-    while (u.head < u.tail && u.ids[u.head & u.mask] === undefined) {
+    while (u.head < u.tail && u.refs[(u.head & u.mask) * 2] === undefined) {
       const slot = u.head++ & u.mask;
-      charge(u, slot, -(u.meta[slot * 3 + 1] as number), 0);
+      charge(u, slot, -(u.nums[slot * 4 + 2] as number), 0);
     }
     if (u.kept < u.head) u.kept = u.head;
   };
@@ -258,24 +258,24 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
   };
   const fits = (reply: string) => stringBytes(reply) <= maxEntryBytes;
   const settle = (u: UserIds, seq: number, pending: Promise<string>) => {
-    const mine = () => holds(u, seq) && u.replies[seq & u.mask] === pending;
+    const mine = () => holds(u, seq) && u.refs[(seq & u.mask) * 2 + 1] === pending;
     pending.then(
       (frame) => {
         // Replaced, stripped, expired or the user forgotten meanwhile: nothing to keep.
         if (!mine()) return;
         const slot = seq & u.mask;
         if (typeof frame !== 'string' || !fits(frame)) {
-          u.replies[slot] = null;
+          u.refs[slot * 2 + 1] = null;
           return;
         }
-        u.replies[slot] = frame;
+        u.refs[slot * 2 + 1] = frame;
         charge(u, slot, stringBytes(frame), stringBytes(frame));
         if (u.bytes > maxUserBytes) shrink(u, maxUserBytes);
         if (total > maxBytes) shrinkTotal();
         if (!u.gone && u.live === 0) forget(u);
       },
       () => {
-        if (mine()) u.replies[seq & u.mask] = null;
+        if (mine()) u.refs[(seq & u.mask) * 2 + 1] = null;
       },
     );
   };
@@ -297,7 +297,9 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
       const u = byUser.get(userId);
       if (u === undefined) return undefined;
       const slot = findSlot(u, id, hashOf(id));
-      return slot >= 0 && now() - (u.at[slot] as number) < ttlMs ? u.replies[slot] : undefined;
+      return slot >= 0 && now() - (u.nums[slot * 4] as number) < ttlMs
+        ? (u.refs[slot * 2 + 1] as string | Promise<string> | null)
+        : undefined;
     },
     set(userId, id, reply) {
       if (window === 0) return;
