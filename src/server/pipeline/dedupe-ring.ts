@@ -89,9 +89,6 @@ export function findSlot(u: UserIds, id: string, h: number): number {
   }
 }
 
-/** The seq of the live id in `slot`. */
-export const seqOf = (u: UserIds, slot: number): number => u.head + ((slot - u.head) & u.mask);
-
 const tableInsert = (u: UserIds, h: number, slot: number) => {
   const table = u.table;
   const bmask = u.mask * 2 + 1;

@@ -7,7 +7,6 @@ import {
   MIN_SLOTS,
   release,
   resize,
-  seqOf,
   type UserIds,
   unlink,
 } from './dedupe-ring.js';
