@@ -36,7 +36,7 @@ export interface UserIds {
   gone: boolean;
 }
 
-export const MIN_SLOTS = 4;
+export const MIN_SLOTS = 2;
 
 export function createUserIds(user: string): UserIds {
   return {
