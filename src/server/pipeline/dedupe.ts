@@ -279,7 +279,7 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
     );
   };
 
-  // dispatch asks get() and then set() for the same id: its hash is computed once.
+  // dispatch asks get() and then set() for the same user and id: looked up and hashed once.
   let lastId: string | undefined;
   let lastHash = 0;
   const hashOf = (id: string) => {
@@ -289,11 +289,18 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
     }
     return lastHash;
   };
+  let lastUser: UserIds | undefined;
+  const userOf = (userId: string) => {
+    if (lastUser !== undefined && lastUser.user === userId && !lastUser.gone) return lastUser;
+    const u = byUser.get(userId);
+    if (u !== undefined) lastUser = u;
+    return u;
+  };
 
   return {
     get(userId, id) {
       if (window === 0) return undefined;
-      const u = byUser.get(userId);
+      const u = userOf(userId);
       if (u === undefined) return undefined;
       const slot = findSlot(u, id, hashOf(id));
       return slot >= 0 && now() - (u.nums[slot * 4] as number) < ttlMs
@@ -303,11 +310,12 @@ export function createDedupeCache(options: DedupeCacheOptions): DedupeCache {
     set(userId, id, reply) {
       if (window === 0) return;
       const t = now();
-      let u = byUser.get(userId);
+      let u = userOf(userId);
       if (u === undefined) {
         if (byUser.size >= maxUsers) forgetLeastRecent();
         u = createUserIds(userId);
         byUser.set(userId, u);
+        lastUser = u;
       }
       const h = hashOf(id);
       const had = findSlot(u, id, h);
