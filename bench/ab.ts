@@ -62,6 +62,7 @@ const echo = (data: string, bad: boolean) => (csrf: string) =>
 const SHAPES: [string, number, (csrf: string) => string][] = [
   ['100 B echo, 1 socket', 1, echo(small, false)],
   ['100 B echo, 256 sockets (users) in turn', 256, echo(small, false)],
+  ['100 B echo, 1,000 sockets (users) in turn', 1000, echo(small, false)],
   ['1 KB echo, 1 socket', 1, echo(kb, false)],
   ['1 KB echo, 256 sockets in turn', 256, echo(kb, false)],
   ['100 B echo, schema-invalid', 1, echo(small, true)],

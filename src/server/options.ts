@@ -226,8 +226,9 @@ export interface WsGuardOptions<
    */
   dedupeUserBytes?: number;
   /**
-   * Bytes all users' remembered replies and ids may hold; over it the users seen longest ago lose
-   * their replies first. @default 33554432
+   * Bytes all users' remembered replies and ids may hold; over it the oldest replies over all
+   * users are let go first (in the order they arrived), then, only when no reply is left, the
+   * oldest ids. @default 33554432
    */
   dedupeTotalBytes?: number;
   /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createDedupeCache } from '../../../src/server/pipeline/dedupe.js';
+import { hashId } from '../../../src/server/pipeline/dedupe-ring.js';
 
 function cache(o: { window?: number; ttlMs?: number; maxUsers?: number } = {}) {
   const clock = { t: 1_000_000 };
@@ -286,5 +287,228 @@ describe('dedupe cache byte budgets', () => {
     c.sweep(clock.t);
     expect(c.bytes).toBe(0);
     expect(c.users).toBe(0);
+  });
+});
+
+describe('dedupe cache tables and rings', () => {
+  const SEED = 0x2545f491;
+  function seeded(o: { window?: number; ttlMs?: number; maxUsers?: number; maxBytes?: number } = {}) {
+    const clock = { t: 1_000_000 };
+    const c = createDedupeCache({
+      window: o.window ?? 1000,
+      ttlMs: o.ttlMs ?? 60_000,
+      maxUsers: o.maxUsers ?? 100_000,
+      ...(o.maxBytes === undefined ? {} : { maxBytes: o.maxBytes, maxEntryBytes: 4096 }),
+      seed: SEED,
+      now: () => clock.t,
+    });
+    return { c, clock };
+  }
+
+  /** Two different ids whose full 32-bit hashes are equal (a birthday search). */
+  function collidingPair(): [string, string] {
+    const seen = new Map<number, string>();
+    for (let i = 0; ; i++) {
+      const id = `c-${i}`;
+      const h = hashId(id, SEED);
+      const other = seen.get(h);
+      if (other !== undefined) return [other, id];
+      seen.set(h, id);
+    }
+  }
+
+  it('tells apart two ids of one user with the same hash, through replace, window drop and expiry', () => {
+    const [a, b] = collidingPair();
+    expect(a).not.toBe(b);
+    expect(hashId(a, SEED)).toBe(hashId(b, SEED));
+    const { c, clock } = seeded({ window: 3, ttlMs: 10_000 });
+    c.set('u1', a, 'reply-a');
+    c.set('u1', b, 'reply-b');
+    expect(c.get('u1', a)).toBe('reply-a');
+    expect(c.get('u1', b)).toBe('reply-b');
+    // a drops out of the window: b, behind it in the same probe run, is still found.
+    c.set('u1', 'x', 'x');
+    c.set('u1', 'y', 'y');
+    expect(c.get('u1', a)).toBeUndefined();
+    expect(c.get('u1', b)).toBe('reply-b');
+    // a seen again: a new entry, b untouched; replacing b keeps a.
+    c.set('u1', a, 'reply-a2');
+    c.set('u1', b, 'reply-b2');
+    expect(c.get('u1', a)).toBe('reply-a2');
+    expect(c.get('u1', b)).toBe('reply-b2');
+    expect(c.size).toBe(3);
+    clock.t += 10_000;
+    c.sweep(clock.t);
+    expect(c.get('u1', a)).toBeUndefined();
+    expect(c.get('u1', b)).toBeUndefined();
+    expect([c.size, c.users, c.bytes]).toEqual([0, 0, 0]);
+  });
+
+  it('keeps equal ids of different users apart: replies never cross, dropping one user leaves the others', () => {
+    const { c } = seeded({ window: 4, maxUsers: 30 });
+    for (let u = 0; u < 30; u++) for (let i = 1; i <= 6; i++) c.set(`u${u}`, String(i), `u${u}:${i}`);
+    for (let u = 0; u < 30; u++) {
+      expect(c.get(`u${u}`, '1')).toBeUndefined();
+      expect(c.get(`u${u}`, '2')).toBeUndefined();
+      for (let i = 3; i <= 6; i++) expect(c.get(`u${u}`, String(i))).toBe(`u${u}:${i}`);
+    }
+    // A 31st user pushes out u0 (seen longest ago), no one else.
+    c.set('new', '3', 'new:3');
+    expect(c.get('u0', '3')).toBeUndefined();
+    expect(c.get('u1', '3')).toBe('u1:3');
+    expect(c.get('new', '3')).toBe('new:3');
+    expect(c.users).toBe(30);
+    expect(c.size).toBe(29 * 4 + 1);
+  });
+
+  it('a hostile user whose ids all land in a few buckets still gets exact answers, and others are untouched', () => {
+    // Ids whose hashes share their low 6 bits: they pile up in 1/64 of the buckets.
+    const crafted: string[] = [];
+    for (let i = 0; crafted.length < 600; i++) if ((hashId(`h${i}`, SEED) & 63) === 0) crafted.push(`h${i}`);
+    const { c } = seeded({ window: 200 });
+    c.set('victim', crafted[0] as string, 'mine');
+    crafted.forEach((id, i) => {
+      c.set('hostile', id, `r${i}`);
+    });
+    crafted.forEach((id, i) => {
+      expect(c.get('hostile', id)).toBe(i >= 400 ? `r${i}` : undefined);
+    });
+    expect(c.get('victim', crafted[0] as string)).toBe('mine');
+    expect(c.size).toBe(201);
+    // A resend of a held id is answered, never handled again; a dropped one may be.
+    expect(c.get('hostile', crafted[599] as string)).toBe('r599');
+  });
+
+  it('settles a pending reply into its own entry after the ring has grown around it', async () => {
+    const { c } = seeded();
+    let resolve: (frame: string) => void = () => {};
+    c.set('u1', 'p', new Promise<string>((r) => (resolve = r)));
+    for (let i = 0; i < 50; i++) c.set('u1', `m${i}`, `ack-${i}`);
+    const before = c.bytes;
+    resolve('done');
+    await new Promise((r) => setImmediate(r));
+    expect(c.get('u1', 'p')).toBe('done');
+    expect(c.get('u1', 'm49')).toBe('ack-49');
+    expect(c.bytes).toBe(before + 16 + 2 * 'done'.length);
+  });
+
+  it('drops a pending reply whose user was forgotten, or that the total budget passed', async () => {
+    const { c } = seeded({ maxUsers: 1, maxBytes: 2000 });
+    let late: (frame: string) => void = () => {};
+    c.set('u1', 'p', new Promise<string>((r) => (late = r)));
+    c.set('u2', 'a', 'x');
+    late('ok');
+    await new Promise((r) => setImmediate(r));
+    expect(c.get('u1', 'p')).toBeUndefined();
+    expect(c.users).toBe(1);
+    const bytes = c.bytes;
+    expect(c.get('u2', 'a')).toBe('x');
+
+    let slow: (frame: string) => void = () => {};
+    c.set('u2', 'q', new Promise<string>((r) => (slow = r)));
+    // Newer replies push the total over: the pending one is the oldest reply and is let go.
+    for (let i = 0; i < 6; i++) c.set('u2', `n${i}`, 'y'.repeat(100));
+    expect(c.bytes).toBeLessThanOrEqual(2000);
+    slow('late');
+    await new Promise((r) => setImmediate(r));
+    expect(c.get('u2', 'q')).toBeNull();
+    expect(c.bytes).toBeLessThanOrEqual(2000);
+    expect(bytes).toBeGreaterThan(0);
+  });
+
+  /**
+   * Against a plain model: per user a list in first-seen order, the window, the TTL, maxUsers by
+   * least recently seen. Run like dispatch (set only what get does not know), over many wraps of
+   * every ring and with ids that repeat within and across users.
+   */
+  it('answers exactly like a plain model over thousands of random messages', () => {
+    const W = 8;
+    const TTL = 5_000;
+    const MAX_USERS = 15;
+    const { c, clock } = seeded({ window: W, ttlMs: TTL, maxUsers: MAX_USERS });
+    type E = { id: string; at: number; reply: string };
+    const model = new Map<string, E[]>();
+    const mGet = (u: string, id: string) => {
+      const e = model.get(u)?.find((x) => x.id === id);
+      return e !== undefined && clock.t - e.at < TTL ? e.reply : undefined;
+    };
+    let rnd = 12345;
+    const next = (n: number) => {
+      rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+      return (rnd >>> 8) % n;
+    };
+    let handled = 0;
+    for (let step = 0; step < 20_000; step++) {
+      clock.t += next(40);
+      const u = `u${next(20)}`;
+      const id = String(next(30));
+      const got = c.get(u, id);
+      expect(got).toBe(mGet(u, id));
+      if (got !== undefined) continue;
+      handled++;
+      const reply = `${u}/${id}/${step}`;
+      c.set(u, id, reply);
+      let list = model.get(u);
+      if (list === undefined) {
+        if (model.size >= MAX_USERS) model.delete(model.keys().next().value as string);
+        list = [];
+      } else model.delete(u);
+      model.set(u, list);
+      const i = list.findIndex((x) => x.id === id);
+      if (i >= 0) list.splice(i, 1);
+      list.push({ id, at: clock.t, reply });
+      if (list.length > W) list.shift();
+      for (const [user, l] of model) {
+        while (l.length > 0 && clock.t - (l[0] as E).at >= TTL) l.shift();
+        if (l.length === 0) model.delete(user);
+      }
+      expect(c.size).toBe([...model.values()].reduce((n, l) => n + l.length, 0));
+      expect(c.users).toBe(model.size);
+      if (step % 1000 === 0) c.sweep(clock.t);
+    }
+    expect(handled).toBeGreaterThan(5000);
+    clock.t += TTL;
+    c.sweep(clock.t);
+    expect([c.size, c.users, c.bytes]).toEqual([0, 0, 0]);
+  });
+
+  it('under a binding total budget keeps every id of the window, lets only replies go, and gives all bytes back', () => {
+    const W = 16;
+    const TTL = 4_000;
+    // 40 users x 16 ids x ~150 B of ids fit; their ~1 KB replies do not.
+    const maxBytes = 200_000;
+    const { c, clock } = seeded({ window: W, ttlMs: TTL, maxBytes });
+    const firstSeen = new Map<string, number>();
+    const windows = new Map<string, string[]>();
+    let rnd = 99;
+    const next = (n: number) => {
+      rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+      return (rnd >>> 8) % n;
+    };
+    let stripped = 0;
+    for (let step = 0; step < 20_000; step++) {
+      clock.t += next(3);
+      const u = `u${next(40)}`;
+      const id = `m${next(200)}`;
+      const key = `${u} ${id}`;
+      const recent = windows.get(u) ?? [];
+      const at = firstSeen.get(key);
+      const mustKnow = at !== undefined && clock.t - at < TTL && recent.includes(id);
+      const got = c.get(u, id);
+      if (mustKnow) expect(got).not.toBeUndefined();
+      if (got === null) stripped++;
+      if (typeof got === 'string') expect(got.startsWith(`${key} `)).toBe(true);
+      if (got !== undefined) continue;
+      c.set(u, id, `${key} ${'r'.repeat(500)}`);
+      expect(c.bytes).toBeLessThanOrEqual(maxBytes);
+      firstSeen.set(key, clock.t);
+      const w = recent.filter((x) => x !== id);
+      w.push(id);
+      windows.set(u, w.slice(-W));
+    }
+    expect(stripped).toBeGreaterThan(100);
+    clock.t += TTL;
+    c.sweep(clock.t);
+    expect([c.size, c.users, c.bytes]).toEqual([0, 0, 0]);
   });
 });
