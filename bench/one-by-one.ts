@@ -1,5 +1,5 @@
 // node --import tsx bench/one-by-one.ts [--variants=ws-json,wsguard,base] [--rounds=5] [--seconds=3]
-//   [--warmup=1] [--bytes=100] [--baseline=DIR]
+//   [--warmup=1] [--warmup-msgs=0] [--bytes=100] [--baseline=DIR] [--perf=DIR] [--server-args=a+b]
 // Server CPU per message at 1 x 1 (one socket, one 100 B message in flight), the shape where the
 // server sleeps in epoll between messages. Each run starts the server in its own process pinned
 // to core 0 and bench/load.ts pinned to core 1, and reads the server's utime and stime from
@@ -26,6 +26,8 @@ const rounds = Number(flag('rounds') ?? 5);
 const seconds = Number(flag('seconds') ?? 3);
 const warmup = Number(flag('warmup') ?? 1);
 const bytes = Number(flag('bytes') ?? 100);
+// --warmup-msgs=N: the warmup lasts at least N round trips too (the JIT's compiles done by then).
+const warmupMessages = Number(flag('warmup-msgs') ?? 0);
 const baseline = resolve(flag('baseline') ?? '/work/wt/base/dist');
 // --perf=DIR: `perf record -e cpu-clock` on the server over each measured window, with node's
 // --perf-basic-prof so JS frames have names; DIR/<variant>-<round>.data (read with perf report).
@@ -104,9 +106,13 @@ async function runOne(spec: string, round: number): Promise<Sample> {
           a = cpu(srv.pid as number);
           if (perfDir) {
             const out = join(perfDir, `${spec.replace(/[^\w-]/g, '_')}-${round + 1}.data`);
-            perf = spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '20000', '-p', String(srv.pid), '-o', out], {
-              stdio: 'ignore',
-            });
+            perf = spawn(
+              'perf',
+              ['record', '-q', '-e', 'cpu-clock', '-F', '20000', '-p', String(srv.pid), '-o', out],
+              {
+                stdio: 'ignore',
+              },
+            );
           }
         }
         if (m.measuring === false) {
@@ -122,6 +128,7 @@ async function runOne(spec: string, round: number): Promise<Sample> {
         inflight: 1,
         payloadBytes: bytes,
         warmupMs: warmup * 1000,
+        warmupMessages,
         durationMs: seconds * 1000,
         invalidRatio: 0,
       });
