@@ -8,7 +8,7 @@
 // Loopback only; every process it starts is stopped before it exits.
 //   ws-json, bare           bench/servers/<name>.mjs
 //   wsguard                 bench/servers/wsguard.mjs on this checkout's dist/
-//   base                    the same on --baseline (default /work/wt/base/dist)
+//   base                    the same on --baseline=DIR (another build's dist/)
 //   wsguard-off:a+b         bench/servers/wsguard-knobs.mjs with parts a, b turned off
 //   base-off:a+b            the same on --baseline
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -28,7 +28,10 @@ const warmup = Number(flag('warmup') ?? 1);
 const bytes = Number(flag('bytes') ?? 100);
 // --warmup-msgs=N: the warmup lasts at least N round trips too (the JIT's compiles done by then).
 const warmupMessages = Number(flag('warmup-msgs') ?? 0);
-const baseline = resolve(flag('baseline') ?? '/work/wt/base/dist');
+const baselineArg = flag('baseline');
+const baseline = baselineArg ? resolve(baselineArg) : undefined;
+if (variants.some((v) => v.startsWith('base')) && !baseline)
+  throw new Error('the base variants need --baseline=DIR (the dist/ of another build)');
 // --perf=DIR: `perf record -e cpu-clock` on the server over each measured window, with node's
 // --perf-basic-prof so JS frames have names; DIR/<variant>-<round>.data (read with perf report).
 const perfDir = flag('perf');
@@ -45,7 +48,7 @@ function cpu(pid: number): { user: number; sys: number } {
 function server(spec: string): { file: string; env: NodeJS.ProcessEnv; load: Variant } {
   const [name = '', off = ''] = spec.split(':');
   const env: NodeJS.ProcessEnv = { ...process.env };
-  if (name.startsWith('base')) env.WSGUARD_DIST = baseline;
+  if (name.startsWith('base')) env.WSGUARD_DIST = baseline as string;
   else delete env.WSGUARD_DIST;
   if (name === 'ws-json' || name === 'bare') return { file: `${name}.mjs`, env, load: name };
   if (name === 'wsguard' || name === 'base') return { file: 'wsguard.mjs', env, load: 'wsguard' };
@@ -56,8 +59,20 @@ function server(spec: string): { file: string; env: NodeJS.ProcessEnv; load: Var
   throw new Error(`unknown variant ${spec}`);
 }
 
+const hasTaskset = (() => {
+  try {
+    execFileSync('taskset', ['-c', '0', 'true']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!hasTaskset) console.warn('no taskset: server and load are not pinned, figures are noisier');
+
 function start(args: string[], core: number, env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn('taskset', ['-c', String(core), process.execPath, ...args], {
+  const node = [process.execPath, ...args];
+  const [cmd, ...rest] = hasTaskset ? ['taskset', '-c', String(core), ...node] : node;
+  return spawn(cmd as string, rest, {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env,
   });
