@@ -52,7 +52,7 @@ const CONFIG = {
      * server's hot path after some thousands of messages, and by time alone a 1 x 1 warmup (a few
      * thousand on a quiet machine, hundreds on a busy one) left those compiles in the window.
      */
-    warmupMessages: 20_000,
+    warmupMessages: 30_000,
     durationMs: 1200,
     sizes: [100, 1024],
     shapes: SHAPES,
@@ -67,7 +67,7 @@ const CONFIG = {
   quick: {
     repeats: 1,
     warmupMs: 150,
-    warmupMessages: 20_000,
+    warmupMessages: 30_000,
     durationMs: 500,
     sizes: [100, 1024],
     shapes: SHAPES,
