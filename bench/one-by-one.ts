@@ -6,7 +6,7 @@
 // /proc/<pid>/stat over the measured window. Variants run in turn, round after round (A, B, A,
 // B, ...), so that a shared machine's noise falls on all alike; medians and ranges at the end.
 // Loopback only; every process it starts is stopped before it exits.
-//   ws-json, bare           bench/servers/<name>.mjs
+//   ws-json, bare, socketio bench/servers/<name>.mjs
 //   wsguard                 bench/servers/wsguard.mjs on this checkout's dist/
 //   base                    the same on --baseline=DIR (another build's dist/)
 //   wsguard-off:a+b         bench/servers/wsguard-knobs.mjs with parts a, b turned off
@@ -50,7 +50,8 @@ function server(spec: string): { file: string; env: NodeJS.ProcessEnv; load: Var
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (name.startsWith('base')) env.WSGUARD_DIST = baseline as string;
   else delete env.WSGUARD_DIST;
-  if (name === 'ws-json' || name === 'bare') return { file: `${name}.mjs`, env, load: name };
+  if (name === 'ws-json' || name === 'bare' || name === 'socketio')
+    return { file: `${name}.mjs`, env, load: name };
   if (name === 'wsguard' || name === 'base') return { file: 'wsguard.mjs', env, load: 'wsguard' };
   if (name === 'wsguard-off' || name === 'base-off') {
     env.WSGUARD_BENCH_OFF = off.split('+').join(',');
