@@ -21,6 +21,11 @@ export interface Workload {
   inflight: number;
   payloadBytes: number;
   warmupMs: number;
+  /**
+   * Replies (all sockets together) the warmup also waits for: by time alone, a busy machine's
+   * 1 x 1 warmup is a few hundred messages and the JIT's compiles land in the measured window.
+   */
+  warmupMessages?: number;
   durationMs: number;
   /** Share of messages that fail validation (wsguard only). */
   invalidRatio: number;
@@ -159,6 +164,7 @@ export async function runLoad(w: Workload): Promise<LoadResult> {
     .sign(new TextEncoder().encode(SECRET));
   let measuring = false;
   let done = 0;
+  let replies = 0;
   let errors = 0;
   // Preallocated and grown by doubling: a plain array of hundreds of thousands of numbers
   // costs the client GC time in the measuring window.
@@ -172,6 +178,7 @@ export async function runLoad(w: Workload): Promise<LoadResult> {
     sentAt[i] = queue;
     const conn = await open(w, first + i, token, (ok) => {
       const t0 = queue.shift() as number;
+      replies++;
       if (measuring) {
         done++;
         if (!ok) errors++;
@@ -209,6 +216,7 @@ export async function runLoad(w: Workload): Promise<LoadResult> {
     }
   }
   await new Promise((r) => setTimeout(r, w.warmupMs));
+  while (replies < (w.warmupMessages ?? 0)) await new Promise((r) => setTimeout(r, 20));
   process.send?.({ measuring: true });
   measuring = true;
   const start = performance.now();

@@ -19,6 +19,7 @@ import { createMonitoring } from './monitor/monitoring.js';
 import { countUp, type ServerStats, sweepBlocks } from './monitor/stats.js';
 import type { MessageSchemas, Principal, WsGuardOptions } from './options.js';
 import { createCsrfStage } from './pipeline/csrf.js';
+import { createEnvelopeReader } from './pipeline/envelope.js';
 import { eventFrame } from './pipeline/frames.js';
 import { createSafeParse } from './pipeline/parse.js';
 import { createSchemaStage } from './pipeline/schema.js';
@@ -216,6 +217,7 @@ export function createGuard<M extends MessageSchemas, U extends Principal<object
     sessions,
     verifier,
     parse: createSafeParse({ maxDepth: config.maxDepth, maxKeys: config.maxKeys }),
+    readEnvelope: createEnvelopeReader(Object.keys(config.messages)),
     appStages,
     openSession: createSessionOpener({
       protection,

@@ -5,7 +5,6 @@ import type { Connection, ConnectionHost } from '../connection.js';
 import type { Reply } from '../dispatch.js';
 import type { EventBus } from '../events.js';
 import { closeLabel, countUp, type StatsCounters } from '../monitor/stats.js';
-import { readEnvelope } from '../pipeline/envelope.js';
 import type { Stage } from '../pipeline/types.js';
 import type { Protection } from '../protection.js';
 import type { SessionOpener } from '../session/open.js';
@@ -22,6 +21,7 @@ export interface HostParts {
   sessions: SessionManager;
   verifier: TokenVerifier;
   parse(text: string): unknown;
+  readEnvelope: ConnectionHost['readEnvelope'];
   appStages: readonly Stage[];
   openSession: SessionOpener;
   refresh(conn: Connection, token: string): Promise<void>;
@@ -53,7 +53,7 @@ export function createConnectionHost(p: HostParts): ConnectionHost {
       counters.bytesOut += frame.length;
     },
     parse: p.parse,
-    readEnvelope,
+    readEnvelope: p.readEnvelope,
     frameStages: protection.frameStages,
     appStages: p.appStages,
     controlStages: protection.appStages,

@@ -1,4 +1,4 @@
-import { APP_TYPE_PATTERN, isReservedType, MESSAGE_ID_PATTERN } from '../../protocol/index.js';
+import { APP_TYPE_PATTERN, isReservedType } from '../../protocol/index.js';
 import { WsgError } from '../errors.js';
 
 export type Envelope =
@@ -33,7 +33,6 @@ const REFUSED = {
 /** The refusal of `{"type":"ping"}` without a `ts` (connection.ts answers those bytes without parsing). */
 export const PING_REFUSAL: WsgError = REFUSED.ping;
 const MAX_CSRF = 256;
-const APP_KEYS = new Set(['id', 'type', 'payload', 'csrf']);
 const CHANNEL_KEYS: Record<string, ReadonlySet<string>> = {
   subscribe: new Set(['id', 'type', 'channel', 'csrf', 'since']),
   unsubscribe: new Set(['id', 'type', 'channel', 'csrf']),
@@ -74,7 +73,7 @@ function readChannelMessage(type: string, o: Record<string, unknown>): Envelope 
   const keys = CHANNEL_KEYS[type] as ReadonlySet<string>;
   for (const k in o) if (!keys.has(k)) return REFUSED.extraKey;
   const { id, csrf, channel, event, since } = o;
-  if (typeof id !== 'string' || !MESSAGE_ID_PATTERN.test(id)) {
+  if (typeof id !== 'string' || !isMessageId(id)) {
     return REFUSED.id;
   }
   if (csrf !== undefined && (typeof csrf !== 'string' || csrf.length > MAX_CSRF)) {
@@ -103,10 +102,43 @@ function onlyKeys(o: Record<string, unknown>, allowed: readonly string[]): boole
 }
 
 /**
+ * MESSAGE_ID_PATTERN (1 to 64 characters, each 0x21-0x7e) as a loop: the regex engine cost more
+ * than the rest of an application message's envelope check together.
+ */
+export function isMessageId(id: string): boolean {
+  const n = id.length;
+  if (n === 0 || n > 64) return false;
+  for (let i = 0; i < n; i++) {
+    const c = id.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/**
  * The envelope check, hand-written for the hot path; src/protocol/schemas.ts holds the same
  * rules as Zod schemas and a test keeps them in agreement.
  */
 export function readEnvelope(value: unknown): Envelope | WsgError {
+  return read(value, NONE_DECLARED);
+}
+
+const NONE_DECLARED: ReadonlySet<string> = new Set();
+
+/**
+ * readEnvelope for a server whose application declared `types`: a message of one of those skips
+ * the type name's checks (channel name, reserved name, APP_TYPE_PATTERN), which a declared
+ * type passed already. Only names that pass them are taken, so the answers are the same.
+ */
+export function createEnvelopeReader(types: Iterable<string>): (value: unknown) => Envelope | WsgError {
+  const declared = new Set<string>();
+  for (const t of types) {
+    if (APP_TYPE_PATTERN.test(t) && !isReservedType(t) && !Object.hasOwn(CHANNEL_KEYS, t)) declared.add(t);
+  }
+  return (value) => read(value, declared);
+}
+
+function read(value: unknown, declared: ReadonlySet<string>): Envelope | WsgError {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return REFUSED.notObject;
   }
@@ -135,16 +167,21 @@ export function readEnvelope(value: unknown): Envelope | WsgError {
       return { kind: 'ping', ts };
     }
   }
-  if (Object.hasOwn(CHANNEL_KEYS, type)) return readChannelMessage(type, o);
-  if (isReservedType(type)) return REFUSED.reserved;
-  if (!APP_TYPE_PATTERN.test(type)) return REFUSED.typeName;
+  if (!declared.has(type)) {
+    if (Object.hasOwn(CHANNEL_KEYS, type)) return readChannelMessage(type, o);
+    if (isReservedType(type)) return REFUSED.reserved;
+    if (!APP_TYPE_PATTERN.test(type)) return REFUSED.typeName;
+  }
   const { id, csrf } = o;
-  if (id !== undefined && (typeof id !== 'string' || !MESSAGE_ID_PATTERN.test(id))) {
+  if (id !== undefined && (typeof id !== 'string' || !isMessageId(id))) {
     return REFUSED.id;
   }
   if (csrf !== undefined && (typeof csrf !== 'string' || csrf.length > MAX_CSRF)) {
     return REFUSED.csrf;
   }
-  for (const k in o) if (!APP_KEYS.has(k)) return REFUSED.extraKey;
+  // Compared one by one: the names are interned strings, a Set lookup per key cost more.
+  for (const k in o) {
+    if (k !== 'id' && k !== 'type' && k !== 'payload' && k !== 'csrf') return REFUSED.extraKey;
+  }
   return { kind: 'app', type, id, payload: o.payload, csrf };
 }
