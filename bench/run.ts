@@ -17,7 +17,8 @@ const outDir = argv.find((a) => a.startsWith('--out='))?.slice(6) ?? join(here, 
 // checkout's, in the same run, so "before" and "after" share the machine's noise.
 const baselineArg = argv.find((a) => a.startsWith('--baseline='))?.slice(11);
 const baseline = baselineArg ? resolve(baselineArg) : undefined;
-// --only=100B 256x1,100B 16x16: just these workloads (no connection rows); --repeats=N.
+// --only=100B 256x1,100B 16x16: just these workloads (no connection rows; `100B 16x16 50% invalid`
+// is one too, and `memory` the idle-heap row); --repeats=N.
 const only = argv
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
@@ -80,9 +81,12 @@ const CONFIG = {
   },
 }[mode];
 if (Number.isInteger(repeatsArg) && repeatsArg > 0) CONFIG.repeats = repeatsArg;
+// --only=memory: just the idle-heap row (its connection count from the mode); it may be listed
+// next to workload names.
+const onlyMemory = only?.includes('memory') ?? false;
 if (only) {
   CONFIG.setupConns = 0;
-  CONFIG.memConns = 0;
+  if (!onlyMemory) CONFIG.memConns = 0;
 }
 const VARIANTS: Variant[] =
   mode === 'smoke'
@@ -355,7 +359,7 @@ async function main(): Promise<void> {
       });
     }
   }
-  if (mode !== 'smoke' && !only) {
+  if (mode !== 'smoke') {
     workloads.push({
       name: '100B 16x16 50% invalid',
       w: {
@@ -442,11 +446,22 @@ async function main(): Promise<void> {
   if (CONFIG.memConns > 0) {
     // Socket.IO's figure is for reference only, and 20,000 of its clients cost the load minutes.
     const vs: Variant[] = CONFIG.memConns > 2000 ? ['bare', 'wsguard'] : ['bare', 'wsguard', 'socketio'];
-    for (const v of withBase(vs)) {
-      memory[v] = await memoryPerConnection(v, CONFIG.memConns);
-      console.log(
-        `memory ${v.padEnd(12)} heap ${Math.round(memory[v].heapPerConn)} B/conn, rss ${Math.round(memory[v].rssPerConn)} B/conn (${CONFIG.memConns} connections)`,
-      );
+    // Once in a whole run; with --only=memory, --repeats times (variants interleaved), medians kept.
+    const memRuns: Record<string, { heapPerConn: number; rssPerConn: number }[]> = {};
+    const memRepeats = onlyMemory ? CONFIG.repeats : 1;
+    for (let rep = 0; rep < memRepeats; rep++) {
+      for (const v of withBase(vs)) {
+        const m = await memoryPerConnection(v, CONFIG.memConns);
+        (memRuns[v] ??= []).push(m);
+        memory[v] = {
+          connections: CONFIG.memConns,
+          heapPerConn: median((memRuns[v] ?? []).map((x) => x.heapPerConn)),
+          rssPerConn: median((memRuns[v] ?? []).map((x) => x.rssPerConn)),
+        };
+        console.log(
+          `memory${memRepeats > 1 ? ` [${rep + 1}/${memRepeats}]` : ''} ${v.padEnd(12)} heap ${Math.round(m.heapPerConn)} B/conn, rss ${Math.round(m.rssPerConn)} B/conn (${CONFIG.memConns} connections)`,
+        );
+      }
     }
   }
   const summary = {

@@ -18,6 +18,14 @@ const BARE_PING = Buffer.from('{"type":"ping"}');
 
 export type ConnectionState = 'authenticating' | 'verifying' | 'open' | 'closing' | 'closed';
 
+/** Connection's boolean fields, as bits of `flags`. */
+const ALIVE = 1;
+const EXPIRING_SENT = 2;
+const HOLDS_USER_SLOT = 4;
+const AUTHENTICATED = 8;
+
+type PendingAuth = { timer: NodeJS.Timeout; req: UpgradeRequest | undefined };
+
 /** What a connection needs from the server that owns it (shared by all its sockets). */
 export interface ConnectionHost {
   readonly events: EventBus;
@@ -73,22 +81,20 @@ export class Connection implements ConnectionInfo {
   rate: ConnectionInfo['rate'];
   anomaly: ConnectionInfo['anomaly'];
   strikes: ConnectionInfo['strikes'];
-  /** This socket holds one of its user's concurrent-socket slots in the store. */
-  holdsUserSlot = false;
   /** Session expiry, ms (Infinity until authenticated). */
   expiresAt = Number.POSITIVE_INFINITY;
   /** Last application message, ms: the idle timeout counts from here. */
   lastActiveAt = 0;
-  /** `session_expiring` already pushed for the current expiry. */
-  expiringSent = false;
-  /** Answered the last transport ping. */
-  alive = true;
   /** Since when the send queue has been over the backpressure limit, ms. */
   overSince: number | undefined;
-  private authTimer: NodeJS.Timeout | undefined;
+  /**
+   * The booleans below, one bit each: every field costs each idle socket 8 bytes, and a server
+   * holds tens of thousands of them.
+   */
+  private flags = ALIVE;
+  /** The auth timer and the upgrade request: kept only until auth completes. */
+  private pending: PendingAuth | undefined;
   private ctx: HandlerContext | undefined;
-  /** The upgrade request, kept only until auth completes (for `verify(token, req)`). */
-  private upgradeReq: UpgradeRequest | undefined;
 
   constructor(
     readonly socket: GuardSocket,
@@ -97,24 +103,54 @@ export class Connection implements ConnectionInfo {
     readonly ip: string,
   ) {}
 
+  /** Answered the last transport ping. */
+  get alive(): boolean {
+    return (this.flags & ALIVE) !== 0;
+  }
+  set alive(v: boolean) {
+    this.flags = v ? this.flags | ALIVE : this.flags & ~ALIVE;
+  }
+  /** `session_expiring` already pushed for the current expiry. */
+  get expiringSent(): boolean {
+    return (this.flags & EXPIRING_SENT) !== 0;
+  }
+  set expiringSent(v: boolean) {
+    this.flags = v ? this.flags | EXPIRING_SENT : this.flags & ~EXPIRING_SENT;
+  }
+  /** This socket holds one of its user's concurrent-socket slots in the store. */
+  get holdsUserSlot(): boolean {
+    return (this.flags & HOLDS_USER_SLOT) !== 0;
+  }
+  set holdsUserSlot(v: boolean) {
+    this.flags = v ? this.flags | HOLDS_USER_SLOT : this.flags & ~HOLDS_USER_SLOT;
+  }
+  /** Counted among the server's authenticated sockets (connection/registry.ts). */
+  get authenticated(): boolean {
+    return (this.flags & AUTHENTICATED) !== 0;
+  }
+  set authenticated(v: boolean) {
+    this.flags = v ? this.flags | AUTHENTICATED : this.flags & ~AUTHENTICATED;
+  }
+
   /** Starts the auth phase, or authenticates at once with a principal from the upgrade. */
   start(principal: Principal | undefined, req: UpgradeRequest): void {
     // Armed on both paths: with a token from the upgrade, opening the session (store calls)
     // must not hold the socket open forever either.
-    this.authTimer = setTimeout(() => {
+    const timer = setTimeout(() => {
       if (this.state !== 'authenticating' && this.state !== 'verifying') return;
       this.fail('WSG_AUTH_TIMEOUT');
       // A silent peer would hold its per-IP slot until ws gives up on the close (30 s).
       this.host.abandon(this);
       setTimeout(() => this.socket.terminate(), DEFAULTS.internal.overloadTerminateMs).unref?.();
     }, this.host.authTimeoutMs);
-    this.authTimer.unref?.();
+    timer.unref?.();
     if (principal) {
+      this.pending = { timer, req: undefined };
       this.state = 'verifying';
       void this.authenticate(principal);
       return;
     }
-    this.upgradeReq = req;
+    this.pending = { timer, req };
   }
 
   get context(): HandlerContext {
@@ -341,7 +377,7 @@ export class Connection implements ConnectionInfo {
       return this.failAuth('WSG_AUTH_REQUIRED', 'message before auth');
     }
     this.state = 'verifying';
-    void this.host.verify(env.token, this.upgradeReq as UpgradeRequest).then(
+    void this.host.verify(env.token, this.pending?.req as UpgradeRequest).then(
       (principal) =>
         principal ? this.authenticate(principal) : this.failAuth('WSG_AUTH_FAILED', 'token refused'),
       () => this.failAuth('WSG_AUTH_FAILED', 'verifier error'),
@@ -376,10 +412,9 @@ export class Connection implements ConnectionInfo {
   }
 
   private clearAuthTimer(): void {
-    this.upgradeReq = undefined;
-    if (this.authTimer) {
-      clearTimeout(this.authTimer);
-      this.authTimer = undefined;
+    if (this.pending) {
+      clearTimeout(this.pending.timer);
+      this.pending = undefined;
     }
   }
 
