@@ -1,5 +1,5 @@
 // node --import tsx bench/idle-heap.ts [--variant=wsguard|bare|wsguard-base] [--conns=2000]
-//   [--baseline=DIR] [--top=25]
+//   [--baseline=DIR] [--top=25] [--warm=300] [--detail=type:name|maps]
 // Where the heap of an idle authenticated connection goes: starts a bench server
 // (bench/servers/<variant>.mjs, the one `npm run bench` measures), warms it up with a few
 // hundred connections opened and closed, then takes a heap snapshot, opens `conns` connections
@@ -75,7 +75,9 @@ async function hold(port: number, n: number): Promise<() => Promise<void>> {
 type Totals = Map<string, { size: number; count: number }>;
 
 interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[]]; edge_fields: string[]; edge_types: [string[]] } };
+  snapshot: {
+    meta: { node_fields: string[]; node_types: [string[]]; edge_fields: string[]; edge_types: [string[]] };
+  };
   nodes: number[];
   edges: number[];
   strings: string[];
@@ -93,10 +95,16 @@ function retainers(aPath: string, bPath: string, want: string): [string, number]
   const ef = b.snapshot.meta.edge_fields;
   const types = b.snapshot.meta.node_types[0];
   const etypes = b.snapshot.meta.edge_types[0];
-  const [t, nm, idf, ec] = ['type', 'name', 'id', 'edge_count'].map((f) => nf.indexOf(f)) as number[] as [number, number, number, number];
+  const [t, nm, idf, ec] = ['type', 'name', 'id', 'edge_count'].map((f) => nf.indexOf(f)) as number[] as [
+    number,
+    number,
+    number,
+    number,
+  ];
   const oldIds = new Set<number>();
   for (let i = 0; i < a.nodes.length; i += nf.length) oldIds.add(a.nodes[i + idf] as number);
-  const label = (i: number) => `${types[b.nodes[i + t] as number]}:${(b.strings[b.nodes[i + nm] as number] ?? '').slice(0, 50)}`;
+  const label = (i: number) =>
+    `${types[b.nodes[i + t] as number]}:${(b.strings[b.nodes[i + nm] as number] ?? '').slice(0, 50)}`;
   const wanted = new Set<number>();
   for (let i = 0; i < b.nodes.length; i += nf.length) {
     if (label(i) === want && !oldIds.has(b.nodes[i + idf] as number)) wanted.add(i);
@@ -145,7 +153,10 @@ function retainers(aPath: string, bPath: string, want: string): [string, number]
         out.set(key, (out.get(key) ?? 0) + 1);
       }
     }
-    return [...out].map(([k, n]) => [`${k} distinct maps ${maps.get(k)?.size}`, n] as [string, number]).sort((x, y) => (y[1] - x[1])).slice(0, 30);
+    return [...out]
+      .map(([k, n]) => [`${k} distinct maps ${maps.get(k)?.size}`, n] as [string, number])
+      .sort((x, y) => y[1] - x[1])
+      .slice(0, 30);
   }
   let e = 0;
   for (let i = 0; i < b.nodes.length; i += nf.length) {
@@ -154,7 +165,8 @@ function retainers(aPath: string, bPath: string, want: string): [string, number]
       const to = b.edges[e + 2] as number;
       if (!wanted.has(to)) continue;
       const et = etypes[b.edges[e] as number];
-      const en = et === 'element' || et === 'hidden' ? String(b.edges[e + 1]) : b.strings[b.edges[e + 1] as number];
+      const en =
+        et === 'element' || et === 'hidden' ? String(b.edges[e + 1]) : b.strings[b.edges[e + 1] as number];
       const key = `${label(i)} --${et}:${en}-->`;
       out.set(key, (out.get(key) ?? 0) + 1);
     }
@@ -191,14 +203,20 @@ function totals(path: string): Totals {
 
 async function main(): Promise<void> {
   const env =
-    variant === 'wsguard-base' ? { ...process.env, WSGUARD_DIST: resolve(baseline ?? '/work/wt/base/dist') } : process.env;
+    variant === 'wsguard-base'
+      ? { ...process.env, WSGUARD_DIST: resolve(baseline ?? '/work/wt/base/dist') }
+      : process.env;
   const server = start(['--expose-gc', join(here, `servers/${variant}.mjs`)], env);
   try {
     const port = await ask<number>(server, undefined, 'port');
     // Lazily compiled code, caches filled on first use: paid once, not per connection.
-    const warm = await hold(port, 300);
-    await warm();
-    await new Promise((r) => setTimeout(r, 500));
+    // --warm=0 measures from a cold server, as `npm run bench` does.
+    const warmConns = Number(arg('warm') ?? 300);
+    if (warmConns > 0) {
+      const warm = await hold(port, warmConns);
+      await warm();
+      await new Promise((r) => setTimeout(r, 500));
+    }
     const dir = tmpdir();
     const a = join(dir, `idle-heap-${process.pid}-a.heapsnapshot`);
     const b = join(dir, `idle-heap-${process.pid}-b.heapsnapshot`);

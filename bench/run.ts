@@ -452,11 +452,12 @@ async function main(): Promise<void> {
     for (let rep = 0; rep < memRepeats; rep++) {
       for (const v of withBase(vs)) {
         const m = await memoryPerConnection(v, CONFIG.memConns);
-        (memRuns[v] ??= []).push(m);
+        const ms = [...(memRuns[v] ?? []), m];
+        memRuns[v] = ms;
         memory[v] = {
           connections: CONFIG.memConns,
-          heapPerConn: median((memRuns[v] ?? []).map((x) => x.heapPerConn)),
-          rssPerConn: median((memRuns[v] ?? []).map((x) => x.rssPerConn)),
+          heapPerConn: median(ms.map((x) => x.heapPerConn)),
+          rssPerConn: median(ms.map((x) => x.rssPerConn)),
         };
         console.log(
           `memory${memRepeats > 1 ? ` [${rep + 1}/${memRepeats}]` : ''} ${v.padEnd(12)} heap ${Math.round(m.heapPerConn)} B/conn, rss ${Math.round(m.rssPerConn)} B/conn (${CONFIG.memConns} connections)`,

@@ -37,7 +37,8 @@ export function createTokenVerifier(auth: AuthOptions | undefined): TokenVerifie
       if (!principal || typeof principal.id !== 'string' || principal.id.length === 0) return null;
       if (checkExpiry && principal.expiresAt !== undefined && principal.expiresAt <= Date.now()) return null;
       // A copy: the app's verify() may hand back an object it keeps.
-      const tokenId = principal.jti ?? flat(`sha256:${createHash('sha256').update(token).digest('base64url')}`);
+      const tokenId =
+        principal.jti ?? flat(`sha256:${createHash('sha256').update(token).digest('base64url')}`);
       // Kept on the socket for its whole life. A spread gives every copy a hidden class of its
       // own (some 200 bytes per socket); Object.assign onto {} shares one. The spread stays for
       // an own `__proto__` key, which assign would turn into a prototype.
