@@ -253,11 +253,31 @@ async function holding<T>(
   n: number,
   procs: number,
   measure: (server: ChildProcess) => Promise<T>,
+  /** Connections opened and closed before `before` is measured (0: from a cold server). */
+  warm = 0,
 ): Promise<{ setupCpuUs: number; setupMs: number; before: T; after: T }> {
   const server = startServer(variant);
   const loads: ChildProcess[] = [];
   try {
     const port = await ask<number>(server, undefined, 'port');
+    if (warm > 0) {
+      const w = start('load.ts', 1);
+      loads.push(w);
+      const hold = {
+        variant,
+        port,
+        sockets: warm,
+        inflight: 0,
+        payloadBytes: 100,
+        warmupMs: 0,
+        durationMs: 0,
+      };
+      await ask(w, { ...hold, invalidRatio: 0, holdOnly: true }, 'holding');
+      await ask(w, { release: true }, 'result');
+      await stop(w);
+      loads.pop();
+      await new Promise((r) => setTimeout(r, 500));
+    }
     const before = await measure(server);
     for (let i = 0; i < procs; i++) loads.push(start('load.ts', 1));
     // Let the load processes load their code (tsx, jose, ws) before the clock starts.
@@ -300,9 +320,17 @@ async function holding<T>(
 type Mem = { heapUsed: number; rss: number };
 const mem = (server: ChildProcess) => ask<Mem>(server, { cmd: 'mem' }, 'mem');
 
+/**
+ * Connections opened and closed before the idle-heap baseline: code compiled and caches filled
+ * on first use are paid once per process, not per connection, and from a cold start they made
+ * the figure move by some 150 bytes a connection from run to run. Every variant alike.
+ * --memory-warm=0 measures from a cold server instead.
+ */
+const memoryWarm = Number(argv.find((a) => a.startsWith('--memory-warm='))?.slice(14) ?? 200);
+
 async function memoryPerConnection(variant: Variant, n: number) {
   // Two load processes above 10,000 connections: each holds one descriptor per socket too.
-  const { before, after } = await holding(variant, n, n > 10_000 ? 2 : 1, mem);
+  const { before, after } = await holding(variant, n, n > 10_000 ? 2 : 1, mem, memoryWarm);
   return {
     connections: n,
     heapPerConn: (after.heapUsed - before.heapUsed) / n,
