@@ -28,6 +28,12 @@ describe('memory sessions', () => {
       },
       { ...base, id: 'none' },
       { ...base, id: 'empty', tokens: [] },
+      // Kept as a copy: times that are not whole ms, or far apart, or a token with more keys.
+      { ...base, id: 'fraction', expiresAt: 1_700_000_900_000.5, tokens: [{ id: 'a', until: 0.25 }] },
+      { ...base, id: 'far', expiresAt: 1_700_000_000_000 + 30 * 86_400_000 },
+      { ...base, id: 'infinite', expiresAt: Number.POSITIVE_INFINITY },
+      { ...base, id: 'wide', tokens: [{ id: 'a', until: 5, extra: 1 } as { id: string; until: number }] },
+      { ...base, id: 'undefined-jti', jti: undefined as unknown as string },
     ];
     for (const r of records) store.putSession(r);
     for (const r of records) {
@@ -43,6 +49,7 @@ describe('memory sessions', () => {
     expect(store.getSession('one')).toStrictEqual(records[0]);
     t = base.expiresAt;
     expect(store.getSession('one')).toBeUndefined();
+    expect(store.getSession('far')).toStrictEqual(records.find((r) => r.id === 'far'));
   });
 
   it('a refresh written back replaces the record; delete and revocations as before', () => {

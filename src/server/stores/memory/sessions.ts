@@ -11,63 +11,90 @@ export interface MemorySessionsOptions {
  */
 const MAX_SESSIONS = 100_000;
 
+const NONE = Symbol('none');
+const KEYS = new Set([
+  'id',
+  'userId',
+  'csrfToken',
+  'createdAt',
+  'lastActiveAt',
+  'expiresAt',
+  'jti',
+  'tokens',
+]);
 /**
- * A record as the map holds it, for as long as its socket is open and after: one object with
- * the common case of a single token in two fields. The record's own shape (a `tokens` array of
- * one `{ id, until }`) costs some 80 bytes more per session. `getSession` gives the record back
- * as it was put.
+ * `at - base` kept exactly as whole ms that V8 keeps in the field itself (a small integer), not
+ * in a 16-byte box.
+ */
+const small = (at: number, base: number) => {
+  const d = at - base;
+  return Number.isInteger(d) && d > -(2 ** 30) && d < 2 ** 30 && base + d === at;
+};
+
+/**
+ * A record as the map holds it, for as long as its socket is open and after. The usual record
+ * (one token, times within 12 days of `createdAt`) is one object: the token in two fields and
+ * the times as ms after `createdAt`, which V8 keeps unboxed. As put, a `tokens` array of one
+ * `{ id, until }` and four boxed times cost some 150 bytes more per session. Anything else is
+ * kept as a copy. `getSession` gives the record back as it was put.
  */
 class Kept {
   readonly id: string;
   readonly userId: string;
   readonly csrfToken: string;
   readonly createdAt: number;
-  readonly lastActiveAt: number;
-  readonly expiresAt: number;
-  readonly jti: string | undefined;
-  /** The single token's id, or undefined when `tokens` is absent or has another length. */
-  readonly tokenId: string | undefined;
+  /** lastActiveAt, expiresAt and the token's until, in ms after createdAt. */
+  readonly lastActive: number;
+  readonly expires: number;
   readonly tokenUntil: number;
-  /** `tokens` when it is not a single entry (absent: NONE). */
-  readonly tokens: SessionRecord['tokens'] | typeof NONE;
-  readonly hasJti: boolean;
+  /** NONE: the record has no `jti` key. */
+  readonly jti: string | undefined | typeof NONE;
+  /** The single token's id (undefined: the record has no `tokens` key). */
+  readonly tokenId: string | undefined;
+  /** The record as put, when it does not fit the fields above. */
+  readonly exact: SessionRecord | undefined;
+
   constructor(s: SessionRecord) {
     this.id = s.id;
     this.userId = s.userId;
     this.csrfToken = s.csrfToken;
     this.createdAt = s.createdAt;
-    this.lastActiveAt = s.lastActiveAt;
-    this.expiresAt = s.expiresAt;
-    this.hasJti = 'jti' in s;
-    this.jti = s.jti;
-    const first = s.tokens?.length === 1 ? s.tokens[0] : undefined;
-    const one =
-      first &&
-      typeof first.id === 'string' &&
-      typeof first.until === 'number' &&
-      Object.keys(first).length === 2
-        ? first
-        : undefined;
-    this.tokenId = one?.id;
-    this.tokenUntil = one?.until ?? 0;
-    this.tokens = one ? undefined : 'tokens' in s ? s.tokens : NONE;
+    this.jti = 'jti' in s ? s.jti : NONE;
+    const t = s.tokens;
+    const one = t?.length === 1 ? t[0] : undefined;
+    const fits =
+      Object.keys(s).every((k) => KEYS.has(k)) &&
+      (t === undefined ? !('tokens' in s) : one !== undefined && Object.keys(one).length === 2) &&
+      (one === undefined || (typeof one.id === 'string' && small(one.until, s.createdAt))) &&
+      small(s.lastActiveAt, s.createdAt) &&
+      small(s.expiresAt, s.createdAt);
+    this.lastActive = fits ? s.lastActiveAt - s.createdAt : 0;
+    this.expires = fits ? s.expiresAt - s.createdAt : 0;
+    this.tokenUntil = fits && one ? one.until - s.createdAt : 0;
+    this.tokenId = fits ? one?.id : undefined;
+    this.exact = fits ? undefined : { ...s };
   }
+
+  get expiresAt(): number {
+    return this.exact ? this.exact.expiresAt : this.createdAt + this.expires;
+  }
+
   record(): SessionRecord {
+    if (this.exact) return { ...this.exact };
+    const at = this.createdAt;
     const r: SessionRecord = {
       id: this.id,
       userId: this.userId,
       csrfToken: this.csrfToken,
-      createdAt: this.createdAt,
-      lastActiveAt: this.lastActiveAt,
-      expiresAt: this.expiresAt,
+      createdAt: at,
+      lastActiveAt: at + this.lastActive,
+      expiresAt: at + this.expires,
     };
-    if (this.hasJti) r.jti = this.jti as string;
-    if (this.tokenId !== undefined) r.tokens = [{ id: this.tokenId, until: this.tokenUntil }];
-    else if (this.tokens !== NONE) r.tokens = this.tokens as NonNullable<SessionRecord['tokens']>;
+    if (this.jti !== NONE) r.jti = this.jti as string;
+    if (this.tokenId !== undefined) r.tokens = [{ id: this.tokenId, until: at + this.tokenUntil }];
     return r;
   }
 }
-const NONE = Symbol('none');
 
 export function createMemorySessions(options: MemorySessionsOptions = {}): SessionStore {
   const now = options.now ?? Date.now;
