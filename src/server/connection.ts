@@ -1,6 +1,7 @@
 import { type ErrorCode, ErrorCodes, formatCloseReason } from '../protocol/index.js';
 import type { Channels } from './channels/index.js';
 import { createHandlerContext } from './connection/context.js';
+import { ConnectionFlags } from './connection/flags.js';
 import type { Principal } from './connection/state.js';
 import { DEFAULTS } from './defaults.js';
 import { WsgError } from './errors.js';
@@ -17,12 +18,6 @@ type ControlEnvelope = Extract<Envelope, { kind: 'ping' | 'refresh' }>;
 const BARE_PING = Buffer.from('{"type":"ping"}');
 
 export type ConnectionState = 'authenticating' | 'verifying' | 'open' | 'closing' | 'closed';
-
-/** Connection's boolean fields, as bits of `flags`. */
-const ALIVE = 1;
-const EXPIRING_SENT = 2;
-const HOLDS_USER_SLOT = 4;
-const AUTHENTICATED = 8;
 
 type PendingAuth = { timer: NodeJS.Timeout; req: UpgradeRequest | undefined };
 
@@ -71,7 +66,7 @@ export interface ConnectionHost {
  * One socket's life: auth phase, then messages through the pipeline. A class because it holds
  * state and a lifecycle; its methods live on the prototype, so an idle socket costs one object.
  */
-export class Connection implements ConnectionInfo {
+export class Connection extends ConnectionFlags implements ConnectionInfo {
   state: ConnectionState = 'authenticating';
   user: Principal | undefined;
   sessionId: string | undefined;
@@ -87,11 +82,6 @@ export class Connection implements ConnectionInfo {
   lastActiveAt = 0;
   /** Since when the send queue has been over the backpressure limit, ms. */
   overSince: number | undefined;
-  /**
-   * The booleans below, one bit each: every field costs each idle socket 8 bytes, and a server
-   * holds tens of thousands of them.
-   */
-  private flags = ALIVE;
   /** The auth timer and the upgrade request: kept only until auth completes. */
   private pending: PendingAuth | undefined;
   private ctx: HandlerContext | undefined;
@@ -101,35 +91,8 @@ export class Connection implements ConnectionInfo {
     readonly host: ConnectionHost,
     readonly connectionId: string,
     readonly ip: string,
-  ) {}
-
-  /** Answered the last transport ping. */
-  get alive(): boolean {
-    return (this.flags & ALIVE) !== 0;
-  }
-  set alive(v: boolean) {
-    this.flags = v ? this.flags | ALIVE : this.flags & ~ALIVE;
-  }
-  /** `session_expiring` already pushed for the current expiry. */
-  get expiringSent(): boolean {
-    return (this.flags & EXPIRING_SENT) !== 0;
-  }
-  set expiringSent(v: boolean) {
-    this.flags = v ? this.flags | EXPIRING_SENT : this.flags & ~EXPIRING_SENT;
-  }
-  /** This socket holds one of its user's concurrent-socket slots in the store. */
-  get holdsUserSlot(): boolean {
-    return (this.flags & HOLDS_USER_SLOT) !== 0;
-  }
-  set holdsUserSlot(v: boolean) {
-    this.flags = v ? this.flags | HOLDS_USER_SLOT : this.flags & ~HOLDS_USER_SLOT;
-  }
-  /** Counted among the server's authenticated sockets (connection/registry.ts). */
-  get authenticated(): boolean {
-    return (this.flags & AUTHENTICATED) !== 0;
-  }
-  set authenticated(v: boolean) {
-    this.flags = v ? this.flags | AUTHENTICATED : this.flags & ~AUTHENTICATED;
+  ) {
+    super();
   }
 
   /** Starts the auth phase, or authenticates at once with a principal from the upgrade. */

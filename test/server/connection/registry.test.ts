@@ -38,18 +38,6 @@ describe('sockets registry', () => {
     expect(sockets.authenticated.size).toBe(1);
   });
 
-  it('keeps each flag of a connection apart from the others', () => {
-    const a = conn('a');
-    expect([a.alive, a.expiringSent, a.holdsUserSlot, a.authenticated]).toEqual([true, false, false, false]);
-    a.holdsUserSlot = true;
-    a.expiringSent = true;
-    a.alive = false;
-    expect([a.alive, a.expiringSent, a.holdsUserSlot, a.authenticated]).toEqual([false, true, true, false]);
-    a.holdsUserSlot = false;
-    a.authenticated = true;
-    expect([a.alive, a.expiringSent, a.holdsUserSlot, a.authenticated]).toEqual([false, true, false, true]);
-  });
-
   it('waitUntil resolves once no handler runs', async () => {
     const sockets = createSockets();
     const a = conn('a');
