@@ -17,7 +17,8 @@ const outDir = argv.find((a) => a.startsWith('--out='))?.slice(6) ?? join(here, 
 // checkout's, in the same run, so "before" and "after" share the machine's noise.
 const baselineArg = argv.find((a) => a.startsWith('--baseline='))?.slice(11);
 const baseline = baselineArg ? resolve(baselineArg) : undefined;
-// --only=100B 256x1,100B 16x16: just these workloads (no connection rows); --repeats=N.
+// --only=100B 256x1,100B 16x16: just these workloads (no connection rows; `100B 16x16 50% invalid`
+// is one too, and `memory` the idle-heap row); --repeats=N.
 const only = argv
   .find((a) => a.startsWith('--only='))
   ?.slice(7)
@@ -88,9 +89,12 @@ const CONFIG = {
   },
 }[mode];
 if (Number.isInteger(repeatsArg) && repeatsArg > 0) CONFIG.repeats = repeatsArg;
+// --only=memory: just the idle-heap row (its connection count from the mode); it may be listed
+// next to workload names.
+const onlyMemory = only?.includes('memory') ?? false;
 if (only) {
   CONFIG.setupConns = 0;
-  CONFIG.memConns = 0;
+  if (!onlyMemory) CONFIG.memConns = 0;
 }
 const VARIANTS: Variant[] =
   mode === 'smoke'
@@ -257,11 +261,31 @@ async function holding<T>(
   n: number,
   procs: number,
   measure: (server: ChildProcess) => Promise<T>,
+  /** Connections opened and closed before `before` is measured (0: from a cold server). */
+  warm = 0,
 ): Promise<{ setupCpuUs: number; setupMs: number; before: T; after: T }> {
   const server = startServer(variant);
   const loads: ChildProcess[] = [];
   try {
     const port = await ask<number>(server, undefined, 'port');
+    if (warm > 0) {
+      const w = start('load.ts', 1);
+      loads.push(w);
+      const hold = {
+        variant,
+        port,
+        sockets: warm,
+        inflight: 0,
+        payloadBytes: 100,
+        warmupMs: 0,
+        durationMs: 0,
+      };
+      await ask(w, { ...hold, invalidRatio: 0, holdOnly: true }, 'holding');
+      await ask(w, { release: true }, 'result');
+      await stop(w);
+      loads.pop();
+      await new Promise((r) => setTimeout(r, 500));
+    }
     const before = await measure(server);
     for (let i = 0; i < procs; i++) loads.push(start('load.ts', 1));
     // Let the load processes load their code (tsx, jose, ws) before the clock starts.
@@ -304,9 +328,17 @@ async function holding<T>(
 type Mem = { heapUsed: number; rss: number };
 const mem = (server: ChildProcess) => ask<Mem>(server, { cmd: 'mem' }, 'mem');
 
+/**
+ * Connections opened and closed before the idle-heap baseline: code compiled and caches filled
+ * on first use are paid once per process, not per connection, and from a cold start they made
+ * the figure move by some 150 bytes a connection from run to run. Every variant alike.
+ * --memory-warm=0 measures from a cold server instead.
+ */
+const memoryWarm = Number(argv.find((a) => a.startsWith('--memory-warm='))?.slice(14) ?? 200);
+
 async function memoryPerConnection(variant: Variant, n: number) {
   // Two load processes above 10,000 connections: each holds one descriptor per socket too.
-  const { before, after } = await holding(variant, n, n > 10_000 ? 2 : 1, mem);
+  const { before, after } = await holding(variant, n, n > 10_000 ? 2 : 1, mem, memoryWarm);
   return {
     connections: n,
     heapPerConn: (after.heapUsed - before.heapUsed) / n,
@@ -364,7 +396,7 @@ async function main(): Promise<void> {
       });
     }
   }
-  if (mode !== 'smoke' && !only) {
+  if (mode !== 'smoke') {
     workloads.push({
       name: '100B 16x16 50% invalid',
       w: {
@@ -452,11 +484,23 @@ async function main(): Promise<void> {
   if (CONFIG.memConns > 0) {
     // Socket.IO's figure is for reference only, and 20,000 of its clients cost the load minutes.
     const vs: Variant[] = CONFIG.memConns > 2000 ? ['bare', 'wsguard'] : ['bare', 'wsguard', 'socketio'];
-    for (const v of withBase(vs)) {
-      memory[v] = await memoryPerConnection(v, CONFIG.memConns);
-      console.log(
-        `memory ${v.padEnd(12)} heap ${Math.round(memory[v].heapPerConn)} B/conn, rss ${Math.round(memory[v].rssPerConn)} B/conn (${CONFIG.memConns} connections)`,
-      );
+    // Once in a whole run; with --only=memory, --repeats times (variants interleaved), medians kept.
+    const memRuns: Record<string, { heapPerConn: number; rssPerConn: number }[]> = {};
+    const memRepeats = onlyMemory ? CONFIG.repeats : 1;
+    for (let rep = 0; rep < memRepeats; rep++) {
+      for (const v of withBase(vs)) {
+        const m = await memoryPerConnection(v, CONFIG.memConns);
+        const ms = [...(memRuns[v] ?? []), m];
+        memRuns[v] = ms;
+        memory[v] = {
+          connections: CONFIG.memConns,
+          heapPerConn: median(ms.map((x) => x.heapPerConn)),
+          rssPerConn: median(ms.map((x) => x.rssPerConn)),
+        };
+        console.log(
+          `memory${memRepeats > 1 ? ` [${rep + 1}/${memRepeats}]` : ''} ${v.padEnd(12)} heap ${Math.round(m.heapPerConn)} B/conn, rss ${Math.round(m.rssPerConn)} B/conn (${CONFIG.memConns} connections)`,
+        );
+      }
     }
   }
   const summary = {

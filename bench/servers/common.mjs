@@ -1,3 +1,5 @@
+import { writeHeapSnapshot } from 'node:v8';
+
 // What every benchmark server process does besides serving: tell the orchestrator its port,
 // and answer CPU and memory questions over IPC. Plain JS on plain node, as users run it.
 export function serve(http) {
@@ -8,6 +10,11 @@ export function serve(http) {
       for (let i = 0; i < 3; i++) globalThis.gc?.();
       const u = process.memoryUsage();
       process.send?.({ mem: { heapUsed: u.heapUsed, rss: u.rss } });
+    }
+    // bench/idle-heap.ts: a heap snapshot to attribute the bytes per connection.
+    if (m.cmd === 'snapshot') {
+      for (let i = 0; i < 3; i++) globalThis.gc?.();
+      process.send?.({ snapshot: writeHeapSnapshot(m.path) });
     }
   });
   process.on('disconnect', () => process.exit(0));

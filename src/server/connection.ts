@@ -2,6 +2,7 @@ import { type ErrorCode, ErrorCodes, formatCloseReason } from '../protocol/index
 import type { Channels } from './channels/index.js';
 import { answerBare, type BareErrors } from './connection/bare-errors.js';
 import { createHandlerContext } from './connection/context.js';
+import { ConnectionFlags } from './connection/flags.js';
 import type { Principal } from './connection/state.js';
 import { DEFAULTS } from './defaults.js';
 import { WsgError } from './errors.js';
@@ -18,6 +19,8 @@ type ControlEnvelope = Extract<Envelope, { kind: 'ping' | 'refresh' }>;
 const BARE_PING = Buffer.from('{"type":"ping"}');
 
 export type ConnectionState = 'authenticating' | 'verifying' | 'open' | 'closing' | 'closed';
+
+type PendingAuth = { timer: NodeJS.Timeout; req: UpgradeRequest | undefined };
 
 /** What a connection needs from the server that owns it (shared by all its sockets). */
 export interface ConnectionHost {
@@ -75,7 +78,7 @@ const frameContext = (conn: Connection, bytes: number, isBinary: boolean): Messa
  * One socket's life: auth phase, then messages through the pipeline. A class because it holds
  * state and a lifecycle; its methods live on the prototype, so an idle socket costs one object.
  */
-export class Connection implements ConnectionInfo {
+export class Connection extends ConnectionFlags implements ConnectionInfo {
   state: ConnectionState = 'authenticating';
   user: Principal | undefined;
   sessionId: string | undefined;
@@ -85,49 +88,45 @@ export class Connection implements ConnectionInfo {
   rate: ConnectionInfo['rate'];
   anomaly: ConnectionInfo['anomaly'];
   strikes: ConnectionInfo['strikes'];
-  /** This socket holds one of its user's concurrent-socket slots in the store. */
-  holdsUserSlot = false;
   /** Session expiry, ms (Infinity until authenticated). */
   expiresAt = Number.POSITIVE_INFINITY;
   /** Last application message, ms: the idle timeout counts from here. */
   lastActiveAt = 0;
-  /** `session_expiring` already pushed for the current expiry. */
-  expiringSent = false;
-  /** Answered the last transport ping. */
-  alive = true;
   /** Since when the send queue has been over the backpressure limit, ms. */
   overSince: number | undefined;
   bareErrors: BareErrors | undefined;
-  private authTimer: NodeJS.Timeout | undefined;
+  /** The auth timer and the upgrade request: kept only until auth completes. */
+  private pending: PendingAuth | undefined;
   private ctx: HandlerContext | undefined;
-  /** The upgrade request, kept only until auth completes (for `verify(token, req)`). */
-  private upgradeReq: UpgradeRequest | undefined;
 
   constructor(
     readonly socket: GuardSocket,
     readonly host: ConnectionHost,
     readonly connectionId: string,
     readonly ip: string,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Starts the auth phase, or authenticates at once with a principal from the upgrade. */
   start(principal: Principal | undefined, req: UpgradeRequest): void {
     // Armed on both paths: with a token from the upgrade, opening the session (store calls)
     // must not hold the socket open forever either.
-    this.authTimer = setTimeout(() => {
+    const timer = setTimeout(() => {
       if (this.state !== 'authenticating' && this.state !== 'verifying') return;
       this.fail('WSG_AUTH_TIMEOUT');
       // A silent peer would hold its per-IP slot until ws gives up on the close (30 s).
       this.host.abandon(this);
       setTimeout(() => this.socket.terminate(), DEFAULTS.internal.overloadTerminateMs).unref?.();
     }, this.host.authTimeoutMs);
-    this.authTimer.unref?.();
+    timer.unref?.();
     if (principal) {
+      this.pending = { timer, req: undefined };
       this.state = 'verifying';
       void this.authenticate(principal);
       return;
     }
-    this.upgradeReq = req;
+    this.pending = { timer, req };
   }
 
   get context(): HandlerContext {
@@ -340,7 +339,7 @@ export class Connection implements ConnectionInfo {
       return this.failAuth('WSG_AUTH_REQUIRED', 'message before auth');
     }
     this.state = 'verifying';
-    void this.host.verify(env.token, this.upgradeReq as UpgradeRequest).then(
+    void this.host.verify(env.token, this.pending?.req as UpgradeRequest).then(
       (principal) =>
         principal ? this.authenticate(principal) : this.failAuth('WSG_AUTH_FAILED', 'token refused'),
       () => this.failAuth('WSG_AUTH_FAILED', 'verifier error'),
@@ -375,10 +374,9 @@ export class Connection implements ConnectionInfo {
   }
 
   private clearAuthTimer(): void {
-    this.upgradeReq = undefined;
-    if (this.authTimer) {
-      clearTimeout(this.authTimer);
-      this.authTimer = undefined;
+    if (this.pending) {
+      clearTimeout(this.pending.timer);
+      this.pending = undefined;
     }
   }
 

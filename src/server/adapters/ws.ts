@@ -1,7 +1,7 @@
 import type { Server as HttpServer, IncomingMessage } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { BEARER_SUBPROTOCOL_PREFIX, type ErrorCode, ErrorCodes, SUBPROTOCOL } from '../../protocol/index.js';
 import type { Connection } from '../connection.js';
 import { toRequestView } from '../http/request-view.js';
@@ -53,32 +53,79 @@ export function toUpgradeRequest(req: IncomingMessage): UpgradeRequest {
 }
 
 /**
- * The GuardSocket over a ws socket, and what that socket's listeners need. A class, so the
- * methods live on the prototype and an idle socket costs this one small object: per-socket
- * closures cost some 300 bytes, and built inside the upgrade handler they would also hold the
- * upgrade request, its headers and token, for the socket's whole life.
+ * The ws socket itself is the GuardSocket: ws makes its sockets from this subclass
+ * (`WebSocketServer`'s `WebSocket` option), which routes ws's events straight to the connection
+ * from `emit`, on the prototype. An idle socket so costs no listener entries, no per-socket
+ * closures and no second object: listeners cost some 100 bytes a socket in the events table,
+ * a wrapper object and the property pointing to it 100 more, and closures built inside the
+ * upgrade handler would also hold the upgrade request, its headers and token, for the socket's
+ * whole life. `close`, `terminate`, `ping` and `bufferedAmount` are ws's own.
  */
-class WsSocket implements GuardSocket {
-  /** Set right after the guard opens the connection, before any listener runs. */
-  conn!: Connection;
+class GuardWebSocket extends WebSocket implements GuardSocket {
+  /** Set right after the guard opens the connection; until then events go to ws's emitter. */
+  conn: Connection | undefined = undefined;
   /** The TCP socket is corked until the frames of the current read are handled. */
   corked = false;
-  constructor(
-    private readonly ws: WebSocket,
-    readonly tcp: Duplex,
-  ) {}
   /** The send epoch of this socket's last frame: a second frame in the same tick corks. */
   sentIn = -1;
-  send(data: string): void {
+
+  /** The TCP socket (ws sets it once, at the handshake, and never unsets it). */
+  get tcp(): Duplex {
+    return (this as unknown as { _socket: Duplex })._socket;
+  }
+
+  get isOpen(): boolean {
+    return this.readyState === 1;
+  }
+
+  /**
+   * ws's events for a bound socket, without listeners: what the listeners did, in the same
+   * order ws emits them. Not listening means ws's emitter never sees them, so an `error`
+   * cannot throw for want of a listener (it never could: there was always one).
+   */
+  override emit(event: string | symbol, a?: unknown, b?: unknown): boolean {
+    const conn = this.conn;
+    if (conn === undefined) {
+      // biome-ignore lint/complexity/noArguments: passes on exactly the arguments ws gave
+      return Reflect.apply(WebSocket.prototype.emit, this, arguments) as boolean;
+    }
+    switch (event) {
+      case 'message':
+        onMessage(this, conn, a as Buffer, b as boolean);
+        return true;
+      case 'close':
+        conn.handleClose(a as number);
+        return true;
+      case 'pong':
+        conn.handlePong();
+        return true;
+      case 'ping':
+        conn.handlePing(a as Buffer);
+        return true;
+      case 'error':
+        onError(conn, a as Error & { code?: string });
+        return true;
+    }
+    // biome-ignore lint/complexity/noArguments: passes on exactly the arguments ws gave
+    return Reflect.apply(WebSocket.prototype.emit, this, arguments) as boolean;
+  }
+
+  /** One text frame from the guard; anything else (ws's own calls) goes to ws's send. */
+  // biome-ignore lint/suspicious/noExplicitAny: matches each of ws's send overloads
+  override send(data: any, options?: any, cb?: any): void {
+    if (typeof data !== 'string' || options !== undefined || cb !== undefined) {
+      return super.send(data, options, cb);
+    }
+    const tcp = this.tcp;
     // A lone frame goes out with a plain write; a cork (and the writev it ends in) pays only
     // when a second frame follows in the same tick: replies released together after an async
     // handler or a store answer, or an event pushed next to an ack. Only from an idle socket:
     // behind a backlog Node batches the queued writes by itself.
     if (!this.corked) {
       if (this.sentIn === epoch) {
-        if (this.tcp.writableLength === 0) {
+        if (tcp.writableLength === 0) {
           this.corked = true;
-          this.tcp.cork();
+          tcp.cork();
           process.nextTick(uncork, this);
         }
       } else {
@@ -89,25 +136,10 @@ class WsSocket implements GuardSocket {
         }
       }
     }
-    if (!writeFrame(this.ws as WsView, this.tcp, data)) this.ws.send(data);
+    if (!writeFrame(this as unknown as WsView, tcp, data)) super.send(data);
     // Batching is for small replies: large output goes now, or what waits for the uncork would
     // count as a slow reader's backlog against the backpressure limits.
-    if (this.corked && this.tcp.writableLength >= FLUSH_BYTES) uncork(this);
-  }
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason);
-  }
-  terminate(): void {
-    this.ws.terminate();
-  }
-  ping(): void {
-    this.ws.ping();
-  }
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
-  get isOpen(): boolean {
-    return this.ws.readyState === 1;
+    if (this.corked && tcp.writableLength >= FLUSH_BYTES) uncork(this);
   }
 }
 
@@ -160,23 +192,10 @@ function destroySelf(this: Duplex): void {
   this.destroy();
 }
 
-const kSocket = Symbol('wsguard.socket');
 /** Queued bytes past which a corked socket is flushed at once. */
 const FLUSH_BYTES = 16 * 1024;
-type BoundWs = WebSocket & { [kSocket]: WsSocket };
 /** ws's frame reader: bytes of the current TCP chunk not yet turned into frames (ws 8). */
 type ReceiverView = { _receiver?: { _bufferedBytes?: number } | null };
-
-/** Wires a ws socket to its connection with listeners shared by every socket (`this` is the ws). */
-function bind(ws: WebSocket, s: WsSocket, conn: Connection): void {
-  s.conn = conn;
-  (ws as BoundWs)[kSocket] = s;
-  ws.on('message', onMessage);
-  ws.on('close', onClose);
-  ws.on('pong', onPong);
-  ws.on('ping', onPing);
-  ws.on('error', onError);
-}
 
 /**
  * Ticks, counted only while frames are being sent: one nextTick per tick for every socket,
@@ -189,44 +208,29 @@ function nextEpoch(): void {
   epochEnding = false;
 }
 
-function uncork(s: WsSocket): void {
+function uncork(s: GuardWebSocket): void {
   if (!s.corked) return;
   s.corked = false;
   s.tcp.uncork();
 }
 
-function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-  const s = (this as BoundWs)[kSocket];
+function onMessage(s: GuardWebSocket, conn: Connection, data: Buffer, isBinary: boolean): void {
   // ws reads every frame of one TCP chunk in one go; when more bytes of this chunk wait behind
   // this frame, holding the socket corked until they are done sends all their replies in one
   // writev instead of one syscall each. A lone frame's reply goes with a plain write.
-  if (!s.corked && (this as ReceiverView)._receiver?._bufferedBytes) {
+  if (!s.corked && (s as unknown as ReceiverView)._receiver?._bufferedBytes) {
     s.corked = true;
     s.tcp.cork();
     process.nextTick(uncork, s);
   }
-  s.conn.handleMessage(data, isBinary);
+  conn.handleMessage(data, isBinary);
 }
 
-function onClose(this: WebSocket, code: number): void {
-  (this as BoundWs)[kSocket].conn.handleClose(code);
-}
-
-function onPong(this: WebSocket): void {
-  (this as BoundWs)[kSocket].conn.handlePong();
-}
-
-function onPing(this: WebSocket, data: Buffer): void {
-  (this as BoundWs)[kSocket].conn.handlePing(data);
-}
-
-function onError(this: WebSocket, err: Error & { code?: string }): void {
+function onError(conn: Connection, err: Error & { code?: string }): void {
   // Both close with 1009: over maxPayload, or a length header past 2^53 - 1.
   const tooLarge =
     err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' || err.code === 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH';
-  (this as BoundWs)[kSocket].conn.handleTransportError(
-    tooLarge ? 'WSG_MESSAGE_TOO_LARGE' : 'WSG_BAD_REQUEST',
-  );
+  conn.handleTransportError(tooLarge ? 'WSG_MESSAGE_TOO_LARGE' : 'WSG_BAD_REQUEST');
 }
 
 /** Chooses the subprotocol to answer: ours if offered, never the one carrying a token. */
@@ -250,6 +254,7 @@ function createWss(guard: Guard): WebSocketServer {
       : false,
     clientTracking: false,
     handleProtocols,
+    WebSocket: GuardWebSocket,
   });
 }
 
@@ -279,8 +284,8 @@ export function attachWs(server: HttpServer | HttpsServer, main: Guard, others: 
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
           socket.off('error', destroySelf);
-          const s = new WsSocket(ws, socket);
-          bind(ws, s, guard.open(s, decision, view));
+          const s = ws as GuardWebSocket;
+          s.conn = guard.open(s, decision, view);
         });
       },
       () => writeHttpRejection(socket, 500, 'WSG_INTERNAL'),
