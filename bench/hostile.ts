@@ -231,6 +231,8 @@ const VALID_SMALL = 'valid: echo, 128 B';
 const VALID_BIG = 'valid: echo, 16 KB';
 const VALID_TINY = 'valid: echo, smallest (~90 B)';
 const VALID_TINY_PACKED = 'valid: echo, smallest, packed';
+const VALID_PING = 'valid: app ping with ts (pong)';
+const VALID_PING_PACKED = 'valid: app ping with ts, packed';
 const tiny = (s: Session, i: number) => s.ws.send(envelope('echo', `t${i}`, s.csrf, '{"text":""}'));
 const barePing = (s: Session) => s.ws.send('{"type":"ping"}');
 const pingTs = (s: Session, i: number) => s.ws.send(`{"type":"ping","ts":${1767225600000 + i}}`);
@@ -348,37 +350,41 @@ const KINDS: Kind[] = [
     baseline: VALID_SMALL,
     run: (p) => persistent(p, 'wsping', (s) => s.ws.ping(text(125)), { pong: true }),
   },
+  // Valid app pings (with `ts`, answered `pong`): the smallest valid message of the protocol. Their
+  // ratio to the echo is valid against valid: what a frame's fixed cost (a segment, a wake-up, a
+  // read) makes of a frame a third of the size. They are the baseline of the hostile pings.
   {
-    // No `ts`: refused WSG_INVALID_MESSAGE (an `error` frame per ping), the cheapest frame to send.
-    name: 'app ping flood',
-    phase: 'post-auth',
-    baseline: VALID_TINY,
-    run: (p) => persistent(p, 'ping', barePing, { fence: true }),
-  },
-  {
-    name: 'app ping flood, with ts (answered pong)',
+    name: VALID_PING,
     phase: 'post-auth',
     baseline: VALID_TINY,
     run: (p) => persistent(p, 'ping-ts', pingTs),
   },
-  // The same three with each window of frames in one write: fewer segments (headers) for the
-  // attacker, fewer wake-ups and reads for the server.
+  {
+    // No `ts`: refused WSG_INVALID_MESSAGE, the cheapest frame to send (answered 10 times a
+    // second per socket; a ping after each window says when the server has handled it).
+    name: 'app ping flood (no ts, refused)',
+    phase: 'post-auth',
+    baseline: VALID_PING,
+    run: (p) => persistent(p, 'ping', barePing, { fence: true }),
+  },
+  // The same with each window of frames in one write: fewer segments (headers) for the attacker,
+  // fewer wake-ups and reads for the server.
   {
     name: VALID_TINY_PACKED,
     phase: 'post-auth',
     run: (p) => persistent(p, 'tiny-packed', tiny, { packed: true }),
   },
   {
-    name: 'app ping flood, packed',
-    phase: 'post-auth',
-    baseline: VALID_TINY_PACKED,
-    run: (p) => persistent(p, 'ping-packed', barePing, { packed: true, fence: true }),
-  },
-  {
-    name: 'app ping flood, with ts, packed',
+    name: VALID_PING_PACKED,
     phase: 'post-auth',
     baseline: VALID_TINY_PACKED,
     run: (p) => persistent(p, 'ping-ts-packed', pingTs, { packed: true }),
+  },
+  {
+    name: 'app ping flood (no ts, refused), packed',
+    phase: 'post-auth',
+    baseline: VALID_PING_PACKED,
+    run: (p) => persistent(p, 'ping-packed', barePing, { packed: true, fence: true }),
   },
 ];
 
@@ -474,7 +480,8 @@ async function main() {
     child.disconnect();
     child.kill();
   }
-  const worst = Math.max(...rows.map((r) => r.ratio ?? 0));
+  // Valid rows compared with another valid one show the floor; the verdict is on hostile rows.
+  const worst = Math.max(...rows.filter((r) => !r.name.startsWith('valid')).map((r) => r.ratio ?? 0));
   const result = {
     mode: quick ? 'quick' : 'full',
     secondsPerClass: SECONDS,
@@ -496,7 +503,7 @@ async function main() {
         `| ${r.phase} | ${r.name} | ${(r.attackerBytes / 1e6).toFixed(2)} | ${r.wireBytes === null ? '–' : (r.wireBytes / 1e6).toFixed(2)} | ${r.frames} | ${r.serverCpuMs.toFixed(0)} | ${r.usPerFrame.toFixed(1)} | ${r.nsPerByte.toFixed(2)} | ${r.nsPerWireByte === null ? '–' : r.nsPerWireByte.toFixed(2)} | ${r.frameRatio === null ? 'baseline' : `${r.frameRatio.toFixed(2)}x`} | ${r.ratio === null ? 'baseline' : `${r.ratio.toFixed(2)}x of ${r.baseline}`} |`,
     ),
     '',
-    `Worst ratio: ${worst.toFixed(2)}x (${result.withinTarget ? 'within' : 'over'} the ${TARGET}x target).`,
+    `Worst ratio of a hostile class: ${worst.toFixed(2)}x (${result.withinTarget ? 'within' : 'over'} the ${TARGET}x target).`,
     '',
   ].join('\n');
   writeFileSync(join(OUT, 'hostile.md'), md);
