@@ -11,6 +11,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ask } from './ipc.js';
 import type { Variant } from './load.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -19,19 +20,6 @@ const variant = (arg('variant') ?? 'wsguard') as Variant;
 const conns = Number(arg('conns') ?? 2000);
 const top = Number(arg('top') ?? 25);
 const baseline = arg('baseline');
-
-function ask<T>(child: ChildProcess, message: unknown, key: string): Promise<T> {
-  return new Promise((res, rej) => {
-    const on = (m: Record<string, unknown>) => {
-      if (key in m) {
-        child.off('message', on);
-        res(m[key] as T);
-      } else if ('error' in m) rej(new Error(String(m.error)));
-    };
-    child.on('message', on);
-    if (message !== undefined) child.send(message as never);
-  });
-}
 
 const children: ChildProcess[] = [];
 function start(args: string[], env: NodeJS.ProcessEnv = process.env): ChildProcess {

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ask } from './ipc.js';
 import type { LoadResult, Variant } from './load.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -81,13 +82,7 @@ function start(args: string[], core: number, env: NodeJS.ProcessEnv): ChildProce
 
 function next<T>(child: ChildProcess, key: string): Promise<T> {
   return new Promise((res, rej) => {
-    const on = (m: Record<string, unknown>) => {
-      if (key in m) {
-        child.off('message', on);
-        res(m[key] as T);
-      } else if ('error' in m) rej(new Error(String(m.error)));
-    };
-    child.on('message', on);
+    ask<T>(child, undefined, key).then(res, rej);
     child.once('exit', (code) => rej(new Error(`exited (${code}) before '${key}'`)));
   });
 }

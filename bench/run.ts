@@ -7,6 +7,7 @@ import { createServer as createNetServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ask } from './ipc.js';
 import type { LoadResult, Variant, Workload } from './load.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -174,19 +175,6 @@ function startServer(variant: Variant): ChildProcess {
     0,
     variant === 'wsguard-base' ? { ...process.env, WSGUARD_DIST: baseline } : process.env,
   );
-}
-
-function ask<T>(child: ChildProcess, message: unknown, key: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const on = (m: Record<string, unknown>) => {
-      if (key in m) {
-        child.off('message', on);
-        resolve(m[key] as T);
-      } else if ('error' in m) reject(new Error(String(m.error)));
-    };
-    child.on('message', on);
-    if (message !== undefined) child.send(message as never);
-  });
 }
 
 async function stop(child: ChildProcess): Promise<void> {

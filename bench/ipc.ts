@@ -1,0 +1,18 @@
+import type { ChildProcess } from 'node:child_process';
+
+/**
+ * Sends `message` to a bench server process (when given) and resolves with the `key` field of
+ * the first answer that has it; rejects on an answer with `error`.
+ */
+export function ask<T>(child: ChildProcess, message: unknown, key: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const on = (m: Record<string, unknown>) => {
+      if (key in m) {
+        child.off('message', on);
+        resolve(m[key] as T);
+      } else if ('error' in m) reject(new Error(String(m.error)));
+    };
+    child.on('message', on);
+    if (message !== undefined) child.send(message as never);
+  });
+}
