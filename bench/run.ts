@@ -359,12 +359,12 @@ async function main(): Promise<void> {
   const started = Date.now();
   // On a shared machine other processes' load moves every figure: record it with the results.
   const loadBefore = loadavg();
-  const redis = mode === 'smoke' || only ? undefined : await startRedis();
+  // With --only, Redis only when a workload that has a Redis row is selected.
+  const redisRow = (name: string) => name === '100B 16x16' || (mode === 'full' && name === '100B 256x1');
+  const redis = mode === 'smoke' || (only && !only.some(redisRow)) ? undefined : await startRedis();
   // The Redis row where the store's cost shows most: many sockets, and one message each.
   const withRedis = (name: string, variants: Variant[]) =>
-    redis && (name === '100B 16x16' || (mode === 'full' && name === '100B 256x1'))
-      ? [...variants, 'wsguard-redis' as const]
-      : variants;
+    redis && redisRow(name) ? [...variants, 'wsguard-redis' as const] : variants;
   const workloads: { name: string; w: Omit<Workload, 'variant' | 'port'>; variants: Variant[] }[] = [];
   for (const size of CONFIG.sizes) {
     for (const [sockets, inflight] of CONFIG.shapes as [number, number][]) {
