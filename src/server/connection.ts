@@ -94,6 +94,7 @@ export class Connection extends ConnectionFlags implements ConnectionInfo {
   lastActiveAt = 0;
   /** Since when the send queue has been over the backpressure limit, ms. */
   overSince: number | undefined;
+  /** Id-less `error` replies left in the current second (connection/bare-errors.ts). */
   bareErrors: BareErrors | undefined;
   /** The auth timer and the upgrade request: kept only until auth completes. */
   private pending: PendingAuth | undefined;
