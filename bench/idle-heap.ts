@@ -11,7 +11,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ask } from './ipc.js';
+import { ask, holdRequest } from './ipc.js';
 import type { Variant } from './load.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -37,22 +37,7 @@ async function stop(c: ChildProcess): Promise<void> {
 /** Opens `n` connections from a new load process and holds them; returns its close(). */
 async function hold(port: number, n: number): Promise<() => Promise<void>> {
   const load = start(['--import', 'tsx', join(here, 'load.ts')]);
-  await ask(
-    load,
-    {
-      variant,
-      port,
-      sockets: n,
-      firstSocket: 0,
-      inflight: 0,
-      payloadBytes: 100,
-      warmupMs: 0,
-      durationMs: 0,
-      invalidRatio: 0,
-      holdOnly: true,
-    },
-    'holding',
-  );
+  await ask(load, holdRequest(variant, port, n), 'holding');
   return async () => {
     const closed = ask(load, { close: true }, 'result');
     await closed;

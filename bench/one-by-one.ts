@@ -11,13 +11,13 @@
 //   base                    the same on --baseline=DIR (another build's dist/)
 //   wsguard-off:a+b         bench/servers/wsguard-knobs.mjs with parts a, b turned off
 //   base-off:a+b            the same on --baseline
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ask } from './ipc.js';
 import type { LoadResult, Variant } from './load.js';
+import { hasTaskset, procCpu, spawnPinned } from './procs.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const argv = process.argv.slice(2);
@@ -39,11 +39,11 @@ const perfDir = flag('perf');
 // --server-args=a+b: more node flags for the server (e.g. --trace-deopt), `+` between them.
 const serverArgs = (flag('server-args') ?? '').split('+').filter(Boolean);
 
-const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-function cpu(pid: number): { user: number; sys: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { user: Number(f[11]) * TICK_US, sys: Number(f[12]) * TICK_US };
+/** The server's CPU so far; this bench needs /proc, so a missing reading is an error. */
+function cpu(pid: number | undefined): { user: number; sys: number } {
+  const c = procCpu(pid);
+  if (c === undefined) throw new Error(`no /proc/${pid}/stat: one-by-one.ts needs Linux`);
+  return c;
 }
 
 function server(spec: string): { file: string; env: NodeJS.ProcessEnv; load: Variant } {
@@ -61,24 +61,7 @@ function server(spec: string): { file: string; env: NodeJS.ProcessEnv; load: Var
   throw new Error(`unknown variant ${spec}`);
 }
 
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 if (!hasTaskset) console.warn('no taskset: server and load are not pinned, figures are noisier');
-
-function start(args: string[], core: number, env: NodeJS.ProcessEnv): ChildProcess {
-  const node = [process.execPath, ...args];
-  const [cmd, ...rest] = hasTaskset ? ['taskset', '-c', String(core), ...node] : node;
-  return spawn(cmd as string, rest, {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env,
-  });
-}
 
 function next<T>(child: ChildProcess, key: string): Promise<T> {
   return new Promise((res, rej) => {
@@ -104,11 +87,11 @@ interface Sample {
 async function runOne(spec: string, round: number): Promise<Sample> {
   const s = server(spec);
   const prof = perfDir ? ['--perf-basic-prof'] : [];
-  const srv = start([...prof, ...serverArgs, '--expose-gc', join(here, 'servers', s.file)], 0, s.env);
+  const srv = spawnPinned([...prof, ...serverArgs, '--expose-gc', join(here, 'servers', s.file)], 0, s.env);
   let perf: ChildProcess | undefined;
   try {
     const port = await next<number>(srv, 'port');
-    const load = start(['--import', 'tsx', join(here, 'load.ts')], 1, process.env);
+    const load = spawnPinned(['--import', 'tsx', join(here, 'load.ts')], 1, process.env);
     try {
       let a: { user: number; sys: number } | undefined;
       let b: { user: number; sys: number } | undefined;

@@ -2,13 +2,14 @@
 // Socket.IO, in one run, each server in its own process and the load in another, pinned to
 // different cores when `taskset` is there. Targets 127.0.0.1 only; bounded in time.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ask } from './ipc.js';
+import { ask, holdRequest } from './ipc.js';
 import type { LoadResult, Variant, Workload } from './load.js';
+import { hasTaskset, procCpu, spawnPinned } from './procs.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const argv = process.argv.slice(2);
@@ -28,15 +29,6 @@ const only = argv
 const repeatsArg = Number(argv.find((a) => a.startsWith('--repeats='))?.slice(10));
 if (baseline && !existsSync(join(baseline, 'src/server/index.js')))
   throw new Error(`--baseline: no build at ${baseline}/src/server/index.js`);
-
-const hasTaskset = (() => {
-  try {
-    execFileSync('taskset', ['-c', '0', 'true']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 
 const SHAPES: [number, number][] = [
   [1, 1],
@@ -109,23 +101,9 @@ const VARIANTS: Variant[] =
 if (baseline && mode !== 'smoke') VARIANTS.splice(VARIANTS.indexOf('wsguard'), 0, 'wsguard-base');
 
 /** User plus system CPU time of a process so far, in µs, from /proc (undefined without it). */
-const TICK_US = (() => {
-  try {
-    return 1e6 / Number(execFileSync('getconf', ['CLK_TCK']).toString().trim());
-  } catch {
-    return 1e4;
-  }
-})();
 function procCpuUs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): utime is the 14th, stime the 15th.
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * TICK_US;
-  } catch {
-    return undefined;
-  }
+  const c = procCpu(pid);
+  return c && c.user + c.sys;
 }
 
 /** A redis-server for the Redis-store row (Debian's package), on a free port, no persistence. */
@@ -163,10 +141,9 @@ async function startRedis(): Promise<ChildProcess | undefined> {
 function start(file: string, core: number, env: NodeJS.ProcessEnv = process.env): ChildProcess {
   // Servers are plain JS on plain node (wsguard from dist/, as users run it); the load client is TS.
   const node = file.endsWith('.ts')
-    ? [process.execPath, '--import', 'tsx', join(here, file)]
-    : [process.execPath, '--expose-gc', join(here, file)];
-  const [cmd, ...args] = hasTaskset ? ['taskset', '-c', String(core), ...node] : node;
-  return spawn(cmd as string, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
+    ? ['--import', 'tsx', join(here, file)]
+    : ['--expose-gc', join(here, file)];
+  return spawnPinned(node, core, env);
 }
 
 function startServer(variant: Variant): ChildProcess {
@@ -259,16 +236,7 @@ async function holding<T>(
     if (warm > 0) {
       const w = start('load.ts', 1);
       loads.push(w);
-      const hold = {
-        variant,
-        port,
-        sockets: warm,
-        inflight: 0,
-        payloadBytes: 100,
-        warmupMs: 0,
-        durationMs: 0,
-      };
-      await ask(w, { ...hold, invalidRatio: 0, holdOnly: true }, 'holding');
+      await ask(w, holdRequest(variant, port, warm), 'holding');
       await ask(w, { release: true }, 'result');
       await stop(w);
       loads.pop();
@@ -283,24 +251,7 @@ async function holding<T>(
     const t0 = performance.now();
     const per = Math.ceil(n / procs);
     await Promise.all(
-      loads.map((l, i) =>
-        ask(
-          l,
-          {
-            variant,
-            port,
-            sockets: Math.min(per, n - i * per),
-            firstSocket: i * per,
-            inflight: 0,
-            payloadBytes: 100,
-            warmupMs: 0,
-            durationMs: 0,
-            invalidRatio: 0,
-            holdOnly: true,
-          },
-          'holding',
-        ),
-      ),
+      loads.map((l, i) => ask(l, holdRequest(variant, port, Math.min(per, n - i * per), i * per), 'holding')),
     );
     const setupMs = performance.now() - t0;
     const setupCpuUs = (procCpuUs(server.pid) ?? 0) - cpu0;
