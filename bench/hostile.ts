@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
+import { ask } from './ipc.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const argv = process.argv.slice(2);
@@ -413,26 +414,7 @@ async function main() {
     env: { ...process.env, BENCH_SECRET: SECRET },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const ask = <T>(cmd: string, key: string) =>
-    new Promise<T>((resolve) => {
-      const on = (m: Record<string, unknown>) => {
-        if (key in m) {
-          child.off('message', on);
-          resolve(m[key] as T);
-        }
-      };
-      child.on('message', on);
-      child.send({ cmd });
-    });
-  const port = await new Promise<number>((resolve) => {
-    const on = (m: { port?: number }) => {
-      if (m.port) {
-        child.off('message', on);
-        resolve(m.port);
-      }
-    };
-    child.on('message', on);
-  });
+  const port = await ask<number>(child, undefined, 'port');
   const rows: Row[] = [];
   try {
     // Warm-up: JIT and pools, not measured.
@@ -445,10 +427,10 @@ async function main() {
       const { bytes, wire } = await kind.run({
         port,
         begin: async () => {
-          before = await ask<NodeJS.CpuUsage>('cpu', 'cpu');
+          before = await ask<NodeJS.CpuUsage>(child, { cmd: 'cpu' }, 'cpu');
         },
       });
-      const after = await ask<NodeJS.CpuUsage>('cpu', 'cpu');
+      const after = await ask<NodeJS.CpuUsage>(child, { cmd: 'cpu' }, 'cpu');
       const cpuUs = after.user - before.user + after.system - before.system;
       const nsPerByte = (cpuUs * 1000) / Math.max(1, bytes);
       const nsPerWireByte = wire === undefined ? null : (cpuUs * 1000) / Math.max(1, wire);
