@@ -291,6 +291,14 @@ async function setupCost(variant: Variant, n: number) {
   return { connections: n, cpuUsPerConn: r.setupCpuUs / n, connsPerSec: (n / r.setupMs) * 1000 };
 }
 
+/** A row's caveats: a client-bound row, and refusals where every message was valid. */
+function rowNote(x: Row): string {
+  const notes: string[] = [];
+  if (x.clientBound) notes.push('client-bound (invalid as a server figure)');
+  if (x.refused > 0 && !x.workload.includes('invalid')) notes.push(`${x.refused} valid messages refused`);
+  return notes.join('; ');
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 interface Row {
@@ -304,6 +312,8 @@ interface Row {
   p50us: number;
   p99us: number;
   clientBound: boolean;
+  /** Replies that were `error`, all repeats: a valid workload must have none. */
+  refused: number;
 }
 
 async function main(): Promise<void> {
@@ -360,7 +370,7 @@ async function main(): Promise<void> {
         const key = `${name}|${v}`;
         runs.set(key, [...(runs.get(key) ?? []), r]);
         console.log(
-          `${`[${rep + 1}/${CONFIG.repeats}] ${name}`.padEnd(36)} ${v.padEnd(12)} ${Math.round(r.msgsPerSec).toString().padStart(8)} msg/s  p50 ${r.p50us} us  ${r.cpuUsPerMsg.toFixed(1)} us CPU/msg  server ${Math.round(r.serverCpuPerSec * 100)}% client ${Math.round(r.clientCpuPerSec * 100)}% busy${r.clientBound ? '  (client-bound)' : ''}`,
+          `${`[${rep + 1}/${CONFIG.repeats}] ${name}`.padEnd(36)} ${v.padEnd(12)} ${Math.round(r.msgsPerSec).toString().padStart(8)} msg/s  p50 ${r.p50us} us  ${r.cpuUsPerMsg.toFixed(1)} us CPU/msg  server ${Math.round(r.serverCpuPerSec * 100)}% client ${Math.round(r.clientCpuPerSec * 100)}% busy${r.clientBound ? '  (client-bound)' : ''}${r.errors ? `  ${r.errors} refused` : ''}`,
         );
       }
     }
@@ -382,6 +392,7 @@ async function main(): Promise<void> {
       p50us: median(rs.map((r) => r.p50us)),
       p99us: median(rs.map((r) => r.p99us)),
       clientBound: rs.some((r) => r.clientBound),
+      refused: rs.reduce((n, r) => n + r.errors, 0),
     };
   });
   const get = (workload: string, variant: string) =>
@@ -609,7 +620,7 @@ function markdown(r: {
     '| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |',
     ...r.rows.map(
       (x) =>
-        `| ${x.workload} | ${x.variant} | ${x.msgsPerSec.median} | ${x.msgsPerSec.min}–${x.msgsPerSec.max} | ${x.cpuUsPerMsg} | ${Math.round(x.serverBusy * 100)}% | ${Math.round(x.clientBusy * 100)}% | ${x.p50us} | ${x.p99us} | ${x.clientBound ? 'client-bound (invalid as a server figure)' : ''} |`,
+        `| ${x.workload} | ${x.variant} | ${x.msgsPerSec.median} | ${x.msgsPerSec.min}–${x.msgsPerSec.max} | ${x.cpuUsPerMsg} | ${Math.round(x.serverBusy * 100)}% | ${Math.round(x.clientBusy * 100)}% | ${x.p50us} | ${x.p99us} | ${rowNote(x)} |`,
     ),
     '',
     "## By shape (the issue's table)",

@@ -79,6 +79,23 @@ describe.skipIf(!hasRedis)('redisStore against a real redis-server', () => {
     expect(allowed).toBeGreaterThanOrEqual(400 - 2 * 20);
   });
 
+  it('a lease that ends by time before half is spent: the next one is asked for early, no take waits', async () => {
+    // Lease 5% of 2000 = 100 tokens, spendable for 100 / 200 per s = 500 ms. One take every
+    // 25 ms spends 20 of them in that time: never half, so only the clock can trigger the next.
+    const slowSpend = { capacity: 2000, refillPerSec: 200 };
+    const s = await open();
+    expect(await s.take('rate:user:steady', slowSpend, 1)).toMatchObject({ allowed: true });
+    const waited: number[] = [];
+    for (let i = 0; i < 80; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      const r = s.take('rate:user:steady', slowSpend, 1);
+      if (r instanceof Promise) waited.push(i);
+      expect((await r).allowed).toBe(true);
+    }
+    // Four lease lifetimes went by; every take was answered here.
+    expect(waited).toEqual([]);
+  });
+
   it('a reply error (a fractional TTL, a bad argument) is about one command: the store stays ok', async () => {
     const s = await open();
     const statuses: string[] = [];

@@ -8,7 +8,9 @@ import type { RedisLink } from './link.js';
 interface Lease {
   tokens: number;
   until: number;
-  next?: { tokens: number; until: number } | undefined;
+  /** Half way from the request to `until`: past it, the next lease is asked for. */
+  renewAt: number;
+  next?: { tokens: number; until: number; renewAt: number } | undefined;
 }
 
 /**
@@ -41,12 +43,13 @@ export function createRedisLimits(
   });
 
   /** Stores a lease: the current one, or the next one when the current one still has tokens. */
-  const keep = (key: string, tokens: number, until: number) => {
+  const keep = (key: string, tokens: number, asked: number, until: number) => {
     const e = leases.get(key);
+    const renewAt = asked + (until - asked) / 2;
     if (e && e.tokens > 0 && e.until > now()) {
-      e.next = { tokens, until };
+      e.next = { tokens, until, renewAt };
       leases.set(key, e, Math.max(e.until, until));
-    } else leases.set(key, { tokens, until }, until);
+    } else leases.set(key, { tokens, until, renewAt }, until);
   };
 
   /** The next lease, asked for while the current one still lasts, so no message waits for it. */
@@ -57,7 +60,7 @@ export function createRedisLimits(
       .script('wsgTake', key, spec.capacity, spec.refillPerSec, 0, want)
       .then((reply) => {
         const [granted, , , fullInMs] = reply as [number, number, number, number];
-        if (granted > 0) keep(key, granted, asked + fullInMs);
+        if (granted > 0) keep(key, granted, asked, asked + fullInMs);
       })
       .catch(() => {})
       .finally(() => leasing.delete(key));
@@ -73,6 +76,7 @@ export function createRedisLimits(
       if (!e.next || e.next.until <= t) return undefined;
       e.tokens = e.next.tokens;
       e.until = e.next.until;
+      e.renewAt = e.next.renewAt;
       e.next = undefined;
     }
     return e.tokens >= cost ? e : undefined;
@@ -80,14 +84,17 @@ export function createRedisLimits(
 
   const take = (key: string, spec: BucketSpec, cost: number): MaybePromise<TakeResult> => {
     const t = now();
-    const until = refusedUntil.get(key);
+    // Empty in the common case: no map read (and clock read) per message for it.
+    const until = refusedUntil.size === 0 ? undefined : refusedUntil.get(key);
     if (until !== undefined) return { allowed: false, remaining: 0, retryAfterMs: Math.max(1, until - t) };
     const want = Math.max(cost, Math.min(leaseMax, Math.floor(spec.capacity * leaseRatio)));
     const held = current(key, cost, t);
     if (held) {
       held.tokens -= cost;
-      // Half spent: ask for the next lease now.
-      if (held.tokens < want / 2 && want > cost && !held.next && !leasing.has(key)) prefetch(key, spec, want);
+      // Half spent, or half its time gone (a bucket that refills fast ends a lease early): ask
+      // for the next lease now, so no message of a busy user waits for Redis.
+      if ((held.tokens < want / 2 || t >= held.renewAt) && want > cost && !held.next && !leasing.has(key))
+        prefetch(key, spec, want);
       return { allowed: true, remaining: held.tokens, retryAfterMs: 0 };
     }
     // One lease request per key at a time: the others wait for it, then try the lease again.
@@ -112,7 +119,7 @@ export function createRedisLimits(
         // from before the request, so never later): spending them after that would put a user
         // over the burst. A leftover below `cost` from an older lease is dropped too.
         const left = granted - cost;
-        if (left > 0) keep(key, left, asked + fullInMs);
+        if (left > 0) keep(key, left, asked, asked + fullInMs);
         return { allowed: true, remaining: remaining + left, retryAfterMs: 0 };
       },
       () => fallback.take(key, spec, cost),
