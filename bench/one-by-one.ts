@@ -1,5 +1,6 @@
 // node --import tsx bench/one-by-one.ts [--variants=ws-json,wsguard,base] [--rounds=5] [--seconds=3]
-//   [--warmup=1] [--warmup-msgs=0] [--bytes=100] [--baseline=DIR] [--perf=DIR] [--server-args=a+b]
+//   [--warmup=1] [--warmup-msgs=0] [--bytes=100] [--sockets=1] [--inflight=1] [--baseline=DIR]
+//   [--perf=DIR] [--server-args=a+b]
 // Server CPU per message at 1 x 1 (one socket, one 100 B message in flight), the shape where the
 // server sleeps in epoll between messages. Each run starts the server in its own process pinned
 // to core 0 and bench/load.ts pinned to core 1, and reads the server's utime and stime from
@@ -27,6 +28,9 @@ const rounds = Number(flag('rounds') ?? 5);
 const seconds = Number(flag('seconds') ?? 3);
 const warmup = Number(flag('warmup') ?? 1);
 const bytes = Number(flag('bytes') ?? 100);
+// --sockets=256: another shape (each socket still one message in flight unless --inflight).
+const sockets = Number(flag('sockets') ?? 1);
+const inflight = Number(flag('inflight') ?? 1);
 // --warmup-msgs=N: the warmup lasts at least N round trips too (the JIT's compiles done by then).
 const warmupMessages = Number(flag('warmup-msgs') ?? 0);
 const baselineArg = flag('baseline');
@@ -36,6 +40,8 @@ if (variants.some((v) => v.startsWith('base')) && !baseline)
 // --perf=DIR: `perf record -e cpu-clock` on the server over each measured window, with node's
 // --perf-basic-prof so JS frames have names; DIR/<variant>-<round>.data (read with perf report).
 const perfDir = flag('perf');
+// --perf-calls: record call graphs too (perf record -g), to see who calls a hot builtin.
+const perfCalls = argv.includes('--perf-calls');
 // --server-args=a+b: more node flags for the server (e.g. --trace-deopt), `+` between them.
 const serverArgs = (flag('server-args') ?? '').split('+').filter(Boolean);
 
@@ -102,7 +108,19 @@ async function runOne(spec: string, round: number): Promise<Sample> {
             const out = join(perfDir, `${spec.replace(/[^\w-]/g, '_')}-${round + 1}.data`);
             perf = spawn(
               'perf',
-              ['record', '-q', '-e', 'cpu-clock', '-F', '20000', '-p', String(srv.pid), '-o', out],
+              [
+                'record',
+                '-q',
+                ...(perfCalls ? ['-g'] : []),
+                '-e',
+                'cpu-clock',
+                '-F',
+                '20000',
+                '-p',
+                String(srv.pid),
+                '-o',
+                out,
+              ],
               {
                 stdio: 'ignore',
               },
@@ -118,8 +136,8 @@ async function runOne(spec: string, round: number): Promise<Sample> {
       load.send({
         variant: s.load,
         port,
-        sockets: 1,
-        inflight: 1,
+        sockets,
+        inflight,
         payloadBytes: bytes,
         warmupMs: warmup * 1000,
         warmupMessages,

@@ -12,7 +12,7 @@ const high = { rate: 1e9, burst: 1e9 };
 const limits = {
   messages: high,
   bytes: off.has('bytes') ? false : { rate: 1e12, burst: 1e12 },
-  user: off.has('user') ? false : { rate: 1e5, burst: 1e5 },
+  user: off.has('user') ? false : { rate: 1e5, burst: 1e9 },
   connectionsPerIp: false,
   concurrentPerIp: false,
   concurrentPerUser: false,
