@@ -30,3 +30,32 @@ describe('safeEqual', () => {
     expect(safeEqual('a', 'a\u0000')).toBe(false);
   });
 });
+
+describe('randomId', () => {
+  it('has the asked entropy as base64url, and no two ids share bytes, across refills of the pool', () => {
+    const seen = new Set<string>();
+    const chunks = new Set<string>();
+    // 3 x 1,000 ids of 9, 16 and 32 bytes: 57 KB, many times the 4 KiB pool.
+    for (let i = 0; i < 1000; i++) {
+      for (const n of [9, 16, 32]) {
+        const id = randomId(n);
+        expect(id).toMatch(/^[A-Za-z0-9_-]+$/);
+        const raw = Buffer.from(id, 'base64url');
+        expect(raw.length).toBe(n);
+        expect(seen.has(id)).toBe(false);
+        seen.add(id);
+        // Every 8-byte window is new: bytes handed out once are never handed out again.
+        for (let at = 0; at + 8 <= n; at += 8) {
+          const w = raw.subarray(at, at + 8).toString('hex');
+          expect(chunks.has(w)).toBe(false);
+          chunks.add(w);
+        }
+      }
+    }
+  });
+
+  it('takes large ids straight from the CSPRNG, and the default is 16 bytes', () => {
+    expect(Buffer.from(randomId(1024), 'base64url').length).toBe(1024);
+    expect(Buffer.from(randomId(), 'base64url').length).toBe(16);
+  });
+});

@@ -1,4 +1,4 @@
-import { createPublicKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type KeyObject, webcrypto } from 'node:crypto';
 import {
   createRemoteJWKSet,
   importJWK,
@@ -27,7 +27,7 @@ function keyFrom(options: JwtOptions): { key: Key | Promise<Key>; algorithms: st
     const bytes = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
     if (bytes.length < 32)
       throw new WsgConfigError('WSG_CONFIG_INVALID_JWT', 'auth.jwt.secret must be at least 32 bytes');
-    return { key: bytes, algorithms: options.algorithms ?? ['HS256'] };
+    return { key: hmacKeys(bytes), algorithms: options.algorithms ?? ['HS256'] };
   }
   if (publicKey !== undefined) {
     const algorithms = options.algorithms ?? ['RS256'];
@@ -46,6 +46,32 @@ function keyFrom(options: JwtOptions): { key: Key | Promise<Key>; algorithms: st
   }
   const url = jwksUrl instanceof URL ? jwksUrl : new URL(String(jwksUrl));
   return { key: createRemoteJWKSet(url), algorithms: options.algorithms ?? ['RS256', 'ES256', 'EdDSA'] };
+}
+
+const HMAC_HASH: ReadonlyMap<string, string> = new Map([
+  ['HS256', 'SHA-256'],
+  ['HS384', 'SHA-384'],
+  ['HS512', 'SHA-512'],
+]);
+
+/**
+ * The secret as one WebCrypto key per HMAC algorithm, imported on first use and kept: given the
+ * raw bytes, jose imports them again for every token, a third of a verify's CPU. jose has
+ * already refused an `alg` outside `algorithms` when it asks; any other `alg` gets the bytes,
+ * and jose refuses them as before.
+ */
+function hmacKeys(secret: Uint8Array): JWTVerifyGetKey {
+  const imported = new Map<string, Promise<CryptoKey>>();
+  return ({ alg }) => {
+    const hash = alg === undefined ? undefined : HMAC_HASH.get(alg);
+    if (alg === undefined || hash === undefined) return secret;
+    let key = imported.get(alg);
+    if (key === undefined) {
+      key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash }, false, ['verify']);
+      imported.set(alg, key);
+    }
+    return key;
+  };
 }
 
 /** Registered JWT claims (RFC 7519), kept next to what a claims schema returns. */

@@ -108,6 +108,32 @@ describe('JWT auth', () => {
     }
   });
 
+  it('a secret with several HMAC algorithms: each verifies with its own hash, again and again', async () => {
+    const verify = createJwtVerifier({ secret: TEST_SECRET, algorithms: ['HS256', 'HS384', 'HS512'] });
+    const sign = (alg: string, secret: string, sub: string) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg })
+        .setSubject(sub)
+        .setExpirationTime('1h')
+        .sign(new TextEncoder().encode(secret));
+    const other = 'another-secret-another-secret-another-1';
+    for (let round = 0; round < 2; round++) {
+      for (const alg of ['HS256', 'HS384', 'HS512']) {
+        expect(await verify(await sign(alg, TEST_SECRET, `u-${alg}`))).toMatchObject({ id: `u-${alg}` });
+        // The key kept from the first token does not let another secret's token through.
+        expect(await verify(await sign(alg, other, 'mallory'))).toBeNull();
+      }
+    }
+    // A signature of one hash presented under another alg's name is refused.
+    const hs512 = (await sign('HS512', TEST_SECRET, 'u')).split('.');
+    const relabelled = `${b64({ alg: 'HS256' })}.${hs512[1]}.${hs512[2]}`;
+    expect(await verify(relabelled)).toBeNull();
+    // Only the pinned algorithms: HS512 is refused where only HS256 is allowed.
+    const only256 = createJwtVerifier({ secret: TEST_SECRET });
+    expect(await only256(await sign('HS512', TEST_SECRET, 'u'))).toBeNull();
+    expect(await only256(await sign('HS256', TEST_SECRET, 'u'))).toMatchObject({ id: 'u' });
+  });
+
   it('refuses HS/RS confusion: an HS256 token signed with the RSA public key', async () => {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const pem = await exportSPKI(publicKey);
