@@ -35,6 +35,8 @@ export interface Bucket {
 export interface SocketRateState {
   messages: Bucket | undefined;
   bytes: Bucket | undefined;
+  /** The user's bucket key in the store (limits/user-rate.ts), built at the socket's first message. */
+  userKey: string | undefined;
 }
 
 /** A decaying score: `value` as of time `at`, halving every half-life (anomaly/score.ts). */

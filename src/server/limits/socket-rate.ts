@@ -16,7 +16,7 @@ export function createSocketRateStage(
   if (!messages && !bytes) return undefined;
   return (m) => {
     const t = now();
-    m.conn.rate ??= { messages: undefined, bytes: undefined };
+    m.conn.rate ??= { messages: undefined, bytes: undefined, userKey: undefined };
     const state = m.conn.rate;
     if (messages) {
       state.messages ??= fullBucket(messages, t);

@@ -1,4 +1,3 @@
-import type { Principal } from '../connection/state.js';
 import { DEFAULTS } from '../defaults.js';
 import { WsgError } from '../errors.js';
 import type { Stage } from '../pipeline/types.js';
@@ -11,31 +10,19 @@ function refuse(r: TakeResult, detail: string): WsgError | undefined {
   return r.allowed ? undefined : new WsgError('WSG_RATE_LIMITED', { retryAfterMs: r.retryAfterMs, detail });
 }
 
-/**
- * Each principal's bucket key, built once: a key concatenated per message is a new string the
- * store must flatten and hash every time. Weak, so it goes with the socket's principal.
- */
-function keyCache(make: (id: string) => string): (user: Principal) => string {
-  const cache = new WeakMap<Principal, string>();
-  return (user) => {
-    let key = cache.get(user);
-    if (key === undefined) {
-      key = make(user.id);
-      cache.set(user, key);
-    }
-    return key;
-  };
-}
-
 /** Messages per user across all their sockets, through the store (shared across processes). */
 export function createUserRateStage(store: LimitStore, user: BucketRate | false): Stage | undefined {
   if (!user) return undefined;
   const spec = toBucketSpec(user);
-  const keyOf = keyCache(keys.userRate);
   return (m) => {
     const principal = m.conn.user;
     if (principal === undefined) return undefined;
-    const r = store.take(keyOf(principal), spec, 1);
+    // Built once a socket and kept with its limiter state: a key concatenated per message is a
+    // new string the store must flatten and hash every time, and a lookup by principal was a
+    // cold WeakMap read per message. A socket's user id never changes (a refresh keeps it).
+    const state = (m.conn.rate ??= { messages: undefined, bytes: undefined, userKey: undefined });
+    state.userKey ??= keys.userRate(principal.id);
+    const r = store.take(state.userKey, spec, 1);
     return r instanceof Promise ? r.then((x) => refuse(x, 'user')) : refuse(r, 'user');
   };
 }
