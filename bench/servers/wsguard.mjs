@@ -31,7 +31,7 @@ setupWebSockets(http, {
     // whole load (150k+ msgs/s): a burst of a billion keeps it out of reach for any run. The
     // rate stays at 1e5, not a billion: the Redis store leases tokens for as long as the bucket
     // takes to refill them, and a bucket that refills a billion a second makes every lease last
-    // a microsecond.
+    // a millisecond (the Lua script rounds it up).
     user: { rate: 1e5, burst: 1e9 },
     connectionsPerIp: false,
     concurrentPerIp: false,

@@ -11,7 +11,8 @@ let taken = POOL_BYTES;
 
 /** A random url-safe id of `bytes` bytes of entropy (default 16 = 128 bits). */
 export function randomId(bytes = 16): string {
-  if (bytes > 256) return randomBytes(bytes).toString('base64url');
+  // Anything but a small whole number goes to randomBytes, which refuses what is not a size.
+  if (!Number.isInteger(bytes) || bytes < 1 || bytes > 256) return randomBytes(bytes).toString('base64url');
   if (taken + bytes > POOL_BYTES) {
     randomFillSync(pool);
     taken = 0;

@@ -20,7 +20,11 @@ export function createUserRateStage(store: LimitStore, user: BucketRate | false)
     // Built once a socket and kept with its limiter state: a key concatenated per message is a
     // new string the store must flatten and hash every time, and a lookup by principal was a
     // cold WeakMap read per message. A socket's user id never changes (a refresh keeps it).
-    const state = (m.conn.rate ??= { messages: undefined, bytes: undefined, userKey: undefined });
+    let state = m.conn.rate;
+    if (state === undefined) {
+      state = { messages: undefined, bytes: undefined, userKey: undefined };
+      m.conn.rate = state;
+    }
     state.userKey ??= keys.userRate(principal.id);
     const r = store.take(state.userKey, spec, 1);
     return r instanceof Promise ? r.then((x) => refuse(x, 'user')) : refuse(r, 'user');

@@ -80,20 +80,49 @@ describe.skipIf(!hasRedis)('redisStore against a real redis-server', () => {
   });
 
   it('a lease that ends by time before half is spent: the next one is asked for early, no take waits', async () => {
-    // Lease 5% of 2000 = 100 tokens, spendable for 100 / 200 per s = 500 ms. One take every
-    // 25 ms spends 20 of them in that time: never half, so only the clock can trigger the next.
-    const slowSpend = { capacity: 2000, refillPerSec: 200 };
+    // Lease 5% of 4000 = 200 tokens, spendable for 200 / 200 per s = 1 s. One take every 10 ms
+    // spends about 50 by half its time and 100 in all: the half-spent trigger comes too late, so
+    // only the clock can ask for the next lease in time (half a second ahead).
+    const steady = { capacity: 4000, refillPerSec: 200 };
     const s = await open();
-    expect(await s.take('rate:user:steady', slowSpend, 1)).toMatchObject({ allowed: true });
+    expect(await s.take('rate:user:steady', steady, 1)).toMatchObject({ allowed: true });
     const waited: number[] = [];
-    for (let i = 0; i < 80; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      const r = s.take('rate:user:steady', slowSpend, 1);
+    const started = Date.now();
+    for (let i = 0; Date.now() - started < 3000; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      const r = s.take('rate:user:steady', steady, 1);
       if (r instanceof Promise) waited.push(i);
       expect((await r).allowed).toBe(true);
     }
-    // Four lease lifetimes went by; every take was answered here.
+    // Three lease lifetimes went by; every take was answered here.
     expect(waited).toEqual([]);
+  });
+
+  it('a renewal Redis has no tokens for is not asked for again while the lease lasts', async () => {
+    // No refill to speak of; a lease is 5% of 200 = 10 tokens.
+    const drained = { capacity: 200, refillPerSec: 0.001 };
+    const a = await open({ prefix: 'dry:' });
+    const b = await open({ prefix: 'dry:' });
+    expect(await a.take('rate:user:d', drained, 1)).toMatchObject({ allowed: true });
+    // The other node takes everything left.
+    while ((await b.take('rate:user:d', drained, 1)).allowed);
+    const raw = new Redis(redis.url);
+    try {
+      const evalCalls = async () =>
+        Number(/cmdstat_evalsha:calls=(\d+)/.exec(await raw.info('commandstats'))?.[1] ?? 0);
+      const before = await evalCalls();
+      // The rest of a's lease, with time between takes for a renewal's answer to come back: past
+      // half of it a renewal is asked for once, Redis has nothing, and none is asked again.
+      for (let i = 0; i < 9; i++) {
+        expect(await a.take('rate:user:d', drained, 1)).toMatchObject({ allowed: true });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect((await evalCalls()) - before).toBe(1);
+      // Spent: the next take asks Redis, which refuses.
+      expect(await a.take('rate:user:d', drained, 1)).toMatchObject({ allowed: false });
+    } finally {
+      raw.disconnect();
+    }
   });
 
   it('a reply error (a fractional TTL, a bad argument) is about one command: the store stays ok', async () => {

@@ -8,9 +8,13 @@ import type { RedisLink } from './link.js';
 interface Lease {
   tokens: number;
   until: number;
-  /** Half way from the request to `until`: past it, the next lease is asked for. */
+  /** Half way from the request to `until`: past it, a lease in use asks for the next one. */
   renewAt: number;
-  next?: { tokens: number; until: number; renewAt: number } | undefined;
+  /** Tokens it started with: how much of them is spent decides a renewal by time. */
+  size: number;
+  /** Redis had no tokens for the last renewal: none is asked for again while this lease lasts. */
+  dry?: boolean;
+  next?: { tokens: number; until: number; renewAt: number; size: number } | undefined;
 }
 
 /**
@@ -47,9 +51,9 @@ export function createRedisLimits(
     const e = leases.get(key);
     const renewAt = asked + (until - asked) / 2;
     if (e && e.tokens > 0 && e.until > now()) {
-      e.next = { tokens, until, renewAt };
+      e.next = { tokens, until, renewAt, size: tokens };
       leases.set(key, e, Math.max(e.until, until));
-    } else leases.set(key, { tokens, until, renewAt }, until);
+    } else leases.set(key, { tokens, until, renewAt, size: tokens }, until);
   };
 
   /** The next lease, asked for while the current one still lasts, so no message waits for it. */
@@ -61,6 +65,10 @@ export function createRedisLimits(
       .then((reply) => {
         const [granted, , , fullInMs] = reply as [number, number, number, number];
         if (granted > 0) keep(key, granted, asked, asked + fullInMs);
+        else {
+          const e = leases.get(key);
+          if (e) e.dry = true;
+        }
       })
       .catch(() => {})
       .finally(() => leasing.delete(key));
@@ -77,6 +85,8 @@ export function createRedisLimits(
       e.tokens = e.next.tokens;
       e.until = e.next.until;
       e.renewAt = e.next.renewAt;
+      e.size = e.next.size;
+      e.dry = false;
       e.next = undefined;
     }
     return e.tokens >= cost ? e : undefined;
@@ -91,9 +101,16 @@ export function createRedisLimits(
     const held = current(key, cost, t);
     if (held) {
       held.tokens -= cost;
-      // Half spent, or half its time gone (a bucket that refills fast ends a lease early): ask
-      // for the next lease now, so no message of a busy user waits for Redis.
-      if ((held.tokens < want / 2 || t >= held.renewAt) && want > cost && !held.next && !leasing.has(key))
+      // Half spent, or half its time gone while in use (a bucket that refills fast ends a lease
+      // before a busy user has spent it): ask for the next lease now, so no message waits for
+      // Redis. A lease barely touched by then is left to end: its user needs no second one.
+      if (
+        want > cost &&
+        !held.next &&
+        !held.dry &&
+        !leasing.has(key) &&
+        (held.tokens < want / 2 || (t >= held.renewAt && held.size - held.tokens >= held.size / 8))
+      )
         prefetch(key, spec, want);
       return { allowed: true, remaining: held.tokens, retryAfterMs: 0 };
     }
