@@ -1,8 +1,19 @@
+import type { ConnectionInfo, SocketRateState } from '../connection/state.js';
 import { WsgError } from '../errors.js';
 import type { Stage } from '../pipeline/types.js';
 import { type BucketRate, fullBucket, take } from './token-bucket.js';
 
 export type { SocketRateState } from '../connection/state.js';
+
+/** The socket's limiter state, made at its first message (the socket and user limits share it). */
+export function rateStateOf(conn: ConnectionInfo): SocketRateState {
+  let state = conn.rate;
+  if (state === undefined) {
+    state = { messages: undefined, bytes: undefined, userKey: undefined };
+    conn.rate = state;
+  }
+  return state;
+}
 
 /**
  * Messages and bytes per socket: a frame stage, so a flood is refused before any JSON work.
@@ -16,8 +27,7 @@ export function createSocketRateStage(
   if (!messages && !bytes) return undefined;
   return (m) => {
     const t = now();
-    m.conn.rate ??= { messages: undefined, bytes: undefined, userKey: undefined };
-    const state = m.conn.rate;
+    const state = rateStateOf(m.conn);
     if (messages) {
       state.messages ??= fullBucket(messages, t);
       const wait = take(state.messages, messages, 1, t);

@@ -4,6 +4,7 @@ import type { Stage } from '../pipeline/types.js';
 import type { LimitStore, TakeResult } from '../stores/types.js';
 import { keys } from './keys.js';
 import type { TypeLimit } from './options.js';
+import { rateStateOf } from './socket-rate.js';
 import { type BucketRate, toBucketSpec } from './token-bucket.js';
 
 function refuse(r: TakeResult, detail: string): WsgError | undefined {
@@ -20,11 +21,7 @@ export function createUserRateStage(store: LimitStore, user: BucketRate | false)
     // Built once a socket and kept with its limiter state: a key concatenated per message is a
     // new string the store must flatten and hash every time, and a lookup by principal was a
     // cold WeakMap read per message. A socket's user id never changes (a refresh keeps it).
-    let state = m.conn.rate;
-    if (state === undefined) {
-      state = { messages: undefined, bytes: undefined, userKey: undefined };
-      m.conn.rate = state;
-    }
+    const state = rateStateOf(m.conn);
     state.userKey ??= keys.userRate(principal.id);
     const r = store.take(state.userKey, spec, 1);
     return r instanceof Promise ? r.then((x) => refuse(x, 'user')) : refuse(r, 'user');
