@@ -300,6 +300,19 @@ function rowNote(x: Row): string {
   return notes.join('; ');
 }
 
+/** `repeats` passes over `variants`, interleaved so drift hits them alike; each variant's results in order. */
+async function interleaved<R>(
+  repeats: number,
+  variants: Variant[],
+  run: (v: Variant, rep: number) => Promise<R>,
+): Promise<Map<Variant, R[]>> {
+  const out = new Map<Variant, R[]>();
+  for (let rep = 0; rep < repeats; rep++) {
+    for (const v of variants) out.set(v, [...(out.get(v) ?? []), await run(v, rep)]);
+  }
+  return out;
+}
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 interface Row {
@@ -427,43 +440,39 @@ async function main(): Promise<void> {
   if (CONFIG.setupConns > 0) {
     // --repeats times, variants interleaved, medians kept: one pass of 1,000 handshakes moved by
     // 10% from run to run.
-    const setupRuns: Record<string, { cpuUsPerConn: number; connsPerSec: number }[]> = {};
-    for (let rep = 0; rep < CONFIG.repeats; rep++) {
-      for (const v of withBase(['ws-jose', 'wsguard'])) {
-        const r = await setupCost(v, CONFIG.setupConns);
-        const rs = [...(setupRuns[v] ?? []), r];
-        setupRuns[v] = rs;
-        setup[v] = {
-          connections: CONFIG.setupConns,
-          cpuUsPerConn: median(rs.map((x) => x.cpuUsPerConn)),
-          connsPerSec: median(rs.map((x) => x.connsPerSec)),
-        };
-        console.log(
-          `setup [${rep + 1}/${CONFIG.repeats}] ${v.padEnd(12)} ${r.cpuUsPerConn.toFixed(0)} us server CPU/conn, ${Math.round(r.connsPerSec)} conns/s (${CONFIG.setupConns} connections)`,
-        );
-      }
+    const runs = await interleaved(CONFIG.repeats, withBase(['ws-jose', 'wsguard']), async (v, rep) => {
+      const r = await setupCost(v, CONFIG.setupConns);
+      console.log(
+        `setup [${rep + 1}/${CONFIG.repeats}] ${v.padEnd(12)} ${r.cpuUsPerConn.toFixed(0)} us server CPU/conn, ${Math.round(r.connsPerSec)} conns/s (${CONFIG.setupConns} connections)`,
+      );
+      return r;
+    });
+    for (const [v, rs] of runs) {
+      setup[v] = {
+        connections: CONFIG.setupConns,
+        cpuUsPerConn: median(rs.map((x) => x.cpuUsPerConn)),
+        connsPerSec: median(rs.map((x) => x.connsPerSec)),
+      };
     }
   }
   if (CONFIG.memConns > 0) {
     // Socket.IO's figure is for reference only, and 20,000 of its clients cost the load minutes.
     const vs: Variant[] = CONFIG.memConns > 2000 ? ['bare', 'wsguard'] : ['bare', 'wsguard', 'socketio'];
     // Once in a whole run; with --only=memory, --repeats times (variants interleaved), medians kept.
-    const memRuns: Record<string, { heapPerConn: number; rssPerConn: number }[]> = {};
     const memRepeats = onlyMemory ? CONFIG.repeats : 1;
-    for (let rep = 0; rep < memRepeats; rep++) {
-      for (const v of withBase(vs)) {
-        const m = await memoryPerConnection(v, CONFIG.memConns);
-        const ms = [...(memRuns[v] ?? []), m];
-        memRuns[v] = ms;
-        memory[v] = {
-          connections: CONFIG.memConns,
-          heapPerConn: median(ms.map((x) => x.heapPerConn)),
-          rssPerConn: median(ms.map((x) => x.rssPerConn)),
-        };
-        console.log(
-          `memory${memRepeats > 1 ? ` [${rep + 1}/${memRepeats}]` : ''} ${v.padEnd(12)} heap ${Math.round(m.heapPerConn)} B/conn, rss ${Math.round(m.rssPerConn)} B/conn (${CONFIG.memConns} connections)`,
-        );
-      }
+    const runs = await interleaved(memRepeats, withBase(vs), async (v, rep) => {
+      const m = await memoryPerConnection(v, CONFIG.memConns);
+      console.log(
+        `memory${memRepeats > 1 ? ` [${rep + 1}/${memRepeats}]` : ''} ${v.padEnd(12)} heap ${Math.round(m.heapPerConn)} B/conn, rss ${Math.round(m.rssPerConn)} B/conn (${CONFIG.memConns} connections)`,
+      );
+      return m;
+    });
+    for (const [v, ms] of runs) {
+      memory[v] = {
+        connections: CONFIG.memConns,
+        heapPerConn: median(ms.map((x) => x.heapPerConn)),
+        rssPerConn: median(ms.map((x) => x.rssPerConn)),
+      };
     }
   }
   const summary = {

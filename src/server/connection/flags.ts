@@ -11,32 +11,39 @@ const AUTHENTICATED = 8;
 export class ConnectionFlags {
   private flags = ALIVE;
 
+  private has(bit: number): boolean {
+    return (this.flags & bit) !== 0;
+  }
+  private put(bit: number, v: boolean): void {
+    this.flags = v ? this.flags | bit : this.flags & ~bit;
+  }
+
   /** Answered the last transport ping. */
   get alive(): boolean {
-    return (this.flags & ALIVE) !== 0;
+    return this.has(ALIVE);
   }
   set alive(v: boolean) {
-    this.flags = v ? this.flags | ALIVE : this.flags & ~ALIVE;
+    this.put(ALIVE, v);
   }
   /** `session_expiring` already pushed for the current expiry. */
   get expiringSent(): boolean {
-    return (this.flags & EXPIRING_SENT) !== 0;
+    return this.has(EXPIRING_SENT);
   }
   set expiringSent(v: boolean) {
-    this.flags = v ? this.flags | EXPIRING_SENT : this.flags & ~EXPIRING_SENT;
+    this.put(EXPIRING_SENT, v);
   }
   /** This socket holds one of its user's concurrent-socket slots in the store. */
   get holdsUserSlot(): boolean {
-    return (this.flags & HOLDS_USER_SLOT) !== 0;
+    return this.has(HOLDS_USER_SLOT);
   }
   set holdsUserSlot(v: boolean) {
-    this.flags = v ? this.flags | HOLDS_USER_SLOT : this.flags & ~HOLDS_USER_SLOT;
+    this.put(HOLDS_USER_SLOT, v);
   }
   /** Counted among the server's authenticated sockets (connection/registry.ts). */
   get authenticated(): boolean {
-    return (this.flags & AUTHENTICATED) !== 0;
+    return this.has(AUTHENTICATED);
   }
   set authenticated(v: boolean) {
-    this.flags = v ? this.flags | AUTHENTICATED : this.flags & ~AUTHENTICATED;
+    this.put(AUTHENTICATED, v);
   }
 }

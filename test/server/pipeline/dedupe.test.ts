@@ -2,6 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { createDedupeCache } from '../../../src/server/pipeline/dedupe.js';
 import { hashId } from '../../../src/server/pipeline/dedupe-ring.js';
 
+/** A repeatable integer in [0, n) per call (an LCG): the same sequence on every run. */
+function seededRandom(seed: number): (n: number) => number {
+  let rnd = seed;
+  return (n) => {
+    rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+    return (rnd >>> 8) % n;
+  };
+}
+
 function cache(o: { window?: number; ttlMs?: number; maxUsers?: number } = {}) {
   const clock = { t: 1_000_000 };
   const c = createDedupeCache({
@@ -432,11 +441,7 @@ describe('dedupe cache tables and rings', () => {
       const e = model.get(u)?.find((x) => x.id === id);
       return e !== undefined && clock.t - e.at < TTL ? e.reply : undefined;
     };
-    let rnd = 12345;
-    const next = (n: number) => {
-      rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
-      return (rnd >>> 8) % n;
-    };
+    const next = seededRandom(12345);
     let handled = 0;
     for (let step = 0; step < 20_000; step++) {
       clock.t += next(40);
@@ -480,11 +485,7 @@ describe('dedupe cache tables and rings', () => {
     const { c, clock } = seeded({ window: W, ttlMs: TTL, maxBytes });
     const firstSeen = new Map<string, number>();
     const windows = new Map<string, string[]>();
-    let rnd = 99;
-    const next = (n: number) => {
-      rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
-      return (rnd >>> 8) % n;
-    };
+    const next = seededRandom(99);
     let stripped = 0;
     for (let step = 0; step < 20_000; step++) {
       clock.t += next(3);
