@@ -7,6 +7,7 @@ import { createServer as createNetServer } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type FanoutVariant, measureFanout } from './fanout.js';
 import { ask, holdRequest } from './ipc.js';
 import type { LoadResult, Variant, Workload } from './load.js';
 import { hasTaskset, procCpu, spawnPinned } from './procs.js';
@@ -56,6 +57,8 @@ const CONFIG = {
     // The file limit here is a hard 20,000 that cannot be raised (no CAP_SYS_RESOURCE), and the
     // server needs a dozen descriptors besides its sockets: 19,900 is as close to 20,000 as fits.
     memConns: 19_900,
+    /** Fan-out: one publication to this many subscribers (bench/fanout.ts), wsguard vs Socket.IO. */
+    fanoutSubs: 10_000,
   },
   // Every shape at 100 B, the two many-socket shapes at 1 KB: under 2 minutes on 2 busy cores.
   quick: {
@@ -68,6 +71,7 @@ const CONFIG = {
     only1KB: ['16x16', '256x1'],
     setupConns: 300,
     memConns: 1000,
+    fanoutSubs: 0,
   },
   smoke: {
     repeats: 1,
@@ -79,16 +83,20 @@ const CONFIG = {
     only1KB: undefined,
     setupConns: 0,
     memConns: 0,
+    fanoutSubs: 0,
   },
 }[mode];
 if (Number.isInteger(repeatsArg) && repeatsArg > 0) CONFIG.repeats = repeatsArg;
 // --only=memory: just the idle-heap row (its connection count from the mode); --only=setup: just
-// the connection-setup rows. Either may be listed next to workload names.
+// the connection-setup rows; --only=fanout: just the fan-out rows (10,000 subscribers unless
+// quick or smoke, which have none). Any may be listed next to workload names.
 const onlyMemory = only?.includes('memory') ?? false;
 const onlySetup = only?.includes('setup') ?? false;
+const onlyFanout = only?.includes('fanout') ?? false;
 if (only) {
   if (!onlySetup) CONFIG.setupConns = 0;
   if (!onlyMemory) CONFIG.memConns = 0;
+  if (!onlyFanout) CONFIG.fanoutSubs = 0;
 }
 const VARIANTS: Variant[] =
   mode === 'smoke'
@@ -301,12 +309,12 @@ function rowNote(x: Row): string {
 }
 
 /** `repeats` passes over `variants`, interleaved so drift hits them alike; each variant's results in order. */
-async function interleaved<R>(
+async function interleaved<V extends string, R>(
   repeats: number,
-  variants: Variant[],
-  run: (v: Variant, rep: number) => Promise<R>,
-): Promise<Map<Variant, R[]>> {
-  const out = new Map<Variant, R[]>();
+  variants: V[],
+  run: (v: V, rep: number) => Promise<R>,
+): Promise<Map<V, R[]>> {
+  const out = new Map<V, R[]>();
   for (let rep = 0; rep < repeats; rep++) {
     for (const v of variants) out.set(v, [...(out.get(v) ?? []), await run(v, rep)]);
   }
@@ -314,6 +322,15 @@ async function interleaved<R>(
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+interface FanoutRow {
+  subscribers: number;
+  publications: number;
+  cpuUsPerDelivery: number;
+  deliveriesPerCpuSecond: number;
+  /** The most payload encodes per publication over the repeats (null: not counted, Socket.IO). */
+  encodesPerPublication: number | null;
+}
 
 interface Row {
   workload: string;
@@ -475,6 +492,30 @@ async function main(): Promise<void> {
       };
     }
   }
+  const fanout: Record<string, FanoutRow> = {};
+  if (CONFIG.fanoutSubs > 0) {
+    // Once in a whole run (each pass opens 10,000 sockets per server); with --only=fanout,
+    // --repeats times, medians kept.
+    const fanRepeats = onlyFanout ? CONFIG.repeats : 1;
+    const vs: FanoutVariant[] = baseline ? ['socketio', 'wsguard-base', 'wsguard'] : ['socketio', 'wsguard'];
+    const runs = await interleaved(fanRepeats, vs, async (v, rep) => {
+      const r = await measureFanout(v, CONFIG.fanoutSubs, baseline);
+      console.log(
+        `fan-out${fanRepeats > 1 ? ` [${rep + 1}/${fanRepeats}]` : ''} ${v.padEnd(12)} ${r.cpuMicrosPerDelivery} us server CPU/delivery, ${r.deliveriesPerCpuSecond} deliveries/CPU-s (${r.subscribers} subscribers, ${r.publications} publications${r.encodesPerPublication === null ? '' : `, ${r.encodesPerPublication} payload encodes each`})`,
+      );
+      return r;
+    });
+    for (const [v, rs] of runs) {
+      const encodes = rs.map((x) => x.encodesPerPublication);
+      fanout[v] = {
+        subscribers: CONFIG.fanoutSubs,
+        publications: rs[0]?.publications ?? 0,
+        cpuUsPerDelivery: median(rs.map((x) => x.cpuMicrosPerDelivery)),
+        deliveriesPerCpuSecond: median(rs.map((x) => x.deliveriesPerCpuSecond)),
+        encodesPerPublication: encodes.every((e) => e !== null) ? Math.max(...(encodes as number[])) : null,
+      };
+    }
+  }
   const summary = {
     'invalid/valid msgs per s (100B 16x16)': ratio(invalid?.msgsPerSec.median, valid?.msgsPerSec.median),
     'invalid/valid server CPU per msg': ratio(invalid?.cpuUsPerMsg, valid?.cpuUsPerMsg),
@@ -492,6 +533,11 @@ async function main(): Promise<void> {
       get('100B 16x16', 'wsguard')?.cpuUsPerMsg,
       get('100B 16x16', 'wsguard-redis')?.cpuUsPerMsg,
     ),
+    'fan-out, deliveries per server CPU-second over Socket.IO': ratio(
+      fanout.wsguard?.deliveriesPerCpuSecond,
+      fanout.socketio?.deliveriesPerCpuSecond,
+    ),
+    'fan-out, payload encodes per publication': fanout.wsguard?.encodesPerPublication ?? null,
   };
   const beforeSummary = baseline
     ? {
@@ -504,6 +550,11 @@ async function main(): Promise<void> {
           memory['wsguard-base'] && memory.bare
             ? Math.round(memory['wsguard-base'].heapPerConn - memory.bare.heapPerConn)
             : null,
+        'fan-out, deliveries per server CPU-second over Socket.IO': ratio(
+          fanout['wsguard-base']?.deliveriesPerCpuSecond,
+          fanout.socketio?.deliveriesPerCpuSecond,
+        ),
+        'fan-out, payload encodes per publication': fanout['wsguard-base']?.encodesPerPublication ?? null,
       }
     : undefined;
   const goals: Goal[] = [];
@@ -540,6 +591,23 @@ async function main(): Promise<void> {
     goal('invalid/valid server CPU per msg', summary['invalid/valid server CPU per msg'], '<=', 1.0),
   );
   goals.push(goal('redis/memory store msgs/s (100B 16x16)', summary['redis/memory store'], '>=', 0.9));
+  if (CONFIG.fanoutSubs > 0) {
+    const fk = 'fan-out, deliveries per server CPU-second over Socket.IO';
+    const ek = 'fan-out, payload encodes per publication';
+    const subs = CONFIG.fanoutSubs.toLocaleString('en');
+    goals.push(
+      goal(
+        `fan-out to ${subs}: deliveries per server CPU-s over Socket.IO`,
+        summary[fk],
+        '>=',
+        1.5,
+        beforeSummary?.[fk],
+      ),
+    );
+    goals.push(
+      goal(`fan-out to ${subs}: payload encodes per publication`, summary[ek], '<=', 1, beforeSummary?.[ek]),
+    );
+  }
   const result = {
     mode,
     date: new Date().toISOString(),
@@ -559,13 +627,14 @@ async function main(): Promise<void> {
     goals,
     memory,
     setup,
+    fanout,
     notes: [
       'Server and client CPU are read from /proc/<pid>/stat (utime + stime) over the measured window.',
       '1000x1 is driven by one load process (1,000 sockets, one message in flight each); its "client busy" column shows whether it kept up.',
       redis
         ? 'redis/memory store: wsguard on redisStore() against a local redis-server'
         : 'redis/memory store: not measured (redis-server not found; apt-get install redis-server)',
-      'Fan-out: npm run bench:fanout (bench/results/fanout.md).',
+      'Fan-out: one server process per variant, its subscribers in the orchestrator process; server CPU from process.cpuUsage() around the publications until every subscriber got each one (bench/fanout.ts; npm run bench:fanout also measures 1,000 subscribers).',
     ],
   };
   mkdirSync(outDir, { recursive: true });
@@ -621,6 +690,7 @@ function markdown(r: {
   goals: Goal[];
   setup: Record<string, { connections: number; cpuUsPerConn: number; connsPerSec: number }>;
   memory: Record<string, { connections: number; heapPerConn: number; rssPerConn: number }>;
+  fanout: Record<string, FanoutRow>;
   notes: string[];
 }): string {
   const f = (v: number | null | undefined) => (v === null || v === undefined ? '–' : String(v));
@@ -683,6 +753,19 @@ function markdown(r: {
       ([v, x]) =>
         `| idle, after GC | ${v} | ${x.connections} | | | ${Math.round(x.heapPerConn)} | ${Math.round(x.rssPerConn)} |`,
     ),
+    ...(Object.keys(r.fanout).length > 0
+      ? [
+          '',
+          '## Fan-out',
+          '',
+          '| variant | subscribers | publications | server CPU µs/delivery | deliveries per server CPU-s | payload encodes / publication |',
+          '| --- | ---: | ---: | ---: | ---: | ---: |',
+          ...Object.entries(r.fanout).map(
+            ([v, x]) =>
+              `| ${v} | ${x.subscribers} | ${x.publications} | ${x.cpuUsPerDelivery} | ${x.deliveriesPerCpuSecond} | ${f(x.encodesPerPublication)} |`,
+          ),
+        ]
+      : []),
     '',
     ...Object.entries(r.summary).map(([k, v]) => `- ${k}: ${v ?? 'n/a'}`),
     '',

@@ -14,6 +14,6 @@ process.on('message', (m) => {
   if (m.cmd !== 'publish') return;
   for (let i = 0; i < m.count; i++)
     io.to('bench').emit('chat', { from: 'server', text: 'hello everyone', n: i });
-  process.send?.({ published: m.count });
+  process.send?.({ published: { count: m.count } });
 });
 serve(http);
