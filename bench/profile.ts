@@ -1,10 +1,13 @@
-// npm run bench:profile [-- variant=wsguard sockets=16 inflight=16 bytes=100 invalid=0 ms=4000 out=DIR]
+// npm run bench:profile [-- variant=wsguard sockets=16 inflight=16 bytes=100 invalid=0 ms=4000 out=DIR
+//   md=FILE]
 // One bench server under load with `node --cpu-prof`, then the functions that took the most
-// server time (self time, from the .cpuprofile, which Chrome DevTools also opens).
+// server time (self time, from the .cpuprofile, which Chrome DevTools also opens). md=FILE
+// appends the same list to FILE as a markdown section, as a share of the busy samples (idle left
+// out) and in µs per message (variant=wsguard-base with WSGUARD_DIST=<old dist> for "before").
 // The same processes as `npm run bench` (bench/servers/*.mjs and bench/load.ts), on 127.0.0.1.
 import { fork } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadResult, Variant } from './load.js';
@@ -20,14 +23,23 @@ interface ProfileNode {
   callFrame: { functionName: string; url: string; lineNumber: number };
 }
 
-function top(dir: string, n: number): string[] {
-  // The main thread's profile is the largest file (a tsx loader thread may write another).
-  const file = readdirSync(dir)
+/** The main thread's profile: the largest file (a tsx loader thread may write another). */
+function profileFile(dir: string): string | undefined {
+  return readdirSync(dir)
     .filter((f) => f.endsWith('.cpuprofile'))
     .map((f) => join(dir, f))
     .sort((a, b) => statSync(b).size - statSync(a).size)[0];
-  if (!file) return ['no profile written'];
-  const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  startTime: number;
+  endTime: number;
+}
+
+/** Self time by function, in samples, busiest first. */
+function selfTimes(p: Profile): [string, number][] {
   const byId = new Map(p.nodes.map((x) => [x.id, x]));
   const self = new Map<string, number>();
   for (const id of p.samples) {
@@ -37,13 +49,39 @@ function top(dir: string, n: number): string[] {
       : '?';
     self.set(key, (self.get(key) ?? 0) + 1);
   }
+  return [...self].sort((a, b) => b[1] - a[1]);
+}
+
+function top(file: string, p: Profile, n: number): string[] {
   return [
     `${file} (${p.samples.length} samples)`,
-    ...[...self]
-      .sort((a, b) => b[1] - a[1])
+    ...selfTimes(p)
       .slice(0, n)
       .map(([k, v]) => `${((100 * v) / p.samples.length).toFixed(1).padStart(5)}%  ${k}`),
   ];
+}
+
+/** A markdown section: self time as a share of the busy samples and in µs per message. */
+function markdownTop(p: Profile, n: number, result: LoadResult, shape: string): string {
+  const times = selfTimes(p).filter(([k]) => !k.startsWith('(idle)'));
+  const busy = times.reduce((sum, [, v]) => sum + v, 0);
+  const usPerSample = (p.endTime - p.startTime) / p.samples.length;
+  const messages = result.msgsPerSec * (Number(arg('ms', '4000')) / 1000);
+  return [
+    `## ${variant}, ${shape} (${new Date().toISOString()})`,
+    '',
+    `${Math.round(result.msgsPerSec)} msgs/s, ${busy} busy samples (idle left out) of ${p.samples.length}; load average ${loadavg()[0]?.toFixed(2)}. The profile covers the process's whole life, so start-up (module compilation) shows too; µs per message divide each function's time over the whole profile by the messages of the measured window, so they are upper bounds.`,
+    '',
+    '| # | function (self time) | % of busy | µs/msg |',
+    '| ---: | --- | ---: | ---: |',
+    ...times
+      .slice(0, n)
+      .map(
+        ([k, v], i) =>
+          `| ${i + 1} | \`${k}\` | ${((100 * v) / busy).toFixed(1)} | ${((v * usPerSample) / messages).toFixed(2)} |`,
+      ),
+    '',
+  ].join('\n');
 }
 
 const server = fork(join(here, `servers/${variant}.mjs`), [], {
@@ -74,5 +112,14 @@ await new Promise((resolve) => {
   server.kill('SIGINT');
 });
 console.log(`${variant}: ${Math.round(result.msgsPerSec)} msg/s, p50 ${result.p50us} µs`);
-console.log(top(out, 30).join('\n'));
+const file = profileFile(out);
+if (!file) throw new Error(`no profile written in ${out}`);
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+console.log(top(file, profile, 30).join('\n'));
+const md = arg('md', '');
+if (md) {
+  const shape = `${arg('sockets', '16')} x ${arg('inflight', '16')}, ${arg('bytes', '100')} B${Number(arg('invalid', '0')) > 0 ? `, ${arg('invalid', '0')} invalid` : ''}`;
+  appendFileSync(md, `${markdownTop(profile, 20, result, shape)}\n`);
+  console.log(`appended to ${md}`);
+}
 process.exit(0);
