@@ -119,11 +119,16 @@ async function socketioClients(port: number, n: number, counter: Counter) {
 }
 
 /**
- * One server of `variant` with `n` subscribers, DELIVERIES / n publications. `baseline`: the
+ * One server of `variant` with `n` subscribers, `deliveries` / n publications. `baseline`: the
  * other build's dist/ (for wsguard-base). `encodesPerPublication`: how many times the wsguard
  * server JSON-encoded a payload while publishing, per publication (1: once for all subscribers).
  */
-export async function measureFanout(variant: FanoutVariant, n: number, baseline?: string) {
+export async function measureFanout(
+  variant: FanoutVariant,
+  n: number,
+  baseline?: string,
+  deliveries = DELIVERIES,
+) {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.WSGUARD_DIST;
   if (variant === 'wsguard-base') {
@@ -136,7 +141,7 @@ export async function measureFanout(variant: FanoutVariant, n: number, baseline?
   const clients = socketio
     ? await socketioClients(server.port, n, counter)
     : await wsguardClients(server.port, n, counter);
-  const publications = Math.max(1, Math.round(DELIVERIES / n));
+  const publications = Math.max(1, Math.round(deliveries / n));
   const expected = publications * n;
   const all = new Promise<void>((resolve) => {
     counter.onCount = () => counter.received >= expected && resolve();
