@@ -353,7 +353,8 @@ async function main(): Promise<void> {
   const loadBefore = loadavg();
   // With --only, Redis only when a workload that has a Redis row is selected.
   const redisRow = (name: string) => name === '100B 16x16' || (mode === 'full' && name === '100B 256x1');
-  const redis = mode === 'smoke' || (only && !only.some(redisRow)) ? undefined : await startRedis();
+  const redisWanted = mode !== 'smoke' && !(only && !only.some(redisRow));
+  const redis = redisWanted ? await startRedis() : undefined;
   // The Redis row where the store's cost shows most: many sockets, and one message each.
   const withRedis = (name: string, variants: Variant[]) =>
     redis && redisRow(name) ? [...variants, 'wsguard-redis' as const] : variants;
@@ -633,8 +634,12 @@ async function main(): Promise<void> {
       '1000x1 is driven by one load process (1,000 sockets, one message in flight each); its "client busy" column shows whether it kept up.',
       redis
         ? 'redis/memory store: wsguard on redisStore() against a local redis-server'
-        : 'redis/memory store: not measured (redis-server not found; apt-get install redis-server)',
-      'Fan-out: one server process per variant, its subscribers in the orchestrator process; server CPU from process.cpuUsage() around the publications until every subscriber got each one (bench/fanout.ts; npm run bench:fanout also measures 1,000 subscribers).',
+        : redisWanted
+          ? 'redis/memory store: not measured (redis-server not found; apt-get install redis-server)'
+          : 'redis/memory store: not measured (not in this run)',
+      CONFIG.fanoutSubs > 0
+        ? 'Fan-out: one server process per variant, its subscribers in the orchestrator process; server CPU from process.cpuUsage() around the publications until every subscriber got each one (bench/fanout.ts; npm run bench:fanout also measures 1,000 subscribers).'
+        : 'Fan-out: not in this run (full runs, --only=fanout, or npm run bench:fanout).',
     ],
   };
   mkdirSync(outDir, { recursive: true });
