@@ -2,7 +2,16 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { SecureWebSocket } from 'wsguard/client';
-import type { Action, FeedEvent, HistoryPoint, Initial, NodeRow, Offender, Snapshot } from './types.js';
+import type {
+  Action,
+  ChannelRow,
+  FeedEvent,
+  HistoryPoint,
+  Initial,
+  NodeRow,
+  Offender,
+  Snapshot,
+} from './types.js';
 
 type Outgoing = {
   hello: { payload: Record<string, never>; result: Initial };
@@ -124,6 +133,11 @@ function renderNodes(nodes: NodeRow[]) {
   const p50 = Math.max(0, ...nodes.map((n) => n.p50));
   const p99 = Math.max(0, ...nodes.map((n) => n.p99));
   $('#latency').textContent = `${fmt(p50, 2)} / ${fmt(p99, 2)}`;
+  // A node of a version without channel figures reports none: counted as 0.
+  const count = (n: NodeRow, k: 'subscriptions' | 'channelCount' | 'deliveriesPerSec') =>
+    typeof n[k] === 'number' ? n[k] : 0;
+  $('#subscriptions').textContent = String(nodes.reduce((s, n) => s + count(n, 'subscriptions'), 0));
+  $('#deliveries').textContent = fmt(nodes.reduce((s, n) => s + count(n, 'deliveriesPerSec'), 0));
   $('#nodes tbody').replaceChildren(
     ...nodes.map((n) => {
       const tr = el('tr');
@@ -136,10 +150,28 @@ function renderNodes(nodes: NodeRow[]) {
         el('td', fmt(n.messagesOutPerSec), 'num'),
         el('td', fmt(n.p50, 2), 'num'),
         el('td', fmt(n.p99, 2), 'num'),
+        el('td', count(n, 'channelCount'), 'num'),
+        el('td', count(n, 'subscriptions'), 'num'),
       );
       return tr;
     }),
   );
+}
+
+function renderChannels(list: ChannelRow[] | undefined) {
+  const rows = (list ?? []).map((c) => {
+    const tr = el('tr');
+    tr.dataset.channel = c.channel;
+    tr.append(el('td', c.channel), el('td', c.subscribers, 'num'));
+    return tr;
+  });
+  if (rows.length === 0) {
+    const empty = el('td', 'no channel has a subscriber', 'muted');
+    empty.setAttribute('colspan', '2');
+    rows.push(el('tr'));
+    rows[0]?.append(empty);
+  }
+  $('#channels tbody').replaceChildren(...rows);
 }
 
 function actionButton(label: string, action: Action, danger = false): HTMLElement {
@@ -269,6 +301,7 @@ socket.on('snapshot', (s) => {
   history.push(s.point);
   if (history.length > WINDOW) history.splice(0, history.length - WINDOW);
   renderNodes(s.nodes);
+  renderChannels(s.channels);
   renderOffenders(s.offenders, s.t);
   addEvents(s.events);
   drawChart();

@@ -105,4 +105,33 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', { timeout: 90_000 }, () =
         copyFileSync(join(outputDir, f), join(repoRoot, 'docs', 'images', f));
     await page.close();
   });
+
+  it('lists the busiest channels and counts the subscriptions as sockets subscribe and leave', async () => {
+    const page = await openDashboard(browser, server.port);
+    await expect
+      .poll(() => text(page, '#channels tbody td'), { timeout: 10_000 })
+      .toBe('no channel has a subscriber');
+    const peers: Peer[] = [];
+    const join = async (user: string, channel: string) => {
+      const { peer, csrf } = await connectAuthed(server.url, await signToken(user));
+      peers.push(peer);
+      peer.send({ type: 'subscribe', id: `s-${user}`, channel, csrf });
+      expect(await peer.next('ack')).toMatchObject({ id: `s-${user}` });
+    };
+    for (const user of ['ch-a', 'ch-b', 'ch-c']) await join(user, 'room:lobby');
+    await join('ch-d', 'room:side');
+    const lobby = page.locator('#channels tr[data-channel="room:lobby"] td').nth(1);
+    await expect.poll(() => lobby.textContent(), { timeout: 10_000 }).toBe('3');
+    await expect.poll(() => text(page, '#subscriptions'), { timeout: 10_000 }).toBe('4');
+    const listed = await page
+      .locator('#channels tbody tr')
+      .evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.channel));
+    expect(listed).toEqual(['room:lobby', 'room:side']);
+    for (const p of peers) p.close();
+    await expect.poll(() => text(page, '#subscriptions'), { timeout: 10_000 }).toBe('0');
+    await expect
+      .poll(() => text(page, '#channels tbody td'), { timeout: 10_000 })
+      .toBe('no channel has a subscriber');
+    await page.close();
+  });
 });

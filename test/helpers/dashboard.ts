@@ -5,10 +5,14 @@ import { z } from 'zod';
 /** The admin token of the dashboard browser tests (>= 32 bytes). */
 export const DASHBOARD_TOKEN = 'admin-token-admin-token-admin-token-0123456789';
 
-/** Server options of the dashboard browser tests: an echo type, and this host as a trusted proxy. */
+/**
+ * Server options of the dashboard browser tests: an echo type, rooms anyone may join, and this
+ * host as a trusted proxy.
+ */
 export const dashboardServerOptions = {
   messages: { echo: z.unknown() },
   handlers: { echo: (_ctx: unknown, p: unknown) => p },
+  channels: { 'room:{name}': { authorize: () => true } },
   trustProxy: ['127.0.0.1'],
 };
 

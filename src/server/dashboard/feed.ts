@@ -1,4 +1,5 @@
 import { createBoundedMap } from '../bounded-map.js';
+import type { ChannelStats } from '../channels/index.js';
 import type { EventBus, SecurityEvent } from '../events.js';
 import type { ServerStats } from '../monitor/stats.js';
 import type { Store } from '../stores/types.js';
@@ -29,6 +30,12 @@ export interface Offender {
   lastSeen: number;
 }
 
+/** One channel as the page lists it: its name and its subscribers (one node's, or summed). */
+export interface ChannelRow {
+  channel: string;
+  subscribers: number;
+}
+
 /** One node's figures for one interval, as published to the other nodes. */
 export interface NodeSample {
   node: string;
@@ -45,6 +52,13 @@ export interface NodeSample {
   bans: number;
   offenders: Offender[];
   events: FeedEvent[];
+  /** Subscriptions of this node's sockets, and channels with a subscriber here. */
+  subscriptions: number;
+  channelCount: number;
+  /** Publications written to this node's sockets, per second. */
+  deliveriesPerSec: number;
+  /** This node's busiest channels, most subscribers first. */
+  topChannels: ChannelRow[];
 }
 
 /** One point of the 15-minute history, summed over the nodes. */
@@ -61,6 +75,28 @@ const HISTORY = 900;
 const EVENTS_KEPT = 500;
 const EVENTS_PER_SAMPLE = 200;
 const TOP = 20;
+/** Channels each node reports, and the page lists. */
+const TOP_CHANNELS = 10;
+
+/**
+ * The busiest channels over the nodes: each node's own busiest, summed by name. A channel only
+ * some nodes list is undercounted by the others' subscribers; the page says "at least".
+ */
+export function mergeChannels(samples: Iterable<Pick<NodeSample, 'topChannels'>>): ChannelRow[] {
+  const sums = new Map<string, number>();
+  for (const s of samples) {
+    // A sample from another node (another version, or no channels) may lack the list.
+    if (!Array.isArray(s.topChannels)) continue;
+    for (const c of s.topChannels) {
+      if (typeof c?.channel !== 'string' || !Number.isFinite(c.subscribers)) continue;
+      sums.set(c.channel, (sums.get(c.channel) ?? 0) + c.subscribers);
+    }
+  }
+  return [...sums]
+    .map(([channel, subscribers]) => ({ channel, subscribers }))
+    .sort((a, b) => b.subscribers - a.subscribers || (a.channel < b.channel ? -1 : 1))
+    .slice(0, TOP_CHANNELS);
+}
 
 export function toFeedEvent(e: SecurityEvent, node: string, t: number): FeedEvent {
   const f: FeedEvent = { t, node, event: e.event, level: e.level };
@@ -88,6 +124,8 @@ export function createFeed(o: {
   stats: () => ServerStats;
   events: EventBus;
   store: Store;
+  /** This node's channels (wss.channels()); without it the page shows none. */
+  channels?: () => ChannelStats;
   intervalMs: number;
   now: () => number;
   push: (snapshot: unknown) => void;
@@ -99,6 +137,7 @@ export function createFeed(o: {
   let blocks = 0;
   let bans = 0;
   let last = o.stats();
+  let lastDeliveries = o.channels?.().deliveries ?? 0;
   let lastAt = now();
 
   const offender = (kind: 'ip' | 'user', id: string) => {
@@ -168,6 +207,8 @@ export function createFeed(o: {
     }
     all.sort((a, b) => b.score - a.score || b.strikes - a.strikes);
     for (const e of all.slice(0, TOP)) top.push({ ...e });
+    const ch = o.channels?.();
+    const deliveries = ch?.deliveries ?? 0;
     const out: NodeSample = {
       node,
       t,
@@ -183,8 +224,15 @@ export function createFeed(o: {
       bans,
       offenders: top,
       events: pendingEvents,
+      subscriptions: ch?.subscriptions ?? 0,
+      channelCount: ch?.channels ?? 0,
+      deliveriesPerSec: Math.max(0, deliveries - lastDeliveries) / secs,
+      topChannels: (ch?.top ?? [])
+        .slice(0, TOP_CHANNELS)
+        .map(({ channel, subscribers }) => ({ channel, subscribers })),
     };
     last = s;
+    lastDeliveries = deliveries;
     lastAt = t;
     pendingEvents = [];
     anomalies = 0;
@@ -252,10 +300,13 @@ export function createFeed(o: {
       .slice(0, TOP);
     o.push({
       t,
-      nodes: [...nodes.values()].map(({ offenders: _o, events: _e, refusals: _r, ...rest }) => rest),
+      nodes: [...nodes.values()].map(
+        ({ offenders: _o, events: _e, refusals: _r, topChannels: _c, ...rest }) => rest,
+      ),
       point,
       offenders: offenderList,
       events: fresh,
+      channels: mergeChannels(nodes.values()),
     });
   };
   const timer = setInterval(tick, o.intervalMs);

@@ -54,6 +54,7 @@ export function createDashboard(
     stats: () => guard.stats(),
     events: guard.events,
     store: guard.store,
+    channels: () => guard.channels(),
     intervalMs: resolved.intervalMs,
     now,
     push: (snapshot) => dashGuard?.broadcast('snapshot', snapshot),

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createFeed, SAMPLE_CHANNEL, toFeedEvent } from '../../../src/server/dashboard/feed.js';
+import type { ChannelStats } from '../../../src/server/channels/index.js';
+import {
+  createFeed,
+  mergeChannels,
+  SAMPLE_CHANNEL,
+  toFeedEvent,
+} from '../../../src/server/dashboard/feed.js';
 import { createEventBus, type SecurityEvent } from '../../../src/server/events.js';
 import type { ServerStats } from '../../../src/server/index.js';
 import { memoryStore } from '../../../src/server/index.js';
@@ -142,5 +148,88 @@ describe('createFeed', () => {
     ]);
     expect(feed.initial().history).toHaveLength(1);
     feed.cleared('ip', '10.6.6.6');
+  });
+
+  it("shows this node's channels and the busiest channels summed over the nodes", async () => {
+    let t = 10_000;
+    let channels: ChannelStats = { channels: 2, subscriptions: 5, top: [], deliveries: 100 };
+    const store = memoryStore();
+    const pushed: Record<string, unknown>[] = [];
+    const feed = createFeed({
+      node: 'n1',
+      stats: () => stats(),
+      events: createEventBus(undefined),
+      store,
+      channels: () => channels,
+      intervalMs: 60_000,
+      now: () => t,
+      push: (s) => pushed.push(s as Record<string, unknown>),
+    });
+    const other = (topChannels: unknown) =>
+      store.publish(
+        SAMPLE_CHANNEL,
+        JSON.stringify({
+          ...{ node: 'n2', t, socketsOpen: 0, socketsAuthenticated: 0, messagesInPerSec: 0 },
+          ...{ messagesOutPerSec: 0, p50: 0, p99: 0, refusals: {}, anomalies: 0, blocks: 0, bans: 0 },
+          ...{ offenders: [], events: [], subscriptions: 4, channelCount: 2, deliveriesPerSec: 3 },
+          topChannels,
+        }),
+      );
+    other([
+      { channel: 'room:lobby', subscribers: 3 },
+      { channel: 'room:n2-only', subscribers: 1 },
+      { channel: 42, subscribers: 9 },
+      { channel: 'room:junk', subscribers: 'many' },
+    ]);
+    await new Promise((r) => setTimeout(r, 10));
+    t += 2000;
+    channels = {
+      channels: 2,
+      subscriptions: 5,
+      top: [
+        { channel: 'room:lobby', subscribers: 4 },
+        { channel: 'room:side', subscribers: 1 },
+      ],
+      deliveries: 160,
+    };
+    feed.tick();
+    const snap = pushed[0] as {
+      nodes: Record<string, unknown>[];
+      channels: { channel: string; subscribers: number }[];
+    };
+    expect(snap.channels).toEqual([
+      { channel: 'room:lobby', subscribers: 7 },
+      { channel: 'room:n2-only', subscribers: 1 },
+      { channel: 'room:side', subscribers: 1 },
+    ]);
+    const n1 = snap.nodes.find((n) => n.node === 'n1');
+    // 60 deliveries in 2 s.
+    expect(n1).toMatchObject({ subscriptions: 5, channelCount: 2, deliveriesPerSec: 30 });
+    // The page's node rows carry the figures, not the list.
+    expect(n1).not.toHaveProperty('topChannels');
+    expect(snap.nodes.find((n) => n.node === 'n2')).toMatchObject({ subscriptions: 4 });
+
+    // A node that reports no list (another version) counts for nothing, and breaks nothing.
+    other(undefined);
+    await new Promise((r) => setTimeout(r, 10));
+    t += 1000;
+    channels = { channels: 0, subscriptions: 0, top: [], deliveries: 160 };
+    feed.tick();
+    expect((pushed[1] as { channels: unknown[] }).channels).toEqual([]);
+    feed.close();
+    await store.close();
+  });
+});
+
+describe('mergeChannels', () => {
+  it('sums by name, most subscribers first, ten at most', () => {
+    const many = Array.from({ length: 15 }, (_, i) => ({ channel: `c${i}`, subscribers: i }));
+    const merged = mergeChannels([
+      { topChannels: many },
+      { topChannels: [{ channel: 'c0', subscribers: 100 }] },
+    ]);
+    expect(merged).toHaveLength(10);
+    expect(merged[0]).toEqual({ channel: 'c0', subscribers: 100 });
+    expect(merged.slice(1).map((c) => c.subscribers)).toEqual([14, 13, 12, 11, 10, 9, 8, 7, 6]);
   });
 });
