@@ -35,6 +35,24 @@ describe('channel registry', () => {
     expect(r.stats()).toMatchObject({ channels: 2, subscriptions: 3, deliveries: 2 });
   });
 
+  it('stats() lists the 20 busiest channels, most subscribers first, ties in the order they came', () => {
+    const r = createRegistry(createMemoryPubSub());
+    const sub = { params: {}, pattern: 'room:{n}', checked: true };
+    // 30 channels: room:i has i % 7 + 1 subscribers.
+    for (let i = 0; i < 30; i++)
+      for (let k = 0; k <= i % 7; k++) r.add(member(`m${i}-${k}`), `room:${i}`, sub);
+    const expected = Array.from({ length: 30 }, (_, i) => ({
+      channel: `room:${i}`,
+      subscribers: (i % 7) + 1,
+    }))
+      .sort((a, b) => b.subscribers - a.subscribers)
+      .slice(0, 20);
+    const stats = r.stats();
+    expect(stats.top).toEqual(expected);
+    expect(stats.top[0]).toEqual({ channel: 'room:6', subscribers: 7 });
+    expect(stats).toMatchObject({ channels: 30, subscriptions: 115 });
+  });
+
   it('the store subscription lives as long as a local subscriber does', () => {
     const subscribed: string[] = [];
     const inner = createMemoryPubSub();
