@@ -79,15 +79,16 @@ const TOP = 20;
 const TOP_CHANNELS = 10;
 
 /**
- * The busiest channels over the nodes: each node's own busiest, summed by name. A channel only
- * some nodes list is undercounted by the others' subscribers; the page says "at least".
+ * The busiest channels over the nodes: each node's own busiest (the first TOP_CHANNELS of its
+ * list), summed by name. A channel only some nodes list misses the others' subscribers
+ * (docs/dashboard.md says so).
  */
 export function mergeChannels(samples: Iterable<Pick<NodeSample, 'topChannels'>>): ChannelRow[] {
   const sums = new Map<string, number>();
   for (const s of samples) {
     // A sample from another node (another version, or no channels) may lack the list.
     if (!Array.isArray(s.topChannels)) continue;
-    for (const c of s.topChannels) {
+    for (const c of s.topChannels.slice(0, TOP_CHANNELS)) {
       if (typeof c?.channel !== 'string' || !Number.isFinite(c.subscribers)) continue;
       sums.set(c.channel, (sums.get(c.channel) ?? 0) + c.subscribers);
     }

@@ -222,14 +222,22 @@ describe('createFeed', () => {
 });
 
 describe('mergeChannels', () => {
-  it('sums by name, most subscribers first, ten at most', () => {
-    const many = Array.from({ length: 15 }, (_, i) => ({ channel: `c${i}`, subscribers: i }));
+  it('sums by name, most subscribers first, ten at most, reading ten of each node', () => {
+    const many = Array.from({ length: 15 }, (_, i) => ({ channel: `c${i}`, subscribers: 20 - i }));
     const merged = mergeChannels([
       { topChannels: many },
-      { topChannels: [{ channel: 'c0', subscribers: 100 }] },
+      {
+        topChannels: [
+          { channel: 'c9', subscribers: 100 },
+          ...Array.from({ length: 9 }, (_, i) => ({ channel: `x${i}`, subscribers: 1 })),
+          // Past a node's first ten: not read.
+          { channel: 'c14', subscribers: 1000 },
+        ],
+      },
     ]);
     expect(merged).toHaveLength(10);
-    expect(merged[0]).toEqual({ channel: 'c0', subscribers: 100 });
-    expect(merged.slice(1).map((c) => c.subscribers)).toEqual([14, 13, 12, 11, 10, 9, 8, 7, 6]);
+    expect(merged[0]).toEqual({ channel: 'c9', subscribers: 111 });
+    expect(merged.map((c) => c.channel)).not.toContain('c14');
+    expect(merged.slice(1).map((c) => c.subscribers)).toEqual([20, 19, 18, 17, 16, 15, 14, 13, 12]);
   });
 });
