@@ -323,6 +323,13 @@ async function interleaved<V extends string, R>(
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
+/** The median of each of `keys` over the repeats of one variant. */
+function medians<R extends Record<K, number>, K extends keyof R>(rs: R[], keys: K[]): Record<K, number> {
+  const out = {} as Record<K, number>;
+  for (const k of keys) out[k] = median(rs.map((x) => x[k]));
+  return out;
+}
+
 interface FanoutRow {
   subscribers: number;
   publications: number;
@@ -466,11 +473,7 @@ async function main(): Promise<void> {
       return r;
     });
     for (const [v, rs] of runs) {
-      setup[v] = {
-        connections: CONFIG.setupConns,
-        cpuUsPerConn: median(rs.map((x) => x.cpuUsPerConn)),
-        connsPerSec: median(rs.map((x) => x.connsPerSec)),
-      };
+      setup[v] = { connections: CONFIG.setupConns, ...medians(rs, ['cpuUsPerConn', 'connsPerSec']) };
     }
   }
   if (CONFIG.memConns > 0) {
@@ -486,11 +489,7 @@ async function main(): Promise<void> {
       return m;
     });
     for (const [v, ms] of runs) {
-      memory[v] = {
-        connections: CONFIG.memConns,
-        heapPerConn: median(ms.map((x) => x.heapPerConn)),
-        rssPerConn: median(ms.map((x) => x.rssPerConn)),
-      };
+      memory[v] = { connections: CONFIG.memConns, ...medians(ms, ['heapPerConn', 'rssPerConn']) };
     }
   }
   const fanout: Record<string, FanoutRow> = {};

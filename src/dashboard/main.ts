@@ -168,8 +168,9 @@ function renderChannels(list: ChannelRow[] | undefined) {
   if (rows.length === 0) {
     const empty = el('td', 'no channel has a subscriber', 'muted');
     empty.setAttribute('colspan', '2');
-    rows.push(el('tr'));
-    rows[0]?.append(empty);
+    const tr = el('tr');
+    tr.append(empty);
+    rows.push(tr);
   }
   $('#channels tbody').replaceChildren(...rows);
 }
